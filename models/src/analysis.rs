@@ -1,0 +1,135 @@
+//! Plain passes over a [`Graph`]: output shapes, parameter count, FLOPs.
+
+use crate::graph::{Graph, Op, TensorKind};
+use anyhow::{bail, ensure, Result};
+
+/// Per-sample shape of a node's output: `[c, h, w]` for feature maps, `[f]`
+/// after flattening.
+pub type Shape = Vec<usize>;
+
+/// Number of learned parameters, as torchvision's
+/// `sum(p.numel() for p in model.parameters())` counts them (no buffers).
+pub fn parameter_count(g: &Graph) -> usize {
+    g.tensors()
+        .filter(|(_, t)| t.kind == TensorKind::Parameter)
+        .map(|(_, t)| t.shape.iter().product::<usize>())
+        .sum()
+}
+
+/// Output shape of a pooling or convolution window along one axis, as
+/// PyTorch computes it (floor mode). Fails when the window no longer fits.
+fn window_out(len: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+    (len + 2 * padding).checked_sub(kernel).map(|d| d / stride + 1)
+}
+
+/// Per-sample shape of every node for a square `size`x`size` RGB input, or
+/// an error naming the first node the input is too small for.
+pub fn shapes(g: &Graph, size: usize) -> Result<Vec<Shape>> {
+    let mut out: Vec<Shape> = Vec::with_capacity(g.nodes.len());
+    for (i, node) in g.nodes.iter().enumerate() {
+        let x = node.inputs.first().map(|&j| out[j].clone());
+        let spatial = |x: &Option<Shape>| -> Result<(usize, usize, usize)> {
+            match x.as_deref() {
+                Some(&[c, h, w]) => Ok((c, h, w)),
+                other => bail!("node {i} ({:?}) expects a feature map, got {other:?}", node.op),
+            }
+        };
+        let too_small = || {
+            anyhow::anyhow!(
+                "{}: a {size}x{size} input is too small: it shrinks to nothing at node {i} ({:?}{})",
+                g.name,
+                node.op,
+                if node.path.as_str().is_empty() { String::new() } else { format!(" `{}`", node.path.as_str()) }
+            )
+        };
+        let shape = match &node.op {
+            Op::Input => vec![3, size, size],
+            Op::Conv2d(c) => {
+                let (ch, h, w) = spatial(&x)?;
+                ensure!(ch == c.in_channels, "node {i}: conv expects {} channels, gets {ch}", c.in_channels);
+                let oh = window_out(h, c.kernel, c.stride, c.padding).ok_or_else(too_small)?;
+                let ow = window_out(w, c.kernel, c.stride, c.padding).ok_or_else(too_small)?;
+                vec![c.out_channels, oh, ow]
+            }
+            Op::MaxPool2d {
+                kernel,
+                stride,
+                padding,
+            } => {
+                let (ch, h, w) = spatial(&x)?;
+                let oh = window_out(h, *kernel, *stride, *padding).ok_or_else(too_small)?;
+                let ow = window_out(w, *kernel, *stride, *padding).ok_or_else(too_small)?;
+                vec![ch, oh, ow]
+            }
+            Op::BatchNorm2d { channels, .. } => {
+                let (ch, h, w) = spatial(&x)?;
+                ensure!(ch == *channels, "node {i}: batch norm expects {channels} channels, gets {ch}");
+                vec![ch, h, w]
+            }
+            Op::AdaptiveAvgPool2d { output } => {
+                let (ch, _, _) = spatial(&x)?;
+                vec![ch, *output, *output]
+            }
+            Op::Add | Op::Mul => {
+                let (a, b) = (&out[node.inputs[0]], &out[node.inputs[1]]);
+                let broadcast = a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y || *y == 1);
+                ensure!(broadcast, "node {i}: cannot combine shapes {a:?} and {b:?}");
+                a.clone()
+            }
+            Op::Flatten => vec![x.unwrap_or_default().iter().product()],
+            Op::Linear {
+                in_features,
+                out_features,
+            } => {
+                let x = x.unwrap_or_default();
+                ensure!(x == [*in_features], "node {i}: linear expects [{in_features}], gets {x:?}");
+                vec![*out_features]
+            }
+            Op::Relu | Op::Relu6 | Op::Silu | Op::Sigmoid | Op::Dropout { .. } | Op::StochasticDepth { .. } => {
+                x.unwrap_or_default()
+            }
+        };
+        if shape.contains(&0) {
+            return Err(too_small());
+        }
+        out.push(shape);
+    }
+    Ok(out)
+}
+
+/// Per-sample logits shape for a `size`x`size` input.
+pub fn output_shape(g: &Graph, size: usize) -> Result<Shape> {
+    Ok(shapes(g, size)?.pop().expect("a graph has an input node"))
+}
+
+/// Forward FLOPs per image at `size`x`size`: multiply-adds of convolutions
+/// and linear layers, each counted as 2 FLOPs (the convention of
+/// torchvision's `_ops` figures, which count multiply-adds once). Element-wise
+/// ops, normalisation and pooling are left out: they are a small fraction.
+pub fn forward_flops(g: &Graph, size: usize) -> Result<u64> {
+    let shapes = shapes(g, size)?;
+    let macs: u64 = g
+        .nodes
+        .iter()
+        .zip(&shapes)
+        .map(|(node, out)| match &node.op {
+            Op::Conv2d(c) => {
+                let per_output = (c.in_channels / c.groups * c.kernel * c.kernel) as u64;
+                per_output * out.iter().product::<usize>() as u64
+            }
+            Op::Linear {
+                in_features,
+                out_features,
+            } => (in_features * out_features) as u64,
+            _ => 0,
+        })
+        .sum();
+    Ok(2 * macs)
+}
+
+/// Smallest square input (in pixels) every layer of the network accepts.
+pub fn min_input_size(g: &Graph) -> usize {
+    (1..=1024)
+        .find(|&s| shapes(g, s).is_ok())
+        .expect("every model in the zoo accepts a 1024x1024 input")
+}

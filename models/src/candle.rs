@@ -1,0 +1,176 @@
+//! Lowering of a [`Graph`] to candle: parameters as `Var`s, layers as
+//! candle-nn modules (`Conv2d`, `BatchNorm`, `Linear`), the rest with candle's
+//! tensor ops, as a candle user would write the network.
+//!
+//! candle has no padded pooling and no adaptive average pooling; both are
+//! written here from its public ops with PyTorch's semantics (see
+//! [`max_pool`] and [`adaptive_avg_pool`]).
+
+use crate::graph::{Graph, Op, TensorKind};
+use crate::weights::Weights;
+use anyhow::Result;
+use candle_core::{DType, Device, Module, ModuleT, Tensor, Var};
+use candle_nn::{BatchNorm, Conv2d, Conv2dConfig, Linear};
+
+/// A node lowered to a candle-nn module, or to a plain op.
+enum Layer {
+    Conv(Conv2d),
+    Norm(BatchNorm),
+    Linear(Linear),
+    Op,
+}
+
+/// A model ready to run on one device.
+pub struct CandleModel {
+    graph: Graph,
+    layers: Vec<Layer>,
+    /// Trainable parameters, in graph order, for an optimizer.
+    parameters: Vec<Var>,
+    last_use: Vec<usize>,
+}
+
+impl CandleModel {
+    /// Instantiates `graph` on `device` with the given weights.
+    pub fn new(graph: &Graph, weights: &Weights, device: &Device) -> Result<Self> {
+        let mut parameters = Vec::new();
+        let mut layers = Vec::with_capacity(graph.nodes.len());
+        for node in &graph.nodes {
+            let mut t = std::collections::HashMap::new();
+            for spec in node.op.tensors() {
+                let w = weights.get(&node.path.join(spec.leaf))?;
+                let var = Var::from_slice(&w.data, w.shape.as_slice(), device)?;
+                if spec.kind == TensorKind::Parameter {
+                    parameters.push(var.clone());
+                }
+                t.insert(spec.leaf, var.as_tensor().clone());
+            }
+            let layer = match &node.op {
+                Op::Conv2d(c) => {
+                    let cfg = Conv2dConfig {
+                        padding: c.padding,
+                        stride: c.stride,
+                        dilation: 1,
+                        groups: c.groups,
+                        cudnn_fwd_algo: None,
+                    };
+                    Layer::Conv(Conv2d::new(t["weight"].clone(), t.get("bias").cloned(), cfg))
+                }
+                Op::BatchNorm2d {
+                    channels,
+                    eps,
+                    momentum,
+                } => Layer::Norm(BatchNorm::new_with_momentum(
+                    *channels,
+                    t["running_mean"].clone(),
+                    t["running_var"].clone(),
+                    t["weight"].clone(),
+                    t["bias"].clone(),
+                    *eps,
+                    *momentum,
+                )?),
+                Op::Linear { .. } => Layer::Linear(Linear::new(t["weight"].clone(), Some(t["bias"].clone()))),
+                _ => Layer::Op,
+            };
+            layers.push(layer);
+        }
+        Ok(Self {
+            graph: graph.clone(),
+            layers,
+            parameters,
+            last_use: graph.last_uses(),
+        })
+    }
+
+    /// The trainable parameters (batch-norm running statistics excluded).
+    pub fn parameters(&self) -> &[Var] {
+        &self.parameters
+    }
+
+    /// Logits `[n, classes]` for images `[n, 3, h, w]`; `train` as in
+    /// `TchModel::forward_t`. In eval mode no gradient is tracked.
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let mut values: Vec<Option<Tensor>> = Vec::with_capacity(self.graph.nodes.len());
+        for (i, (node, layer)) in self.graph.nodes.iter().zip(&self.layers).enumerate() {
+            let arg = |k: usize| values[node.inputs[k]].as_ref().expect("inputs are evaluated first");
+            let y = match (&node.op, layer) {
+                (_, Layer::Conv(m)) => m.forward(arg(0))?,
+                (_, Layer::Norm(m)) => m.forward_t(arg(0), train)?,
+                (_, Layer::Linear(m)) => m.forward(arg(0))?,
+                (Op::Input, _) => x.clone(),
+                (Op::Relu, _) => arg(0).relu()?,
+                (Op::Relu6, _) => arg(0).clamp(0f32, 6f32)?,
+                (Op::Silu, _) => arg(0).silu()?,
+                (Op::Sigmoid, _) => candle_nn::ops::sigmoid(arg(0))?,
+                (Op::MaxPool2d { kernel, stride, padding }, _) => max_pool(arg(0), *kernel, *stride, *padding)?,
+                (Op::AdaptiveAvgPool2d { output }, _) => adaptive_avg_pool(arg(0), *output)?,
+                (Op::Add, _) => (arg(0) + arg(1))?,
+                (Op::Mul, _) => arg(0).broadcast_mul(arg(1))?,
+                (Op::Flatten, _) => arg(0).flatten_from(1)?,
+                (Op::Dropout { p }, _) if train && *p > 0.0 => candle_nn::ops::dropout(arg(0), *p as f32)?,
+                (Op::StochasticDepth { p }, _) if train && *p > 0.0 => {
+                    let x = arg(0);
+                    let keep = Tensor::rand(0f32, 1f32, (x.dim(0)?, 1, 1, 1), x.device())?.ge(*p)?;
+                    x.broadcast_mul(&(keep.to_dtype(DType::F32)? / (1.0 - p))?)?
+                }
+                (Op::Dropout { .. } | Op::StochasticDepth { .. }, _) => arg(0).clone(),
+                (Op::Conv2d(_) | Op::BatchNorm2d { .. } | Op::Linear { .. }, Layer::Op) => {
+                    unreachable!("layers with weights are lowered to modules")
+                }
+            };
+            // Eval mode is inference: detaching each activation is candle's
+            // `no_grad`, so nothing keeps the graph (and its memory) alive.
+            values.push(Some(if train { y } else { y.detach() }));
+            for &j in &node.inputs {
+                if self.last_use[j] == i {
+                    values[j] = None;
+                }
+            }
+        }
+        Ok(values.pop().flatten().expect("the output node is evaluated"))
+    }
+}
+
+/// Max pooling with PyTorch's implicit padding. candle pools without
+/// padding, so the border is replicated first: a replicated value already
+/// lies in its window, so the maximum is exactly PyTorch's.
+pub fn max_pool(x: &Tensor, kernel: usize, stride: usize, padding: usize) -> candle_core::Result<Tensor> {
+    let x = if padding > 0 {
+        x.pad_with_same(2, padding, padding)?.pad_with_same(3, padding, padding)?
+    } else {
+        x.clone()
+    };
+    x.max_pool2d_with_stride(kernel, stride)
+}
+
+/// PyTorch's `adaptive_avg_pool2d` to `output`x`output`. Output cell `i`
+/// averages input rows `floor(i*h/o) .. ceil((i+1)*h/o)`; that is separable,
+/// so the general case is `A_h · x · A_wᵀ` with averaging matrices, which also
+/// covers upsampling (VGG's 7x7 pool on a 4x4 map).
+pub fn adaptive_avg_pool(x: &Tensor, output: usize) -> candle_core::Result<Tensor> {
+    let (_, _, h, w) = x.dims4()?;
+    if output == 1 {
+        return x.mean_keepdim(2)?.mean_keepdim(3);
+    }
+    if h == output && w == output {
+        return Ok(x.clone());
+    }
+    if h % output == 0 && w % output == 0 {
+        return x.avg_pool2d((h / output, w / output));
+    }
+    let a_h = averaging_matrix(h, output, x.device())?; // [o, h]
+    let a_w = averaging_matrix(w, output, x.device())?.t()?; // [w, o]
+    // [o, h] x [n, c, h, w] -> [n, c, o, w]; then x [w, o] -> [n, c, o, o]
+    a_h.broadcast_matmul(x)?.broadcast_matmul(&a_w)
+}
+
+/// `[output, len]` matrix whose row `i` averages PyTorch's adaptive window `i`.
+fn averaging_matrix(len: usize, output: usize, device: &Device) -> candle_core::Result<Tensor> {
+    let mut m = vec![0f32; output * len];
+    for i in 0..output {
+        let (start, end) = (i * len / output, ((i + 1) * len).div_ceil(output));
+        for j in start..end {
+            m[i * len + j] = 1.0 / (end - start) as f32;
+        }
+    }
+    Tensor::from_vec(m, (output, len), device)
+}

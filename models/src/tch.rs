@@ -1,0 +1,124 @@
+//! Lowering of a [`Graph`] to tch (libtorch): one tensor per parameter in a
+//! `VarStore` (so `nn::Adam` trains it), and a forward pass that interprets
+//! the nodes with libtorch's own ops.
+
+use crate::graph::{Graph, Node, Op, TensorKind};
+use crate::weights::Weights;
+use anyhow::Result;
+use std::collections::HashMap;
+use tch::{nn, Device, Kind, Tensor};
+
+/// A model ready to run on one device.
+pub struct TchModel {
+    graph: Graph,
+    vs: nn::VarStore,
+    tensors: HashMap<String, Tensor>,
+    /// For each node, the last node that reads it, so activations are freed
+    /// as soon as the forward pass no longer needs them.
+    last_use: Vec<usize>,
+}
+
+impl TchModel {
+    /// Instantiates `graph` on `device` with the given weights.
+    pub fn new(graph: &Graph, weights: &Weights, device: Device) -> Result<Self> {
+        let vs = nn::VarStore::new(device);
+        let mut tensors = HashMap::new();
+        for (name, spec) in graph.tensors() {
+            let w = weights.get(&name)?;
+            let shape: Vec<i64> = w.shape.iter().map(|&d| d as i64).collect();
+            let value = Tensor::from_slice(&w.data).reshape(&shape);
+            // tch's paths refuse dots inside a name: walk the module path.
+            let (module, leaf) = name.rsplit_once('.').unwrap_or(("", &name));
+            let path = module.split('.').filter(|s| !s.is_empty()).fold(vs.root(), |p, s| p / s);
+            let t = match spec.kind {
+                TensorKind::Parameter => path.f_var_copy(leaf, &value)?,
+                TensorKind::Buffer => {
+                    let mut b = path.f_zeros_no_train(leaf, &shape)?;
+                    tch::no_grad(|| b.f_copy_(&value))?;
+                    b
+                }
+            };
+            tensors.insert(name, t);
+        }
+        Ok(Self {
+            graph: graph.clone(),
+            vs,
+            tensors,
+            last_use: graph.last_uses(),
+        })
+    }
+
+    /// The store holding the trainable parameters, for an optimizer.
+    pub fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    fn t(&self, node: &Node, leaf: &str) -> &Tensor {
+        &self.tensors[&node.path.join(leaf)]
+    }
+
+    /// Logits `[n, classes]` for images `[n, 3, h, w]`. In train mode batch
+    /// norm uses batch statistics and updates its running statistics, and
+    /// dropout and stochastic depth are active.
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let mut values: Vec<Option<Tensor>> = Vec::with_capacity(self.graph.nodes.len());
+        for (i, node) in self.graph.nodes.iter().enumerate() {
+            let arg = |k: usize| values[node.inputs[k]].as_ref().expect("inputs are evaluated first");
+            let y = match &node.op {
+                Op::Input => x.shallow_clone(),
+                Op::Conv2d(c) => {
+                    let bias = c.bias.then(|| self.t(node, "bias"));
+                    let (s, p) = (c.stride as i64, c.padding as i64);
+                    arg(0).conv2d(self.t(node, "weight"), bias, [s, s], [p, p], [1, 1], c.groups as i64)
+                }
+                Op::BatchNorm2d { eps, momentum, .. } => Tensor::batch_norm(
+                    arg(0),
+                    Some(self.t(node, "weight")),
+                    Some(self.t(node, "bias")),
+                    Some(self.t(node, "running_mean")),
+                    Some(self.t(node, "running_var")),
+                    train,
+                    *momentum,
+                    *eps,
+                    true,
+                ),
+                Op::Relu => arg(0).relu(),
+                Op::Relu6 => arg(0).relu6(),
+                Op::Silu => arg(0).silu(),
+                Op::Sigmoid => arg(0).sigmoid(),
+                Op::MaxPool2d {
+                    kernel,
+                    stride,
+                    padding,
+                } => {
+                    let (k, s, p) = (*kernel as i64, *stride as i64, *padding as i64);
+                    arg(0).max_pool2d([k, k], [s, s], [p, p], [1, 1], false)
+                }
+                Op::AdaptiveAvgPool2d { output } => arg(0).adaptive_avg_pool2d([*output as i64; 2]),
+                Op::Add => arg(0) + arg(1),
+                Op::Mul => arg(0) * arg(1),
+                Op::Flatten => arg(0).flatten(1, -1),
+                Op::Dropout { p } => arg(0).dropout(*p, train),
+                Op::StochasticDepth { p } if train && *p > 0.0 => {
+                    let x = arg(0);
+                    let keep = 1.0 - p;
+                    let mut mask = Tensor::empty([x.size()[0], 1, 1, 1], (Kind::Float, x.device()));
+                    x * mask.bernoulli_float_(keep) / keep
+                }
+                Op::StochasticDepth { .. } => arg(0).shallow_clone(),
+                Op::Linear { .. } => arg(0).linear(self.t(node, "weight"), Some(self.t(node, "bias"))),
+            };
+            values.push(Some(y));
+            for &j in &node.inputs {
+                if self.last_use[j] == i {
+                    values[j] = None;
+                }
+            }
+        }
+        values.pop().flatten().expect("the output node is evaluated")
+    }
+}

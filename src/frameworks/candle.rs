@@ -1,0 +1,105 @@
+//! candle adapter: the model from `cnn_models::candle`, candle-nn's AdamW
+//! with weight decay 0 (which is Adam), and candle-nn's cross-entropy.
+
+use super::{next, Framework, Step};
+use crate::grid::{Device, Phase};
+use crate::inputs::Batch;
+use anyhow::{bail, Result};
+use candle_core::Tensor;
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use cnn_models::candle::CandleModel;
+use cnn_models::{Graph, Weights};
+
+pub struct Candle;
+
+fn device(d: Device) -> Result<candle_core::Device> {
+    Ok(match d {
+        Device::Cpu => candle_core::Device::Cpu,
+        Device::Gpu(i) => candle_core::Device::new_cuda(i)?,
+    })
+}
+
+impl Framework for Candle {
+    fn name(&self) -> &'static str {
+        "candle"
+    }
+
+    fn version(&self) -> String {
+        "candle 0.11".to_string()
+    }
+
+    fn check_device(&self, d: Device) -> Result<()> {
+        match d {
+            Device::Cpu => Ok(()),
+            Device::Gpu(_) if !candle_core::utils::cuda_is_available() => {
+                bail!("this build of candle has no CUDA support (build with the `cuda` feature)")
+            }
+            Device::Gpu(_) => device(d).map(|_| ()),
+        }
+    }
+
+    fn prepare(&self, graph: &Graph, weights: &Weights, d: Device, phase: Phase, batches: &[Batch]) -> Result<Box<dyn Step>> {
+        let dev = device(d)?;
+        let model = CandleModel::new(graph, weights, &dev)?;
+        let host = batches
+            .iter()
+            .map(|b| {
+                let cpu = &candle_core::Device::Cpu;
+                Ok((Tensor::from_slice(&b.images, b.shape().as_slice(), cpu)?, Tensor::from_slice(&b.labels, b.batch, cpu)?))
+            })
+            .collect::<Result<_>>()?;
+        let optimizer = match phase {
+            Phase::Train => {
+                let params = ParamsAdamW {
+                    lr: 1e-3,
+                    weight_decay: 0.0,
+                    ..Default::default()
+                };
+                Some(AdamW::new(model.parameters().to_vec(), params)?)
+            }
+            Phase::Inference => None,
+        };
+        Ok(Box::new(CandleStep {
+            model,
+            optimizer,
+            host,
+            device: dev,
+            cursor: 0,
+        }))
+    }
+}
+
+struct CandleStep {
+    model: CandleModel,
+    /// Adam (lr 1e-3, no weight decay) for a train step; `None` for inference.
+    optimizer: Option<AdamW>,
+    host: Vec<(Tensor, Tensor)>,
+    device: candle_core::Device,
+    cursor: usize,
+}
+
+impl Step for CandleStep {
+    fn run(&mut self) -> Result<Option<f32>> {
+        let (images, labels) = &self.host[next(&mut self.cursor, self.host.len())];
+        let x = images.to_device(&self.device)?;
+        let loss = match &mut self.optimizer {
+            Some(opt) => {
+                let y = labels.to_device(&self.device)?;
+                let logits = self.model.forward_t(&x, true)?;
+                let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
+                opt.backward_step(&loss)?;
+                Some(loss)
+            }
+            // Eval mode detaches every activation: no gradient tracking.
+            None => {
+                let _logits = self.model.forward_t(&x, false)?;
+                None
+            }
+        };
+        self.device.synchronize()?;
+        Ok(match loss {
+            Some(l) => Some(l.to_scalar::<f32>()?),
+            None => None,
+        })
+    }
+}

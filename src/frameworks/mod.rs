@@ -1,0 +1,55 @@
+//! One adapter per framework behind one trait. An adapter turns a model
+//! description into a ready model on a device and runs exactly the two steps
+//! the README defines; adding a framework is one file here and one line in
+//! [`framework`].
+
+mod candle;
+mod tch;
+
+use crate::grid::{Device, Phase};
+use crate::inputs::Batch;
+use anyhow::{bail, Result};
+use cnn_models::{Graph, Weights};
+
+/// The frameworks the harness knows, by their benchmark names.
+pub const FRAMEWORKS: &[&str] = &["tch", "candle"];
+
+/// A framework the harness can benchmark.
+pub trait Framework {
+    /// The name used in benchmark ids, configs and reports.
+    fn name(&self) -> &'static str;
+
+    /// Version of the framework (and of the native library it drives).
+    fn version(&self) -> String;
+
+    /// Whether `device` can run here; `Err` says why not, in one line.
+    fn check_device(&self, device: Device) -> Result<()>;
+
+    /// Builds `graph` with `weights` on `device`, moves `batches` into the
+    /// framework's host tensors, and returns the step to time.
+    fn prepare(&self, graph: &Graph, weights: &Weights, device: Device, phase: Phase, batches: &[Batch]) -> Result<Box<dyn Step>>;
+}
+
+/// A prepared benchmark step, cycling through its batches.
+pub trait Step {
+    /// Runs one step and returns once the device has finished it. A train
+    /// step returns its loss (read after the update), an inference step
+    /// `None`.
+    fn run(&mut self) -> Result<Option<f32>>;
+}
+
+/// The adapter called `name`, or an error listing the valid ones.
+pub fn framework(name: &str) -> Result<Box<dyn Framework>> {
+    Ok(match name {
+        "tch" => Box::new(tch::Tch),
+        "candle" => Box::new(candle::Candle),
+        _ => bail!("unknown framework `{name}`; valid frameworks: {}", FRAMEWORKS.join(", ")),
+    })
+}
+
+/// Index of the batch to use next, rotating through them.
+fn next(cursor: &mut usize, len: usize) -> usize {
+    let i = *cursor;
+    *cursor = (i + 1) % len;
+    i
+}

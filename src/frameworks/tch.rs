@@ -1,0 +1,104 @@
+//! tch (libtorch) adapter: the model from `cnn_models::tch`, `nn::Adam`, and
+//! libtorch's cross-entropy.
+
+use super::{next, Framework, Step};
+use crate::grid::{Device, Phase};
+use crate::inputs::Batch;
+use anyhow::{bail, Result};
+use cnn_models::tch::TchModel;
+use cnn_models::{Graph, Weights};
+use tch::nn::OptimizerConfig;
+use tch::{nn, Kind, Tensor};
+
+pub struct Tch;
+
+fn device(d: Device) -> tch::Device {
+    match d {
+        Device::Cpu => tch::Device::Cpu,
+        Device::Gpu(i) => tch::Device::Cuda(i),
+    }
+}
+
+/// Waits for every queued kernel of `d`.
+fn synchronize(d: tch::Device) {
+    if let tch::Device::Cuda(i) = d {
+        tch::Cuda::synchronize(i as i64);
+    }
+}
+
+impl Framework for Tch {
+    fn name(&self) -> &'static str {
+        "tch"
+    }
+
+    fn version(&self) -> String {
+        // tch 0.24 is built for libtorch 2.11 (checked by torch-sys at build time).
+        "tch 0.24 (libtorch 2.11.0)".to_string()
+    }
+
+    fn check_device(&self, d: Device) -> Result<()> {
+        match d {
+            Device::Cpu => Ok(()),
+            Device::Gpu(i) if tch::Cuda::device_count() > i as i64 => Ok(()),
+            Device::Gpu(i) => bail!(
+                "libtorch sees {} CUDA device(s), so GPU {i} is unavailable (is this a CUDA build on a GPU machine?)",
+                tch::Cuda::device_count()
+            ),
+        }
+    }
+
+    fn prepare(&self, graph: &Graph, weights: &Weights, d: Device, phase: Phase, batches: &[Batch]) -> Result<Box<dyn Step>> {
+        let dev = device(d);
+        let model = TchModel::new(graph, weights, dev)?;
+        let host = batches
+            .iter()
+            .map(|b| {
+                let shape: Vec<i64> = b.shape().iter().map(|&v| v as i64).collect();
+                let labels: Vec<i64> = b.labels.iter().map(|&l| l as i64).collect();
+                (Tensor::from_slice(&b.images).reshape(&shape), Tensor::from_slice(&labels))
+            })
+            .collect();
+        let optimizer = match phase {
+            Phase::Train => Some(nn::Adam::default().build(model.var_store(), 1e-3)?),
+            Phase::Inference => None,
+        };
+        Ok(Box::new(TchStep {
+            model,
+            optimizer,
+            host,
+            cursor: 0,
+        }))
+    }
+}
+
+struct TchStep {
+    model: TchModel,
+    /// Adam (lr 1e-3, no weight decay) for a train step; `None` for inference.
+    optimizer: Option<nn::Optimizer>,
+    host: Vec<(Tensor, Tensor)>,
+    cursor: usize,
+}
+
+impl Step for TchStep {
+    fn run(&mut self) -> Result<Option<f32>> {
+        let (images, labels) = &self.host[next(&mut self.cursor, self.host.len())];
+        let dev = self.model.device();
+        let x = images.to_device(dev);
+        let loss = match &mut self.optimizer {
+            Some(opt) => {
+                let y = labels.to_device(dev);
+                opt.zero_grad();
+                let loss = self.model.forward_t(&x, true).cross_entropy_for_logits(&y);
+                loss.backward();
+                opt.step();
+                Some(loss)
+            }
+            None => {
+                let _logits = tch::no_grad(|| self.model.forward_t(&x, false));
+                None
+            }
+        };
+        synchronize(dev);
+        Ok(loss.map(|l| l.to_kind(Kind::Float).double_value(&[]) as f32))
+    }
+}

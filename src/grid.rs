@@ -1,0 +1,289 @@
+//! The benchmark grid: which models, sizes, batches, frameworks and
+//! device/phase runs to measure. Read from `cnn-bench.toml`, a named profile
+//! in it, then `CNN_BENCH_*` environment variables, and validated so that a
+//! misspelt name fails before anything runs.
+
+use anyhow::{bail, ensure, Context, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+pub use crate::frameworks::FRAMEWORKS;
+
+/// Where a step runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Device {
+    Cpu,
+    /// A CUDA device, by index.
+    Gpu(usize),
+}
+
+/// What a step does; both are defined in the README.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Phase {
+    Train,
+    Inference,
+}
+
+pub const DEVICES: &[&str] = &["cpu", "gpu"];
+pub const PHASES: &[&str] = &["train", "inference"];
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            Device::Cpu => "cpu",
+            Device::Gpu(_) => "gpu",
+        })
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Train => "train",
+            Phase::Inference => "inference",
+        })
+    }
+}
+
+/// The settings as written in the config file; every key optional so that
+/// profiles and the environment can override a part.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    models: Option<Vec<String>>,
+    sizes: Option<Vec<usize>>,
+    batches: Option<Vec<usize>>,
+    frameworks: Option<Vec<String>>,
+    runs: Option<Vec<String>>,
+    threads: Option<usize>,
+    gpu: Option<usize>,
+    seed: Option<u64>,
+    target_seconds: Option<f64>,
+    #[serde(default)]
+    profiles: BTreeMap<String, Settings>,
+}
+
+impl Settings {
+    /// `other`'s keys replace ours.
+    fn overlay(&mut self, other: Settings) {
+        macro_rules! take {
+            ($($k:ident),*) => { $( if other.$k.is_some() { self.$k = other.$k; } )* };
+        }
+        take!(models, sizes, batches, frameworks, runs, threads, gpu, seed, target_seconds);
+    }
+}
+
+/// A validated grid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grid {
+    pub models: Vec<String>,
+    pub sizes: Vec<usize>,
+    pub batches: Vec<usize>,
+    pub frameworks: Vec<String>,
+    pub runs: Vec<(Device, Phase)>,
+    /// CPU threads of every framework (resolved: never 0).
+    pub threads: usize,
+    pub seed: u64,
+    pub target_seconds: f64,
+}
+
+/// One criterion group: a model on a device in a phase.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub model: String,
+    pub device: Device,
+    pub phase: Phase,
+}
+
+impl Group {
+    /// `{model}/{device}/{phase}`, the name `cargo bench -- <filter>` matches.
+    pub fn id(&self) -> String {
+        format!("{}/{}/{}", self.model, self.device, self.phase)
+    }
+}
+
+/// One benchmark of a group: a framework at an input size and batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    pub framework: String,
+    pub size: usize,
+    pub batch: usize,
+}
+
+impl Case {
+    /// Criterion's parameter part of the benchmark id.
+    pub fn parameter(&self) -> String {
+        format!("size{}-batch{}", self.size, self.batch)
+    }
+}
+
+/// The environment variables the grid reads, for messages and docs.
+pub const ENV_KEYS: &[&str] = &[
+    "CNN_BENCH_CONFIG",
+    "CNN_BENCH_PROFILE",
+    "CNN_BENCH_MODELS",
+    "CNN_BENCH_SIZES",
+    "CNN_BENCH_BATCHES",
+    "CNN_BENCH_FRAMEWORKS",
+    "CNN_BENCH_RUNS",
+    "CNN_BENCH_THREADS",
+    "CNN_BENCH_GPU",
+    "CNN_BENCH_SEED",
+    "CNN_BENCH_TARGET_SECONDS",
+];
+
+impl Grid {
+    /// The grid of `cnn-bench.toml` (or `$CNN_BENCH_CONFIG`), with the
+    /// profile and variables of the process environment applied.
+    pub fn from_env() -> Result<Self> {
+        let vars: BTreeMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("CNN_BENCH_")).collect();
+        let path = vars.get("CNN_BENCH_CONFIG").cloned().unwrap_or_else(|| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/cnn-bench.toml").to_string()
+        });
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading the grid config {path}"))?;
+        Self::from_parts(&text, Path::new(&path), &vars)
+    }
+
+    /// The grid of a config file's `text`, with a profile and variables
+    /// (`CNN_BENCH_*`) applied; `path` only names the file in errors.
+    pub fn from_parts(text: &str, path: &Path, vars: &BTreeMap<String, String>) -> Result<Self> {
+        let mut s: Settings = toml::from_str(text).with_context(|| format!("malformed grid config {}", path.display()))?;
+        if let Some(name) = vars.get("CNN_BENCH_PROFILE") {
+            let Some(profile) = s.profiles.get(name).cloned() else {
+                let valid: Vec<&str> = s.profiles.keys().map(String::as_str).collect();
+                bail!("unknown profile `{name}` (CNN_BENCH_PROFILE); profiles in {}: {}", path.display(), valid.join(", "));
+            };
+            s.overlay(profile);
+        }
+        for (key, value) in vars {
+            let parsed = parse_var(key, value)?;
+            s.overlay(parsed);
+        }
+        Self::validate(s, path)
+    }
+
+    fn validate(s: Settings, path: &Path) -> Result<Self> {
+        let need = |k: &str| format!("{}: `{k}` is missing", path.display());
+        let models = s.models.with_context(|| need("models"))?;
+        for m in &models {
+            cnn_models::model(m)?;
+        }
+        let frameworks = s.frameworks.with_context(|| need("frameworks"))?;
+        for f in &frameworks {
+            ensure!(FRAMEWORKS.contains(&f.as_str()), "unknown framework `{f}`; valid frameworks: {}", FRAMEWORKS.join(", "));
+        }
+        let gpu = s.gpu.unwrap_or(0);
+        let runs = s
+            .runs
+            .with_context(|| need("runs"))?
+            .iter()
+            .map(|r| parse_run(r, gpu))
+            .collect::<Result<Vec<_>>>()?;
+        let sizes = s.sizes.with_context(|| need("sizes"))?;
+        let batches = s.batches.with_context(|| need("batches"))?;
+        for (what, list) in [("sizes", &sizes), ("batches", &batches)] {
+            ensure!(!list.is_empty() && list.iter().all(|&v| v > 0), "`{what}` must be a non-empty list of positive numbers, got {list:?}");
+        }
+        ensure!(!models.is_empty() && !frameworks.is_empty() && !runs.is_empty(), "`models`, `frameworks` and `runs` must not be empty");
+        for m in &models {
+            let g = cnn_models::model(m)?;
+            for &size in &sizes {
+                cnn_models::analysis::shapes(&g, size)?;
+            }
+        }
+        let target_seconds = s.target_seconds.unwrap_or(5.0);
+        ensure!(target_seconds > 0.0, "`target_seconds` must be positive, got {target_seconds}");
+        let threads = match s.threads.unwrap_or(0) {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n => n,
+        };
+        Ok(Self {
+            models,
+            sizes,
+            batches,
+            frameworks,
+            runs,
+            threads,
+            seed: s.seed.unwrap_or(2021),
+            target_seconds,
+        })
+    }
+
+    /// The criterion groups, model by model, in the order of `runs`.
+    pub fn groups(&self) -> Vec<Group> {
+        let mut out = Vec::new();
+        for model in &self.models {
+            for &(device, phase) in &self.runs {
+                out.push(Group {
+                    model: model.clone(),
+                    device,
+                    phase,
+                });
+            }
+        }
+        out
+    }
+
+    /// The benchmarks of every group: framework x size x batch.
+    pub fn cases(&self) -> Vec<Case> {
+        let mut out = Vec::new();
+        for framework in &self.frameworks {
+            for &size in &self.sizes {
+                for &batch in &self.batches {
+                    out.push(Case {
+                        framework: framework.clone(),
+                        size,
+                        batch,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `gpu/train` → (Gpu(index), Train), or an error listing the valid names.
+fn parse_run(run: &str, gpu: usize) -> Result<(Device, Phase)> {
+    let (d, p) = run
+        .split_once('/')
+        .with_context(|| format!("run `{run}` is not `device/phase` (devices: {}; phases: {})", DEVICES.join(", "), PHASES.join(", ")))?;
+    let device = match d {
+        "cpu" => Device::Cpu,
+        "gpu" => Device::Gpu(gpu),
+        _ => bail!("unknown device `{d}` in run `{run}`; valid devices: {}", DEVICES.join(", ")),
+    };
+    let phase = match p {
+        "train" => Phase::Train,
+        "inference" => Phase::Inference,
+        _ => bail!("unknown phase `{p}` in run `{run}`; valid phases: {}", PHASES.join(", ")),
+    };
+    Ok((device, phase))
+}
+
+/// One `CNN_BENCH_*` variable as a partial setting.
+fn parse_var(key: &str, value: &str) -> Result<Settings> {
+    let list = || value.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect::<Vec<_>>();
+    let nums = || -> Result<Vec<usize>> {
+        list().iter().map(|v| v.parse().with_context(|| format!("{key}: `{v}` is not a positive integer"))).collect()
+    };
+    let num = || value.trim().parse::<usize>().with_context(|| format!("{key}: `{value}` is not a non-negative integer"));
+    let mut s = Settings::default();
+    match key {
+        "CNN_BENCH_CONFIG" | "CNN_BENCH_PROFILE" => {}
+        "CNN_BENCH_MODELS" => s.models = Some(list()),
+        "CNN_BENCH_SIZES" => s.sizes = Some(nums()?),
+        "CNN_BENCH_BATCHES" => s.batches = Some(nums()?),
+        "CNN_BENCH_FRAMEWORKS" => s.frameworks = Some(list()),
+        "CNN_BENCH_RUNS" => s.runs = Some(list()),
+        "CNN_BENCH_THREADS" => s.threads = Some(num()?),
+        "CNN_BENCH_GPU" => s.gpu = Some(num()?),
+        "CNN_BENCH_SEED" => s.seed = Some(num()? as u64),
+        "CNN_BENCH_TARGET_SECONDS" => {
+            s.target_seconds = Some(value.trim().parse().with_context(|| format!("{key}: `{value}` is not a number"))?)
+        }
+        _ => bail!("unknown variable {key}; valid variables: {}", ENV_KEYS.join(", ")),
+    }
+    Ok(s)
+}

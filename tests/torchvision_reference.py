@@ -1,0 +1,91 @@
+"""Writes torchvision's reference outputs that the parity tests compare with.
+
+For every model of cnn-models, into OUT_DIR:
+  <model>.safetensors      random weights (state_dict keys, float32), with batch
+                           norm statistics and affine parameters randomised too so
+                           that eval-mode normalisation is really exercised;
+  <model>.expected.safetensors
+                           `input` [2, 3, 64, 64], torchvision's eval-mode
+                           `logits`, and for TRAIN_MODELS the train-mode
+                           cross-entropy `loss` against `labels` (dropout and
+                           stochastic depth off, batch statistics on);
+and OUT_DIR/meta.json: per model, the parameter count and torchvision's `_ops`
+(GMACs) with the crop size it was counted at.
+
+Usage: python torchvision_reference.py OUT_DIR [MODEL ...]
+"""
+
+import json
+import os
+import sys
+
+import torch
+import torchvision
+from safetensors.torch import save_file
+
+NAMES = {
+    "resnet18": "resnet18",
+    "resnet34": "resnet34",
+    "resnet50": "resnet50",
+    "resnet101": "resnet101",
+    "resnet152": "resnet152",
+    "vgg16": "vgg16",
+    "vgg19": "vgg19",
+    "mobilenetv2": "mobilenet_v2",
+    **{f"efficientnetb{i}": f"efficientnet_b{i}" for i in range(8)},
+}
+TRAIN_MODELS = {"resnet18", "mobilenetv2"}
+BATCH, SIZE = 2, 64
+
+
+def randomise_norms(model, gen):
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            c = m.num_features
+            m.running_mean.copy_(torch.randn(c, generator=gen) * 0.1)
+            m.running_var.copy_(torch.rand(c, generator=gen) + 0.5)
+            m.weight.data.copy_(torch.rand(c, generator=gen) + 0.5)
+            m.bias.data.copy_(torch.randn(c, generator=gen) * 0.1)
+
+
+def main(out_dir, names):
+    os.makedirs(out_dir, exist_ok=True)
+    torch.set_num_threads(os.cpu_count())
+    meta = {}
+    for i, name in enumerate(names):
+        tv = NAMES[name]
+        torch.manual_seed(i)
+        gen = torch.Generator().manual_seed(1000 + i)
+        model = torchvision.models.get_model(tv, weights=None)
+        with torch.no_grad():
+            randomise_norms(model, gen)
+        state = {k: v.contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+        save_file(state, os.path.join(out_dir, f"{name}.safetensors"))
+
+        x = torch.randn(BATCH, 3, SIZE, SIZE, generator=gen)
+        labels = torch.randint(0, 1000, (BATCH,), generator=gen)
+        model.eval()
+        with torch.no_grad():
+            expected = {"input": x, "logits": model(x), "labels": labels.to(torch.int64)}
+        if name in TRAIN_MODELS:
+            model.train()
+            for m in model.modules():
+                if isinstance(m, torch.nn.Dropout) or type(m).__name__ == "StochasticDepth":
+                    m.eval()
+            loss = torch.nn.functional.cross_entropy(model(x), labels)
+            expected["loss"] = loss.detach().reshape(1)
+        save_file(expected, os.path.join(out_dir, f"{name}.expected.safetensors"))
+
+        weights = list(torchvision.models.get_model_weights(tv))[0]
+        meta[name] = {
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "gmacs": weights.meta["_ops"],
+            "ops_size": weights.transforms().crop_size[0],
+        }
+        print(f"{name}: {meta[name]['parameters']} parameters", flush=True)
+    with open(os.path.join(out_dir, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:] or list(NAMES))
