@@ -71,7 +71,17 @@ impl Settings {
         macro_rules! take {
             ($($k:ident),*) => { $( if other.$k.is_some() { self.$k = other.$k; } )* };
         }
-        take!(models, sizes, batches, frameworks, runs, threads, gpu, seed, target_seconds);
+        take!(
+            models,
+            sizes,
+            batches,
+            frameworks,
+            runs,
+            threads,
+            gpu,
+            seed,
+            target_seconds
+        );
     }
 }
 
@@ -138,22 +148,31 @@ impl Grid {
     /// The grid of `cnn-bench.toml` (or `$CNN_BENCH_CONFIG`), with the
     /// profile and variables of the process environment applied.
     pub fn from_env() -> Result<Self> {
-        let vars: BTreeMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("CNN_BENCH_")).collect();
-        let path = vars.get("CNN_BENCH_CONFIG").cloned().unwrap_or_else(|| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/cnn-bench.toml").to_string()
-        });
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading the grid config {path}"))?;
+        let vars: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("CNN_BENCH_"))
+            .collect();
+        let path = vars
+            .get("CNN_BENCH_CONFIG")
+            .cloned()
+            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/cnn-bench.toml").to_string());
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the grid config {path}"))?;
         Self::from_parts(&text, Path::new(&path), &vars)
     }
 
     /// The grid of a config file's `text`, with a profile and variables
     /// (`CNN_BENCH_*`) applied; `path` only names the file in errors.
     pub fn from_parts(text: &str, path: &Path, vars: &BTreeMap<String, String>) -> Result<Self> {
-        let mut s: Settings = toml::from_str(text).with_context(|| format!("malformed grid config {}", path.display()))?;
+        let mut s: Settings = toml::from_str(text)
+            .with_context(|| format!("malformed grid config {}", path.display()))?;
         if let Some(name) = vars.get("CNN_BENCH_PROFILE") {
             let Some(profile) = s.profiles.get(name).cloned() else {
                 let valid: Vec<&str> = s.profiles.keys().map(String::as_str).collect();
-                bail!("unknown profile `{name}` (CNN_BENCH_PROFILE); profiles in {}: {}", path.display(), valid.join(", "));
+                bail!(
+                    "unknown profile `{name}` (CNN_BENCH_PROFILE); profiles in {}: {}",
+                    path.display(),
+                    valid.join(", ")
+                );
             };
             s.overlay(profile);
         }
@@ -172,7 +191,11 @@ impl Grid {
         }
         let frameworks = s.frameworks.with_context(|| need("frameworks"))?;
         for f in &frameworks {
-            ensure!(FRAMEWORKS.contains(&f.as_str()), "unknown framework `{f}`; valid frameworks: {}", FRAMEWORKS.join(", "));
+            ensure!(
+                FRAMEWORKS.contains(&f.as_str()),
+                "unknown framework `{f}`; valid frameworks: {}",
+                FRAMEWORKS.join(", ")
+            );
         }
         let gpu = s.gpu.unwrap_or(0);
         let runs = s
@@ -184,9 +207,15 @@ impl Grid {
         let sizes = s.sizes.with_context(|| need("sizes"))?;
         let batches = s.batches.with_context(|| need("batches"))?;
         for (what, list) in [("sizes", &sizes), ("batches", &batches)] {
-            ensure!(!list.is_empty() && list.iter().all(|&v| v > 0), "`{what}` must be a non-empty list of positive numbers, got {list:?}");
+            ensure!(
+                !list.is_empty() && list.iter().all(|&v| v > 0),
+                "`{what}` must be a non-empty list of positive numbers, got {list:?}"
+            );
         }
-        ensure!(!models.is_empty() && !frameworks.is_empty() && !runs.is_empty(), "`models`, `frameworks` and `runs` must not be empty");
+        ensure!(
+            !models.is_empty() && !frameworks.is_empty() && !runs.is_empty(),
+            "`models`, `frameworks` and `runs` must not be empty"
+        );
         for m in &models {
             let g = cnn_models::model(m)?;
             for &size in &sizes {
@@ -194,9 +223,14 @@ impl Grid {
             }
         }
         let target_seconds = s.target_seconds.unwrap_or(5.0);
-        ensure!(target_seconds > 0.0, "`target_seconds` must be positive, got {target_seconds}");
+        ensure!(
+            target_seconds > 0.0,
+            "`target_seconds` must be positive, got {target_seconds}"
+        );
         let threads = match s.threads.unwrap_or(0) {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             n => n,
         };
         Ok(Self {
@@ -209,6 +243,40 @@ impl Grid {
             seed: s.seed.unwrap_or(2021),
             target_seconds,
         })
+    }
+
+    /// A human-readable summary: every setting and the number of benchmarks.
+    pub fn describe(&self) -> String {
+        let runs: Vec<String> = self
+            .runs
+            .iter()
+            .map(|(d, p)| match d {
+                Device::Gpu(i) => format!("{d}/{p} (CUDA device {i})"),
+                Device::Cpu => format!("{d}/{p}"),
+            })
+            .collect();
+        let n = self.groups().len() * self.cases().len();
+        format!(
+            "models:     {}
+sizes:      {:?}
+batches:    {:?}
+frameworks: {}
+runs:       {}
+threads:    {}
+seed:       {}
+target:     {} s per benchmark
+{} groups, {n} benchmarks
+",
+            self.models.join(", "),
+            self.sizes,
+            self.batches,
+            self.frameworks.join(", "),
+            runs.join(", "),
+            self.threads,
+            self.seed,
+            self.target_seconds,
+            self.groups().len(),
+        )
     }
 
     /// The criterion groups, model by model, in the order of `runs`.
@@ -246,29 +314,56 @@ impl Grid {
 
 /// `gpu/train` → (Gpu(index), Train), or an error listing the valid names.
 fn parse_run(run: &str, gpu: usize) -> Result<(Device, Phase)> {
-    let (d, p) = run
-        .split_once('/')
-        .with_context(|| format!("run `{run}` is not `device/phase` (devices: {}; phases: {})", DEVICES.join(", "), PHASES.join(", ")))?;
+    let (d, p) = run.split_once('/').with_context(|| {
+        format!(
+            "run `{run}` is not `device/phase` (devices: {}; phases: {})",
+            DEVICES.join(", "),
+            PHASES.join(", ")
+        )
+    })?;
     let device = match d {
         "cpu" => Device::Cpu,
         "gpu" => Device::Gpu(gpu),
-        _ => bail!("unknown device `{d}` in run `{run}`; valid devices: {}", DEVICES.join(", ")),
+        _ => bail!(
+            "unknown device `{d}` in run `{run}`; valid devices: {}",
+            DEVICES.join(", ")
+        ),
     };
     let phase = match p {
         "train" => Phase::Train,
         "inference" => Phase::Inference,
-        _ => bail!("unknown phase `{p}` in run `{run}`; valid phases: {}", PHASES.join(", ")),
+        _ => bail!(
+            "unknown phase `{p}` in run `{run}`; valid phases: {}",
+            PHASES.join(", ")
+        ),
     };
     Ok((device, phase))
 }
 
 /// One `CNN_BENCH_*` variable as a partial setting.
 fn parse_var(key: &str, value: &str) -> Result<Settings> {
-    let list = || value.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect::<Vec<_>>();
-    let nums = || -> Result<Vec<usize>> {
-        list().iter().map(|v| v.parse().with_context(|| format!("{key}: `{v}` is not a positive integer"))).collect()
+    let list = || {
+        value
+            .split(',')
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>()
     };
-    let num = || value.trim().parse::<usize>().with_context(|| format!("{key}: `{value}` is not a non-negative integer"));
+    let nums = || -> Result<Vec<usize>> {
+        list()
+            .iter()
+            .map(|v| {
+                v.parse()
+                    .with_context(|| format!("{key}: `{v}` is not a positive integer"))
+            })
+            .collect()
+    };
+    let num = || {
+        value
+            .trim()
+            .parse::<usize>()
+            .with_context(|| format!("{key}: `{value}` is not a non-negative integer"))
+    };
     let mut s = Settings::default();
     match key {
         "CNN_BENCH_CONFIG" | "CNN_BENCH_PROFILE" => {}
@@ -281,9 +376,144 @@ fn parse_var(key: &str, value: &str) -> Result<Settings> {
         "CNN_BENCH_GPU" => s.gpu = Some(num()?),
         "CNN_BENCH_SEED" => s.seed = Some(num()? as u64),
         "CNN_BENCH_TARGET_SECONDS" => {
-            s.target_seconds = Some(value.trim().parse().with_context(|| format!("{key}: `{value}` is not a number"))?)
+            s.target_seconds = Some(
+                value
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("{key}: `{value}` is not a number"))?,
+            )
         }
-        _ => bail!("unknown variable {key}; valid variables: {}", ENV_KEYS.join(", ")),
+        _ => bail!(
+            "unknown variable {key}; valid variables: {}",
+            ENV_KEYS.join(", ")
+        ),
     }
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = include_str!("../cnn-bench.toml");
+
+    fn grid(vars: &[(&str, &str)]) -> Result<Grid> {
+        let vars = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Grid::from_parts(CONFIG, Path::new("cnn-bench.toml"), &vars)
+    }
+
+    fn err(vars: &[(&str, &str)]) -> String {
+        format!("{:#}", grid(vars).unwrap_err())
+    }
+
+    #[test]
+    fn defaults_are_the_studys_grid() {
+        let g = grid(&[]).unwrap();
+        let study = [
+            "resnet18",
+            "resnet50",
+            "resnet152",
+            "vgg16",
+            "mobilenetv2",
+            "efficientnetb4",
+            "efficientnetb7",
+        ];
+        assert_eq!(g.models, study);
+        assert_eq!(g.sizes, [128, 224, 320]);
+        assert_eq!(g.batches, [1, 8, 16, 32]);
+        assert_eq!(g.frameworks, ["tch", "candle"]);
+        let runs = [
+            (Device::Gpu(0), Phase::Train),
+            (Device::Gpu(0), Phase::Inference),
+            (Device::Cpu, Phase::Inference),
+        ];
+        assert_eq!(g.runs, runs);
+        assert_eq!(g.groups().len(), 7 * 3);
+        assert_eq!(g.cases().len(), 2 * 3 * 4);
+        assert!(g.threads >= 1);
+    }
+
+    #[test]
+    fn profile_then_environment_override_the_file() {
+        let g = grid(&[
+            ("CNN_BENCH_PROFILE", "quick"),
+            ("CNN_BENCH_BATCHES", "2, 4"),
+            ("CNN_BENCH_GPU", "1"),
+        ])
+        .unwrap();
+        assert_eq!(g.sizes, [128]);
+        assert_eq!(g.batches, [2, 4]);
+        assert_eq!(g.runs, [(Device::Cpu, Phase::Inference)]);
+        assert_eq!(g.target_seconds, 1.0);
+        let g = grid(&[
+            ("CNN_BENCH_RUNS", "gpu/train"),
+            ("CNN_BENCH_GPU", "1"),
+            ("CNN_BENCH_THREADS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(g.runs, [(Device::Gpu(1), Phase::Train)]);
+        assert_eq!(g.threads, 3);
+    }
+
+    #[test]
+    fn unknown_names_are_refused_with_the_valid_ones() {
+        let e = err(&[("CNN_BENCH_MODELS", "resnet18,resnet1000")]);
+        assert!(
+            e.contains("unknown model `resnet1000`") && e.contains("efficientnetb7"),
+            "{e}"
+        );
+        let e = err(&[("CNN_BENCH_FRAMEWORKS", "tch,tensorflow")]);
+        assert!(
+            e.contains("unknown framework `tensorflow`; valid frameworks: tch, candle"),
+            "{e}"
+        );
+        let e = err(&[("CNN_BENCH_RUNS", "tpu/train")]);
+        assert!(
+            e.contains("unknown device `tpu`") && e.contains("cpu, gpu"),
+            "{e}"
+        );
+        let e = err(&[("CNN_BENCH_RUNS", "cpu/finetune")]);
+        assert!(
+            e.contains("unknown phase `finetune`") && e.contains("train, inference"),
+            "{e}"
+        );
+        let e = err(&[("CNN_BENCH_PROFILE", "fast")]);
+        assert!(
+            e.contains("unknown profile `fast`") && e.contains("quick"),
+            "{e}"
+        );
+        let e = err(&[("CNN_BENCH_MODEL", "resnet18")]);
+        assert!(
+            e.contains("unknown variable CNN_BENCH_MODEL") && e.contains("CNN_BENCH_MODELS"),
+            "{e}"
+        );
+        let e = err(&[("CNN_BENCH_SIZES", "224,big")]);
+        assert!(e.contains("`big` is not a positive integer"), "{e}");
+        let e = err(&[("CNN_BENCH_SIZES", "16")]);
+        assert!(e.contains("16x16 input is too small"), "{e}");
+    }
+
+    #[test]
+    fn malformed_config_files_are_refused() {
+        let vars = BTreeMap::new();
+        let e = format!(
+            "{:#}",
+            Grid::from_parts("models = [\"resnet18\"", Path::new("x.toml"), &vars).unwrap_err()
+        );
+        assert!(e.contains("malformed grid config x.toml"), "{e}");
+        let e = format!(
+            "{:#}",
+            Grid::from_parts("modles = []", Path::new("x.toml"), &vars).unwrap_err()
+        );
+        assert!(e.contains("unknown field `modles`"), "{e}");
+        let text = CONFIG.replace("\"candle\"]", "\"candel\"]");
+        let e = format!(
+            "{:#}",
+            Grid::from_parts(&text, Path::new("x.toml"), &vars).unwrap_err()
+        );
+        assert!(e.contains("unknown framework `candel`"), "{e}");
+    }
 }

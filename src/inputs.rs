@@ -32,8 +32,12 @@ pub fn batches(batch: usize, size: usize, classes: usize, seed: u64) -> Vec<Batc
         .map(|_| Batch {
             batch,
             size,
-            images: (0..batch * 3 * size * size).map(|_| rng.random_range(0..=255u8) as f32).collect(),
-            labels: (0..batch).map(|_| rng.random_range(0..classes as u32)).collect(),
+            images: (0..batch * 3 * size * size)
+                .map(|_| rng.random_range(0..=255u8) as f32)
+                .collect(),
+            labels: (0..batch)
+                .map(|_| rng.random_range(0..classes as u32))
+                .collect(),
         })
         .collect()
 }
@@ -51,7 +55,10 @@ mod tests {
         assert_ne!(a[0].images, a[1].images);
         for b in &a {
             assert_eq!(b.images.len(), 2 * 3 * 8 * 8);
-            assert!(b.images.iter().all(|&v| (0.0..=255.0).contains(&v) && v.fract() == 0.0));
+            assert!(b
+                .images
+                .iter()
+                .all(|&v| (0.0..=255.0).contains(&v) && v.fract() == 0.0));
             assert!(b.labels.iter().all(|&l| l < 1000));
         }
         // Integers over the whole range, not a constant.

@@ -1,7 +1,12 @@
 //! cnn-bench's harness: the grid, one adapter per framework, the inputs, and
 //! how criterion is sized for each benchmark.
 
+pub mod filter;
 pub mod frameworks;
 pub mod grid;
 pub mod inputs;
 pub mod plan;
+pub mod runner;
+
+/// Exit status for bad input (config, environment, arguments).
+pub const USAGE_ERROR: i32 = 2;

@@ -29,13 +29,19 @@ fn flops_agree_with_torchvision_ops() {
         let theirs = meta[name]["gmacs"].as_f64().unwrap();
         let ours = analysis::forward_flops(&g, size).unwrap() as f64 / 2e9;
         let rel = (ours - theirs).abs() / theirs;
-        assert!(rel < 0.01, "{name} at {size}: {ours:.3} GMACs here, torchvision says {theirs}");
+        assert!(
+            rel < 0.01,
+            "{name} at {size}: {ours:.3} GMACs here, torchvision says {theirs}"
+        );
     }
 }
 
 /// Runs `forward` on every model with torchvision's weights and input and
 /// checks the logits.
-fn check_logits(framework: &str, forward: impl Fn(&cnn_models::Graph, &Weights, &common::Expected) -> Vec<f32>) {
+fn check_logits(
+    framework: &str,
+    forward: impl Fn(&cnn_models::Graph, &Weights, &common::Expected) -> Vec<f32>,
+) {
     let mut failures = Vec::new();
     for name in MODELS {
         let g = model(name).unwrap();
@@ -48,7 +54,10 @@ fn check_logits(framework: &str, forward: impl Fn(&cnn_models::Graph, &Weights, 
             failures.push(format!("{name}: {err:.2e}"));
         }
     }
-    assert!(failures.is_empty(), "{framework} logits differ from torchvision's: {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "{framework} logits differ from torchvision's: {failures:?}"
+    );
 }
 
 #[test]
@@ -74,4 +83,27 @@ fn candle_logits_match_torchvision() {
         assert_eq!(y.dims(), [input.shape[0], 1000]);
         y.flatten_all().unwrap().to_vec1().unwrap()
     });
+}
+
+#[test]
+fn a_slightly_changed_layer_fails_the_parity_check() {
+    // The tolerance must catch real mistakes: one batch norm with eps 1e-3
+    // instead of torchvision's 1e-5 changes the logits by more than 1e-4.
+    let mut g = model("resnet18").unwrap();
+    let weights = Weights::from_safetensors(&g, &weights_path("resnet18")).unwrap();
+    let bn = g
+        .nodes
+        .iter_mut()
+        .find(|n| n.path.as_str() == "layer3.0.bn1")
+        .unwrap();
+    let cnn_models::Op::BatchNorm2d { eps, .. } = &mut bn.op else {
+        panic!("layer3.0.bn1 is a batch norm")
+    };
+    *eps = 1e-3;
+    let exp = expected("resnet18");
+    let m = cnn_models::tch::TchModel::new(&g, &weights, tch::Device::Cpu).unwrap();
+    let x = tch::Tensor::from_slice(&exp["input"].data).reshape([2, 3, 64, 64]);
+    let y = Vec::<f32>::try_from(tch::no_grad(|| m.forward_t(&x, false)).flatten(0, -1)).unwrap();
+    let err = relative_error(&y, &exp["logits"].data);
+    assert!(err > TOLERANCE, "a changed eps went unnoticed: {err:.2e}");
 }

@@ -19,7 +19,9 @@ pub fn parameter_count(g: &Graph) -> usize {
 /// Output shape of a pooling or convolution window along one axis, as
 /// PyTorch computes it (floor mode). Fails when the window no longer fits.
 fn window_out(len: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
-    (len + 2 * padding).checked_sub(kernel).map(|d| d / stride + 1)
+    (len + 2 * padding)
+        .checked_sub(kernel)
+        .map(|d| d / stride + 1)
 }
 
 /// Per-sample shape of every node for a square `size`x`size` RGB input, or
@@ -31,7 +33,10 @@ pub fn shapes(g: &Graph, size: usize) -> Result<Vec<Shape>> {
         let spatial = |x: &Option<Shape>| -> Result<(usize, usize, usize)> {
             match x.as_deref() {
                 Some(&[c, h, w]) => Ok((c, h, w)),
-                other => bail!("node {i} ({:?}) expects a feature map, got {other:?}", node.op),
+                other => bail!(
+                    "node {i} ({:?}) expects a feature map, got {other:?}",
+                    node.op
+                ),
             }
         };
         let too_small = || {
@@ -46,7 +51,11 @@ pub fn shapes(g: &Graph, size: usize) -> Result<Vec<Shape>> {
             Op::Input => vec![3, size, size],
             Op::Conv2d(c) => {
                 let (ch, h, w) = spatial(&x)?;
-                ensure!(ch == c.in_channels, "node {i}: conv expects {} channels, gets {ch}", c.in_channels);
+                ensure!(
+                    ch == c.in_channels,
+                    "node {i}: conv expects {} channels, gets {ch}",
+                    c.in_channels
+                );
                 let oh = window_out(h, c.kernel, c.stride, c.padding).ok_or_else(too_small)?;
                 let ow = window_out(w, c.kernel, c.stride, c.padding).ok_or_else(too_small)?;
                 vec![c.out_channels, oh, ow]
@@ -63,7 +72,10 @@ pub fn shapes(g: &Graph, size: usize) -> Result<Vec<Shape>> {
             }
             Op::BatchNorm2d { channels, .. } => {
                 let (ch, h, w) = spatial(&x)?;
-                ensure!(ch == *channels, "node {i}: batch norm expects {channels} channels, gets {ch}");
+                ensure!(
+                    ch == *channels,
+                    "node {i}: batch norm expects {channels} channels, gets {ch}"
+                );
                 vec![ch, h, w]
             }
             Op::AdaptiveAvgPool2d { output } => {
@@ -72,7 +84,8 @@ pub fn shapes(g: &Graph, size: usize) -> Result<Vec<Shape>> {
             }
             Op::Add | Op::Mul => {
                 let (a, b) = (&out[node.inputs[0]], &out[node.inputs[1]]);
-                let broadcast = a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y || *y == 1);
+                let broadcast =
+                    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y || *y == 1);
                 ensure!(broadcast, "node {i}: cannot combine shapes {a:?} and {b:?}");
                 a.clone()
             }
@@ -82,12 +95,18 @@ pub fn shapes(g: &Graph, size: usize) -> Result<Vec<Shape>> {
                 out_features,
             } => {
                 let x = x.unwrap_or_default();
-                ensure!(x == [*in_features], "node {i}: linear expects [{in_features}], gets {x:?}");
+                ensure!(
+                    x == [*in_features],
+                    "node {i}: linear expects [{in_features}], gets {x:?}"
+                );
                 vec![*out_features]
             }
-            Op::Relu | Op::Relu6 | Op::Silu | Op::Sigmoid | Op::Dropout { .. } | Op::StochasticDepth { .. } => {
-                x.unwrap_or_default()
-            }
+            Op::Relu
+            | Op::Relu6
+            | Op::Silu
+            | Op::Sigmoid
+            | Op::Dropout { .. }
+            | Op::StochasticDepth { .. } => x.unwrap_or_default(),
         };
         if shape.contains(&0) {
             return Err(too_small());

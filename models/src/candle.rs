@@ -53,7 +53,11 @@ impl CandleModel {
                         groups: c.groups,
                         cudnn_fwd_algo: None,
                     };
-                    Layer::Conv(Conv2d::new(t["weight"].clone(), t.get("bias").cloned(), cfg))
+                    Layer::Conv(Conv2d::new(
+                        t["weight"].clone(),
+                        t.get("bias").cloned(),
+                        cfg,
+                    ))
                 }
                 Op::BatchNorm2d {
                     channels,
@@ -68,7 +72,9 @@ impl CandleModel {
                     *eps,
                     *momentum,
                 )?),
-                Op::Linear { .. } => Layer::Linear(Linear::new(t["weight"].clone(), Some(t["bias"].clone()))),
+                Op::Linear { .. } => {
+                    Layer::Linear(Linear::new(t["weight"].clone(), Some(t["bias"].clone())))
+                }
                 _ => Layer::Op,
             };
             layers.push(layer);
@@ -91,7 +97,11 @@ impl CandleModel {
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut values: Vec<Option<Tensor>> = Vec::with_capacity(self.graph.nodes.len());
         for (i, (node, layer)) in self.graph.nodes.iter().zip(&self.layers).enumerate() {
-            let arg = |k: usize| values[node.inputs[k]].as_ref().expect("inputs are evaluated first");
+            let arg = |k: usize| {
+                values[node.inputs[k]]
+                    .as_ref()
+                    .expect("inputs are evaluated first")
+            };
             let y = match (&node.op, layer) {
                 (_, Layer::Conv(m)) => m.forward(arg(0))?,
                 (_, Layer::Norm(m)) => m.forward_t(arg(0), train)?,
@@ -101,15 +111,25 @@ impl CandleModel {
                 (Op::Relu6, _) => arg(0).clamp(0f32, 6f32)?,
                 (Op::Silu, _) => arg(0).silu()?,
                 (Op::Sigmoid, _) => candle_nn::ops::sigmoid(arg(0))?,
-                (Op::MaxPool2d { kernel, stride, padding }, _) => max_pool(arg(0), *kernel, *stride, *padding)?,
+                (
+                    Op::MaxPool2d {
+                        kernel,
+                        stride,
+                        padding,
+                    },
+                    _,
+                ) => max_pool(arg(0), *kernel, *stride, *padding, train)?,
                 (Op::AdaptiveAvgPool2d { output }, _) => adaptive_avg_pool(arg(0), *output)?,
                 (Op::Add, _) => (arg(0) + arg(1))?,
                 (Op::Mul, _) => arg(0).broadcast_mul(arg(1))?,
                 (Op::Flatten, _) => arg(0).flatten_from(1)?,
-                (Op::Dropout { p }, _) if train && *p > 0.0 => candle_nn::ops::dropout(arg(0), *p as f32)?,
+                (Op::Dropout { p }, _) if train && *p > 0.0 => {
+                    candle_nn::ops::dropout(arg(0), *p as f32)?
+                }
                 (Op::StochasticDepth { p }, _) if train && *p > 0.0 => {
                     let x = arg(0);
-                    let keep = Tensor::rand(0f32, 1f32, (x.dim(0)?, 1, 1, 1), x.device())?.ge(*p)?;
+                    let keep =
+                        Tensor::rand(0f32, 1f32, (x.dim(0)?, 1, 1, 1), x.device())?.ge(*p)?;
                     x.broadcast_mul(&(keep.to_dtype(DType::F32)? / (1.0 - p))?)?
                 }
                 (Op::Dropout { .. } | Op::StochasticDepth { .. }, _) => arg(0).clone(),
@@ -126,20 +146,69 @@ impl CandleModel {
                 }
             }
         }
-        Ok(values.pop().flatten().expect("the output node is evaluated"))
+        Ok(values
+            .pop()
+            .flatten()
+            .expect("the output node is evaluated"))
     }
 }
 
 /// Max pooling with PyTorch's implicit padding. candle pools without
 /// padding, so the border is replicated first: a replicated value already
 /// lies in its window, so the maximum is exactly PyTorch's.
-pub fn max_pool(x: &Tensor, kernel: usize, stride: usize, padding: usize) -> candle_core::Result<Tensor> {
+///
+/// candle 0.11 has no backward pass for overlapping windows (kernel !=
+/// stride, e.g. ResNet's 3x3/2 stem pool), so in train mode such a pool is
+/// written as element-wise maxima of shifted views, which candle can
+/// differentiate. Inference keeps candle's own kernel.
+pub fn max_pool(
+    x: &Tensor,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    train: bool,
+) -> candle_core::Result<Tensor> {
     let x = if padding > 0 {
-        x.pad_with_same(2, padding, padding)?.pad_with_same(3, padding, padding)?
+        x.pad_with_same(2, padding, padding)?
+            .pad_with_same(3, padding, padding)?
     } else {
         x.clone()
     };
+    if train && kernel != stride {
+        return max_pool_by_shifts(
+            &max_pool_by_shifts(&x, 2, kernel, stride)?,
+            3,
+            kernel,
+            stride,
+        );
+    }
     x.max_pool2d_with_stride(kernel, stride)
+}
+
+/// Max pooling along one dimension from differentiable ops: the maximum of
+/// `kernel` shifted views (a stride-1 pool), then every `stride`-th element.
+fn max_pool_by_shifts(
+    x: &Tensor,
+    dim: usize,
+    kernel: usize,
+    stride: usize,
+) -> candle_core::Result<Tensor> {
+    let len = x.dim(dim)?;
+    let full = len + 1 - kernel; // outputs of a stride-1 pool
+    let mut m = x.narrow(dim, 0, full)?;
+    for shift in 1..kernel {
+        m = m.maximum(&x.narrow(dim, shift, full)?)?;
+    }
+    if stride == 1 {
+        return Ok(m);
+    }
+    // Keep indices 0, stride, 2*stride ...: pad to a multiple of the stride,
+    // split the dimension into (out, stride) and take the first of each.
+    let out = (full - 1) / stride + 1;
+    let m = m.pad_with_zeros(dim, 0, out * stride - full)?;
+    let mut dims = m.dims().to_vec();
+    dims.splice(dim..=dim, [out, stride]);
+    m.reshape(dims)?.narrow(dim + 1, 0, 1)?.squeeze(dim + 1)
 }
 
 /// PyTorch's `adaptive_avg_pool2d` to `output`x`output`. Output cell `i`
@@ -159,7 +228,7 @@ pub fn adaptive_avg_pool(x: &Tensor, output: usize) -> candle_core::Result<Tenso
     }
     let a_h = averaging_matrix(h, output, x.device())?; // [o, h]
     let a_w = averaging_matrix(w, output, x.device())?.t()?; // [w, o]
-    // [o, h] x [n, c, h, w] -> [n, c, o, w]; then x [w, o] -> [n, c, o, o]
+                                                             // [o, h] x [n, c, h, w] -> [n, c, o, w]; then x [w, o] -> [n, c, o, o]
     a_h.broadcast_matmul(x)?.broadcast_matmul(&a_w)
 }
 

@@ -53,7 +53,9 @@ impl Builder<'_> {
     /// SiLU unless `act` is false.
     fn conv_bn(&mut self, p: &Path, x: NodeId, c: Conv, act: bool) -> NodeId {
         let y = self.g.conv(p / 0, x, c.no_bias());
-        let y = self.g.batch_norm_with(p / 1, y, c.out_channels, self.bn.0, self.bn.1);
+        let y = self
+            .g
+            .batch_norm_with(p / 1, y, c.out_channels, self.bn.0, self.bn.1);
         if act {
             self.g.silu(y)
         } else {
@@ -63,7 +65,13 @@ impl Builder<'_> {
 
     /// Squeeze-and-excitation: pool, reduce (fc1), SiLU, expand (fc2), sigmoid,
     /// scale the input channel-wise.
-    fn squeeze_excitation(&mut self, p: &Path, x: NodeId, channels: usize, squeeze: usize) -> NodeId {
+    fn squeeze_excitation(
+        &mut self,
+        p: &Path,
+        x: NodeId,
+        channels: usize,
+        squeeze: usize,
+    ) -> NodeId {
         let s = self.g.adaptive_avg_pool(x, 1); // [n, c, 1, 1]
         let s = self.g.conv(p / "fc1", s, Conv::new(channels, squeeze, 1));
         let s = self.g.silu(s);
@@ -75,7 +83,17 @@ impl Builder<'_> {
     /// MBConv: optional 1x1 expansion, depthwise kxk, squeeze-excitation,
     /// linear 1x1 projection; residual with stochastic depth when shapes match.
     #[allow(clippy::too_many_arguments)]
-    fn mbconv(&mut self, p: &Path, x: NodeId, inp: usize, out: usize, expand: usize, k: usize, stride: usize, sd: f64) -> NodeId {
+    fn mbconv(
+        &mut self,
+        p: &Path,
+        x: NodeId,
+        inp: usize,
+        out: usize,
+        expand: usize,
+        k: usize,
+        stride: usize,
+        sd: f64,
+    ) -> NodeId {
         let block = p / "block";
         let hidden = make_divisible((inp * expand) as f64);
         let mut i = 0;
@@ -99,12 +117,18 @@ impl Builder<'_> {
 
 fn efficientnet(name: &str, v: Variant) -> Graph {
     let (mut g, x) = Graph::new(name, 1000);
-    let mut b = Builder { g: &mut g, bn: v.bn };
+    let mut b = Builder {
+        g: &mut g,
+        bn: v.bn,
+    };
     let features = Path::root() / "features";
     let stages: Vec<_> = STAGES
         .iter()
         .map(|&(e, k, s, i, o, n)| {
-            let (i, o) = (make_divisible(i as f64 * v.width), make_divisible(o as f64 * v.width));
+            let (i, o) = (
+                make_divisible(i as f64 * v.width),
+                make_divisible(o as f64 * v.width),
+            );
             (e, k, s, i, o, (n as f64 * v.depth).ceil() as usize)
         })
         .collect();
@@ -124,7 +148,12 @@ fn efficientnet(name: &str, v: Variant) -> Graph {
     }
     // [n, c, h/32, w/32] -> [n, 4c]
     let last_in = stages[6].4;
-    let x = b.conv_bn(&(&features / 8), x, Conv::new(last_in, 4 * last_in, 1), true);
+    let x = b.conv_bn(
+        &(&features / 8),
+        x,
+        Conv::new(last_in, 4 * last_in, 1),
+        true,
+    );
     let x = g.adaptive_avg_pool(x, 1);
     let x = g.flatten(x);
     let x = g.dropout(x, v.dropout);
@@ -146,5 +175,13 @@ pub fn efficientnet_b(n: usize) -> Graph {
         (2.0, 3.1, 0.5),
     ][n];
     let bn = if n >= 5 { (1e-3, 0.01) } else { (1e-5, 0.1) };
-    efficientnet(&format!("efficientnetb{n}"), Variant { width, depth, dropout, bn })
+    efficientnet(
+        &format!("efficientnetb{n}"),
+        Variant {
+            width,
+            depth,
+            dropout,
+            bn,
+        },
+    )
 }

@@ -85,7 +85,10 @@ impl Conv {
         Self { groups, ..self }
     }
     pub fn no_bias(self) -> Self {
-        Self { bias: false, ..self }
+        Self {
+            bias: false,
+            ..self
+        }
     }
 }
 
@@ -307,7 +310,13 @@ impl Graph {
     pub fn stochastic_depth(&mut self, x: NodeId, p: f64) -> NodeId {
         self.unary(Op::StochasticDepth { p }, x)
     }
-    pub fn linear(&mut self, path: Path, x: NodeId, in_features: usize, out_features: usize) -> NodeId {
+    pub fn linear(
+        &mut self,
+        path: Path,
+        x: NodeId,
+        in_features: usize,
+        out_features: usize,
+    ) -> NodeId {
         let op = Op::Linear {
             in_features,
             out_features,

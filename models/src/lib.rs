@@ -52,9 +52,15 @@ pub fn model(name: &str) -> anyhow::Result<Graph> {
         "vgg16" => vgg::vgg16(),
         "vgg19" => vgg::vgg19(),
         "mobilenetv2" => mobilenet::mobilenetv2(),
-        _ => match name.strip_prefix("efficientnetb").and_then(|n| n.parse::<usize>().ok()) {
+        _ => match name
+            .strip_prefix("efficientnetb")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
             Some(n) if n <= 7 => efficientnet::efficientnet_b(n),
-            _ => anyhow::bail!("unknown model `{name}`; valid models: {}", MODELS.join(", ")),
+            _ => anyhow::bail!(
+                "unknown model `{name}`; valid models: {}",
+                MODELS.join(", ")
+            ),
         },
     })
 }
@@ -71,15 +77,26 @@ mod tests {
             assert_eq!(analysis::output_shape(&g, 224).unwrap(), vec![1000]);
         }
         let err = model("resnet19").unwrap_err().to_string();
-        assert!(err.contains("unknown model `resnet19`") && err.contains("efficientnetb7"), "{err}");
+        assert!(
+            err.contains("unknown model `resnet19`") && err.contains("efficientnetb7"),
+            "{err}"
+        );
     }
 
     #[test]
     fn names_follow_torchvision() {
-        let names: Vec<String> = model("resnet50").unwrap().tensors().map(|(n, _)| n).collect();
+        let names: Vec<String> = model("resnet50")
+            .unwrap()
+            .tensors()
+            .map(|(n, _)| n)
+            .collect();
         assert!(names.contains(&"layer1.0.downsample.1.running_var".to_string()));
         assert!(names.contains(&"layer4.2.conv3.weight".to_string()));
-        let names: Vec<String> = model("mobilenetv2").unwrap().tensors().map(|(n, _)| n).collect();
+        let names: Vec<String> = model("mobilenetv2")
+            .unwrap()
+            .tensors()
+            .map(|(n, _)| n)
+            .collect();
         assert!(names.contains(&"features.1.conv.0.0.weight".to_string()));
         assert!(names.contains(&"features.2.conv.3.bias".to_string()));
         assert!(names.contains(&"classifier.1.weight".to_string()));
@@ -87,7 +104,9 @@ mod tests {
 
     #[test]
     fn too_small_inputs_are_refused_with_the_layer_named() {
-        let err = analysis::shapes(&model("vgg16").unwrap(), 16).unwrap_err().to_string();
+        let err = analysis::shapes(&model("vgg16").unwrap(), 16)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("16x16 input is too small"), "{err}");
         assert_eq!(analysis::min_input_size(&model("vgg16").unwrap()), 32);
     }

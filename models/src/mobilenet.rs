@@ -24,7 +24,15 @@ fn conv_bn_relu6(g: &mut Graph, p: &Path, x: NodeId, c: Conv) -> NodeId {
 }
 
 /// Inverted residual block: expand (1x1), depthwise (3x3), linear project (1x1).
-fn inverted_residual(g: &mut Graph, p: &Path, x: NodeId, inp: usize, oup: usize, stride: usize, t: usize) -> NodeId {
+fn inverted_residual(
+    g: &mut Graph,
+    p: &Path,
+    x: NodeId,
+    inp: usize,
+    oup: usize,
+    stride: usize,
+    t: usize,
+) -> NodeId {
     let conv = p / "conv";
     let hidden = inp * t;
     let mut i = 0;

@@ -29,24 +29,53 @@ fn conv_bn(g: &mut Graph, p: &Path, conv: &str, bn: &str, x: NodeId, c: Conv) ->
 }
 
 /// One residual block; `downsample` projects the shortcut when the shape changes.
-fn block(g: &mut Graph, p: &Path, x: NodeId, kind: Block, in_c: usize, width: usize, stride: usize) -> NodeId {
+fn block(
+    g: &mut Graph,
+    p: &Path,
+    x: NodeId,
+    kind: Block,
+    in_c: usize,
+    width: usize,
+    stride: usize,
+) -> NodeId {
     let out_c = width * kind.expansion();
     let y = match kind {
         Block::Basic => {
-            let y = conv_bn(g, p, "conv1", "bn1", x, Conv::new(in_c, width, 3).stride(stride));
+            let y = conv_bn(
+                g,
+                p,
+                "conv1",
+                "bn1",
+                x,
+                Conv::new(in_c, width, 3).stride(stride),
+            );
             let y = g.relu(y);
             conv_bn(g, p, "conv2", "bn2", y, Conv::new(width, width, 3))
         }
         Block::Bottleneck => {
             let y = conv_bn(g, p, "conv1", "bn1", x, Conv::new(in_c, width, 1));
             let y = g.relu(y);
-            let y = conv_bn(g, p, "conv2", "bn2", y, Conv::new(width, width, 3).stride(stride));
+            let y = conv_bn(
+                g,
+                p,
+                "conv2",
+                "bn2",
+                y,
+                Conv::new(width, width, 3).stride(stride),
+            );
             let y = g.relu(y);
             conv_bn(g, p, "conv3", "bn3", y, Conv::new(width, out_c, 1))
         }
     };
     let shortcut = if stride != 1 || in_c != out_c {
-        conv_bn(g, &(p / "downsample"), "0", "1", x, Conv::new(in_c, out_c, 1).stride(stride))
+        conv_bn(
+            g,
+            &(p / "downsample"),
+            "0",
+            "1",
+            x,
+            Conv::new(in_c, out_c, 1).stride(stride),
+        )
     } else {
         x
     };
@@ -58,7 +87,14 @@ fn resnet(name: &str, kind: Block, layers: [usize; 4]) -> Graph {
     let (mut g, x) = Graph::new(name, 1000);
     let root = Path::root();
     // [n, 3, h, w] -> [n, 64, h/4, w/4]
-    let x = conv_bn(&mut g, &root, "conv1", "bn1", x, Conv::new(3, 64, 7).stride(2));
+    let x = conv_bn(
+        &mut g,
+        &root,
+        "conv1",
+        "bn1",
+        x,
+        Conv::new(3, 64, 7).stride(2),
+    );
     let x = g.relu(x);
     let mut x = g.max_pool(x, 3, 2, 1);
     let mut in_c = 64;

@@ -29,7 +29,10 @@ impl TchModel {
             let value = Tensor::from_slice(&w.data).reshape(&shape);
             // tch's paths refuse dots inside a name: walk the module path.
             let (module, leaf) = name.rsplit_once('.').unwrap_or(("", &name));
-            let path = module.split('.').filter(|s| !s.is_empty()).fold(vs.root(), |p, s| p / s);
+            let path = module
+                .split('.')
+                .filter(|s| !s.is_empty())
+                .fold(vs.root(), |p, s| p / s);
             let t = match spec.kind {
                 TensorKind::Parameter => path.f_var_copy(leaf, &value)?,
                 TensorKind::Buffer => {
@@ -67,13 +70,24 @@ impl TchModel {
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         let mut values: Vec<Option<Tensor>> = Vec::with_capacity(self.graph.nodes.len());
         for (i, node) in self.graph.nodes.iter().enumerate() {
-            let arg = |k: usize| values[node.inputs[k]].as_ref().expect("inputs are evaluated first");
+            let arg = |k: usize| {
+                values[node.inputs[k]]
+                    .as_ref()
+                    .expect("inputs are evaluated first")
+            };
             let y = match &node.op {
                 Op::Input => x.shallow_clone(),
                 Op::Conv2d(c) => {
                     let bias = c.bias.then(|| self.t(node, "bias"));
                     let (s, p) = (c.stride as i64, c.padding as i64);
-                    arg(0).conv2d(self.t(node, "weight"), bias, [s, s], [p, p], [1, 1], c.groups as i64)
+                    arg(0).conv2d(
+                        self.t(node, "weight"),
+                        bias,
+                        [s, s],
+                        [p, p],
+                        [1, 1],
+                        c.groups as i64,
+                    )
                 }
                 Op::BatchNorm2d { eps, momentum, .. } => Tensor::batch_norm(
                     arg(0),
@@ -110,7 +124,9 @@ impl TchModel {
                     x * mask.bernoulli_float_(keep) / keep
                 }
                 Op::StochasticDepth { .. } => arg(0).shallow_clone(),
-                Op::Linear { .. } => arg(0).linear(self.t(node, "weight"), Some(self.t(node, "bias"))),
+                Op::Linear { .. } => {
+                    arg(0).linear(self.t(node, "weight"), Some(self.t(node, "bias")))
+                }
             };
             values.push(Some(y));
             for &j in &node.inputs {
@@ -119,6 +135,9 @@ impl TchModel {
                 }
             }
         }
-        values.pop().flatten().expect("the output node is evaluated")
+        values
+            .pop()
+            .flatten()
+            .expect("the output node is evaluated")
     }
 }

@@ -8,7 +8,9 @@ use crate::graph::{Conv, Graph, Path};
 /// A configuration entry: a 3x3 convolution to this many channels, or `M`, a
 /// 2x2 max pool.
 const M: usize = 0;
-const VGG16: &[usize] = &[64, 64, M, 128, 128, M, 256, 256, 256, M, 512, 512, 512, M, 512, 512, 512, M];
+const VGG16: &[usize] = &[
+    64, 64, M, 128, 128, M, 256, 256, 256, M, 512, 512, 512, M, 512, 512, 512, M,
+];
 const VGG19: &[usize] = &[
     64, 64, M, 128, 128, M, 256, 256, 256, 256, M, 512, 512, 512, 512, M, 512, 512, 512, 512, M,
 ];

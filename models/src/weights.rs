@@ -45,7 +45,13 @@ impl Weights {
                     (Op::BatchNorm2d { .. }, "weight" | "running_var") => fill(1.0),
                     _ => fill(0.0),
                 };
-                out.insert(node.path.join(spec.leaf), Tensor { shape: spec.shape, data });
+                out.insert(
+                    node.path.join(spec.leaf),
+                    Tensor {
+                        shape: spec.shape,
+                        data,
+                    },
+                );
             }
         }
         Self(out)
@@ -60,28 +66,51 @@ impl Weights {
             .with_context(|| format!("parsing {} as safetensors", path.display()))?;
         let mut out = HashMap::new();
         for (name, spec) in g.tensors() {
-            let view = file
-                .tensor(&name)
-                .with_context(|| format!("{}: no tensor `{name}` for {}", path.display(), g.name))?;
+            let view = file.tensor(&name).with_context(|| {
+                format!("{}: no tensor `{name}` for {}", path.display(), g.name)
+            })?;
             if view.shape() != spec.shape.as_slice() {
-                bail!("`{name}` has shape {:?} in {}, {} expects {:?}", view.shape(), path.display(), g.name, spec.shape);
+                bail!(
+                    "`{name}` has shape {:?} in {}, {} expects {:?}",
+                    view.shape(),
+                    path.display(),
+                    g.name,
+                    spec.shape
+                );
             }
             if view.dtype() != safetensors::Dtype::F32 {
-                bail!("`{name}` is {:?} in {}; only f32 is supported", view.dtype(), path.display());
+                bail!(
+                    "`{name}` is {:?} in {}; only f32 is supported",
+                    view.dtype(),
+                    path.display()
+                );
             }
-            let data = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-            out.insert(name, Tensor { shape: spec.shape, data });
+            let data = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            out.insert(
+                name,
+                Tensor {
+                    shape: spec.shape,
+                    data,
+                },
+            );
         }
         Ok(Self(out))
     }
 
     /// The tensor named `name`, or an error naming it.
     pub fn get(&self, name: &str) -> Result<&Tensor> {
-        self.0.get(name).with_context(|| format!("no weights for `{name}`"))
+        self.0
+            .get(name)
+            .with_context(|| format!("no weights for `{name}`"))
     }
 
     /// Whether `name` is a learned parameter of `g` (not a buffer).
     pub fn is_parameter(g: &Graph, name: &str) -> bool {
-        g.tensors().any(|(n, t)| n == name && t.kind == TensorKind::Parameter)
+        g.tensors()
+            .any(|(n, t)| n == name && t.kind == TensorKind::Parameter)
     }
 }

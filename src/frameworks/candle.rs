@@ -28,6 +28,13 @@ impl Framework for Candle {
         "candle 0.11".to_string()
     }
 
+    fn set_threads(&self, threads: usize) {
+        // candle's CPU kernels and gemm size their work by rayon's global
+        // pool, which reads this variable when it first starts.
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+        std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
+    }
+
     fn check_device(&self, d: Device) -> Result<()> {
         match d {
             Device::Cpu => Ok(()),
@@ -38,14 +45,24 @@ impl Framework for Candle {
         }
     }
 
-    fn prepare(&self, graph: &Graph, weights: &Weights, d: Device, phase: Phase, batches: &[Batch]) -> Result<Box<dyn Step>> {
+    fn prepare(
+        &self,
+        graph: &Graph,
+        weights: &Weights,
+        d: Device,
+        phase: Phase,
+        batches: &[Batch],
+    ) -> Result<Box<dyn Step>> {
         let dev = device(d)?;
         let model = CandleModel::new(graph, weights, &dev)?;
         let host = batches
             .iter()
             .map(|b| {
                 let cpu = &candle_core::Device::Cpu;
-                Ok((Tensor::from_slice(&b.images, b.shape().as_slice(), cpu)?, Tensor::from_slice(&b.labels, b.batch, cpu)?))
+                Ok((
+                    Tensor::from_slice(&b.images, b.shape().as_slice(), cpu)?,
+                    Tensor::from_slice(&b.labels, b.batch, cpu)?,
+                ))
             })
             .collect::<Result<_>>()?;
         let optimizer = match phase {

@@ -22,12 +22,23 @@ pub trait Framework {
     /// Version of the framework (and of the native library it drives).
     fn version(&self) -> String;
 
+    /// Sets the number of CPU threads the framework computes with. Called
+    /// once, before the framework runs anything.
+    fn set_threads(&self, threads: usize);
+
     /// Whether `device` can run here; `Err` says why not, in one line.
     fn check_device(&self, device: Device) -> Result<()>;
 
     /// Builds `graph` with `weights` on `device`, moves `batches` into the
     /// framework's host tensors, and returns the step to time.
-    fn prepare(&self, graph: &Graph, weights: &Weights, device: Device, phase: Phase, batches: &[Batch]) -> Result<Box<dyn Step>>;
+    fn prepare(
+        &self,
+        graph: &Graph,
+        weights: &Weights,
+        device: Device,
+        phase: Phase,
+        batches: &[Batch],
+    ) -> Result<Box<dyn Step>>;
 }
 
 /// A prepared benchmark step, cycling through its batches.
@@ -43,7 +54,10 @@ pub fn framework(name: &str) -> Result<Box<dyn Framework>> {
     Ok(match name {
         "tch" => Box::new(tch::Tch),
         "candle" => Box::new(candle::Candle),
-        _ => bail!("unknown framework `{name}`; valid frameworks: {}", FRAMEWORKS.join(", ")),
+        _ => bail!(
+            "unknown framework `{name}`; valid frameworks: {}",
+            FRAMEWORKS.join(", ")
+        ),
     })
 }
 

@@ -36,6 +36,10 @@ impl Framework for Tch {
         "tch 0.24 (libtorch 2.11.0)".to_string()
     }
 
+    fn set_threads(&self, threads: usize) {
+        tch::set_num_threads(threads as i32);
+    }
+
     fn check_device(&self, d: Device) -> Result<()> {
         match d {
             Device::Cpu => Ok(()),
@@ -47,7 +51,14 @@ impl Framework for Tch {
         }
     }
 
-    fn prepare(&self, graph: &Graph, weights: &Weights, d: Device, phase: Phase, batches: &[Batch]) -> Result<Box<dyn Step>> {
+    fn prepare(
+        &self,
+        graph: &Graph,
+        weights: &Weights,
+        d: Device,
+        phase: Phase,
+        batches: &[Batch],
+    ) -> Result<Box<dyn Step>> {
         let dev = device(d);
         let model = TchModel::new(graph, weights, dev)?;
         let host = batches
@@ -55,7 +66,10 @@ impl Framework for Tch {
             .map(|b| {
                 let shape: Vec<i64> = b.shape().iter().map(|&v| v as i64).collect();
                 let labels: Vec<i64> = b.labels.iter().map(|&l| l as i64).collect();
-                (Tensor::from_slice(&b.images).reshape(&shape), Tensor::from_slice(&labels))
+                (
+                    Tensor::from_slice(&b.images).reshape(&shape),
+                    Tensor::from_slice(&labels),
+                )
             })
             .collect();
         let optimizer = match phase {

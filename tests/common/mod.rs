@@ -1,6 +1,6 @@
 //! torchvision's reference outputs, produced once per test run by
 //! `tests/torchvision_reference.py` with the Python environment `make setup`
-//! installs (`$CNN_BENCH_PYTHON`).
+//! installs (`$TORCHVISION_PYTHON`).
 
 #![allow(dead_code)]
 
@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/torchvision_reference.py");
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/torchvision_reference.py"
+);
 
 /// The folder holding the references for every model, generated on first use
 /// and kept (under `target/`) for as long as the script is unchanged.
@@ -17,11 +20,18 @@ pub fn reference_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let script = std::fs::read(SCRIPT).expect("reading the reference script");
-        let version = script.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3));
-        let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/torchvision-reference")).join(format!("{version:016x}"));
+        let version = script.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+            (h ^ b as u64).wrapping_mul(0x100000001b3)
+        });
+        let dir = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/target/torchvision-reference"
+        ))
+        .join(format!("{version:016x}"));
         if !dir.join("meta.json").exists() {
-            let python = std::env::var("CNN_BENCH_PYTHON")
-                .expect("CNN_BENCH_PYTHON is unset: run the tests as the README says (`make test`)");
+            let python = std::env::var("TORCHVISION_PYTHON").expect(
+                "TORCHVISION_PYTHON is unset: run the tests as the README says (`make test`)",
+            );
             eprintln!("writing torchvision references to {} ...", dir.display());
             let status = Command::new(&python)
                 .arg(SCRIPT)
@@ -53,17 +63,32 @@ pub struct Expected {
 
 /// `input`, `logits`, `labels` and (for trained models) `loss` of `model`.
 pub fn expected(model: &str) -> HashMap<String, Expected> {
-    let bytes = std::fs::read(reference_dir().join(format!("{model}.expected.safetensors"))).unwrap();
+    let bytes =
+        std::fs::read(reference_dir().join(format!("{model}.expected.safetensors"))).unwrap();
     let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     file.tensors()
         .into_iter()
         .map(|(name, view)| {
             let data = match view.dtype() {
-                safetensors::Dtype::F32 => view.data().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect(),
-                safetensors::Dtype::I64 => view.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f32).collect(),
+                safetensors::Dtype::F32 => view
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                    .collect(),
+                safetensors::Dtype::I64 => view
+                    .data()
+                    .chunks_exact(8)
+                    .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f32)
+                    .collect(),
                 other => panic!("unexpected dtype {other:?} for {name}"),
             };
-            (name, Expected { shape: view.shape().to_vec(), data })
+            (
+                name,
+                Expected {
+                    shape: view.shape().to_vec(),
+                    data,
+                },
+            )
         })
         .collect()
 }
@@ -73,7 +98,10 @@ pub fn expected(model: &str) -> HashMap<String, Expected> {
 pub fn relative_error(actual: &[f32], reference: &[f32]) -> f64 {
     assert_eq!(actual.len(), reference.len(), "output sizes differ");
     let scale = reference.iter().fold(0f64, |m, &v| m.max((v as f64).abs()));
-    let diff = actual.iter().zip(reference).fold(0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()));
+    let diff = actual
+        .iter()
+        .zip(reference)
+        .fold(0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()));
     assert!(actual.iter().all(|v| v.is_finite()), "non-finite output");
     diff / scale.max(f64::MIN_POSITIVE)
 }

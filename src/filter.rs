@@ -1,0 +1,100 @@
+//! The benchmark filter criterion will apply, read from the same command
+//! line, so the harness can skip preparing (building a model, timing a first
+//! step) for benchmarks criterion would not run.
+
+use anyhow::{Context, Result};
+use regex::Regex;
+
+/// Criterion's options that take a value (criterion 0.7's command line), so
+/// their values are not mistaken for the filter.
+const VALUE_OPTIONS: &[&str] = &[
+    "-c",
+    "--color",
+    "-s",
+    "--save-baseline",
+    "-b",
+    "--baseline",
+    "--baseline-lenient",
+    "--format",
+    "--profile-time",
+    "--load-baseline",
+    "--sample-size",
+    "--warm-up-time",
+    "--measurement-time",
+    "--nresamples",
+    "--noise-threshold",
+    "--confidence-level",
+    "--significance-level",
+    "--plotting-backend",
+    "--output-format",
+];
+
+/// Which benchmark ids run, as criterion decides it.
+#[derive(Debug)]
+pub enum Filter {
+    All,
+    Regex(Regex),
+    Exact(String),
+    /// `--ignored`: criterion runs nothing.
+    None,
+}
+
+impl Filter {
+    /// The filter of a bench binary's arguments (without the program name).
+    pub fn from_args<I: IntoIterator<Item = String>>(args: I) -> Result<Self> {
+        let (mut positional, mut exact, mut ignored) = (None, false, false);
+        let mut args = args.into_iter();
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--exact" => exact = true,
+                "--ignored" => ignored = true,
+                _ if VALUE_OPTIONS.contains(&a.as_str()) => {
+                    args.next();
+                }
+                _ if a.starts_with('-') => {}
+                _ => positional = positional.or(Some(a)),
+            }
+        }
+        Ok(match (positional, exact, ignored) {
+            (_, _, true) => Filter::None,
+            (None, _, _) => Filter::All,
+            (Some(f), true, _) => Filter::Exact(f),
+            (Some(f), false, _) => Filter::Regex(
+                Regex::new(&f)
+                    .with_context(|| format!("filter `{f}` is not a regular expression"))?,
+            ),
+        })
+    }
+
+    pub fn matches(&self, id: &str) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::Regex(r) => r.is_match(id),
+            Filter::Exact(e) => e == id,
+            Filter::None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(args: &[&str]) -> Filter {
+        Filter::from_args(args.iter().map(|s| s.to_string())).unwrap()
+    }
+
+    #[test]
+    fn reads_the_filter_as_criterion_does() {
+        let id = "resnet18/cpu/inference/tch/size224-batch8";
+        assert!(f(&["--bench"]).matches(id));
+        assert!(f(&["--bench", "resnet18/cpu"]).matches(id));
+        assert!(!f(&["--bench", "resnet18/gpu"]).matches(id));
+        assert!(f(&["--save-baseline", "main", "candle|tch"]).matches(id));
+        assert!(!f(&["--save-baseline", "resnet18", "candle"]).matches(id));
+        assert!(!f(&["--exact", "resnet18/cpu"]).matches(id));
+        assert!(f(&["--exact", id]).matches(id));
+        assert!(!f(&["--ignored"]).matches(id));
+        assert!(Filter::from_args(["(".to_string()]).is_err());
+    }
+}

@@ -1,0 +1,82 @@
+//! Train steps, through the same adapters the benchmarks use: from
+//! torchvision's weights and batch, tch and candle give torchvision's
+//! train-mode loss, and a few Adam steps on the repeated batch lower it.
+
+mod common;
+
+use cnn_bench::frameworks::{framework, FRAMEWORKS};
+use cnn_bench::grid::{Device, Phase};
+use cnn_bench::inputs::Batch;
+use cnn_models::{model, Weights};
+use common::{expected, weights_path};
+
+const STEPS: usize = 5;
+
+#[test]
+fn train_steps_match_torchvision_and_lower_the_loss() {
+    for name in ["resnet18", "mobilenetv2"] {
+        // Dropout draws differ between frameworks; batch statistics do not.
+        let g = model(name).unwrap().without_dropout();
+        let weights = Weights::from_safetensors(&g, &weights_path(name)).unwrap();
+        let exp = expected(name);
+        let torch_loss = exp["loss"].data[0];
+        let input = &exp["input"];
+        let batch = Batch {
+            batch: input.shape[0],
+            size: input.shape[2],
+            images: input.data.clone(),
+            labels: exp["labels"].data.iter().map(|&l| l as u32).collect(),
+        };
+        let mut first = Vec::new();
+        for fw in FRAMEWORKS {
+            let mut step = framework(fw)
+                .unwrap()
+                .prepare(
+                    &g,
+                    &weights,
+                    Device::Cpu,
+                    Phase::Train,
+                    std::slice::from_ref(&batch),
+                )
+                .unwrap();
+            let losses: Vec<f32> = (0..STEPS)
+                .map(|_| step.run().unwrap().expect("a train step returns its loss"))
+                .collect();
+            eprintln!("{fw} {name}: torchvision {torch_loss:.6}, losses {losses:?}");
+            let rel = ((losses[0] - torch_loss) / torch_loss).abs();
+            assert!(
+                rel < 1e-4,
+                "{fw} {name}: first loss {} vs torchvision's {torch_loss} (relative {rel:.1e})",
+                losses[0]
+            );
+            assert!(
+                losses[STEPS - 1] < losses[0] * 0.9,
+                "{fw} {name}: Adam did not lower the loss: {losses:?}"
+            );
+            first.push(losses[0]);
+        }
+        let rel = ((first[0] - first[1]) / first[1]).abs();
+        assert!(
+            rel < 1e-4,
+            "{name}: tch {} vs candle {} (relative {rel:.1e})",
+            first[0],
+            first[1]
+        );
+    }
+}
+
+#[test]
+fn inference_steps_run_and_return_no_loss() {
+    let g = model("mobilenetv2").unwrap();
+    let weights = Weights::random(&g, 1);
+    let batches = cnn_bench::inputs::batches(2, 32, 1000, 3);
+    for fw in FRAMEWORKS {
+        let mut step = framework(fw)
+            .unwrap()
+            .prepare(&g, &weights, Device::Cpu, Phase::Inference, &batches)
+            .unwrap();
+        for _ in 0..4 {
+            assert_eq!(step.run().unwrap(), None, "{fw}");
+        }
+    }
+}
