@@ -11,7 +11,7 @@ TORCH := torch==2.11.0
 TORCHVISION := torchvision==0.26.0
 STAMP := $(VENV)/.installed-torch-2.11.0-torchvision-0.26.0
 
-.PHONY: setup bench test ci
+.PHONY: setup bench test ci setup-cuda build-cuda gpu-bundle
 .DEFAULT_GOAL := bench
 
 ## Install libtorch (the torch wheel), torchvision and safetensors once; link them here.
@@ -37,3 +37,26 @@ ci: setup
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(MAKE) test
+
+## --- GPU (the `cuda` feature); see README "GPU" ---------------------------
+
+# H100/H200 are compute capability 9.0.
+CUDA_COMPUTE_CAP ?= 90
+CUDA_BIN = $(firstword $(wildcard $(CACHE)/cuda-venv/lib/python3*/site-packages/nvidia/cu13/bin))
+CUDA_ENV = PATH="$(CUDA_BIN):$$PATH" NVCC="$(CUDA_BIN)/nvcc" CUDA_ROOT="$(CACHE)/cuda-root" CUDA_COMPUTE_CAP=$(CUDA_COMPUTE_CAP)
+
+## Install the CUDA 13.0 build toolchain (nvcc wheels, libcuda link stub).
+setup-cuda: setup
+	scripts/setup-cuda.sh $(CACHE) $(VENV)
+
+## Build the benchmarks with CUDA (tch and candle); about 10 minutes on 2 cores.
+build-cuda: setup-cuda
+	$(CUDA_ENV) cargo bench --features cuda --no-run
+
+## Copy the CUDA bench binary, stripped, into device-bundle/ for a GPU machine.
+gpu-bundle: build-cuda
+	rm -rf device-bundle && mkdir -p device-bundle
+	cp "$$($(CUDA_ENV) cargo bench --features cuda --no-run --message-format=json 2>/dev/null | sed -n 's/.*"executable":"\([^"]*\/cnn-[^"]*\)".*/\1/p' | tail -n 1)" device-bundle/cnn-bench-gpu
+	strip device-bundle/cnn-bench-gpu
+	cp cnn-bench.toml scripts/gpu-check.sh device-bundle/
+	ls -la device-bundle

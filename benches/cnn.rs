@@ -4,12 +4,15 @@
 
 use cnn_bench::filter::Filter;
 use cnn_bench::grid::Grid;
-use cnn_bench::runner;
+use cnn_bench::measurement::{Metric, StepMetric};
+use cnn_bench::runner::{self, Run};
 use criterion::Criterion;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (grid, filter) = match Grid::from_env().and_then(|g| Ok((g, Filter::from_args(args)?))) {
+    let setup = Grid::from_env()
+        .and_then(|g| Ok((g, Filter::from_args(args.clone())?, Metric::from_env()?)));
+    let (grid, filter, metric) = match setup {
         Ok(v) => v,
         Err(e) => {
             eprintln!("cnn-bench: error: {e:#}");
@@ -19,15 +22,31 @@ fn main() {
     runner::set_threads(&grid).expect("the grid's frameworks are valid");
     let out = runner::criterion_dir();
     let mut c = Criterion::default()
+        .with_measurement(StepMetric(metric))
         .output_directory(&out)
         .configure_from_args();
-    eprintln!(
-        "cnn-bench: {} CPU threads per framework; results in {}",
-        grid.threads,
-        out.display()
-    );
-    let summary = runner::run(&mut c, &grid, &filter, &out).expect("benchmark run");
+    // A child process runs one benchmark for its parent, which speaks for both.
+    let child = std::env::var_os(runner::CHILD_VAR).is_some();
+    if !child {
+        eprintln!(
+            "cnn-bench: {} CPU threads per framework; criterion measures {:?}; results in {}",
+            grid.threads,
+            metric,
+            out.display()
+        );
+    }
+    let run = Run {
+        grid: &grid,
+        filter: &filter,
+        args: &args,
+        out: &out,
+        metric,
+    };
+    let summary = runner::run(&mut c, &run).expect("benchmark run");
     c.final_summary();
+    if child {
+        return;
+    }
     eprintln!(
         "cnn-bench: {} benchmark(s) measured, {} failed",
         summary.measured,

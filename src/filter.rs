@@ -66,6 +66,23 @@ impl Filter {
         })
     }
 
+    /// The arguments for a child process that runs benchmark `id` alone:
+    /// `args` without its filter and `--exact`, then `--exact id`.
+    pub fn child_args(args: &[String], id: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            if VALUE_OPTIONS.contains(&a.as_str()) {
+                out.push(a.clone());
+                out.extend(it.next().cloned());
+            } else if a.starts_with('-') && a != "--exact" {
+                out.push(a.clone());
+            }
+        }
+        out.extend(["--exact".to_string(), id.to_string()]);
+        out
+    }
+
     pub fn matches(&self, id: &str) -> bool {
         match self {
             Filter::All => true,
@@ -96,5 +113,17 @@ mod tests {
         assert!(f(&["--exact", id]).matches(id));
         assert!(!f(&["--ignored"]).matches(id));
         assert!(Filter::from_args(["(".to_string()]).is_err());
+    }
+
+    #[test]
+    fn child_args_keep_options_and_run_one_benchmark() {
+        let args: Vec<String> = ["--bench", "-s", "main", "resnet", "--exact", "--noplot"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let id = "resnet18/gpu/train/tch/size224-batch1";
+        let child = Filter::child_args(&args, id);
+        assert_eq!(child, ["--bench", "-s", "main", "--noplot", "--exact", id]);
+        assert!(Filter::from_args(child).unwrap().matches(id));
     }
 }

@@ -61,6 +61,7 @@ struct Settings {
     gpu: Option<usize>,
     seed: Option<u64>,
     target_seconds: Option<f64>,
+    isolate: Option<Isolate>,
     #[serde(default)]
     profiles: BTreeMap<String, Settings>,
 }
@@ -80,7 +81,8 @@ impl Settings {
             threads,
             gpu,
             seed,
-            target_seconds
+            target_seconds,
+            isolate
         );
     }
 }
@@ -97,6 +99,29 @@ pub struct Grid {
     pub threads: usize,
     pub seed: u64,
     pub target_seconds: f64,
+    pub isolate: Isolate,
+}
+
+/// Which benchmarks run in a child process of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolate {
+    None,
+    /// GPU benchmarks (the default): their memory figures need it.
+    Gpu,
+    All,
+}
+
+impl Isolate {
+    pub const NAMES: &[&str] = &["none", "gpu", "all"];
+
+    pub fn applies(self, device: Device) -> bool {
+        match self {
+            Isolate::None => false,
+            Isolate::Gpu => matches!(device, Device::Gpu(_)),
+            Isolate::All => true,
+        }
+    }
 }
 
 /// One criterion group: a model on a device in a phase.
@@ -142,6 +167,8 @@ pub const ENV_KEYS: &[&str] = &[
     "CNN_BENCH_GPU",
     "CNN_BENCH_SEED",
     "CNN_BENCH_TARGET_SECONDS",
+    "CNN_BENCH_ISOLATE",
+    "CNN_BENCH_MEASURE",
 ];
 
 impl Grid {
@@ -242,6 +269,7 @@ impl Grid {
             threads,
             seed: s.seed.unwrap_or(2021),
             target_seconds,
+            isolate: s.isolate.unwrap_or(Isolate::Gpu),
         })
     }
 
@@ -265,6 +293,7 @@ runs:       {}
 threads:    {}
 seed:       {}
 target:     {} s per benchmark
+isolate:    {:?} (own process per benchmark)
 {} groups, {n} benchmarks
 ",
             self.models.join(", "),
@@ -275,6 +304,7 @@ target:     {} s per benchmark
             self.threads,
             self.seed,
             self.target_seconds,
+            self.isolate,
             self.groups().len(),
         )
     }
@@ -366,7 +396,20 @@ fn parse_var(key: &str, value: &str) -> Result<Settings> {
     };
     let mut s = Settings::default();
     match key {
-        "CNN_BENCH_CONFIG" | "CNN_BENCH_PROFILE" => {}
+        // Read elsewhere: the file and profile here, the metric by the bench,
+        // the child marker by the runner.
+        "CNN_BENCH_CONFIG" | "CNN_BENCH_PROFILE" | "CNN_BENCH_MEASURE" | "CNN_BENCH_CHILD" => {}
+        "CNN_BENCH_ISOLATE" => {
+            s.isolate = Some(match value.trim() {
+                "none" => Isolate::None,
+                "gpu" => Isolate::Gpu,
+                "all" => Isolate::All,
+                other => bail!(
+                    "{key}: unknown value `{other}`; valid values: {}",
+                    Isolate::NAMES.join(", ")
+                ),
+            })
+        }
         "CNN_BENCH_MODELS" => s.models = Some(list()),
         "CNN_BENCH_SIZES" => s.sizes = Some(nums()?),
         "CNN_BENCH_BATCHES" => s.batches = Some(nums()?),
@@ -456,6 +499,11 @@ mod tests {
         .unwrap();
         assert_eq!(g.runs, [(Device::Gpu(1), Phase::Train)]);
         assert_eq!(g.threads, 3);
+        assert_eq!(g.isolate, Isolate::Gpu);
+        let g = grid(&[("CNN_BENCH_ISOLATE", "all")]).unwrap();
+        assert!(g.isolate.applies(Device::Cpu));
+        let e = err(&[("CNN_BENCH_ISOLATE", "some")]);
+        assert!(e.contains("valid values: none, gpu, all"), "{e}");
     }
 
     #[test]

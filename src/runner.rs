@@ -1,26 +1,37 @@
-//! Turns the grid into criterion benchmarks: for every case that passes the
+//! Turns the grid into criterion benchmarks. For every case that passes the
 //! filter it prepares the model and inputs, times a first step to size
-//! criterion's sampling, measures, and records the outcome beside
-//! criterion's files. A case that fails is recorded with its reason and the
-//! run goes on.
+//! criterion's sampling, measures, and records the outcome and the memory
+//! figures in `cnn-bench.json` beside criterion's files for that benchmark.
+//!
+//! Isolated cases (GPU ones by default) run in a child process each, so one
+//! configuration's cached memory never shows in another's and a crash, a
+//! kill or an out-of-memory abort loses only that configuration: the parent
+//! records it as failed with the reason and goes on.
 
 use crate::filter::Filter;
 use crate::frameworks::{framework, Framework, Step};
 use crate::grid::{Case, Device, Grid, Group, Phase};
 use crate::inputs;
+use crate::measurement::{Metric, StepMetric};
+use crate::memory::{self, MemoryRecord};
 use crate::plan::{plan, Plan};
 use anyhow::{anyhow, Context, Result};
 use cnn_models::{analysis, Graph, Weights};
-use criterion::{BenchmarkId, Criterion, Throughput};
-use serde::Serialize;
-use std::collections::BTreeMap;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead, BufReader, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// Set in a child process: run in-process, never spawn again.
+pub const CHILD_VAR: &str = "CNN_BENCH_CHILD";
 
 /// What the harness records per benchmark, in `cnn-bench.json` next to
 /// criterion's own files for it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Record {
     pub id: String,
     pub model: String,
@@ -33,8 +44,12 @@ pub struct Record {
     pub threads: usize,
     pub seed: u64,
     /// `ok` when criterion measured it, `failed` otherwise.
-    pub status: &'static str,
+    pub status: String,
     pub reason: Option<String>,
+    /// Whether it ran in a process of its own.
+    pub isolated: bool,
+    /// What criterion's value is: `time` (ns per step) or `memory` (MiB).
+    pub metric: String,
     /// The step timed before measuring, which sized criterion's sampling.
     pub first_step_seconds: Option<f64>,
     pub samples: Option<usize>,
@@ -42,6 +57,8 @@ pub struct Record {
     /// Forward FLOPs of the batch, times 3 for a train step (forward plus a
     /// backward pass of about twice the forward's cost).
     pub flops_per_step: u64,
+    /// Read after the measurement, with the model still alive.
+    pub memory: Option<MemoryRecord>,
 }
 
 /// Outcome of a run: what was measured and what failed, with reasons.
@@ -81,18 +98,101 @@ pub fn set_threads(grid: &Grid) -> Result<()> {
     Ok(())
 }
 
-/// Benchmarks every case of `grid` that `filter` lets through.
-pub fn run(c: &mut Criterion, grid: &Grid, filter: &Filter, out: &Path) -> Result<Summary> {
+/// Everything one run needs besides criterion itself.
+pub struct Run<'a> {
+    pub grid: &'a Grid,
+    pub filter: &'a Filter,
+    /// The bench binary's own arguments, passed on to child processes.
+    pub args: &'a [String],
+    pub out: &'a Path,
+    pub metric: Metric,
+}
+
+/// Benchmarks every case of the grid that the filter lets through.
+pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
     let mut summary = Summary::default();
-    let cases = grid.cases();
-    // Each framework is asked once per device whether it can run there; an
-    // absent device is said once and its benchmarks are left out.
-    let mut available = BTreeMap::new();
-    let mut selected: Vec<(Group, Vec<&Case>)> = Vec::new();
-    for group in grid.groups() {
-        let mut mine = Vec::new();
+    let selected = select(r, &mut summary);
+    let total: usize = selected.iter().map(|(_, k)| k.len()).sum();
+    let in_child = std::env::var_os(CHILD_VAR).is_some();
+    let mut done = 0;
+    let mut weights: Option<(String, Weights)> = None;
+    for (group, cases) in selected {
+        let graph = cnn_models::model(&group.model)?;
+        let mut bench_group = c.benchmark_group(group.id());
         for case in &cases {
-            if !filter.matches(&format!(
+            done += 1;
+            let fw = framework(&case.framework)?;
+            let id = format!("{}/{}/{}", group.id(), case.framework, case.parameter());
+            let progress = format!("cnn-bench [{done}/{total}] {id}");
+            let isolate = !in_child && r.grid.isolate.applies(group.device);
+            let mut record = new_record(
+                r,
+                &group,
+                case,
+                fw.as_ref(),
+                &graph,
+                &id,
+                isolate || in_child,
+            )?;
+            let outcome = if isolate {
+                eprintln!("{progress}: running in a child process");
+                // A record left by an earlier run must not pass for the child's.
+                let _ = std::fs::remove_file(record_path(r.out, &group, case));
+                run_child(r, &id)
+            } else {
+                if weights.as_ref().is_none_or(|(m, _)| m != &group.model) {
+                    weights = Some((group.model.clone(), Weights::random(&graph, r.grid.seed)));
+                }
+                let w = &weights.as_ref().expect("weights were just made").1;
+                measure(
+                    &mut bench_group,
+                    r,
+                    &graph,
+                    w,
+                    fw.as_ref(),
+                    &group,
+                    case,
+                    &progress,
+                    &mut record,
+                )
+            };
+            match outcome {
+                Ok(()) if isolate => {
+                    // The child wrote the record; count what it says.
+                    let child = read_record(r.out, &group, case)?;
+                    match child.reason {
+                        None => summary.measured += 1,
+                        Some(reason) => summary.failed.push((id, reason)),
+                    }
+                }
+                Ok(()) => {
+                    write_record(r.out, &group, case, &record)?;
+                    summary.measured += 1;
+                }
+                Err(e) => {
+                    let reason = short_reason(&format!("{e:#}"));
+                    eprintln!("{progress}: FAILED: {reason}");
+                    record.status = "failed".into();
+                    record.reason = Some(reason.clone());
+                    write_record(r.out, &group, case, &record)?;
+                    summary.failed.push((id, reason));
+                }
+            }
+        }
+        bench_group.finish();
+    }
+    Ok(summary)
+}
+
+/// The groups and cases to run: those the filter lets through on devices
+/// their framework can use. An absent device is said once per framework.
+fn select<'g>(r: &Run<'g>, summary: &mut Summary) -> Vec<(Group, Vec<Case>)> {
+    let mut available = BTreeMap::new();
+    let mut selected = Vec::new();
+    for group in r.grid.groups() {
+        let mut mine = Vec::new();
+        for case in r.grid.cases() {
+            if !r.filter.matches(&format!(
                 "{}/{}/{}",
                 group.id(),
                 case.framework,
@@ -122,68 +222,118 @@ pub fn run(c: &mut Criterion, grid: &Grid, filter: &Filter, out: &Path) -> Resul
             selected.push((group, mine));
         }
     }
-    let total: usize = selected.iter().map(|(_, k)| k.len()).sum();
-    let mut done = 0;
-    let mut weights: Option<(String, Weights)> = None;
-    for (group, mine) in selected {
-        let graph = cnn_models::model(&group.model)?;
-        let mut bench_group = c.benchmark_group(group.id());
-        for case in mine {
-            done += 1;
-            let fw = framework(&case.framework)?;
-            let id = format!("{}/{}/{}", group.id(), case.framework, case.parameter());
-            if weights
-                .as_ref()
-                .map(|(m, _)| m != &group.model)
-                .unwrap_or(true)
-            {
-                weights = Some((group.model.clone(), Weights::random(&graph, grid.seed)));
-            }
-            let w = &weights.as_ref().expect("weights were just made").1;
-            let mut record = new_record(grid, &group, case, fw.as_ref(), &graph, &id)?;
-            eprintln!("cnn-bench [{done}/{total}] {id}: preparing");
-            let prepared = guarded(|| prepare(fw.as_ref(), &graph, w, &group, case, grid.seed));
-            let (mut step, first) = match prepared {
-                Ok(p) => p,
-                Err(e) => {
-                    let reason = format!("{e:#}");
-                    eprintln!("cnn-bench [{done}/{total}] {id}: FAILED: {reason}");
-                    record.status = "failed";
-                    record.reason = Some(reason.clone());
-                    write_record(out, &group, case, &record)?;
-                    summary.failed.push((id, reason));
-                    continue;
+    selected
+}
+
+/// Prepares, sizes and measures one case in this process, filling `record`.
+#[allow(clippy::too_many_arguments)]
+fn measure(
+    bench_group: &mut BenchmarkGroup<'_, StepMetric>,
+    r: &Run,
+    graph: &Graph,
+    w: &Weights,
+    fw: &dyn Framework,
+    group: &Group,
+    case: &Case,
+    progress: &str,
+    record: &mut Record,
+) -> Result<()> {
+    eprintln!("{progress}: preparing");
+    let (mut step, first) = guarded(|| prepare(fw, graph, w, group, case, r.grid.seed))?;
+    let p = plan(first, Duration::from_secs_f64(r.grid.target_seconds));
+    eprintln!(
+        "{progress}: first step {:.4} s; {} {} samples, about {:.0} s",
+        first.as_secs_f64(),
+        p.sample_size,
+        if p.flat { "flat" } else { "linear" },
+        (p.warm_up + p.measurement).as_secs_f64()
+    );
+    configure(bench_group, &p, case.batch, r.metric);
+    let (metric, device, id) = (r.metric, group.device, record.id.clone());
+    bench_group.bench_function(BenchmarkId::new(&case.framework, case.parameter()), |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                if let Err(e) = step.run() {
+                    panic!("{id}: a step failed during measurement: {e:#}");
                 }
-            };
-            let p = plan(first, Duration::from_secs_f64(grid.target_seconds));
-            eprintln!(
-                "cnn-bench [{done}/{total}] {id}: first step {:.4} s; {} {} samples, about {:.0} s",
-                first.as_secs_f64(),
-                p.sample_size,
-                if p.flat { "flat" } else { "linear" },
-                (p.warm_up + p.measurement).as_secs_f64()
-            );
-            configure(&mut bench_group, &p, case.batch);
-            bench_group.bench_function(BenchmarkId::new(&case.framework, case.parameter()), |b| {
-                b.iter_custom(|iters| {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        if let Err(e) = step.run() {
-                            panic!("{id}: a step failed during measurement: {e:#}");
-                        }
-                    }
-                    start.elapsed()
-                })
-            });
-            record.first_step_seconds = Some(first.as_secs_f64());
-            record.samples = Some(p.sample_size);
-            record.flat_sampling = Some(p.flat);
-            write_record(out, &group, case, &record)?;
-            summary.measured += 1;
+            }
+            match metric {
+                Metric::Time => start.elapsed().as_nanos() as f64,
+                Metric::Memory => {
+                    iters as f64 * memory_mib(device).unwrap_or_else(|e| panic!("{id}: {e}"))
+                }
+            }
+        })
+    });
+    record.first_step_seconds = Some(first.as_secs_f64());
+    record.samples = Some(p.sample_size);
+    record.flat_sampling = Some(p.flat);
+    record.memory = Some(memory::read(group.device));
+    Ok(())
+}
+
+/// The memory criterion measures with `CNN_BENCH_MEASURE=memory`: NVML's
+/// figure for this process on a GPU, peak resident memory on the CPU.
+fn memory_mib(device: Device) -> Result<f64, String> {
+    let bytes = match device {
+        Device::Gpu(i) => memory::nvml_process_bytes(i)?,
+        Device::Cpu => memory::peak_rss_bytes()?,
+    };
+    Ok(bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Runs benchmark `id` alone in a child process (this binary, `--exact id`).
+fn run_child(r: &Run, id: &str) -> Result<()> {
+    let exe = std::env::current_exe().context("locating the bench binary")?;
+    let mut cmd = Command::new(exe);
+    cmd.args(Filter::child_args(r.args, id)).env(CHILD_VAR, "1");
+    run_isolated(cmd)
+}
+
+/// Runs `cmd`, passing its output through. A non-zero exit or a signal is an
+/// error that says which, followed by the child's last lines of output.
+pub fn run_isolated(mut cmd: Command) -> Result<()> {
+    let mut child = cmd
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting a child process")?;
+    let mut tail = VecDeque::new();
+    for line in BufReader::new(child.stderr.take().expect("stderr is piped")).lines() {
+        let line = line.unwrap_or_default();
+        let _ = writeln!(std::io::stderr(), "{line}");
+        if !line.trim().is_empty() {
+            tail.push_back(line);
         }
-        bench_group.finish();
+        if tail.len() > 3 {
+            tail.pop_front();
+        }
     }
-    Ok(summary)
+    let status = child.wait().context("waiting for the child process")?;
+    if status.success() {
+        return Ok(());
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let how = match (status.code(), status.signal()) {
+        (Some(code), _) => format!("child process exited with status {code}"),
+        (None, Some(9)) => {
+            "child process killed (SIGKILL: out of host memory, or killed by hand)".to_string()
+        }
+        (None, Some(sig)) => format!("child process killed by signal {sig}"),
+        (None, None) => "child process ended abnormally".to_string(),
+    };
+    let last: Vec<String> = tail.into_iter().collect();
+    Err(anyhow!("{how}; its last output: {}", last.join(" | ")))
+}
+
+/// The part of an error worth a table cell: its first line (libtorch
+/// appends a C++ stack trace), at most 300 characters.
+pub fn short_reason(full: &str) -> String {
+    let first = full.lines().next().unwrap_or("").trim();
+    match first.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}...", &first[..cut]),
+        None => first.to_string(),
+    }
 }
 
 /// Runs `f`, turning a panic (tch reports libtorch errors as panics) into an error.
@@ -216,25 +366,24 @@ fn prepare(
     Ok((step, start.elapsed()))
 }
 
-fn configure(
-    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    p: &Plan,
-    batch: usize,
-) {
+fn configure(g: &mut BenchmarkGroup<'_, StepMetric>, p: &Plan, batch: usize, metric: Metric) {
     g.sample_size(p.sample_size)
         .sampling_mode(p.sampling())
         .warm_up_time(p.warm_up)
-        .measurement_time(p.measurement)
-        .throughput(Throughput::Elements(batch as u64));
+        .measurement_time(p.measurement);
+    if metric == Metric::Time {
+        g.throughput(Throughput::Elements(batch as u64));
+    }
 }
 
 fn new_record(
-    grid: &Grid,
+    r: &Run,
     group: &Group,
     case: &Case,
     fw: &dyn Framework,
     graph: &Graph,
     id: &str,
+    isolated: bool,
 ) -> Result<Record> {
     let forward = analysis::forward_flops(graph, case.size)? * case.batch as u64;
     Ok(Record {
@@ -249,10 +398,15 @@ fn new_record(
         framework_version: fw.version(),
         size: case.size,
         batch: case.batch,
-        threads: grid.threads,
-        seed: grid.seed,
-        status: "ok",
+        threads: r.grid.threads,
+        seed: r.grid.seed,
+        status: "ok".into(),
         reason: None,
+        isolated,
+        metric: match r.metric {
+            Metric::Time => "time".into(),
+            Metric::Memory => "memory".into(),
+        },
         first_step_seconds: None,
         samples: None,
         flat_sampling: None,
@@ -261,13 +415,117 @@ fn new_record(
         } else {
             forward
         },
+        memory: None,
     })
 }
 
-fn write_record(out: &Path, group: &Group, case: &Case, record: &Record) -> Result<()> {
-    let dir = benchmark_dir(out, &group.id(), &case.framework, &case.parameter());
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join("cnn-bench.json");
+fn record_path(out: &Path, group: &Group, case: &Case) -> PathBuf {
+    benchmark_dir(out, &group.id(), &case.framework, &case.parameter()).join("cnn-bench.json")
+}
+
+/// Writes a record, replacing the previous run's.
+pub fn write_record(out: &Path, group: &Group, case: &Case, record: &Record) -> Result<()> {
+    let path = record_path(out, group, case);
+    std::fs::create_dir_all(path.parent().expect("a record lives in a folder"))
+        .with_context(|| format!("creating the folder of {}", path.display()))?;
     std::fs::write(&path, serde_json::to_string_pretty(record)?)
         .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Reads the record a child process wrote.
+pub fn read_record(out: &Path, group: &Group, case: &Case) -> Result<Record> {
+    let path = record_path(out, group, case);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("the child process wrote no {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Result<()> {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]);
+        run_isolated(cmd)
+    }
+
+    #[test]
+    fn a_child_that_succeeds_is_ok() {
+        sh("echo fine >&2").unwrap();
+    }
+
+    #[test]
+    fn a_failing_child_is_an_error_with_its_status_and_last_words() {
+        let e = sh("echo preparing >&2; echo 'CUDA out of memory' >&2; exit 3")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("child process exited with status 3"), "{e}");
+        assert!(e.contains("preparing | CUDA out of memory"), "{e}");
+    }
+
+    #[test]
+    fn a_killed_child_is_an_error_that_names_the_kill() {
+        let e = sh("echo 'allocating' >&2; kill -9 $$")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("child process killed (SIGKILL"), "{e}");
+        assert!(e.contains("allocating"), "{e}");
+        let e = sh("kill -SEGV $$").unwrap_err().to_string();
+        assert!(e.starts_with("child process killed by signal 11"), "{e}");
+    }
+
+    #[test]
+    fn reasons_keep_their_first_line_only() {
+        let full = "panicked: Torch(\"CUDA out of memory. Tried to allocate 3.12 GiB\nException raised from malloc";
+        assert_eq!(
+            short_reason(full),
+            "panicked: Torch(\"CUDA out of memory. Tried to allocate 3.12 GiB"
+        );
+        let long = "x".repeat(400);
+        assert_eq!(short_reason(&long).len(), 303);
+    }
+
+    #[test]
+    fn records_round_trip_through_criterions_folder() {
+        let out = std::env::temp_dir().join(format!("cnn-bench-records-{}", std::process::id()));
+        let group = Group {
+            model: "resnet18".into(),
+            device: Device::Gpu(0),
+            phase: Phase::Train,
+        };
+        let case = Case {
+            framework: "tch".into(),
+            size: 224,
+            batch: 32,
+        };
+        let record = Record {
+            id: "resnet18/gpu/train/tch/size224-batch32".into(),
+            model: "resnet18".into(),
+            device: "gpu0".into(),
+            phase: "train".into(),
+            framework: "tch".into(),
+            framework_version: "tch 0.24".into(),
+            size: 224,
+            batch: 32,
+            threads: 2,
+            seed: 1,
+            status: "failed".into(),
+            reason: Some("child process killed by signal 11".into()),
+            isolated: true,
+            metric: "time".into(),
+            first_step_seconds: None,
+            samples: None,
+            flat_sampling: None,
+            flops_per_step: 3,
+            memory: None,
+        };
+        write_record(&out, &group, &case, &record).unwrap();
+        let path = out.join("resnet18_gpu_train/tch/size224-batch32/cnn-bench.json");
+        assert!(path.exists(), "{}", path.display());
+        let back = read_record(&out, &group, &case).unwrap();
+        assert_eq!(back.reason, record.reason);
+        assert_eq!(back.status, "failed");
+        std::fs::remove_dir_all(&out).unwrap();
+    }
 }

@@ -60,6 +60,11 @@ impl Framework for Tch {
         batches: &[Batch],
     ) -> Result<Box<dyn Step>> {
         let dev = device(d);
+        if dev.is_cuda() {
+            // As `torch.backends.cudnn.benchmark = True`: cuDNN times its
+            // convolution algorithms on the first step and keeps the fastest.
+            tch::Cuda::cudnn_set_benchmark(true);
+        }
         let model = TchModel::new(graph, weights, dev)?;
         let host = batches
             .iter()

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole GPU path in one call, on a lent GPU machine (H100/H200, driver
+# 580, PyTorch 2.11.0+cu130 in /opt/torch/.venv, no Rust, no network).
+# Prepare on the build machine with `make gpu-bundle`, then run from the
+# repository root with device-bundle/ carried:
+#     scripts/gpu-check.sh            (results under $OUT, or /tmp/cnn-bench-gpu-check)
+# It runs resnet18 and mobilenetv2 at 224x224, batches 1 and 32, train and
+# inference, tch and candle, one process per configuration, memory recorded;
+# then criterion measuring GPU memory instead of time for two configurations;
+# then one configuration sized to run out of GPU memory, which must be
+# recorded as failed while the run goes on; and prints a table last.
+set -u
+bundle=${BUNDLE:-device-bundle}
+out=${OUT:-/tmp/cnn-bench-gpu-check}
+mkdir -p "$out"
+py=python3
+[ -x /opt/torch/.venv/bin/python ] && py=/opt/torch/.venv/bin/python
+torch=$("$py" -c 'import torch, os; print(os.path.dirname(torch.__file__))')
+site=$(dirname "$torch")
+export LD_LIBRARY_PATH="$torch/lib:$site/nvidia/cu13/lib:$site/nvidia/cudnn/lib:${LD_LIBRARY_PATH:-}"
+bin=$bundle/cnn-bench-gpu
+
+echo "== machine"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+echo "== libraries the binary loads (libtorch_cuda must be among them)"
+ldd "$bin" | grep -E 'torch_cuda|libcudnn|libcublas\.|libcuda\.' | sed 's/ (0x.*//'
+
+export CRITERION_HOME=$out/criterion CNN_BENCH_CONFIG=$bundle/cnn-bench.toml CNN_BENCH_TARGET_SECONDS=${TARGET_SECONDS:-1}
+bench() { # bench LOG [criterion args]: runs the bench binary, keeps its log
+  local log=$1; shift
+  "$bin" --bench --noplot "$@" > "$out/$log" 2>&1
+  echo "exit status $? ($log)"
+  grep -E '^cnn-bench: [0-9]+ benchmark|^  - ' "$out/$log"
+}
+
+echo "== time and memory: resnet18, mobilenetv2 x 224 x batch 1, 32 x train, inference x tch, candle"
+CNN_BENCH_MODELS=resnet18,mobilenetv2 CNN_BENCH_SIZES=224 CNN_BENCH_BATCHES=1,32 \
+  CNN_BENCH_RUNS=gpu/train,gpu/inference bench time.log
+
+echo "== criterion measuring GPU memory (CNN_BENCH_MEASURE=memory), saved as baseline 'memory'"
+CNN_BENCH_MEASURE=memory CNN_BENCH_MODELS=resnet18 CNN_BENCH_SIZES=224 CNN_BENCH_BATCHES=32 \
+  CNN_BENCH_RUNS=gpu/inference CRITERION_HOME=$out/criterion-memory bench memory.log --save-baseline memory
+
+echo "== out of memory on purpose: vgg16 train at 320x320, batch 1024"
+CNN_BENCH_MODELS=vgg16 CNN_BENCH_SIZES=320 CNN_BENCH_BATCHES=1024 CNN_BENCH_RUNS=gpu/train bench oom.log
+
+"$py" scripts/gpu_table.py "$out/criterion" "$out/criterion-memory"

@@ -1,0 +1,164 @@
+//! Memory readings recorded beside each benchmark's timing. A reading is a
+//! number or the reason there is none: a missing figure never appears as 0.
+//!
+//! - `nvml_process_mib`: GPU memory NVML attributes to this process, what
+//!   nvidia-smi shows and what the study measured (includes the CUDA
+//!   context and whatever a caching allocator keeps);
+//! - `device_used_mib`: memory in use on the whole device (total - free),
+//!   from the CUDA driver (`cuMemGetInfo`), other processes included;
+//! - `allocator_peak_mib`: the framework allocator's own peak, where the
+//!   framework exposes one (neither tch 0.24 nor candle 0.11 does: recorded
+//!   as unavailable with that reason);
+//! - `peak_rss_mib`: the process's peak resident memory (`VmHWM`), for CPU
+//!   runs; per configuration only when each runs in its own process.
+
+use crate::grid::Device;
+use serde::{Deserialize, Serialize};
+
+/// A memory figure in MiB, or why it could not be read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reading {
+    Mib(f64),
+    Unavailable(String),
+}
+
+impl Reading {
+    fn from_bytes(r: Result<u64, String>) -> Self {
+        match r {
+            Ok(bytes) => Reading::Mib(bytes as f64 / (1024.0 * 1024.0)),
+            Err(why) => Reading::Unavailable(why),
+        }
+    }
+
+    pub fn mib(&self) -> Option<f64> {
+        match self {
+            Reading::Mib(v) => Some(*v),
+            Reading::Unavailable(_) => None,
+        }
+    }
+}
+
+/// Every memory figure of one benchmark, read after its measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemoryRecord {
+    pub nvml_process_mib: Reading,
+    pub device_used_mib: Reading,
+    pub allocator_peak_mib: Reading,
+    pub peak_rss_mib: Reading,
+}
+
+/// Reads every figure for a benchmark that ran on `device`.
+pub fn read(device: Device) -> MemoryRecord {
+    let gpu_only = |what: &str| Reading::Unavailable(format!("{what}: a CPU benchmark"));
+    let (nvml, used) = match device {
+        Device::Gpu(i) => (
+            Reading::from_bytes(nvml_process_bytes(i)),
+            Reading::from_bytes(device_used_bytes(i)),
+        ),
+        Device::Cpu => (gpu_only("NVML"), gpu_only("CUDA")),
+    };
+    MemoryRecord {
+        nvml_process_mib: nvml,
+        device_used_mib: used,
+        allocator_peak_mib: Reading::Unavailable(
+            "neither tch 0.24 nor candle 0.11 exposes its allocator's peak".into(),
+        ),
+        peak_rss_mib: Reading::from_bytes(peak_rss_bytes()),
+    }
+}
+
+/// GPU memory NVML attributes to this process on GPU `index`.
+pub fn nvml_process_bytes(index: usize) -> Result<u64, String> {
+    use nvml_wrapper::enums::device::UsedGpuMemory;
+    let nvml = nvml_wrapper::Nvml::init()
+        .map_err(|e| format!("NVML unavailable (no NVIDIA driver?): {e}"))?;
+    let device = nvml
+        .device_by_index(index as u32)
+        .map_err(|e| format!("NVML has no GPU {index}: {e}"))?;
+    let processes = device
+        .running_compute_processes()
+        .map_err(|e| format!("NVML cannot list processes: {e}"))?;
+    let pid = std::process::id();
+    match processes.iter().find(|p| p.pid == pid).map(|p| &p.used_gpu_memory) {
+        Some(UsedGpuMemory::Used(bytes)) => Ok(*bytes),
+        Some(UsedGpuMemory::Unavailable) => Err("NVML lists this process but not its memory".into()),
+        None => Err(format!(
+            "NVML does not list process {pid} on GPU {index} (no CUDA context yet, or another PID namespace)"
+        )),
+    }
+}
+
+/// Memory in use on CUDA device `index` (total - free), from the driver.
+#[cfg(feature = "cuda")]
+pub fn device_used_bytes(index: usize) -> Result<u64, String> {
+    use candle_core::cuda_backend::cudarc::driver::CudaContext;
+    let ctx = CudaContext::new(index).map_err(|e| format!("CUDA driver: {e}"))?;
+    let (free, total) = ctx
+        .mem_get_info()
+        .map_err(|e| format!("cuMemGetInfo: {e}"))?;
+    Ok((total - free) as u64)
+}
+
+/// Memory in use on CUDA device `index`: needs the CUDA build.
+#[cfg(not(feature = "cuda"))]
+pub fn device_used_bytes(_index: usize) -> Result<u64, String> {
+    Err("built without the `cuda` feature, so the CUDA driver is not linked".into())
+}
+
+/// The process's peak resident set size (`VmHWM` of /proc/self/status).
+pub fn peak_rss_bytes() -> Result<u64, String> {
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|e| format!("/proc/self/status: {e}"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .ok_or("no VmHWM in /proc/self/status")?;
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .ok_or("malformed VmHWM line")?;
+    Ok(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peak_rss_is_positive_and_grows_with_use() {
+        let before = peak_rss_bytes().unwrap();
+        assert!(before > 1024 * 1024, "{before}");
+        let big = vec![1u8; 64 * 1024 * 1024];
+        std::hint::black_box(&big);
+        let after = peak_rss_bytes().unwrap();
+        assert!(after >= before + 60 * 1024 * 1024, "{before} -> {after}");
+    }
+
+    #[test]
+    fn cpu_runs_say_why_gpu_figures_are_missing() {
+        let r = read(Device::Cpu);
+        assert!(
+            matches!(&r.nvml_process_mib, Reading::Unavailable(w) if w.contains("CPU benchmark"))
+        );
+        assert!(r.peak_rss_mib.mib().unwrap() > 1.0);
+        assert!(r.allocator_peak_mib.mib().is_none());
+    }
+
+    #[test]
+    fn without_a_driver_nvml_says_so() {
+        // This machine (and CI) has no NVIDIA driver; on a GPU machine the
+        // test process has no CUDA context, so NVML does not list it.
+        let why = nvml_process_bytes(0).unwrap_err();
+        assert!(why.contains("NVML"), "{why}");
+    }
+
+    #[test]
+    fn readings_serialise_as_a_value_or_a_reason() {
+        let json = serde_json::to_string(&Reading::Mib(1.5)).unwrap();
+        assert_eq!(json, r#"{"mib":1.5}"#);
+        let json = serde_json::to_string(&Reading::Unavailable("no driver".into())).unwrap();
+        assert_eq!(json, r#"{"unavailable":"no driver"}"#);
+    }
+}
