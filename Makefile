@@ -56,7 +56,7 @@ build-cuda: setup-cuda
 ## Copy the CUDA bench binary, stripped, into device-bundle/ for a GPU machine.
 gpu-bundle: build-cuda
 	rm -rf device-bundle && mkdir -p device-bundle
-	cp "$$($(CUDA_ENV) cargo bench --features cuda --no-run --message-format=json 2>/dev/null | sed -n 's/.*"executable":"\([^"]*\/cnn-[^"]*\)".*/\1/p' | tail -n 1)" device-bundle/cnn-bench-gpu
+	cp "$$($(CUDA_ENV) cargo bench --features cuda --no-run --message-format=json 2>/dev/null | sed -n 's/.*"executable":"\([^"]*\/deps\/cnn-[0-9a-f]*\)".*/\1/p' | tail -n 1)" device-bundle/cnn-bench-gpu
 	strip device-bundle/cnn-bench-gpu
 	cp cnn-bench.toml scripts/gpu-check.sh device-bundle/
 	ls -la device-bundle

@@ -33,8 +33,11 @@ bench() { # bench LOG [criterion args]: runs the bench binary, keeps its log
   grep -E '^cnn-bench: [0-9]+ benchmark|^  - ' "$out/$log"
 }
 
-echo "== time and memory: resnet18, mobilenetv2 x 224 x batch 1, 32 x train, inference x tch, candle"
-CNN_BENCH_MODELS=resnet18,mobilenetv2 CNN_BENCH_SIZES=224 CNN_BENCH_BATCHES=1,32 \
+# SHORT=1 keeps resnet18 at batch 32 only (about two minutes instead of eight).
+models=resnet18,mobilenetv2 batches=1,32
+[ -n "${SHORT:-}" ] && models=resnet18 batches=32
+echo "== time and memory: $models x 224 x batch $batches x train, inference x tch, candle"
+CNN_BENCH_MODELS=$models CNN_BENCH_SIZES=224 CNN_BENCH_BATCHES=$batches \
   CNN_BENCH_RUNS=gpu/train,gpu/inference bench time.log
 
 echo "== criterion measuring GPU memory (CNN_BENCH_MEASURE=memory), saved as baseline 'memory'"

@@ -38,9 +38,10 @@ def main(dirs):
                     ci = f"[{lo:.0f}, {hi:.0f}]"
             mem = rec.get("memory") or {}
             rows.append((rec["id"], rec["status"], rec["metric"], mean, ci, ips,
-                         mib(mem.get("nvml_process_mib")), mib(mem.get("device_used_mib")),
+                         mib(mem.get("nvml_process_mib")), mib(mem.get("nvml_peak_mib")),
+                         mib(mem.get("device_used_mib")),
                          (rec.get("reason") or "")[:110]))
-    head = ("benchmark", "status", "value", "mean", "95% CI", "img/s", "NVML MiB", "device MiB", "reason")
+    head = ("benchmark", "status", "value", "mean", "95% CI", "img/s", "NVML MiB", "NVML peak", "device MiB", "reason")
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
     for r in [head] + rows:
         print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())

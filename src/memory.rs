@@ -1,9 +1,13 @@
 //! Memory readings recorded beside each benchmark's timing. A reading is a
 //! number or the reason there is none: a missing figure never appears as 0.
 //!
-//! - `nvml_process_mib`: GPU memory NVML attributes to this process, what
-//!   nvidia-smi shows and what the study measured (includes the CUDA
-//!   context and whatever a caching allocator keeps);
+//! - `nvml_process_mib`: GPU memory NVML attributes to this process after
+//!   the measurement, what nvidia-smi shows and what the study measured
+//!   (includes the CUDA context and whatever a caching allocator keeps:
+//!   libtorch's keeps its peak, candle's frees buffers as it goes);
+//! - `nvml_peak_mib`: the highest NVML reading, sampled every millisecond
+//!   while the two preparation steps ran: the peak for allocators that free
+//!   eagerly too;
 //! - `device_used_mib`: memory in use on the whole device (total - free),
 //!   from the CUDA driver (`cuMemGetInfo`), other processes included;
 //! - `allocator_peak_mib`: the framework allocator's own peak, where the
@@ -14,6 +18,10 @@
 
 use crate::grid::Device;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// A memory figure in MiB, or why it could not be read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,13 +51,15 @@ impl Reading {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MemoryRecord {
     pub nvml_process_mib: Reading,
+    pub nvml_peak_mib: Reading,
     pub device_used_mib: Reading,
     pub allocator_peak_mib: Reading,
     pub peak_rss_mib: Reading,
 }
 
-/// Reads every figure for a benchmark that ran on `device`.
-pub fn read(device: Device) -> MemoryRecord {
+/// Reads every figure for a benchmark that ran on `device`; `peak` comes
+/// from a [`PeakSampler`].
+pub fn read(device: Device, peak: Reading) -> MemoryRecord {
     let gpu_only = |what: &str| Reading::Unavailable(format!("{what}: a CPU benchmark"));
     let (nvml, used) = match device {
         Device::Gpu(i) => (
@@ -60,6 +70,7 @@ pub fn read(device: Device) -> MemoryRecord {
     };
     MemoryRecord {
         nvml_process_mib: nvml,
+        nvml_peak_mib: peak,
         device_used_mib: used,
         allocator_peak_mib: Reading::Unavailable(
             "neither tch 0.24 nor candle 0.11 exposes its allocator's peak".into(),
@@ -68,11 +79,66 @@ pub fn read(device: Device) -> MemoryRecord {
     }
 }
 
+/// Samples this process's GPU memory (NVML) every millisecond on a thread
+/// of its own until [`PeakSampler::finish`], keeping the highest reading.
+pub struct PeakSampler {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Result<u64, String>>>,
+}
+
+impl PeakSampler {
+    /// Starts sampling for a benchmark on `device` (nothing to sample on the CPU).
+    pub fn start(device: Device) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = match device {
+            Device::Cpu => None,
+            Device::Gpu(index) => {
+                let stop = stop.clone();
+                Some(std::thread::spawn(move || {
+                    let nvml = init_nvml()?;
+                    let mut peak: Option<u64> = None;
+                    let mut last_err = String::new();
+                    loop {
+                        let done = stop.load(Ordering::Relaxed);
+                        match process_bytes(&nvml, index) {
+                            Ok(b) => peak = Some(peak.map_or(b, |p| p.max(b))),
+                            Err(e) => last_err = e,
+                        }
+                        if done {
+                            return peak.ok_or(last_err);
+                        }
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }))
+            }
+        };
+        Self { stop, thread }
+    }
+
+    /// Stops sampling and returns the peak.
+    pub fn finish(mut self) -> Reading {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.thread.take() {
+            None => Reading::Unavailable("NVML: a CPU benchmark".into()),
+            Some(t) => Reading::from_bytes(
+                t.join()
+                    .unwrap_or_else(|_| Err("the NVML sampler panicked".into())),
+            ),
+        }
+    }
+}
+
+fn init_nvml() -> Result<nvml_wrapper::Nvml, String> {
+    nvml_wrapper::Nvml::init().map_err(|e| format!("NVML unavailable (no NVIDIA driver?): {e}"))
+}
+
 /// GPU memory NVML attributes to this process on GPU `index`.
 pub fn nvml_process_bytes(index: usize) -> Result<u64, String> {
+    process_bytes(&init_nvml()?, index)
+}
+
+fn process_bytes(nvml: &nvml_wrapper::Nvml, index: usize) -> Result<u64, String> {
     use nvml_wrapper::enums::device::UsedGpuMemory;
-    let nvml = nvml_wrapper::Nvml::init()
-        .map_err(|e| format!("NVML unavailable (no NVIDIA driver?): {e}"))?;
     let device = nvml
         .device_by_index(index as u32)
         .map_err(|e| format!("NVML has no GPU {index}: {e}"))?;
@@ -138,7 +204,8 @@ mod tests {
 
     #[test]
     fn cpu_runs_say_why_gpu_figures_are_missing() {
-        let r = read(Device::Cpu);
+        let r = read(Device::Cpu, PeakSampler::start(Device::Cpu).finish());
+        assert!(matches!(&r.nvml_peak_mib, Reading::Unavailable(w) if w.contains("CPU benchmark")));
         assert!(
             matches!(&r.nvml_process_mib, Reading::Unavailable(w) if w.contains("CPU benchmark"))
         );
@@ -152,6 +219,11 @@ mod tests {
         // test process has no CUDA context, so NVML does not list it.
         let why = nvml_process_bytes(0).unwrap_err();
         assert!(why.contains("NVML"), "{why}");
+        let peak = PeakSampler::start(Device::Gpu(0)).finish();
+        assert!(
+            matches!(&peak, Reading::Unavailable(w) if w.contains("NVML")),
+            "{peak:?}"
+        );
     }
 
     #[test]

@@ -239,7 +239,10 @@ fn measure(
     record: &mut Record,
 ) -> Result<()> {
     eprintln!("{progress}: preparing");
-    let (mut step, first) = guarded(|| prepare(fw, graph, w, group, case, r.grid.seed))?;
+    let sampler = memory::PeakSampler::start(group.device);
+    let prepared = guarded(|| prepare(fw, graph, w, group, case, r.grid.seed));
+    let peak = sampler.finish();
+    let (mut step, first) = prepared?;
     let p = plan(first, Duration::from_secs_f64(r.grid.target_seconds));
     eprintln!(
         "{progress}: first step {:.4} s; {} {} samples, about {:.0} s",
@@ -269,7 +272,7 @@ fn measure(
     record.first_step_seconds = Some(first.as_secs_f64());
     record.samples = Some(p.sample_size);
     record.flat_sampling = Some(p.flat);
-    record.memory = Some(memory::read(group.device));
+    record.memory = Some(memory::read(group.device, peak));
     Ok(())
 }
 
