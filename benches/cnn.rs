@@ -19,6 +19,14 @@ fn main() {
             std::process::exit(cnn_bench::USAGE_ERROR);
         }
     };
+    let widened = grid.widened_for(&filter);
+    if widened.models != grid.models {
+        eprintln!(
+            "cnn-bench: the filter matches no benchmark of the grid's models; running {} (sizes, batches and runs of the grid)",
+            widened.models.join(", ")
+        );
+    }
+    let grid = widened;
     runner::set_threads(&grid).expect("the grid's frameworks are valid");
     let out = runner::criterion_dir();
     let mut c = Criterion::default()

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+use crate::filter::Filter;
 pub use crate::frameworks::FRAMEWORKS;
 
 /// Where a step runs.
@@ -243,10 +244,13 @@ impl Grid {
             !models.is_empty() && !frameworks.is_empty() && !runs.is_empty(),
             "`models`, `frameworks` and `runs` must not be empty"
         );
+        // An input a model cannot take fails here, not in the middle of a run
+        // (Inception's auxiliary classifier, train mode only, needs more).
         for m in &models {
-            let g = cnn_models::model(m)?;
             for &size in &sizes {
-                cnn_models::analysis::shapes(&g, size)?;
+                for &(_, phase) in &runs {
+                    check_size(m, size, phase)?;
+                }
             }
         }
         let target_seconds = s.target_seconds.unwrap_or(5.0);
@@ -309,6 +313,47 @@ isolate:    {:?} (own process per benchmark)
         )
     }
 
+    /// Every benchmark id of the grid.
+    pub fn ids(&self) -> Vec<String> {
+        let cases = self.cases();
+        self.groups()
+            .iter()
+            .flat_map(|g| {
+                cases
+                    .iter()
+                    .map(move |c| format!("{}/{}/{}", g.id(), c.framework, c.parameter()))
+            })
+            .collect()
+    }
+
+    /// This grid, or, when `filter` matches none of its benchmarks but does
+    /// match those of catalogue models outside it (`cargo bench --
+    /// densenet121/cpu`), the grid with those models instead, so any model
+    /// can be benchmarked by name alone.
+    pub fn widened_for(&self, filter: &Filter) -> Grid {
+        if self.ids().iter().any(|id| filter.matches(id)) {
+            return self.clone();
+        }
+        let models: Vec<String> = cnn_models::MODELS
+            .iter()
+            .filter(|m| {
+                let one = Grid {
+                    models: vec![m.to_string()],
+                    ..self.clone()
+                };
+                one.ids().iter().any(|id| filter.matches(id))
+            })
+            .map(|m| m.to_string())
+            .collect();
+        if models.is_empty() {
+            return self.clone();
+        }
+        Grid {
+            models,
+            ..self.clone()
+        }
+    }
+
     /// The criterion groups, model by model, in the order of `runs`.
     pub fn groups(&self) -> Vec<Group> {
         let mut out = Vec::new();
@@ -340,6 +385,15 @@ isolate:    {:?} (own process per benchmark)
         }
         out
     }
+}
+
+/// Whether `model` accepts `size`x`size` inputs in `phase` (Inception v3's
+/// auxiliary classifier, train mode only, needs 299x299).
+pub fn check_size(model: &str, size: usize, phase: Phase) -> Result<()> {
+    let g = cnn_models::model(model)?;
+    cnn_models::analysis::shapes_in(&g, size, phase == Phase::Train)
+        .map(|_| ())
+        .with_context(|| format!("size {size} cannot be used for {model} in {phase}"))
 }
 
 /// `gpu/train` → (Gpu(index), Train), or an error listing the valid names.
@@ -542,6 +596,54 @@ mod tests {
         assert!(e.contains("`big` is not a positive integer"), "{e}");
         let e = err(&[("CNN_BENCH_SIZES", "16")]);
         assert!(e.contains("16x16 input is too small"), "{e}");
+    }
+
+    #[test]
+    fn a_filter_naming_a_model_outside_the_grid_selects_it() {
+        let g = grid(&[]).unwrap();
+        let f = |s: &str| Filter::from_args([s.to_string()]).unwrap();
+        assert_eq!(g.widened_for(&f("resnet18/cpu")).models, g.models);
+        assert_eq!(
+            g.widened_for(&f("densenet121/cpu/inference")).models,
+            ["densenet121"]
+        );
+        assert_eq!(g.widened_for(&f("^inception_v3/")).models, ["inception_v3"]);
+        assert_eq!(g.widened_for(&f("alexnet")).models, g.models);
+    }
+
+    #[test]
+    fn inputs_a_model_cannot_take_are_refused_when_the_grid_is_built() {
+        let e = err(&[
+            ("CNN_BENCH_MODELS", "inception_v3"),
+            ("CNN_BENCH_SIZES", "64"),
+            ("CNN_BENCH_RUNS", "cpu/inference"),
+        ]);
+        assert!(
+            e.contains("size 64 cannot be used for inception_v3 in inference")
+                && e.contains("too small"),
+            "{e}"
+        );
+        let e = err(&[
+            ("CNN_BENCH_MODELS", "inception_v3"),
+            ("CNN_BENCH_SIZES", "224"),
+            ("CNN_BENCH_RUNS", "cpu/train"),
+        ]);
+        assert!(
+            e.contains("size 224 cannot be used for inception_v3 in train"),
+            "{e}"
+        );
+        grid(&[
+            ("CNN_BENCH_MODELS", "inception_v3"),
+            ("CNN_BENCH_SIZES", "224"),
+            ("CNN_BENCH_RUNS", "cpu/inference"),
+        ])
+        .unwrap();
+        grid(&[
+            ("CNN_BENCH_MODELS", "inception_v3"),
+            ("CNN_BENCH_SIZES", "299"),
+            ("CNN_BENCH_RUNS", "gpu/train"),
+        ])
+        .unwrap();
     }
 
     #[test]

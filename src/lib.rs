@@ -10,5 +10,6 @@ pub mod runner;
 
 /// Exit status for bad input (config, environment, arguments).
 pub const USAGE_ERROR: i32 = 2;
+pub mod catalogue;
 pub mod measurement;
 pub mod memory;

@@ -17,11 +17,14 @@ struct Cli {
 enum Command {
     /// Print the grid `cargo bench` would run (cnn-bench.toml, CNN_BENCH_PROFILE and CNN_BENCH_* applied).
     Grid,
+    /// Print every model: parameters, GFLOPs at 224x224, smallest input, frameworks.
+    Catalogue,
 }
 
 fn main() {
     let cli = Cli::parse();
     match cli.command {
+        Command::Catalogue => print!("{}", cnn_bench::catalogue::table()),
         Command::Grid => match Grid::from_env() {
             Ok(g) => print!("{}", g.describe()),
             Err(e) => {

@@ -10,7 +10,7 @@
 
 use crate::filter::Filter;
 use crate::frameworks::{framework, Framework, Step};
-use crate::grid::{Case, Device, Grid, Group, Phase};
+use crate::grid::{check_size, Case, Device, Grid, Group, Phase};
 use crate::inputs;
 use crate::measurement::{Metric, StepMetric};
 use crate::memory::{self, MemoryRecord};
@@ -188,6 +188,7 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
 /// their framework can use. An absent device is said once per framework.
 fn select<'g>(r: &Run<'g>, summary: &mut Summary) -> Vec<(Group, Vec<Case>)> {
     let mut available = BTreeMap::new();
+    let mut said = std::collections::BTreeSet::new();
     let mut selected = Vec::new();
     for group in r.grid.groups() {
         let mut mine = Vec::new();
@@ -198,6 +199,14 @@ fn select<'g>(r: &Run<'g>, summary: &mut Summary) -> Vec<(Group, Vec<Case>)> {
                 case.framework,
                 case.parameter()
             )) {
+                continue;
+            }
+            // Only a grid widened to catalogue models can hold such a case.
+            if let Err(why) = check_size(&group.model, case.size, group.phase) {
+                let why = format!("{why:#}");
+                if said.insert(why.clone()) {
+                    eprintln!("cnn-bench: skipped: {why}");
+                }
                 continue;
             }
             let ok = available

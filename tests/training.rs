@@ -14,13 +14,13 @@ const STEPS: usize = 5;
 
 #[test]
 fn train_steps_match_torchvision_and_lower_the_loss() {
-    for name in ["resnet18", "mobilenetv2"] {
+    for name in ["resnet18", "mobilenetv2", "inception_v3"] {
         // Dropout draws differ between frameworks; batch statistics do not.
         let g = model(name).unwrap().without_dropout();
         let weights = Weights::from_safetensors(&g, &weights_path(name)).unwrap();
         let exp = expected(name);
         let torch_loss = exp["loss"].data[0];
-        let input = &exp["input"];
+        let input = &exp["train_input"];
         let batch = Batch {
             batch: input.shape[0],
             size: input.shape[2],

@@ -24,11 +24,23 @@ fn window_out(len: usize, kernel: usize, stride: usize, padding: usize) -> Optio
         .map(|d| d / stride + 1)
 }
 
-/// Per-sample shape of every node for a square `size`x`size` RGB input, or
-/// an error naming the first node the input is too small for.
+/// Per-sample shape of every node for a square `size`x`size` RGB input in
+/// train mode (every node), or an error naming the first node the input is
+/// too small for.
 pub fn shapes(g: &Graph, size: usize) -> Result<Vec<Shape>> {
+    shapes_in(g, size, true)
+}
+
+/// As [`shapes`], for the nodes a forward pass in train or eval mode
+/// evaluates; skipped nodes get an empty shape.
+pub fn shapes_in(g: &Graph, size: usize, train: bool) -> Result<Vec<Shape>> {
+    let needed = g.schedule(train).needed;
     let mut out: Vec<Shape> = Vec::with_capacity(g.nodes.len());
     for (i, node) in g.nodes.iter().enumerate() {
+        if !needed[i] {
+            out.push(Vec::new());
+            continue;
+        }
         let x = node.inputs.first().map(|&j| out[j].clone());
         let spatial = |x: &Option<Shape>| -> Result<(usize, usize, usize)> {
             match x.as_deref() {
@@ -56,11 +68,16 @@ pub fn shapes(g: &Graph, size: usize) -> Result<Vec<Shape>> {
                     "node {i}: conv expects {} channels, gets {ch}",
                     c.in_channels
                 );
-                let oh = window_out(h, c.kernel, c.stride, c.padding).ok_or_else(too_small)?;
-                let ow = window_out(w, c.kernel, c.stride, c.padding).ok_or_else(too_small)?;
+                let oh = window_out(h, c.kernel.0, c.stride, c.padding.0).ok_or_else(too_small)?;
+                let ow = window_out(w, c.kernel.1, c.stride, c.padding.1).ok_or_else(too_small)?;
                 vec![c.out_channels, oh, ow]
             }
             Op::MaxPool2d {
+                kernel,
+                stride,
+                padding,
+            }
+            | Op::AvgPool2d {
                 kernel,
                 stride,
                 padding,
@@ -88,6 +105,14 @@ pub fn shapes(g: &Graph, size: usize) -> Result<Vec<Shape>> {
                     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y || *y == 1);
                 ensure!(broadcast, "node {i}: cannot combine shapes {a:?} and {b:?}");
                 a.clone()
+            }
+            Op::Concat => {
+                let parts: Vec<&Shape> = node.inputs.iter().map(|&j| &out[j]).collect();
+                let same_map = parts
+                    .iter()
+                    .all(|p| p.len() == 3 && p[1..] == parts[0][1..]);
+                ensure!(same_map, "node {i}: cannot concatenate shapes {parts:?}");
+                vec![parts.iter().map(|p| p[0]).sum(), parts[0][1], parts[0][2]]
             }
             Op::Flatten => vec![x.unwrap_or_default().iter().product()],
             Op::Linear {
@@ -118,22 +143,25 @@ pub fn shapes(g: &Graph, size: usize) -> Result<Vec<Shape>> {
 
 /// Per-sample logits shape for a `size`x`size` input.
 pub fn output_shape(g: &Graph, size: usize) -> Result<Shape> {
-    Ok(shapes(g, size)?.pop().expect("a graph has an input node"))
+    Ok(shapes_in(g, size, false)?
+        .pop()
+        .expect("a graph has an input node"))
 }
 
 /// Forward FLOPs per image at `size`x`size`: multiply-adds of convolutions
 /// and linear layers, each counted as 2 FLOPs (the convention of
 /// torchvision's `_ops` figures, which count multiply-adds once). Element-wise
 /// ops, normalisation and pooling are left out: they are a small fraction.
+/// The eval-mode graph is counted (no auxiliary classifier).
 pub fn forward_flops(g: &Graph, size: usize) -> Result<u64> {
-    let shapes = shapes(g, size)?;
+    let shapes = shapes_in(g, size, false)?;
     let macs: u64 = g
         .nodes
         .iter()
         .zip(&shapes)
         .map(|(node, out)| match &node.op {
             Op::Conv2d(c) => {
-                let per_output = (c.in_channels / c.groups * c.kernel * c.kernel) as u64;
+                let per_output = (c.in_channels / c.groups * c.kernel.0 * c.kernel.1) as u64;
                 per_output * out.iter().product::<usize>() as u64
             }
             Op::Linear {
@@ -146,9 +174,11 @@ pub fn forward_flops(g: &Graph, size: usize) -> Result<u64> {
     Ok(2 * macs)
 }
 
-/// Smallest square input (in pixels) every layer of the network accepts.
-pub fn min_input_size(g: &Graph) -> usize {
+/// Smallest square input (in pixels) every layer a train-mode or eval-mode
+/// pass evaluates accepts (Inception's auxiliary classifier, train mode
+/// only, needs a larger input than the rest).
+pub fn min_input_size(g: &Graph, train: bool) -> usize {
     (1..=1024)
-        .find(|&s| shapes(g, s).is_ok())
+        .find(|&s| shapes_in(g, s, train).is_ok())
         .expect("every model in the zoo accepts a 1024x1024 input")
 }

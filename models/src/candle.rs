@@ -6,7 +6,7 @@
 //! written here from its public ops with PyTorch's semantics (see
 //! [`max_pool`] and [`adaptive_avg_pool`]).
 
-use crate::graph::{Graph, Op, TensorKind};
+use crate::graph::{Graph, Op, Schedule, TensorKind};
 use crate::weights::Weights;
 use anyhow::Result;
 use candle_core::{DType, Device, Module, ModuleT, Tensor, Var};
@@ -14,7 +14,9 @@ use candle_nn::{BatchNorm, Conv2d, Conv2dConfig, Linear};
 
 /// A node lowered to a candle-nn module, or to a plain op.
 enum Layer {
-    Conv(Conv2d),
+    /// A convolution, and the zero padding (height, width) to apply before it
+    /// when candle cannot (unequal paddings).
+    Conv(Conv2d, Option<(usize, usize)>),
     Norm(BatchNorm),
     Linear(Linear),
     Op,
@@ -26,7 +28,9 @@ pub struct CandleModel {
     layers: Vec<Layer>,
     /// Trainable parameters, in graph order, for an optimizer.
     parameters: Vec<Var>,
-    last_use: Vec<usize>,
+    /// What eval and train passes evaluate, and when activations are freed.
+    eval: Schedule,
+    train: Schedule,
 }
 
 impl CandleModel {
@@ -46,18 +50,19 @@ impl CandleModel {
             }
             let layer = match &node.op {
                 Op::Conv2d(c) => {
+                    // candle pads symmetrically; other paddings are applied
+                    // to the input first (Inception's 1x7 convolutions).
+                    let (ph, pw) = c.padding;
+                    let pad = (ph != pw).then_some((ph, pw));
                     let cfg = Conv2dConfig {
-                        padding: c.padding,
+                        padding: if pad.is_some() { 0 } else { ph },
                         stride: c.stride,
                         dilation: 1,
                         groups: c.groups,
                         cudnn_fwd_algo: None,
                     };
-                    Layer::Conv(Conv2d::new(
-                        t["weight"].clone(),
-                        t.get("bias").cloned(),
-                        cfg,
-                    ))
+                    let conv = Conv2d::new(t["weight"].clone(), t.get("bias").cloned(), cfg);
+                    Layer::Conv(conv, pad)
                 }
                 Op::BatchNorm2d {
                     channels,
@@ -83,7 +88,8 @@ impl CandleModel {
             graph: graph.clone(),
             layers,
             parameters,
-            last_use: graph.last_uses(),
+            eval: graph.schedule(false),
+            train: graph.schedule(true),
         })
     }
 
@@ -95,15 +101,35 @@ impl CandleModel {
     /// Logits `[n, classes]` for images `[n, 3, h, w]`; `train` as in
     /// `TchModel::forward_t`. In eval mode no gradient is tracked.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        Ok(self.forward_outputs(x, train)?.0)
+    }
+
+    /// A train-mode pass: the logits and, for models with an auxiliary
+    /// classifier, its logits.
+    pub fn forward_train(&self, x: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
+        self.forward_outputs(x, true)
+    }
+
+    fn forward_outputs(&self, x: &Tensor, train: bool) -> Result<(Tensor, Option<Tensor>)> {
+        let schedule = if train { &self.train } else { &self.eval };
         let mut values: Vec<Option<Tensor>> = Vec::with_capacity(self.graph.nodes.len());
         for (i, (node, layer)) in self.graph.nodes.iter().zip(&self.layers).enumerate() {
+            if !schedule.needed[i] {
+                values.push(None);
+                continue;
+            }
             let arg = |k: usize| {
                 values[node.inputs[k]]
                     .as_ref()
                     .expect("inputs are evaluated first")
             };
             let y = match (&node.op, layer) {
-                (_, Layer::Conv(m)) => m.forward(arg(0))?,
+                (_, Layer::Conv(m, None)) => m.forward(arg(0))?,
+                (_, Layer::Conv(m, Some((ph, pw)))) => m.forward(
+                    &arg(0)
+                        .pad_with_zeros(2, *ph, *ph)?
+                        .pad_with_zeros(3, *pw, *pw)?,
+                )?,
                 (_, Layer::Norm(m)) => m.forward_t(arg(0), train)?,
                 (_, Layer::Linear(m)) => m.forward(arg(0))?,
                 (Op::Input, _) => x.clone(),
@@ -119,6 +145,18 @@ impl CandleModel {
                     },
                     _,
                 ) => max_pool(arg(0), *kernel, *stride, *padding, train)?,
+                (
+                    Op::AvgPool2d {
+                        kernel,
+                        stride,
+                        padding,
+                    },
+                    _,
+                ) => avg_pool(arg(0), *kernel, *stride, *padding, train)?,
+                (Op::Concat, _) => {
+                    let parts: Vec<&Tensor> = (0..node.inputs.len()).map(arg).collect();
+                    Tensor::cat(&parts, 1)?
+                }
                 (Op::AdaptiveAvgPool2d { output }, _) => adaptive_avg_pool(arg(0), *output)?,
                 (Op::Add, _) => (arg(0) + arg(1))?,
                 (Op::Mul, _) => arg(0).broadcast_mul(arg(1))?,
@@ -141,15 +179,21 @@ impl CandleModel {
             // `no_grad`, so nothing keeps the graph (and its memory) alive.
             values.push(Some(if train { y } else { y.detach() }));
             for &j in &node.inputs {
-                if self.last_use[j] == i {
+                if schedule.last_use[j] == i {
                     values[j] = None;
                 }
             }
         }
-        Ok(values
+        let aux = self
+            .graph
+            .aux
+            .filter(|_| train)
+            .and_then(|a| values[a].take());
+        let logits = values
             .pop()
             .flatten()
-            .expect("the output node is evaluated"))
+            .expect("the output node is evaluated");
+        Ok((logits, aux))
     }
 }
 
@@ -159,8 +203,8 @@ impl CandleModel {
 ///
 /// candle 0.11 has no backward pass for overlapping windows (kernel !=
 /// stride, e.g. ResNet's 3x3/2 stem pool), so in train mode such a pool is
-/// written as element-wise maxima of shifted views, which candle can
-/// differentiate. Inference keeps candle's own kernel.
+/// written with differentiable ops ([`pool_by_shifts`]). Inference keeps
+/// candle's own kernel.
 pub fn max_pool(
     x: &Tensor,
     kernel: usize,
@@ -175,29 +219,62 @@ pub fn max_pool(
         x.clone()
     };
     if train && kernel != stride {
-        return max_pool_by_shifts(
-            &max_pool_by_shifts(&x, 2, kernel, stride)?,
-            3,
-            kernel,
-            stride,
-        );
+        let rows = pool_by_shifts(&x, 2, kernel, stride, Reduce::Max)?;
+        return pool_by_shifts(&rows, 3, kernel, stride, Reduce::Max);
     }
     x.max_pool2d_with_stride(kernel, stride)
 }
 
-/// Max pooling along one dimension from differentiable ops: the maximum of
-/// `kernel` shifted views (a stride-1 pool), then every `stride`-th element.
-fn max_pool_by_shifts(
+/// Average pooling with PyTorch's zero padding counted in the average
+/// (`count_include_pad=True`): pad with zeros, then candle's unpadded pool,
+/// or in train mode with overlapping windows (no backward in candle 0.11)
+/// sums of shifted views divided by the window's size.
+pub fn avg_pool(
+    x: &Tensor,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    train: bool,
+) -> candle_core::Result<Tensor> {
+    let x = if padding > 0 {
+        x.pad_with_zeros(2, padding, padding)?
+            .pad_with_zeros(3, padding, padding)?
+    } else {
+        x.clone()
+    };
+    if train && kernel != stride {
+        let rows = pool_by_shifts(&x, 2, kernel, stride, Reduce::Sum)?;
+        return pool_by_shifts(&rows, 3, kernel, stride, Reduce::Sum)? / (kernel * kernel) as f64;
+    }
+    x.avg_pool2d_with_stride(kernel, stride)
+}
+
+/// How a window is reduced.
+#[derive(Clone, Copy)]
+enum Reduce {
+    Max,
+    Sum,
+}
+
+/// Pooling along one dimension from differentiable ops: `kernel` shifted
+/// views combined element-wise (a stride-1 pool), then every `stride`-th
+/// element.
+fn pool_by_shifts(
     x: &Tensor,
     dim: usize,
     kernel: usize,
     stride: usize,
+    reduce: Reduce,
 ) -> candle_core::Result<Tensor> {
     let len = x.dim(dim)?;
     let full = len + 1 - kernel; // outputs of a stride-1 pool
     let mut m = x.narrow(dim, 0, full)?;
     for shift in 1..kernel {
-        m = m.maximum(&x.narrow(dim, shift, full)?)?;
+        let view = x.narrow(dim, shift, full)?;
+        m = match reduce {
+            Reduce::Max => m.maximum(&view)?,
+            Reduce::Sum => (m + view)?,
+        };
     }
     if stride == 1 {
         return Ok(m);

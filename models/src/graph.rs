@@ -49,15 +49,16 @@ impl<T: Display> Div<T> for Path {
     }
 }
 
-/// A 2-D convolution's hyper-parameters; square kernels, strides and paddings
-/// cover every network in the study's list.
+/// A 2-D convolution's hyper-parameters. Kernels and paddings are
+/// `(height, width)` (Inception's 1x7 and 7x1 convolutions); strides are
+/// square in every network of the study's list.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Conv {
     pub in_channels: usize,
     pub out_channels: usize,
-    pub kernel: usize,
+    pub kernel: (usize, usize),
     pub stride: usize,
-    pub padding: usize,
+    pub padding: (usize, usize),
     pub groups: usize,
     pub bias: bool,
 }
@@ -68,9 +69,9 @@ impl Conv {
         Self {
             in_channels,
             out_channels,
-            kernel,
+            kernel: (kernel, kernel),
             stride: 1,
-            padding: (kernel - 1) / 2,
+            padding: ((kernel - 1) / 2, (kernel - 1) / 2),
             groups: 1,
             bias: true,
         }
@@ -79,7 +80,18 @@ impl Conv {
         Self { stride, ..self }
     }
     pub fn padding(self, padding: usize) -> Self {
-        Self { padding, ..self }
+        Self {
+            padding: (padding, padding),
+            ..self
+        }
+    }
+    /// A `kh`x`kw` kernel with "same" padding.
+    pub fn kernel2(self, kh: usize, kw: usize) -> Self {
+        Self {
+            kernel: (kh, kw),
+            padding: ((kh - 1) / 2, (kw - 1) / 2),
+            ..self
+        }
     }
     pub fn groups(self, groups: usize) -> Self {
         Self { groups, ..self }
@@ -115,6 +127,13 @@ pub enum Op {
         stride: usize,
         padding: usize,
     },
+    /// Average pooling; zero padding counts in the average (PyTorch's
+    /// default `count_include_pad=True`).
+    AvgPool2d {
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    },
     /// PyTorch's adaptive average pooling to a fixed output size.
     AdaptiveAvgPool2d {
         output: usize,
@@ -124,6 +143,8 @@ pub enum Op {
     /// Element-wise product, broadcasting the second input (`[n, c, 1, 1]`
     /// squeeze-excitation scales).
     Mul,
+    /// Concatenation of all inputs along the channel dimension.
+    Concat,
     /// `[n, c, h, w]` to `[n, c * h * w]`.
     Flatten,
     /// Dropout, active in train mode only.
@@ -172,7 +193,12 @@ impl Op {
         };
         match *self {
             Op::Conv2d(c) => {
-                let w = vec![c.out_channels, c.in_channels / c.groups, c.kernel, c.kernel];
+                let w = vec![
+                    c.out_channels,
+                    c.in_channels / c.groups,
+                    c.kernel.0,
+                    c.kernel.1,
+                ];
                 let mut t = vec![p("weight", w)];
                 if c.bias {
                     t.push(p("bias", vec![c.out_channels]));
@@ -214,6 +240,19 @@ pub struct Graph {
     pub nodes: Vec<Node>,
     /// Number of classes the classifier produces.
     pub num_classes: usize,
+    /// Auxiliary logits computed in train mode only (Inception v3's
+    /// auxiliary classifier); nodes that only feed them are skipped in eval
+    /// mode.
+    pub aux: Option<NodeId>,
+}
+
+/// Which nodes a forward pass evaluates, and when each value can be freed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schedule {
+    pub needed: Vec<bool>,
+    /// For each node, the last needed node that reads it; outputs are never
+    /// freed (`usize::MAX`).
+    pub last_use: Vec<usize>,
 }
 
 impl Graph {
@@ -228,6 +267,7 @@ impl Graph {
             name: name.to_string(),
             nodes: vec![input],
             num_classes,
+            aux: None,
         };
         (g, 0)
     }
@@ -292,6 +332,17 @@ impl Graph {
         };
         self.unary(op, x)
     }
+    pub fn avg_pool(&mut self, x: NodeId, kernel: usize, stride: usize, padding: usize) -> NodeId {
+        let op = Op::AvgPool2d {
+            kernel,
+            stride,
+            padding,
+        };
+        self.unary(op, x)
+    }
+    pub fn concat(&mut self, inputs: &[NodeId]) -> NodeId {
+        self.push(Path::root(), Op::Concat, inputs.to_vec())
+    }
     pub fn adaptive_avg_pool(&mut self, x: NodeId, output: usize) -> NodeId {
         self.unary(Op::AdaptiveAvgPool2d { output }, x)
     }
@@ -324,16 +375,33 @@ impl Graph {
         self.push(path, op, vec![x])
     }
 
-    /// For each node, the last node that reads it (itself when unread), so
-    /// interpreters can free an activation once nothing needs it.
-    pub fn last_uses(&self) -> Vec<NodeId> {
-        let mut last: Vec<NodeId> = (0..self.nodes.len()).collect();
-        for (i, n) in self.nodes.iter().enumerate() {
-            for &j in &n.inputs {
-                last[j] = i;
+    /// The nodes a forward pass in train or eval mode evaluates (eval skips
+    /// the auxiliary classifier), and when interpreters may free each value.
+    pub fn schedule(&self, train: bool) -> Schedule {
+        let n = self.nodes.len();
+        let mut needed = vec![false; n];
+        needed[self.output()] = true;
+        if let (true, Some(aux)) = (train, self.aux) {
+            needed[aux] = true;
+        }
+        for i in (0..n).rev() {
+            if needed[i] {
+                for &j in &self.nodes[i].inputs {
+                    needed[j] = true;
+                }
             }
         }
-        last
+        let mut last_use: Vec<usize> = (0..n).collect();
+        for (i, node) in self.nodes.iter().enumerate().filter(|(i, _)| needed[*i]) {
+            for &j in &node.inputs {
+                last_use[j] = i;
+            }
+        }
+        last_use[self.output()] = usize::MAX;
+        if let Some(aux) = self.aux {
+            last_use[aux] = usize::MAX;
+        }
+        Schedule { needed, last_use }
     }
 
     /// Every tensor of the network with its full torchvision name.

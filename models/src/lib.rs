@@ -6,8 +6,10 @@
 //! from torchvision load unchanged into every framework.
 
 pub mod analysis;
+pub mod densenet;
 pub mod efficientnet;
 pub mod graph;
+pub mod inception;
 pub mod mobilenet;
 pub mod resnet;
 pub mod vgg;
@@ -39,6 +41,10 @@ pub const MODELS: &[&str] = &[
     "efficientnetb5",
     "efficientnetb6",
     "efficientnetb7",
+    "densenet121",
+    "densenet169",
+    "densenet201",
+    "inception_v3",
 ];
 
 /// The description of a model, or an error listing the valid names.
@@ -52,6 +58,10 @@ pub fn model(name: &str) -> anyhow::Result<Graph> {
         "vgg16" => vgg::vgg16(),
         "vgg19" => vgg::vgg19(),
         "mobilenetv2" => mobilenet::mobilenetv2(),
+        "densenet121" => densenet::densenet121(),
+        "densenet169" => densenet::densenet169(),
+        "densenet201" => densenet::densenet201(),
+        "inception_v3" => inception::inception_v3(),
         _ => match name
             .strip_prefix("efficientnetb")
             .and_then(|n| n.parse::<usize>().ok())
@@ -108,6 +118,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("16x16 input is too small"), "{err}");
-        assert_eq!(analysis::min_input_size(&model("vgg16").unwrap()), 32);
+        assert_eq!(
+            analysis::min_input_size(&model("vgg16").unwrap(), false),
+            32
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! `VarStore` (so `nn::Adam` trains it), and a forward pass that interprets
 //! the nodes with libtorch's own ops.
 
-use crate::graph::{Graph, Node, Op, TensorKind};
+use crate::graph::{Graph, Node, Op, Schedule, TensorKind};
 use crate::weights::Weights;
 use anyhow::Result;
 use std::collections::HashMap;
@@ -13,9 +13,9 @@ pub struct TchModel {
     graph: Graph,
     vs: nn::VarStore,
     tensors: HashMap<String, Tensor>,
-    /// For each node, the last node that reads it, so activations are freed
-    /// as soon as the forward pass no longer needs them.
-    last_use: Vec<usize>,
+    /// What eval and train passes evaluate, and when activations are freed.
+    eval: Schedule,
+    train: Schedule,
 }
 
 impl TchModel {
@@ -47,7 +47,8 @@ impl TchModel {
             graph: graph.clone(),
             vs,
             tensors,
-            last_use: graph.last_uses(),
+            eval: graph.schedule(false),
+            train: graph.schedule(true),
         })
     }
 
@@ -68,8 +69,23 @@ impl TchModel {
     /// norm uses batch statistics and updates its running statistics, and
     /// dropout and stochastic depth are active.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        self.forward_outputs(x, train).0
+    }
+
+    /// A train-mode pass: the logits and, for models with an auxiliary
+    /// classifier, its logits.
+    pub fn forward_train(&self, x: &Tensor) -> (Tensor, Option<Tensor>) {
+        self.forward_outputs(x, true)
+    }
+
+    fn forward_outputs(&self, x: &Tensor, train: bool) -> (Tensor, Option<Tensor>) {
+        let schedule = if train { &self.train } else { &self.eval };
         let mut values: Vec<Option<Tensor>> = Vec::with_capacity(self.graph.nodes.len());
         for (i, node) in self.graph.nodes.iter().enumerate() {
+            if !schedule.needed[i] {
+                values.push(None);
+                continue;
+            }
             let arg = |k: usize| {
                 values[node.inputs[k]]
                     .as_ref()
@@ -79,12 +95,13 @@ impl TchModel {
                 Op::Input => x.shallow_clone(),
                 Op::Conv2d(c) => {
                     let bias = c.bias.then(|| self.t(node, "bias"));
-                    let (s, p) = (c.stride as i64, c.padding as i64);
+                    let s = c.stride as i64;
+                    let p = [c.padding.0 as i64, c.padding.1 as i64];
                     arg(0).conv2d(
                         self.t(node, "weight"),
                         bias,
                         [s, s],
-                        [p, p],
+                        p,
                         [1, 1],
                         c.groups as i64,
                     )
@@ -112,6 +129,18 @@ impl TchModel {
                     let (k, s, p) = (*kernel as i64, *stride as i64, *padding as i64);
                     arg(0).max_pool2d([k, k], [s, s], [p, p], [1, 1], false)
                 }
+                Op::AvgPool2d {
+                    kernel,
+                    stride,
+                    padding,
+                } => {
+                    let (k, s, p) = (*kernel as i64, *stride as i64, *padding as i64);
+                    arg(0).avg_pool2d([k, k], [s, s], [p, p], false, true, None)
+                }
+                Op::Concat => {
+                    let parts: Vec<&Tensor> = (0..node.inputs.len()).map(arg).collect();
+                    Tensor::cat(&parts, 1)
+                }
                 Op::AdaptiveAvgPool2d { output } => arg(0).adaptive_avg_pool2d([*output as i64; 2]),
                 Op::Add => arg(0) + arg(1),
                 Op::Mul => arg(0) * arg(1),
@@ -130,14 +159,20 @@ impl TchModel {
             };
             values.push(Some(y));
             for &j in &node.inputs {
-                if self.last_use[j] == i {
+                if schedule.last_use[j] == i {
                     values[j] = None;
                 }
             }
         }
-        values
+        let aux = self
+            .graph
+            .aux
+            .filter(|_| train)
+            .and_then(|a| values[a].take());
+        let logits = values
             .pop()
             .flatten()
-            .expect("the output node is evaluated")
+            .expect("the output node is evaluated");
+        (logits, aux)
     }
 }

@@ -34,7 +34,7 @@ impl Weights {
                 let fill = |v: f32| vec![v; n];
                 let data = match (&node.op, spec.leaf) {
                     (Op::Conv2d(c), "weight") => {
-                        let std = (2.0 / (c.out_channels * c.kernel * c.kernel) as f32).sqrt();
+                        let std = (2.0 / (c.out_channels * c.kernel.0 * c.kernel.1) as f32).sqrt();
                         let d = Normal::new(0.0, std).expect("positive std");
                         (0..n).map(|_| d.sample(&mut rng)).collect()
                     }

@@ -1,7 +1,7 @@
 //! candle adapter: the model from `cnn_models::candle`, candle-nn's AdamW
 //! with weight decay 0 (which is Adam), and candle-nn's cross-entropy.
 
-use super::{next, Framework, Step};
+use super::{next, Framework, Step, AUX_WEIGHT};
 use crate::grid::{Device, Phase};
 use crate::inputs::Batch;
 use anyhow::{bail, Result};
@@ -102,8 +102,15 @@ impl Step for CandleStep {
         let loss = match &mut self.optimizer {
             Some(opt) => {
                 let y = labels.to_device(&self.device)?;
-                let logits = self.model.forward_t(&x, true)?;
-                let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
+                let (logits, aux) = self.model.forward_train(&x)?;
+                let main = candle_nn::loss::cross_entropy(&logits, &y)?;
+                // Inception v3's auxiliary classifier, weighted as usual.
+                let loss = match aux {
+                    Some(aux) => {
+                        (main + (candle_nn::loss::cross_entropy(&aux, &y)? * AUX_WEIGHT)?)?
+                    }
+                    None => main,
+                };
                 opt.backward_step(&loss)?;
                 Some(loss)
             }

@@ -61,9 +61,60 @@ pub fn framework(name: &str) -> Result<Box<dyn Framework>> {
     })
 }
 
+/// Weight of an auxiliary classifier's loss in a train step (Inception v3):
+/// loss = main + 0.4 * aux, the weighting of the Inception paper's recipe as
+/// PyTorch's fine-tuning tutorial applies it.
+pub const AUX_WEIGHT: f64 = 0.4;
+
 /// Index of the batch to use next, rotating through them.
 fn next(cursor: &mut usize, len: usize) -> usize {
     let i = *cursor;
     *cursor = (i + 1) % len;
     i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_frameworks_are_refused_with_the_valid_ones() {
+        let e = framework("onnx")
+            .err()
+            .expect("onnx is not a framework yet")
+            .to_string();
+        assert_eq!(e, "unknown framework `onnx`; valid frameworks: tch, candle");
+    }
+
+    #[test]
+    fn every_framework_runs_on_the_cpu() {
+        for name in FRAMEWORKS {
+            framework(name).unwrap().check_device(Device::Cpu).unwrap();
+        }
+    }
+
+    /// Without a GPU (CI, this machine) each framework says plainly why the
+    /// `gpu` device is unavailable.
+    #[test]
+    #[cfg(not(feature = "cuda"))]
+    fn an_absent_gpu_is_explained() {
+        let tch = framework("tch")
+            .unwrap()
+            .check_device(Device::Gpu(0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            tch.contains("libtorch sees 0 CUDA device(s), so GPU 0 is unavailable"),
+            "{tch}"
+        );
+        let candle = framework("candle")
+            .unwrap()
+            .check_device(Device::Gpu(0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            candle.contains("no CUDA support (build with the `cuda` feature)"),
+            "{candle}"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! tch (libtorch) adapter: the model from `cnn_models::tch`, `nn::Adam`, and
 //! libtorch's cross-entropy.
 
-use super::{next, Framework, Step};
+use super::{next, Framework, Step, AUX_WEIGHT};
 use crate::grid::{Device, Phase};
 use crate::inputs::Batch;
 use anyhow::{bail, Result};
@@ -107,7 +107,13 @@ impl Step for TchStep {
             Some(opt) => {
                 let y = labels.to_device(dev);
                 opt.zero_grad();
-                let loss = self.model.forward_t(&x, true).cross_entropy_for_logits(&y);
+                let (logits, aux) = self.model.forward_train(&x);
+                let main = logits.cross_entropy_for_logits(&y);
+                // Inception v3's auxiliary classifier, weighted as usual.
+                let loss = match aux {
+                    Some(aux) => main + AUX_WEIGHT * aux.cross_entropy_for_logits(&y),
+                    None => main,
+                };
                 loss.backward();
                 opt.step();
                 Some(loss)
