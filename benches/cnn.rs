@@ -5,14 +5,22 @@
 use cnn_bench::filter::Filter;
 use cnn_bench::grid::Grid;
 use cnn_bench::measurement::{Metric, StepMetric};
+use cnn_bench::run_info::RunInfo;
 use cnn_bench::runner::{self, Run};
 use criterion::Criterion;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let setup = Grid::from_env()
-        .and_then(|g| Ok((g, Filter::from_args(args.clone())?, Metric::from_env()?)));
-    let (grid, filter, metric) = match setup {
+    let setup = Grid::from_env().and_then(|g| {
+        let filter = Filter::from_args(args.clone())?;
+        Ok((
+            g,
+            filter,
+            Metric::from_env()?,
+            runner::step_delay_from_env()?,
+        ))
+    });
+    let (grid, filter, metric, step_delay) = match setup {
         Ok(v) => v,
         Err(e) => {
             eprintln!("cnn-bench: error: {e:#}");
@@ -49,6 +57,8 @@ fn main() {
         args: &args,
         out: &out,
         metric,
+        info: RunInfo::collect(&grid),
+        step_delay,
     };
     let summary = runner::run(&mut c, &run).expect("benchmark run");
     c.final_summary();

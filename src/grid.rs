@@ -170,6 +170,7 @@ pub const ENV_KEYS: &[&str] = &[
     "CNN_BENCH_TARGET_SECONDS",
     "CNN_BENCH_ISOLATE",
     "CNN_BENCH_MEASURE",
+    "CNN_BENCH_STEP_DELAY_MS",
 ];
 
 impl Grid {
@@ -452,7 +453,11 @@ fn parse_var(key: &str, value: &str) -> Result<Settings> {
     match key {
         // Read elsewhere: the file and profile here, the metric by the bench,
         // the child marker by the runner.
-        "CNN_BENCH_CONFIG" | "CNN_BENCH_PROFILE" | "CNN_BENCH_MEASURE" | "CNN_BENCH_CHILD" => {}
+        "CNN_BENCH_CONFIG"
+        | "CNN_BENCH_PROFILE"
+        | "CNN_BENCH_MEASURE"
+        | "CNN_BENCH_CHILD"
+        | "CNN_BENCH_STEP_DELAY_MS" => {}
         "CNN_BENCH_ISOLATE" => {
             s.isolate = Some(match value.trim() {
                 "none" => Isolate::None,

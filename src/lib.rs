@@ -6,6 +6,8 @@ pub mod frameworks;
 pub mod grid;
 pub mod inputs;
 pub mod plan;
+pub mod report;
+pub mod run_info;
 pub mod runner;
 
 /// Exit status for bad input (config, environment, arguments).

@@ -1,7 +1,11 @@
 //! `cnn-bench`: commands around the benchmarks (`cargo bench` runs them).
 
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use cnn_bench::grid::Grid;
+use cnn_bench::report::{self, Measured, Verdict};
+use cnn_bench::runner::criterion_dir;
+use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
 #[command(
@@ -19,18 +23,106 @@ enum Command {
     Grid,
     /// Print every model: parameters, GFLOPs at 224x224, smallest input, frameworks.
     Catalogue,
+    /// Turn criterion's output into tables (report.md), a CSV (report.csv) and an index page.
+    Report {
+        /// criterion's output folder [default: target/criterion or $CRITERION_HOME]
+        #[arg(long)]
+        criterion: Option<PathBuf>,
+        /// Which of criterion's estimates to read: `new` (the latest run) or a saved baseline.
+        #[arg(long, default_value = "new")]
+        baseline: String,
+        /// Where to write the report.
+        #[arg(long, default_value = "target/cnn-bench-report")]
+        out: PathBuf,
+    },
+    /// Compare two runs; exits with 1 when a benchmark regressed beyond the threshold.
+    ///
+    /// A run is a criterion folder with a baseline (`target/criterion:main`; without
+    /// `:name` the latest run, `new`) or a report folder holding report.csv.
+    Compare {
+        old: String,
+        new: String,
+        /// Relative change that counts as a regression (0.05 = 5%).
+        #[arg(long, default_value_t = 0.05)]
+        threshold: f64,
+    },
 }
 
 fn main() {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Catalogue => print!("{}", cnn_bench::catalogue::table()),
-        Command::Grid => match Grid::from_env() {
-            Ok(g) => print!("{}", g.describe()),
-            Err(e) => {
-                eprintln!("cnn-bench: error: {e:#}");
-                std::process::exit(cnn_bench::USAGE_ERROR);
-            }
-        },
+    let result = match cli.command {
+        Command::Catalogue => {
+            print!("{}", cnn_bench::catalogue::table());
+            Ok(0)
+        }
+        Command::Grid => Grid::from_env().map(|g| {
+            print!("{}", g.describe());
+            0
+        }),
+        Command::Report {
+            criterion,
+            baseline,
+            out,
+        } => write_report(&criterion.unwrap_or_else(criterion_dir), &baseline, &out).map(|_| 0),
+        Command::Compare {
+            old,
+            new,
+            threshold,
+        } => compare(&old, &new, threshold),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("cnn-bench: error: {e:#}");
+            std::process::exit(cnn_bench::USAGE_ERROR);
+        }
     }
+}
+
+fn write_report(criterion: &Path, baseline: &str, out: &Path) -> Result<()> {
+    let rows = report::collect(criterion, baseline)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    std::fs::write(out.join("report.md"), report::markdown(&rows))?;
+    report::write_csv(&rows, &out.join("report.csv"))?;
+    let root = std::fs::canonicalize(criterion).unwrap_or_else(|_| criterion.to_path_buf());
+    std::fs::write(out.join("index.html"), report::index_html(&rows, &root))?;
+    let failed = rows.iter().filter(|r| r.estimates.is_none()).count();
+    println!(
+        "{} benchmarks ({failed} without an estimate) -> {}/{{report.md, report.csv, index.html}}",
+        rows.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// A run named on the command line: `DIR[:BASELINE]` of criterion, or a report folder.
+fn load(spec: &str) -> Result<(Vec<Measured>, bool)> {
+    let (path, baseline) = match spec.rsplit_once(':') {
+        Some((p, b)) if !b.contains('/') => (Path::new(p), b),
+        _ => (Path::new(spec), "new"),
+    };
+    let csv = path.join("report.csv");
+    if csv.exists() {
+        let rows = report::measured_from_csv(&csv)?;
+        return Ok((rows, true));
+    }
+    let rows = report::collect(path, baseline)?;
+    let time = rows.iter().all(|r| r.record.metric == "time");
+    Ok((rows.iter().map(Measured::from).collect(), time))
+}
+
+fn compare(old: &str, new: &str, threshold: f64) -> Result<i32> {
+    let (old, time) = load(old)?;
+    let (new, _) = load(new)?;
+    let changes = report::compare(&old, &new, threshold);
+    print!("{}", report::comparison_text(&changes, time));
+    let regressions = changes
+        .iter()
+        .filter(|c| c.verdict == Verdict::Regression)
+        .count();
+    println!(
+        "{regressions} regression(s) beyond {:.0}%",
+        threshold * 100.0
+    );
+    Ok(if regressions > 0 { 1 } else { 0 })
 }

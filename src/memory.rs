@@ -47,10 +47,16 @@ impl Reading {
     }
 }
 
+/// A figure an older version of cnn-bench did not record.
+fn not_recorded() -> Reading {
+    Reading::Unavailable("not recorded by the cnn-bench version that ran this benchmark".into())
+}
+
 /// Every memory figure of one benchmark, read after its measurement.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MemoryRecord {
     pub nvml_process_mib: Reading,
+    #[serde(default = "not_recorded")]
     pub nvml_peak_mib: Reading,
     pub device_used_mib: Reading,
     pub allocator_peak_mib: Reading,
@@ -130,6 +136,19 @@ impl PeakSampler {
 
 fn init_nvml() -> Result<nvml_wrapper::Nvml, String> {
     nvml_wrapper::Nvml::init().map_err(|e| format!("NVML unavailable (no NVIDIA driver?): {e}"))
+}
+
+/// `name, driver <version>` of GPU `index`, from NVML.
+pub fn gpu_description(index: usize) -> Result<String, String> {
+    let nvml = init_nvml()?;
+    let device = nvml
+        .device_by_index(index as u32)
+        .map_err(|e| format!("NVML has no GPU {index}: {e}"))?;
+    let name = device.name().map_err(|e| format!("NVML: {e}"))?;
+    let driver = nvml
+        .sys_driver_version()
+        .map_err(|e| format!("NVML: {e}"))?;
+    Ok(format!("{name}, driver {driver}"))
 }
 
 /// GPU memory NVML attributes to this process on GPU `index`.

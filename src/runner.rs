@@ -15,6 +15,7 @@ use crate::inputs;
 use crate::measurement::{Metric, StepMetric};
 use crate::memory::{self, MemoryRecord};
 use crate::plan::{plan, Plan};
+use crate::run_info::RunInfo;
 use anyhow::{anyhow, Context, Result};
 use cnn_models::{analysis, Graph, Weights};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
@@ -28,6 +29,23 @@ use std::time::{Duration, Instant};
 
 /// Set in a child process: run in-process, never spawn again.
 pub const CHILD_VAR: &str = "CNN_BENCH_CHILD";
+
+/// Test-only: milliseconds added to every measured step.
+pub const DELAY_VAR: &str = "CNN_BENCH_STEP_DELAY_MS";
+
+/// The test-only step delay of the environment.
+pub fn step_delay_from_env() -> Result<Duration> {
+    match std::env::var(DELAY_VAR) {
+        Err(_) => Ok(Duration::ZERO),
+        Ok(v) => {
+            let ms: f64 = v
+                .trim()
+                .parse()
+                .with_context(|| format!("{DELAY_VAR}: `{v}` is not a number of milliseconds"))?;
+            Ok(Duration::from_secs_f64(ms / 1e3))
+        }
+    }
+}
 
 /// What the harness records per benchmark, in `cnn-bench.json` next to
 /// criterion's own files for it.
@@ -47,8 +65,10 @@ pub struct Record {
     pub status: String,
     pub reason: Option<String>,
     /// Whether it ran in a process of its own.
+    #[serde(default)]
     pub isolated: bool,
     /// What criterion's value is: `time` (ns per step) or `memory` (MiB).
+    #[serde(default = "time_metric")]
     pub metric: String,
     /// The step timed before measuring, which sized criterion's sampling.
     pub first_step_seconds: Option<f64>,
@@ -59,6 +79,14 @@ pub struct Record {
     pub flops_per_step: u64,
     /// Read after the measurement, with the model still alive.
     pub memory: Option<MemoryRecord>,
+    /// The run's commit, date, versions and machine.
+    #[serde(default)]
+    pub run: RunInfo,
+}
+
+/// Records written before the metric was recorded measured time.
+fn time_metric() -> String {
+    "time".into()
 }
 
 /// Outcome of a run: what was measured and what failed, with reasons.
@@ -106,6 +134,10 @@ pub struct Run<'a> {
     pub args: &'a [String],
     pub out: &'a Path,
     pub metric: Metric,
+    pub info: RunInfo,
+    /// Added to every measured step (`CNN_BENCH_STEP_DELAY_MS`): a test-only
+    /// slowdown, to check that comparisons flag it. Zero otherwise.
+    pub step_delay: Duration,
 }
 
 /// Benchmarks every case of the grid that the filter lets through.
@@ -261,13 +293,16 @@ fn measure(
         (p.warm_up + p.measurement).as_secs_f64()
     );
     configure(bench_group, &p, case.batch, r.metric);
-    let (metric, device, id) = (r.metric, group.device, record.id.clone());
+    let (metric, device, id, delay) = (r.metric, group.device, record.id.clone(), r.step_delay);
     bench_group.bench_function(BenchmarkId::new(&case.framework, case.parameter()), |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();
             for _ in 0..iters {
                 if let Err(e) = step.run() {
                     panic!("{id}: a step failed during measurement: {e:#}");
+                }
+                if !delay.is_zero() {
+                    std::thread::sleep(delay);
                 }
             }
             match metric {
@@ -428,6 +463,7 @@ fn new_record(
             forward
         },
         memory: None,
+        run: r.info.clone(),
     })
 }
 
@@ -531,6 +567,7 @@ mod tests {
             flat_sampling: None,
             flops_per_step: 3,
             memory: None,
+            run: RunInfo::default(),
         };
         write_record(&out, &group, &case, &record).unwrap();
         let path = out.join("resnet18_gpu_train/tch/size224-batch32/cnn-bench.json");

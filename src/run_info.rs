@@ -1,0 +1,70 @@
+//! Facts about a run recorded with every benchmark, so a result can be
+//! traced to its code and machine: commit, date, versions, CPU, GPU.
+
+use crate::frameworks::framework;
+use crate::grid::{Device, Grid};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// `git describe --always --dirty` of the work tree, or why it is unknown.
+    pub git_commit: String,
+    /// When the run started, RFC 3339, UTC.
+    pub date: String,
+    /// The frameworks' versions, `; `-separated.
+    pub versions: String,
+    pub cpu_model: String,
+    /// GPU name and driver version from NVML, or why there is none.
+    pub gpu: String,
+}
+
+impl RunInfo {
+    /// Collects the facts for a run of `grid`.
+    pub fn collect(grid: &Grid) -> Self {
+        let git = std::process::Command::new("git")
+            .args([
+                "-C",
+                env!("CARGO_MANIFEST_DIR"),
+                "describe",
+                "--always",
+                "--dirty",
+                "--abbrev=12",
+            ])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_else(|| "unknown (not a git work tree)".into());
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        let gpu_index = grid.runs.iter().find_map(|(d, _)| match d {
+            Device::Gpu(i) => Some(*i),
+            Device::Cpu => None,
+        });
+        let gpu = match gpu_index {
+            None => "none (no GPU run)".into(),
+            Some(i) => {
+                crate::memory::gpu_description(i).unwrap_or_else(|e| format!("unknown: {e}"))
+            }
+        };
+        let versions = grid
+            .frameworks
+            .iter()
+            .filter_map(|f| framework(f).ok().map(|fw| fw.version()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        RunInfo {
+            git_commit: git,
+            date: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            versions,
+            cpu_model,
+            gpu,
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Reports and comparisons on criterion's real output: criterion measures a
+//! step of known length (a sleep) through cnn-bench's measurement, the
+//! harness's records are written beside it, and the report is read back.
+
+use cnn_bench::grid::{Case, Device, Group, Phase};
+use cnn_bench::measurement::{Metric, StepMetric};
+use cnn_bench::report::{self, Measured, Verdict};
+use cnn_bench::run_info::RunInfo;
+use cnn_bench::runner::{write_record, Record};
+use criterion::{BenchmarkId, Criterion};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const GROUP: &str = "resnet18/cpu/inference";
+
+fn group() -> Group {
+    Group {
+        model: "resnet18".into(),
+        device: Device::Cpu,
+        phase: Phase::Inference,
+    }
+}
+
+fn case(framework: &str) -> Case {
+    Case {
+        framework: framework.into(),
+        size: 64,
+        batch: 2,
+    }
+}
+
+fn record(framework: &str, failure: Option<&str>) -> Record {
+    Record {
+        id: format!("{GROUP}/{framework}/size64-batch2"),
+        model: "resnet18".into(),
+        device: "cpu".into(),
+        phase: "inference".into(),
+        framework: framework.into(),
+        framework_version: format!("{framework} test"),
+        size: 64,
+        batch: 2,
+        threads: 1,
+        seed: 1,
+        status: if failure.is_some() { "failed" } else { "ok" }.into(),
+        reason: failure.map(String::from),
+        isolated: false,
+        metric: "time".into(),
+        first_step_seconds: None,
+        samples: Some(10),
+        flat_sampling: Some(true),
+        flops_per_step: 1_000_000_000,
+        memory: None,
+        run: RunInfo {
+            git_commit: "abc123".into(),
+            date: "2026-11-26T00:00:00Z".into(),
+            versions: "test".into(),
+            cpu_model: "test cpu".into(),
+            gpu: "none".into(),
+        },
+    }
+}
+
+/// A fresh folder under target/ for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Criterion measures `framework`'s "step" (a sleep of `step`) into
+/// `baseline`, and the harness's record goes beside it.
+fn measure(dir: &Path, baseline: &str, framework: &str, step: Duration) {
+    let mut c = Criterion::default()
+        .with_measurement(StepMetric(Metric::Time))
+        .output_directory(dir)
+        .save_baseline(baseline.to_string())
+        .without_plots()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(50))
+        .measurement_time(Duration::from_millis(300));
+    let mut g = c.benchmark_group(GROUP);
+    g.bench_function(BenchmarkId::new(framework, "size64-batch2"), |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                std::thread::sleep(step);
+            }
+            start.elapsed().as_nanos() as f64
+        })
+    });
+    g.finish();
+    write_record(dir, &group(), &case(framework), &record(framework, None)).unwrap();
+}
+
+fn measured(dir: &Path, baseline: &str) -> Vec<Measured> {
+    report::collect(dir, baseline)
+        .unwrap()
+        .iter()
+        .map(Measured::from)
+        .collect()
+}
+
+#[test]
+fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
+    let dir = scratch("report-tables");
+    measure(&dir, "base", "tch", Duration::from_millis(4));
+    measure(&dir, "base", "candle", Duration::from_millis(8));
+    let failed = Group {
+        phase: Phase::Train,
+        ..group()
+    };
+    let mut rec = record("candle", Some("CUDA out of memory"));
+    rec.phase = "train".into();
+    rec.id = "resnet18/cpu/train/candle/size64-batch2".into();
+    write_record(&dir, &failed, &case("candle"), &rec).unwrap();
+
+    let rows = report::collect(&dir, "base").unwrap();
+    assert_eq!(rows.len(), 3);
+    let tch = rows
+        .iter()
+        .find(|r| r.record.framework == "tch" && r.record.phase == "inference")
+        .unwrap();
+    let mean = tch.estimates.unwrap().mean;
+    assert!(
+        mean.point > 4e6 && mean.point < 8e6,
+        "a 4 ms sleep measured as {} ns",
+        mean.point
+    );
+    assert!(mean.low <= mean.point && mean.point <= mean.high);
+
+    let md = report::markdown(&rows);
+    assert!(md.contains("## Inference step time, CPU"), "{md}");
+    assert!(md.contains("## Train step time, CPU"), "{md}");
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("| resnet18 | 64 | 2 |") && l.contains("(1.00)"))
+        .unwrap();
+    // columns: candle, tch; candle slept twice as long
+    let ratio: f64 = line
+        .split('(')
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1.6..2.4).contains(&ratio),
+        "candle relative to tch: {line}"
+    );
+    assert!(
+        md.contains("- [1]")
+            && md.contains("1. `resnet18/cpu/train/candle/size64-batch2`: CUDA out of memory"),
+        "{md}"
+    );
+
+    let csv_path = dir.join("report.csv");
+    report::write_csv(&rows, &csv_path).unwrap();
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let lines: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let failed_line = lines
+        .iter()
+        .find(|l| &l[col("status")] == "failed")
+        .unwrap();
+    assert_eq!(&failed_line[col("mean")], "", "a failure has no time");
+    assert_eq!(&failed_line[col("reason")], "CUDA out of memory");
+    let tch_line = lines
+        .iter()
+        .find(|l| &l[col("framework")] == "tch")
+        .unwrap();
+    let seconds: f64 = tch_line[col("mean")].parse().unwrap();
+    assert!(seconds > 4e-3 && seconds < 8e-3, "{seconds}");
+    let ips: f64 = tch_line[col("images_per_second")].parse().unwrap();
+    assert!((ips - 2.0 / seconds).abs() < 1e-6 * ips);
+    assert_eq!(&tch_line[col("git_commit")], "abc123");
+    // Published runs compare through their CSV as through criterion's folder.
+    let from_csv = report::measured_from_csv(&csv_path).unwrap();
+    assert_eq!(from_csv.len(), 3);
+    let direct = measured(&dir, "base");
+    let a = from_csv
+        .iter()
+        .find(|m| m.id.ends_with("tch/size64-batch2"))
+        .unwrap();
+    let b = direct.iter().find(|m| m.id == a.id).unwrap();
+    assert!((a.mean.unwrap().point - b.mean.unwrap().point).abs() < 1.0);
+}
+
+#[test]
+fn comparisons_flag_a_slowed_run_and_not_a_repeat() {
+    let dir = scratch("report-compare");
+    measure(&dir, "first", "tch", Duration::from_millis(4));
+    measure(&dir, "again", "tch", Duration::from_millis(4));
+    measure(&dir, "slowed", "tch", Duration::from_millis(8));
+    let first = measured(&dir, "first");
+
+    let same = report::compare(&first, &measured(&dir, "again"), 0.10);
+    assert_eq!(same.len(), 1);
+    assert_ne!(same[0].verdict, Verdict::Regression, "{same:?}");
+
+    let slow = report::compare(&first, &measured(&dir, "slowed"), 0.10);
+    assert_eq!(slow[0].verdict, Verdict::Regression, "{slow:?}");
+    let ratio = slow[0].ratio().unwrap();
+    assert!((1.6..2.4).contains(&ratio), "{ratio}");
+
+    // A benchmark that fails in the new run is a regression too.
+    let mut broken = first.clone();
+    broken[0].mean = None;
+    broken[0].reason = Some("panicked".into());
+    let c = report::compare(&first, &broken, 0.10);
+    assert_eq!(c[0].verdict, Verdict::Regression);
+    assert!(c[0].note.contains("fails now: panicked"));
+}
