@@ -1,6 +1,7 @@
 //! cnn-bench's harness: the grid, one adapter per framework, the inputs, and
 //! how criterion is sized for each benchmark.
 
+pub mod figures;
 pub mod filter;
 pub mod frameworks;
 pub mod grid;

@@ -84,13 +84,18 @@ fn write_report(criterion: &Path, baseline: &str, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     std::fs::write(out.join("report.md"), report::markdown(&rows))?;
     report::write_csv(&rows, &out.join("report.csv"))?;
+    let figures = cnn_bench::figures::write_all(&rows, out)?;
     let root = std::fs::canonicalize(criterion).unwrap_or_else(|_| criterion.to_path_buf());
-    std::fs::write(out.join("index.html"), report::index_html(&rows, &root))?;
+    std::fs::write(
+        out.join("index.html"),
+        report::index_html(&rows, &root, &figures),
+    )?;
     let failed = rows.iter().filter(|r| r.estimates.is_none()).count();
     println!(
-        "{} benchmarks ({failed} without an estimate) -> {}/{{report.md, report.csv, index.html}}",
+        "{} benchmarks ({failed} without an estimate) -> {}/{{report.md, report.csv, index.html}} and {} figure(s)",
         rows.len(),
-        out.display()
+        out.display(),
+        figures.len()
     );
     Ok(())
 }

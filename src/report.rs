@@ -323,6 +323,9 @@ pub struct CsvRow {
     pub images_per_second: Option<f64>,
     pub flops_per_step: u64,
     pub achieved_gflops: Option<f64>,
+    /// The framework's matrix-product rate on the device, measured with the run.
+    pub peak_gflops: Option<f64>,
+    pub fraction_of_peak: Option<f64>,
     pub nvml_process_mib: Option<f64>,
     pub nvml_peak_mib: Option<f64>,
     pub device_used_mib: Option<f64>,
@@ -367,6 +370,10 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 images_per_second: mean_s.map(|s| rec.batch as f64 / s),
                 flops_per_step: rec.flops_per_step,
                 achieved_gflops: mean_s.map(|s| rec.flops_per_step as f64 / s / 1e9),
+                peak_gflops: rec.peak_gflops,
+                fraction_of_peak: mean_s
+                    .zip(rec.peak_gflops)
+                    .map(|(s, peak)| rec.flops_per_step as f64 / s / 1e9 / peak),
                 nvml_process_mib: mem.and_then(|m| m.nvml_process_mib.mib()),
                 nvml_peak_mib: mem.and_then(|m| m.nvml_peak_mib.mib()),
                 device_used_mib: mem.and_then(|m| m.device_used_mib.mib()),
@@ -394,12 +401,22 @@ pub fn write_csv(rows: &[Row], path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// An HTML page linking criterion's report of every benchmark and group.
-pub fn index_html(rows: &[Row], criterion_root: &Path) -> String {
+/// An HTML page: the study's tables (those of [`markdown`]), the figures,
+/// and every benchmark with a link to criterion's report for it.
+pub fn index_html(rows: &[Row], criterion_root: &Path, figures: &[PathBuf]) -> String {
     let mut out = String::from(
         "<!doctype html>\n<meta charset=\"utf-8\">\n<title>cnn-bench</title>\n<h1>cnn-bench</h1>\n",
     );
     let _ = writeln!(out, "<p><a href=\"report.md\">Tables (Markdown)</a> · <a href=\"report.csv\">CSV</a> · <a href=\"{}\">criterion's summary</a></p>", criterion_root.join("report/index.html").display());
+    out += &tables_html(&markdown(rows));
+    for f in figures {
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let _ = writeln!(out, "<p><img src=\"{name}\" alt=\"{name}\"></p>");
+    }
+    out += "<h2>Every benchmark</h2>\n";
     let _ = writeln!(
         out,
         "<table>\n<tr><th>benchmark</th><th>status</th><th>mean</th><th>criterion report</th></tr>"
@@ -427,6 +444,39 @@ pub fn index_html(rows: &[Row], criterion_root: &Path) -> String {
         );
     }
     out.push_str("</table>\n");
+    out
+}
+
+/// The Markdown of [`markdown`] (headings, pipe tables, numbered notes) as HTML.
+fn tables_html(md: &str) -> String {
+    let mut out = String::new();
+    let mut in_table = false;
+    for line in md.lines() {
+        let is_row = line.starts_with('|');
+        if in_table && !is_row {
+            out += "</table>\n";
+        }
+        if is_row && !line.starts_with("|---") {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            let tag = if in_table { "td" } else { "th" };
+            if !in_table {
+                out += "<table border=\"1\">\n";
+            }
+            let row: String = cells
+                .iter()
+                .map(|c| format!("<{tag}>{}</{tag}>", html_escape(c)))
+                .collect();
+            let _ = writeln!(out, "<tr>{row}</tr>");
+        } else if let Some(h) = line.strip_prefix("## ") {
+            let _ = writeln!(out, "<h2>{}</h2>", html_escape(h));
+        } else if !line.is_empty() && !is_row {
+            let _ = writeln!(out, "<p>{}</p>", html_escape(line));
+        }
+        in_table = is_row;
+    }
+    if in_table {
+        out += "</table>\n";
+    }
     out
 }
 

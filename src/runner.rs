@@ -9,7 +9,7 @@
 //! records it as failed with the reason and goes on.
 
 use crate::filter::Filter;
-use crate::frameworks::{framework, Framework, Step};
+use crate::frameworks::{framework, peak_gflops, Framework, Step};
 use crate::grid::{check_size, Case, Device, Grid, Group, Phase};
 use crate::inputs;
 use crate::measurement::{Metric, StepMetric};
@@ -79,6 +79,10 @@ pub struct Record {
     pub flops_per_step: u64,
     /// Read after the measurement, with the model still alive.
     pub memory: Option<MemoryRecord>,
+    /// This framework's matrix-product FLOP rate on this device (GFLOP/s,
+    /// see `frameworks::peak_gflops`), measured in the same process.
+    #[serde(default)]
+    pub peak_gflops: Option<f64>,
     /// The run's commit, date, versions and machine.
     #[serde(default)]
     pub run: RunInfo,
@@ -317,6 +321,8 @@ fn measure(
     record.samples = Some(p.sample_size);
     record.flat_sampling = Some(p.flat);
     record.memory = Some(memory::read(group.device, peak));
+    // After the measurement, so it cannot warm or cool what was measured.
+    record.peak_gflops = guarded(|| peak_gflops(fw, group.device)).ok();
     Ok(())
 }
 
@@ -463,6 +469,7 @@ fn new_record(
             forward
         },
         memory: None,
+        peak_gflops: None,
         run: r.info.clone(),
     })
 }
@@ -567,6 +574,7 @@ mod tests {
             flat_sampling: None,
             flops_per_step: 3,
             memory: None,
+            peak_gflops: None,
             run: RunInfo::default(),
         };
         write_record(&out, &group, &case, &record).unwrap();

@@ -50,6 +50,7 @@ fn record(framework: &str, failure: Option<&str>) -> Record {
         flat_sampling: Some(true),
         flops_per_step: 1_000_000_000,
         memory: None,
+        peak_gflops: Some(100.0),
         run: RunInfo {
             git_commit: "abc123".into(),
             date: "2026-11-26T00:00:00Z".into(),
@@ -178,6 +179,49 @@ fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
     let ips: f64 = tch_line[col("images_per_second")].parse().unwrap();
     assert!((ips - 2.0 / seconds).abs() < 1e-6 * ips);
     assert_eq!(&tch_line[col("git_commit")], "abc123");
+    // 1 GFLOP per step over the measured seconds, against a 100 GFLOP/s peak
+    let achieved: f64 = tch_line[col("achieved_gflops")].parse().unwrap();
+    assert!((achieved - 1.0 / seconds).abs() < 1e-9 * achieved);
+    let fraction: f64 = tch_line[col("fraction_of_peak")].parse().unwrap();
+    assert!((fraction - achieved / 100.0).abs() < 1e-12);
+    assert_eq!(&failed_line[col("fraction_of_peak")], "");
+    let figures = cnn_bench::figures::write_all(&rows, &dir).unwrap();
+    let names: Vec<String> = figures
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "relative-time-cpu-inference.svg",
+            "relative-time-cpu-train.svg"
+        ]
+    );
+    let svg = std::fs::read_to_string(&figures[0]).unwrap();
+    assert!(
+        svg.contains("<svg") && svg.contains("<rect") && svg.contains("resnet18 64px b2  tch"),
+        "{svg}"
+    );
+    let svg = std::fs::read_to_string(&figures[1]).unwrap();
+    assert!(
+        svg.contains("failed (see report.md)"),
+        "a failure is marked in its figure"
+    );
+    let html = report::index_html(&rows, &dir, &figures);
+    assert!(
+        html.contains("<h2>Inference step time, CPU</h2>") && html.contains("<th>model</th>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<img src=\"relative-time-cpu-inference.svg\""),
+        "{html}"
+    );
+    // Every benchmark is listed (criterion wrote no HTML here: plots are off).
+    assert!(
+        html.contains("<td>resnet18/cpu/inference/tch/size64-batch2</td>"),
+        "{html}"
+    );
+
     // Published runs compare through their CSV as through criterion's folder.
     let from_csv = report::measured_from_csv(&csv_path).unwrap();
     assert_eq!(from_csv.len(), 3);

@@ -45,6 +45,18 @@ impl Framework for Candle {
         }
     }
 
+    fn matmul_seconds(&self, d: Device, n: usize) -> Result<f64> {
+        let dev = device(d)?;
+        let a = Tensor::randn(0f32, 1f32, (n, n), &dev)?;
+        dev.synchronize()?;
+        let start = std::time::Instant::now();
+        let c = a.matmul(&a)?;
+        dev.synchronize()?;
+        let t = start.elapsed().as_secs_f64();
+        drop(c);
+        Ok(t)
+    }
+
     fn prepare(
         &self,
         graph: &Graph,

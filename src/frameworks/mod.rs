@@ -29,6 +29,10 @@ pub trait Framework {
     /// Whether `device` can run here; `Err` says why not, in one line.
     fn check_device(&self, device: Device) -> Result<()>;
 
+    /// Seconds one `n`x`n` f32 matrix product takes on `device`, device
+    /// synchronised: what [`peak_gflops`] times.
+    fn matmul_seconds(&self, device: Device, n: usize) -> Result<f64>;
+
     /// Builds `graph` with `weights` on `device`, moves `batches` into the
     /// framework's host tensors, and returns the step to time.
     fn prepare(
@@ -61,6 +65,24 @@ pub fn framework(name: &str) -> Result<Box<dyn Framework>> {
     })
 }
 
+/// The FLOP rate this framework reaches on `device` in its best case, a
+/// large square f32 matrix product (2048 on the CPU, 8192 on a GPU; best of
+/// three after a warm-up), in GFLOP/s: the peak that achieved FLOP rates are
+/// a fraction of, measured rather than taken from a datasheet.
+pub fn peak_gflops(fw: &dyn Framework, device: Device) -> Result<f64> {
+    let n = match device {
+        Device::Cpu => 2048,
+        Device::Gpu(_) => 8192,
+    };
+    fw.matmul_seconds(device, n)?;
+    let best = (0..3)
+        .map(|_| fw.matmul_seconds(device, n))
+        .collect::<Result<Vec<f64>>>()?
+        .into_iter()
+        .fold(f64::INFINITY, f64::min);
+    Ok(2.0 * (n as f64).powi(3) / best / 1e9)
+}
+
 /// Weight of an auxiliary classifier's loss in a train step (Inception v3):
 /// loss = main + 0.4 * aux, the weighting of the Inception paper's recipe as
 /// PyTorch's fine-tuning tutorial applies it.
@@ -90,6 +112,15 @@ mod tests {
     fn every_framework_runs_on_the_cpu() {
         for name in FRAMEWORKS {
             framework(name).unwrap().check_device(Device::Cpu).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_measured_cpu_peak_is_plausible() {
+        // A 2-core CI machine reaches some GFLOP/s; a CPU nowhere near 100 TFLOP/s.
+        for name in FRAMEWORKS {
+            let peak = peak_gflops(framework(name).unwrap().as_ref(), Device::Cpu).unwrap();
+            assert!(peak > 0.5 && peak < 100_000.0, "{name}: {peak} GFLOP/s");
         }
     }
 

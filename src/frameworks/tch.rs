@@ -51,6 +51,18 @@ impl Framework for Tch {
         }
     }
 
+    fn matmul_seconds(&self, d: Device, n: usize) -> Result<f64> {
+        let dev = device(d);
+        let a = Tensor::f_randn([n as i64, n as i64], (Kind::Float, dev))?;
+        synchronize(dev);
+        let start = std::time::Instant::now();
+        let c = a.f_matmul(&a)?;
+        synchronize(dev);
+        let t = start.elapsed().as_secs_f64();
+        drop(c);
+        Ok(t)
+    }
+
     fn prepare(
         &self,
         graph: &Graph,

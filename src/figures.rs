@@ -1,0 +1,207 @@
+//! The study's figures as SVG (plotters): per configuration, each framework's
+//! step time relative to the fastest (1.0 = fastest), one figure per device
+//! and phase; and GPU memory. Horizontal bars, so every configuration's label
+//! stays readable without a browser.
+
+use crate::report::Row;
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const COLOURS: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+];
+
+/// One figure: a bar per (configuration, series); `None` values (failed
+/// benchmarks) leave their bar out and are marked with a cross.
+struct Bars {
+    title: String,
+    x_label: String,
+    configurations: Vec<String>,
+    series: Vec<String>,
+    values: BTreeMap<(usize, usize), Option<f64>>,
+}
+
+/// Writes every figure the rows allow into `dir`; returns the files.
+pub fn write_all(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for (device, phase) in [
+        ("gpu", "train"),
+        ("gpu", "inference"),
+        ("cpu", "inference"),
+        ("cpu", "train"),
+    ] {
+        let mine: Vec<&Row> = rows
+            .iter()
+            .filter(|r| {
+                r.record.device.starts_with(device)
+                    && r.record.phase == phase
+                    && r.record.metric == "time"
+            })
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let bars = relative_times(
+            &mine,
+            &format!("{phase} step time relative to the fastest framework, {device}"),
+        );
+        let path = dir.join(format!("relative-time-{device}-{phase}.svg"));
+        draw(&bars, &path)?;
+        files.push(path);
+    }
+    let gpu: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.record.device.starts_with("gpu"))
+        .collect();
+    if !gpu.is_empty() {
+        let path = dir.join("gpu-memory.svg");
+        draw(&memory(&gpu), &path)?;
+        files.push(path);
+    }
+    Ok(files)
+}
+
+fn label(r: &Row) -> String {
+    format!("{} {}px b{}", r.record.model, r.record.size, r.record.batch)
+}
+
+fn index_of(list: &mut Vec<String>, item: String) -> usize {
+    list.iter().position(|x| *x == item).unwrap_or_else(|| {
+        list.push(item);
+        list.len() - 1
+    })
+}
+
+/// Each framework's mean step time over the fastest one's, per configuration.
+fn relative_times(rows: &[&Row], title: &str) -> Bars {
+    let mut bars = Bars {
+        title: title.into(),
+        x_label: "relative step time (1 = fastest)".into(),
+        configurations: vec![],
+        series: vec![],
+        values: BTreeMap::new(),
+    };
+    let mut fastest: BTreeMap<String, f64> = BTreeMap::new();
+    for r in rows {
+        if let Some(e) = r.estimates {
+            let f = fastest.entry(label(r)).or_insert(f64::INFINITY);
+            *f = f.min(e.mean.point);
+        }
+    }
+    for r in rows {
+        let c = index_of(&mut bars.configurations, label(r));
+        let s = index_of(&mut bars.series, r.record.framework.clone());
+        let v = r.estimates.map(|e| e.mean.point / fastest[&label(r)]);
+        bars.values.insert((c, s), v);
+    }
+    bars
+}
+
+/// NVML's process memory after the measurement, per framework and phase.
+fn memory(rows: &[&Row]) -> Bars {
+    let mut bars = Bars {
+        title: "GPU memory (NVML, process)".into(),
+        x_label: "MiB".into(),
+        configurations: vec![],
+        series: vec![],
+        values: BTreeMap::new(),
+    };
+    for r in rows {
+        let c = index_of(&mut bars.configurations, label(r));
+        let s = index_of(
+            &mut bars.series,
+            format!("{} {}", r.record.framework, r.record.phase),
+        );
+        let v = r
+            .record
+            .memory
+            .as_ref()
+            .filter(|_| r.record.status == "ok")
+            .and_then(|m| m.nvml_process_mib.mib());
+        bars.values.insert((c, s), v);
+    }
+    bars
+}
+
+fn draw(b: &Bars, path: &Path) -> Result<()> {
+    let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
+    // One segment of the y axis per bar, labelled `configuration framework`,
+    // the first configuration on top.
+    let per = b.series.len().max(1);
+    let m = b.configurations.len() * per;
+    let segment = |c: usize, s: usize| m - 1 - (c * per + s);
+    let height = 100 + 16 * m as u32;
+    let root = SVGBackend::new(path, (960, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let max = b
+        .values
+        .values()
+        .flatten()
+        .fold(1.0f64, |acc, v| acc.max(*v))
+        * 1.1;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(&b.title, ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(260)
+        .build_cartesian_2d(0.0..max, (0..m).into_segmented())
+        .map_err(|e| err(&e))?;
+    let label = |v: &SegmentValue<usize>| match v {
+        SegmentValue::CenterOf(k) if *k < m => {
+            let i = m - 1 - k;
+            format!("{}  {}", b.configurations[i / per], b.series[i % per])
+        }
+        _ => String::new(),
+    };
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc(b.x_label.as_str())
+        .y_labels(m)
+        .y_label_formatter(&label)
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (s, name) in b.series.iter().enumerate() {
+        let colour = COLOURS[s % COLOURS.len()];
+        let mine = || b.values.iter().filter(move |((_, si), _)| *si == s);
+        let bars = mine().filter_map(|((c, _), v)| {
+            let k = segment(*c, s);
+            v.map(|v| {
+                Rectangle::new(
+                    [
+                        (0.0, SegmentValue::Exact(k)),
+                        (v, SegmentValue::Exact(k + 1)),
+                    ],
+                    colour.filled(),
+                )
+            })
+        });
+        chart
+            .draw_series(bars)
+            .map_err(|e| err(&e))?
+            .label(name.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled()));
+        let failed = mine().filter(|(_, v)| v.is_none()).map(|((c, _), _)| {
+            let at = (0.0, SegmentValue::CenterOf(segment(*c, s)));
+            Text::new(
+                "failed (see report.md)",
+                at,
+                ("sans-serif", 12).into_font().color(&colour),
+            )
+        });
+        chart.draw_series(failed).map_err(|e| err(&e))?;
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE)
+        .draw()
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}
