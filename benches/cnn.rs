@@ -35,6 +35,13 @@ fn main() {
         );
     }
     let grid = widened;
+    // `--list` (as criterion prints it), without preparing any model.
+    if args.iter().any(|a| a == "--list") {
+        for id in grid.ids().iter().filter(|id| filter.matches(id)) {
+            println!("{id}: benchmark");
+        }
+        return;
+    }
     runner::set_threads(&grid).expect("the grid's frameworks are valid");
     let out = runner::criterion_dir();
     let mut c = Criterion::default()
