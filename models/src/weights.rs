@@ -2,7 +2,7 @@
 //! with torchvision's initialisation, or read from a safetensors file written
 //! by torchvision.
 
-use crate::graph::{Graph, Op, TensorKind};
+use crate::graph::{Graph, Op};
 use anyhow::{bail, Context, Result};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -106,11 +106,5 @@ impl Weights {
         self.0
             .get(name)
             .with_context(|| format!("no weights for `{name}`"))
-    }
-
-    /// Whether `name` is a learned parameter of `g` (not a buffer).
-    pub fn is_parameter(g: &Graph, name: &str) -> bool {
-        g.tensors()
-            .any(|(n, t)| n == name && t.kind == TensorKind::Parameter)
     }
 }
