@@ -416,7 +416,22 @@ pub fn index_html(rows: &[Row], criterion_root: &Path, figures: &[PathBuf]) -> S
             .unwrap_or_default();
         let _ = writeln!(out, "<p><img src=\"{name}\" alt=\"{name}\"></p>");
     }
-    out += "<h2>Every benchmark</h2>\n";
+    // criterion's report of each group (its benchmarks side by side).
+    out += "<h2>Groups</h2>\n<ul>\n";
+    for group in unique(
+        rows.iter()
+            .filter_map(|r| r.dir.components().next())
+            .map(|c| c.as_os_str().to_owned()),
+    ) {
+        let report = criterion_root.join(&group).join("report/index.html");
+        let name = html_escape(&group.to_string_lossy());
+        if report.exists() {
+            let _ = writeln!(out, "<li><a href=\"{}\">{name}</a></li>", report.display());
+        } else {
+            let _ = writeln!(out, "<li>{name} (no criterion report)</li>");
+        }
+    }
+    out += "</ul>\n<h2>Every benchmark</h2>\n";
     let _ = writeln!(
         out,
         "<table>\n<tr><th>benchmark</th><th>status</th><th>mean</th><th>criterion report</th></tr>"

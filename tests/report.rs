@@ -216,6 +216,10 @@ fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
         html.contains("<img src=\"relative-time-cpu-inference.svg\""),
         "{html}"
     );
+    assert!(
+        html.contains("<li>resnet18_cpu_inference (no criterion report)</li>"),
+        "{html}"
+    );
     // Every benchmark is listed (criterion wrote no HTML here: plots are off).
     assert!(
         html.contains("<td>resnet18/cpu/inference/tch/size64-batch2</td>"),
