@@ -3,7 +3,7 @@
 //! and phase; and GPU memory. Horizontal bars, so every configuration's label
 //! stays readable without a browser.
 
-use crate::report::Row;
+use crate::report::{timed, Row, SECTIONS};
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -29,20 +29,8 @@ struct Bars {
 /// Writes every figure the rows allow into `dir`; returns the files.
 pub fn write_all(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for (device, phase) in [
-        ("gpu", "train"),
-        ("gpu", "inference"),
-        ("cpu", "inference"),
-        ("cpu", "train"),
-    ] {
-        let mine: Vec<&Row> = rows
-            .iter()
-            .filter(|r| {
-                r.record.device.starts_with(device)
-                    && r.record.phase == phase
-                    && r.record.metric == "time"
-            })
-            .collect();
+    for (device, phase, _) in SECTIONS {
+        let mine = timed(rows, device, phase);
         if mine.is_empty() {
             continue;
         }

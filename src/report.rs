@@ -146,6 +146,25 @@ fn key(r: &Record) -> (String, String, String, usize, usize, String) {
     )
 }
 
+/// The study's time tables and figures: device, phase, title.
+pub const SECTIONS: [(&str, &str, &str); 4] = [
+    ("gpu", "train", "Train step time, GPU"),
+    ("gpu", "inference", "Inference step time, GPU"),
+    ("cpu", "inference", "Inference step time, CPU"),
+    ("cpu", "train", "Train step time, CPU"),
+];
+
+/// The benchmarks of one section whose measured value is time.
+pub fn timed<'a>(rows: &'a [Row], device: &str, phase: &str) -> Vec<&'a Row> {
+    rows.iter()
+        .filter(|r| {
+            r.record.device.starts_with(device)
+                && r.record.phase == phase
+                && r.record.metric == "time"
+        })
+        .collect()
+}
+
 /// Nanoseconds as a readable duration.
 pub fn format_ns(ns: f64) -> String {
     match ns {
@@ -164,21 +183,8 @@ pub fn markdown(rows: &[Row]) -> String {
     let mut out = String::new();
     let mut notes: Vec<String> = Vec::new();
     let frameworks: Vec<String> = unique(rows.iter().map(|r| r.record.framework.clone()));
-    let sections = [
-        ("gpu", "train", "Train step time, GPU"),
-        ("gpu", "inference", "Inference step time, GPU"),
-        ("cpu", "inference", "Inference step time, CPU"),
-        ("cpu", "train", "Train step time, CPU"),
-    ];
-    for (device, phase, title) in sections {
-        let mine: Vec<&Row> = rows
-            .iter()
-            .filter(|r| {
-                r.record.device.starts_with(device)
-                    && r.record.phase == phase
-                    && r.record.metric == "time"
-            })
-            .collect();
+    for (device, phase, title) in SECTIONS {
+        let mine = timed(rows, device, phase);
         if mine.is_empty() {
             continue;
         }

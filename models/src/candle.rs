@@ -4,7 +4,7 @@
 //!
 //! candle has no padded pooling and no adaptive average pooling; both are
 //! written here from its public ops with PyTorch's semantics (see
-//! [`max_pool`] and [`adaptive_avg_pool`]).
+//! [`pool`] and [`adaptive_avg_pool`]).
 
 use crate::graph::{Graph, Op, Schedule, TensorKind};
 use crate::weights::Weights;
@@ -144,7 +144,7 @@ impl CandleModel {
                         padding,
                     },
                     _,
-                ) => max_pool(arg(0), *kernel, *stride, *padding, train)?,
+                ) => pool(arg(0), Pool::Max, *kernel, *stride, *padding, train)?,
                 (
                     Op::AvgPool2d {
                         kernel,
@@ -152,7 +152,7 @@ impl CandleModel {
                         padding,
                     },
                     _,
-                ) => avg_pool(arg(0), *kernel, *stride, *padding, train)?,
+                ) => pool(arg(0), Pool::Average, *kernel, *stride, *padding, train)?,
                 (Op::Concat, _) => {
                     let parts: Vec<&Tensor> = (0..node.inputs.len()).map(arg).collect();
                     Tensor::cat(&parts, 1)?
@@ -178,102 +178,83 @@ impl CandleModel {
             // Eval mode is inference: detaching each activation is candle's
             // `no_grad`, so nothing keeps the graph (and its memory) alive.
             values.push(Some(if train { y } else { y.detach() }));
-            for &j in &node.inputs {
-                if schedule.last_use[j] == i {
-                    values[j] = None;
-                }
-            }
+            schedule.release(i, node, &mut values);
         }
-        let aux = self
-            .graph
-            .aux
-            .filter(|_| train)
-            .and_then(|a| values[a].take());
-        let logits = values
-            .pop()
-            .flatten()
-            .expect("the output node is evaluated");
-        Ok((logits, aux))
+        Ok(self.graph.outputs(values, train))
     }
 }
 
-/// Max pooling with PyTorch's implicit padding. candle pools without
-/// padding, so the border is replicated first: a replicated value already
-/// lies in its window, so the maximum is exactly PyTorch's.
+/// How a pooling window is reduced.
+#[derive(Clone, Copy)]
+pub enum Pool {
+    Max,
+    /// Zero padding counts in the average (`count_include_pad=True`).
+    Average,
+}
+
+/// Pooling with PyTorch's implicit padding. candle pools without padding,
+/// so the input is padded first: with its replicated border for max pooling
+/// (a replicated value already lies in its window, so the maximum is
+/// exactly PyTorch's), with zeros for average pooling.
 ///
 /// candle 0.11 has no backward pass for overlapping windows (kernel !=
-/// stride, e.g. ResNet's 3x3/2 stem pool), so in train mode such a pool is
-/// written with differentiable ops ([`pool_by_shifts`]). Inference keeps
-/// candle's own kernel.
-pub fn max_pool(
+/// stride: ResNet's 3x3/2 stem pool, Inception's 3x3/1 and 5x5/3 average
+/// pools), so in train mode such a pool is written with differentiable ops
+/// ([`pool_by_shifts`]). Inference keeps candle's own kernels.
+pub fn pool(
     x: &Tensor,
+    kind: Pool,
     kernel: usize,
     stride: usize,
     padding: usize,
     train: bool,
 ) -> candle_core::Result<Tensor> {
+    let pad = |x: &Tensor, dim: usize| match kind {
+        Pool::Max => x.pad_with_same(dim, padding, padding),
+        Pool::Average => x.pad_with_zeros(dim, padding, padding),
+    };
     let x = if padding > 0 {
-        x.pad_with_same(2, padding, padding)?
-            .pad_with_same(3, padding, padding)?
+        pad(&pad(x, 2)?, 3)?
     } else {
         x.clone()
     };
     if train && kernel != stride {
-        let rows = pool_by_shifts(&x, 2, kernel, stride, Reduce::Max)?;
-        return pool_by_shifts(&rows, 3, kernel, stride, Reduce::Max);
+        let y = pool_by_shifts(
+            &pool_by_shifts(&x, 2, kernel, stride, kind)?,
+            3,
+            kernel,
+            stride,
+            kind,
+        )?;
+        return match kind {
+            Pool::Max => Ok(y),
+            Pool::Average => y / (kernel * kernel) as f64,
+        };
     }
-    x.max_pool2d_with_stride(kernel, stride)
-}
-
-/// Average pooling with PyTorch's zero padding counted in the average
-/// (`count_include_pad=True`): pad with zeros, then candle's unpadded pool,
-/// or in train mode with overlapping windows (no backward in candle 0.11)
-/// sums of shifted views divided by the window's size.
-pub fn avg_pool(
-    x: &Tensor,
-    kernel: usize,
-    stride: usize,
-    padding: usize,
-    train: bool,
-) -> candle_core::Result<Tensor> {
-    let x = if padding > 0 {
-        x.pad_with_zeros(2, padding, padding)?
-            .pad_with_zeros(3, padding, padding)?
-    } else {
-        x.clone()
-    };
-    if train && kernel != stride {
-        let rows = pool_by_shifts(&x, 2, kernel, stride, Reduce::Sum)?;
-        return pool_by_shifts(&rows, 3, kernel, stride, Reduce::Sum)? / (kernel * kernel) as f64;
+    match kind {
+        Pool::Max => x.max_pool2d_with_stride(kernel, stride),
+        Pool::Average => x.avg_pool2d_with_stride(kernel, stride),
     }
-    x.avg_pool2d_with_stride(kernel, stride)
-}
-
-/// How a window is reduced.
-#[derive(Clone, Copy)]
-enum Reduce {
-    Max,
-    Sum,
 }
 
 /// Pooling along one dimension from differentiable ops: `kernel` shifted
-/// views combined element-wise (a stride-1 pool), then every `stride`-th
-/// element.
+/// views combined element-wise (maximum, or sum for an average), a stride-1
+/// pool, then every `stride`-th element.
 fn pool_by_shifts(
     x: &Tensor,
     dim: usize,
     kernel: usize,
     stride: usize,
-    reduce: Reduce,
+    kind: Pool,
 ) -> candle_core::Result<Tensor> {
     let len = x.dim(dim)?;
     let full = len + 1 - kernel; // outputs of a stride-1 pool
     let mut m = x.narrow(dim, 0, full)?;
     for shift in 1..kernel {
         let view = x.narrow(dim, shift, full)?;
-        m = match reduce {
-            Reduce::Max => m.maximum(&view)?,
-            Reduce::Sum => (m + view)?,
+        m = match kind {
+            Pool::Max => m.maximum(&view)?,
+            Pool::Average => (m + view)?,
         };
     }
     if stride == 1 {

@@ -255,6 +255,17 @@ pub struct Schedule {
     pub last_use: Vec<usize>,
 }
 
+impl Schedule {
+    /// After node `i` ran: drops the inputs nothing later reads.
+    pub fn release<T>(&self, i: NodeId, node: &Node, values: &mut [Option<T>]) {
+        for &j in &node.inputs {
+            if self.last_use[j] == i {
+                values[j] = None;
+            }
+        }
+    }
+}
+
 impl Graph {
     /// A graph holding only its input node.
     pub fn new(name: &str, num_classes: usize) -> (Self, NodeId) {
@@ -402,6 +413,17 @@ impl Graph {
             last_use[aux] = usize::MAX;
         }
         Schedule { needed, last_use }
+    }
+
+    /// The logits and, in train mode, the auxiliary logits of a pass whose
+    /// node values are `values`.
+    pub fn outputs<T>(&self, mut values: Vec<Option<T>>, train: bool) -> (T, Option<T>) {
+        let aux = self.aux.filter(|_| train).and_then(|a| values[a].take());
+        let logits = values
+            .pop()
+            .flatten()
+            .expect("the output node is evaluated");
+        (logits, aux)
     }
 
     /// Every tensor of the network with its full torchvision name.

@@ -158,21 +158,8 @@ impl TchModel {
                 }
             };
             values.push(Some(y));
-            for &j in &node.inputs {
-                if schedule.last_use[j] == i {
-                    values[j] = None;
-                }
-            }
+            schedule.release(i, node, &mut values);
         }
-        let aux = self
-            .graph
-            .aux
-            .filter(|_| train)
-            .and_then(|a| values[a].take());
-        let logits = values
-            .pop()
-            .flatten()
-            .expect("the output node is evaluated");
-        (logits, aux)
+        self.graph.outputs(values, train)
     }
 }
