@@ -138,6 +138,12 @@ impl Group {
     pub fn id(&self) -> String {
         format!("{}/{}/{}", self.model, self.device, self.phase)
     }
+
+    /// The full benchmark id of `case` in this group, as criterion names it:
+    /// `{model}/{device}/{phase}/{framework}/size{S}-batch{B}`.
+    pub fn bench_id(&self, case: &Case) -> String {
+        format!("{}/{}/{}", self.id(), case.framework, case.parameter())
+    }
 }
 
 /// One benchmark of a group: a framework at an input size and batch.
@@ -319,11 +325,7 @@ isolate:    {:?} (own process per benchmark)
         let cases = self.cases();
         self.groups()
             .iter()
-            .flat_map(|g| {
-                cases
-                    .iter()
-                    .map(move |c| format!("{}/{}/{}", g.id(), c.framework, c.parameter()))
-            })
+            .flat_map(|g| cases.iter().map(move |c| g.bench_id(c)))
             .collect()
     }
 

@@ -158,7 +158,7 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
         for case in &cases {
             done += 1;
             let fw = framework(&case.framework)?;
-            let id = format!("{}/{}/{}", group.id(), case.framework, case.parameter());
+            let id = group.bench_id(case);
             let progress = format!("cnn-bench [{done}/{total}] {id}");
             let isolate = !in_child && r.grid.isolate.applies(group.device);
             let mut record = new_record(
@@ -229,12 +229,7 @@ fn select<'g>(r: &Run<'g>, summary: &mut Summary) -> Vec<(Group, Vec<Case>)> {
     for group in r.grid.groups() {
         let mut mine = Vec::new();
         for case in r.grid.cases() {
-            if !r.filter.matches(&format!(
-                "{}/{}/{}",
-                group.id(),
-                case.framework,
-                case.parameter()
-            )) {
+            if !r.filter.matches(&group.bench_id(&case)) {
                 continue;
             }
             // Only a grid widened to catalogue models can hold such a case.
