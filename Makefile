@@ -1,27 +1,32 @@
 # Set-up and entry points. Everything heavy (PyTorch's wheel, which carries
-# libtorch) is installed once into $(CACHE), outside the work tree; two
+# libtorch) is installed once into $(CACHE), outside the work tree; three
 # git-ignored symlinks point at it: .venv (the Python environment the parity
-# tests use) and .libtorch (libtorch for tch's build and run time, read by
-# .cargo/config.toml).
+# tests use), .libtorch (libtorch for tch's build and run time) and
+# .libonnxruntime.so (the library the `ort` framework loads), the last two
+# read through .cargo/config.toml.
 
 CACHE ?= $(HOME)/.cache/cnn-bench
 VENV := $(CACHE)/venv
 PYTHON3 ?= python3
 TORCH := torch==2.11.0
 TORCHVISION := torchvision==0.26.0
-STAMP := $(VENV)/.installed-torch-2.11.0-torchvision-0.26.0
+# onnx: the checker the ONNX export is tested with; onnxruntime: the shared
+# library the `ort` framework loads (the version ort 2.0.0-rc.15 is built for).
+ONNX := onnx==1.23.2 onnxruntime==1.31.1
+STAMP := $(VENV)/.installed-torch-2.11.0-torchvision-0.26.0-onnx-1.23.2-onnxruntime-1.31.1
 
 .PHONY: setup bench test ci setup-cuda build-cuda gpu-bundle
 .DEFAULT_GOAL := bench
 
-## Install libtorch (the torch wheel), torchvision and safetensors once; link them here.
+## Install libtorch (the torch wheel), torchvision, onnx and ONNX Runtime once; link them here.
 setup: $(STAMP)
 	@ln -sfn $(VENV) .venv
 	@ln -sfn "$$($(VENV)/bin/python -c 'import torch, os; print(os.path.dirname(torch.__file__))')" .libtorch
+	@ln -sfn "$$($(VENV)/bin/python -c 'import onnxruntime, os, glob; print(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so.*"))[0])')" .libonnxruntime.so
 
 $(STAMP):
 	$(PYTHON3) -m venv $(VENV)
-	$(VENV)/bin/pip install --disable-pip-version-check $(TORCH) $(TORCHVISION) safetensors numpy
+	$(VENV)/bin/pip install --disable-pip-version-check $(TORCH) $(TORCHVISION) safetensors numpy $(ONNX)
 	touch $@
 
 ## Run the benchmarks; pass criterion arguments in ARGS, e.g. make bench ARGS=resnet18/cpu/inference

@@ -294,7 +294,7 @@ impl Grid {
                 Device::Cpu => format!("{d}/{p}"),
             })
             .collect();
-        let n = self.groups().len() * self.cases().len();
+        let n = self.ids().len();
         format!(
             "models:     {}
 sizes:      {:?}
@@ -320,12 +320,18 @@ isolate:    {:?} (own process per benchmark)
         )
     }
 
-    /// Every benchmark id of the grid.
+    /// Every benchmark id of the grid; a framework that cannot run a phase
+    /// (an inference engine and `train`) has none in that phase's groups.
     pub fn ids(&self) -> Vec<String> {
         let cases = self.cases();
         self.groups()
             .iter()
-            .flat_map(|g| cases.iter().map(move |c| g.bench_id(c)))
+            .flat_map(|g| {
+                cases
+                    .iter()
+                    .filter(|c| runs_phase(&c.framework, g.phase))
+                    .map(move |c| g.bench_id(c))
+            })
             .collect()
     }
 
@@ -388,6 +394,11 @@ isolate:    {:?} (own process per benchmark)
         }
         out
     }
+}
+
+/// Whether `framework` (a valid name) has a `phase` step.
+pub fn runs_phase(framework: &str, phase: Phase) -> bool {
+    crate::frameworks::framework(framework).is_ok_and(|f| f.check_phase(phase).is_ok())
 }
 
 /// Whether `model` accepts `size`x`size` inputs in `phase` (Inception v3's
@@ -528,7 +539,7 @@ mod tests {
         assert_eq!(g.models, study);
         assert_eq!(g.sizes, [128, 224, 320]);
         assert_eq!(g.batches, [1, 8, 16, 32]);
-        assert_eq!(g.frameworks, ["tch", "candle"]);
+        assert_eq!(g.frameworks, ["tch", "tch-jit", "candle", "ort", "tract"]);
         let runs = [
             (Device::Gpu(0), Phase::Train),
             (Device::Gpu(0), Phase::Inference),
@@ -536,7 +547,7 @@ mod tests {
         ];
         assert_eq!(g.runs, runs);
         assert_eq!(g.groups().len(), 7 * 3);
-        assert_eq!(g.cases().len(), 2 * 3 * 4);
+        assert_eq!(g.cases().len(), 5 * 3 * 4);
         assert!(g.threads >= 1);
     }
 
@@ -576,7 +587,7 @@ mod tests {
         );
         let e = err(&[("CNN_BENCH_FRAMEWORKS", "tch,tensorflow")]);
         assert!(
-            e.contains("unknown framework `tensorflow`; valid frameworks: tch, candle"),
+            e.contains("unknown framework `tensorflow`; valid frameworks: tch, tch-jit, candle, ort, tract"),
             "{e}"
         );
         let e = err(&[("CNN_BENCH_RUNS", "tpu/train")]);
@@ -666,7 +677,7 @@ mod tests {
             Grid::from_parts("modles = []", Path::new("x.toml"), &vars).unwrap_err()
         );
         assert!(e.contains("unknown field `modles`"), "{e}");
-        let text = CONFIG.replace("\"candle\"]", "\"candel\"]");
+        let text = CONFIG.replace("\"candle\",", "\"candel\",");
         let e = format!(
             "{:#}",
             Grid::from_parts(&text, Path::new("x.toml"), &vars).unwrap_err()

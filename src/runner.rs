@@ -221,9 +221,10 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
 }
 
 /// The groups and cases to run: those the filter lets through on devices
-/// their framework can use. An absent device is said once per framework.
+/// their framework can use, in phases it can run. An absent device or phase
+/// is said once per framework.
 fn select<'g>(r: &Run<'g>, summary: &mut Summary) -> Vec<(Group, Vec<Case>)> {
-    let mut available = BTreeMap::new();
+    let mut checks = BTreeMap::new();
     let mut said = std::collections::BTreeSet::new();
     let mut selected = Vec::new();
     for group in r.grid.groups() {
@@ -240,21 +241,33 @@ fn select<'g>(r: &Run<'g>, summary: &mut Summary) -> Vec<(Group, Vec<Case>)> {
                 }
                 continue;
             }
-            let ok = available
-                .entry((case.framework.clone(), group.device))
-                .or_insert_with(|| {
-                    let check =
-                        framework(&case.framework).and_then(|fw| fw.check_device(group.device));
-                    if let Err(why) = &check {
-                        let key = format!("{} ({})", group.device, case.framework);
-                        eprintln!(
-                            "cnn-bench: {key} is unavailable, its benchmarks are skipped: {why:#}"
-                        );
-                        summary.unavailable.insert(key, format!("{why:#}"));
-                    }
-                    check.is_ok()
-                });
-            if *ok {
+            let fw = &case.framework;
+            let device_ok = checked(
+                &mut checks,
+                summary,
+                format!("{} ({fw})", group.device),
+                || framework(fw)?.check_device(group.device),
+                |why| {
+                    format!(
+                        "{} ({fw}) is unavailable, its benchmarks are skipped: {why}",
+                        group.device
+                    )
+                },
+            );
+            // A framework that cannot run a phase is absent from its groups.
+            let phase_ok = checked(
+                &mut checks,
+                summary,
+                format!("{} ({fw})", group.phase),
+                || framework(fw)?.check_phase(group.phase),
+                |why| {
+                    format!(
+                        "{fw} has no {0} step, it is absent from {0} groups: {why}",
+                        group.phase
+                    )
+                },
+            );
+            if device_ok && phase_ok {
                 mine.push(case);
             }
         }
@@ -263,6 +276,26 @@ fn select<'g>(r: &Run<'g>, summary: &mut Summary) -> Vec<(Group, Vec<Case>)> {
         }
     }
     selected
+}
+
+/// Whether `check` passes, run once per `key` (such as `gpu (candle)`); a
+/// failure is said once and kept in the summary.
+fn checked(
+    seen: &mut BTreeMap<String, bool>,
+    summary: &mut Summary,
+    key: String,
+    check: impl FnOnce() -> Result<()>,
+    say: impl FnOnce(&str) -> String,
+) -> bool {
+    *seen.entry(key.clone()).or_insert_with(|| match check() {
+        Ok(()) => true,
+        Err(why) => {
+            let why = format!("{why:#}");
+            eprintln!("cnn-bench: {}", say(&why));
+            summary.unavailable.insert(key, why);
+            false
+        }
+    })
 }
 
 /// Prepares, sizes and measures one case in this process, filling `record`.

@@ -1,9 +1,12 @@
 //! Every model, in every framework, against torchvision: same parameter
 //! count, same FLOPs as torchvision's own figure, and with the same weights
-//! the same eval-mode logits (relative error under 1e-4 in f32).
+//! the same eval-mode logits (relative error under 1e-4 in f32). ort and
+//! tract run the model exported to ONNX, so their tests check the export too.
 
 mod common;
 
+use cnn_bench::grid::{Device, Phase};
+use cnn_bench::inputs::Batch;
 use cnn_models::{analysis, model, Weights, MODELS};
 use common::{expected, meta, relative_error, weights_path};
 
@@ -36,18 +39,28 @@ fn flops_agree_with_torchvision_ops() {
     }
 }
 
-/// Runs `forward` on every model with torchvision's weights and input and
-/// checks the logits.
-fn check_logits(
-    framework: &str,
-    forward: impl Fn(&cnn_models::Graph, &Weights, &common::Expected) -> Vec<f32>,
-) {
+/// Checks `framework`'s eval-mode logits for every model, with
+/// torchvision's weights and input, through the adapter the benchmarks use
+/// (its prepared inference step).
+fn check_logits(framework: &str) {
+    let fw = cnn_bench::frameworks::framework(framework).unwrap();
     let mut failures = Vec::new();
     for name in MODELS {
         let g = model(name).unwrap();
         let weights = Weights::from_safetensors(&g, &weights_path(name)).unwrap();
         let exp = expected(name);
-        let logits = forward(&g, &weights, &exp["input"]);
+        let input = &exp["input"];
+        let batch = Batch {
+            batch: input.shape[0],
+            size: input.shape[2],
+            images: input.data.clone(),
+            labels: vec![0; input.shape[0]],
+        };
+        let logits = fw
+            .prepare(&g, &weights, Device::Cpu, Phase::Inference, &[batch])
+            .and_then(|mut step| step.logits())
+            .unwrap_or_else(|e| panic!("{framework} {name}: {e:#}"));
+        assert_eq!(logits.len(), input.shape[0] * 1000, "{framework} {name}");
         let err = relative_error(&logits, &exp["logits"].data);
         eprintln!("{framework} {name}: relative error {err:.2e}");
         if err >= TOLERANCE {
@@ -62,27 +75,36 @@ fn check_logits(
 
 #[test]
 fn tch_logits_match_torchvision() {
-    use tch::Tensor;
-    check_logits("tch", |g, w, input| {
-        let m = cnn_models::tch::TchModel::new(g, w, tch::Device::Cpu).unwrap();
-        let shape: Vec<i64> = input.shape.iter().map(|&d| d as i64).collect();
-        let x = Tensor::from_slice(&input.data).reshape(&shape);
-        let y = tch::no_grad(|| m.forward_t(&x, false));
-        assert_eq!(y.size(), [shape[0], 1000]);
-        Vec::<f32>::try_from(y.flatten(0, -1)).unwrap()
-    });
+    check_logits("tch");
+}
+
+#[test]
+fn tch_jit_logits_match_torchvision() {
+    check_logits("tch-jit");
 }
 
 #[test]
 fn candle_logits_match_torchvision() {
-    use candle_core::{Device, Tensor};
-    check_logits("candle", |g, w, input| {
-        let m = cnn_models::candle::CandleModel::new(g, w, &Device::Cpu).unwrap();
-        let x = Tensor::from_slice(&input.data, input.shape.as_slice(), &Device::Cpu).unwrap();
-        let y = m.forward_t(&x, false).unwrap();
-        assert_eq!(y.dims(), [input.shape[0], 1000]);
-        y.flatten_all().unwrap().to_vec1().unwrap()
-    });
+    check_logits("candle");
+}
+
+#[test]
+fn ort_logits_match_torchvision() {
+    check_logits("ort");
+}
+
+#[test]
+fn tract_logits_match_torchvision() {
+    check_logits("tract");
+}
+
+#[test]
+fn every_framework_has_its_parity_test() {
+    let text = include_str!("parity.rs");
+    for fw in cnn_bench::frameworks::FRAMEWORKS {
+        let test = format!("fn {}_logits_match_torchvision()", fw.replace('-', "_"));
+        assert!(text.contains(&test), "no parity test for {fw}");
+    }
 }
 
 #[test]

@@ -16,6 +16,21 @@ pub fn parameter_count(g: &Graph) -> usize {
         .sum()
 }
 
+/// `[output, len]` row-major matrix whose row `i` averages PyTorch's
+/// adaptive pooling window `i` (from `floor(i*len/output)` to
+/// `ceil((i+1)*len/output)`): adaptive average pooling as two products, for
+/// frameworks without the op.
+pub fn averaging_matrix(len: usize, output: usize) -> Vec<f32> {
+    let mut m = vec![0f32; output * len];
+    for i in 0..output {
+        let (start, end) = (i * len / output, ((i + 1) * len).div_ceil(output));
+        for j in start..end {
+            m[i * len + j] = 1.0 / (end - start) as f32;
+        }
+    }
+    m
+}
+
 /// Output shape of a pooling or convolution window along one axis, as
 /// PyTorch computes it (floor mode). Fails when the window no longer fits.
 fn window_out(len: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {

@@ -290,14 +290,11 @@ pub fn adaptive_avg_pool(x: &Tensor, output: usize) -> candle_core::Result<Tenso
     a_h.broadcast_matmul(x)?.broadcast_matmul(&a_w)
 }
 
-/// `[output, len]` matrix whose row `i` averages PyTorch's adaptive window `i`.
+/// [`analysis::averaging_matrix`] as a tensor.
 fn averaging_matrix(len: usize, output: usize, device: &Device) -> candle_core::Result<Tensor> {
-    let mut m = vec![0f32; output * len];
-    for i in 0..output {
-        let (start, end) = (i * len / output, ((i + 1) * len).div_ceil(output));
-        for j in start..end {
-            m[i * len + j] = 1.0 / (end - start) as f32;
-        }
-    }
-    Tensor::from_vec(m, (output, len), device)
+    Tensor::from_vec(
+        crate::analysis::averaging_matrix(len, output),
+        (output, len),
+        device,
+    )
 }

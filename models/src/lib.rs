@@ -17,6 +17,8 @@ pub mod weights;
 
 #[cfg(feature = "candle")]
 pub mod candle;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 #[cfg(feature = "tch")]
 pub mod tch;
 

@@ -4,9 +4,19 @@
 
 use crate::graph::{Graph, Node, Op, Schedule, TensorKind};
 use crate::weights::Weights;
-use anyhow::Result;
+use anyhow::{bail, Result};
 use std::collections::HashMap;
-use tch::{nn, Device, Kind, Tensor};
+use tch::{nn, Device, IValue, Kind, Tensor};
+
+/// A forward pass traced to TorchScript ([`TchModel::trace`]).
+pub struct Traced {
+    module: tch::CModule,
+    /// The model's tensors, in the order the graph takes them after the
+    /// images.
+    names: Vec<String>,
+    /// Whether the output stacks the auxiliary logits under the logits.
+    aux: bool,
+}
 
 /// A model ready to run on one device.
 pub struct TchModel {
@@ -61,10 +71,6 @@ impl TchModel {
         self.vs.device()
     }
 
-    fn t(&self, node: &Node, leaf: &str) -> &Tensor {
-        &self.tensors[&node.path.join(leaf)]
-    }
-
     /// Logits `[n, classes]` for images `[n, 3, h, w]`. In train mode batch
     /// norm uses batch statistics and updates its running statistics, and
     /// dropout and stochastic depth are active.
@@ -79,6 +85,71 @@ impl TchModel {
     }
 
     fn forward_outputs(&self, x: &Tensor, train: bool) -> (Tensor, Option<Tensor>) {
+        self.run(&self.tensors, x, train)
+    }
+
+    /// The forward pass traced to TorchScript for inputs shaped like
+    /// `example`, in train or eval mode: a compiled graph that libtorch's
+    /// graph executor optimises and runs without this interpreter. The
+    /// model's tensors are inputs of the graph, not constants baked into it,
+    /// so a train-mode trace trains the same `VarStore` (gradients reach the
+    /// parameters, batch norm updates the running statistics in place).
+    /// Random ops (dropout, stochastic depth) stay random in the graph; the
+    /// batch size is fixed by `example`.
+    pub fn trace(&self, example: &Tensor, train: bool) -> Result<Traced> {
+        let mut names: Vec<String> = self.tensors.keys().cloned().collect();
+        names.sort();
+        let mut inputs = vec![example.shallow_clone()];
+        inputs.extend(names.iter().map(|n| self.tensors[n].shallow_clone()));
+        let mut forward = |ins: &[Tensor]| {
+            let tensors = names
+                .iter()
+                .cloned()
+                .zip(ins[1..].iter().map(Tensor::shallow_clone))
+                .collect();
+            // A TorchScript method has one output: auxiliary logits are
+            // stacked under the logits.
+            match self.run(&tensors, &ins[0], train) {
+                (y, None) => vec![y],
+                (y, Some(aux)) => vec![Tensor::stack(&[y, aux], 0)],
+            }
+        };
+        let module =
+            tch::CModule::create_by_tracing(&self.graph.name, "forward", &inputs, &mut forward)?;
+        let aux = train && self.graph.aux.is_some();
+        Ok(Traced { module, names, aux })
+    }
+
+    /// Runs a graph from [`TchModel::trace`] on `x`: the logits and, for a
+    /// train-mode trace of a model with an auxiliary classifier, its logits.
+    pub fn forward_traced(&self, traced: &Traced, x: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
+        let mut inputs = vec![IValue::Tensor(x.shallow_clone())];
+        inputs.extend(
+            traced
+                .names
+                .iter()
+                .map(|n| IValue::Tensor(self.tensors[n].shallow_clone())),
+        );
+        let out = traced.module.forward_is(&inputs)?;
+        let IValue::Tensor(y) = out else {
+            bail!("the traced graph returned {out:?}, not a tensor")
+        };
+        Ok(if traced.aux {
+            (y.get(0), Some(y.get(1)))
+        } else {
+            (y, None)
+        })
+    }
+
+    /// The interpreter: `graph` evaluated with `tensors` as its parameters and
+    /// buffers.
+    fn run(
+        &self,
+        tensors: &HashMap<String, Tensor>,
+        x: &Tensor,
+        train: bool,
+    ) -> (Tensor, Option<Tensor>) {
+        let t = |node: &Node, leaf: &str| &tensors[&node.path.join(leaf)];
         let schedule = if train { &self.train } else { &self.eval };
         let mut values: Vec<Option<Tensor>> = Vec::with_capacity(self.graph.nodes.len());
         for (i, node) in self.graph.nodes.iter().enumerate() {
@@ -94,24 +165,17 @@ impl TchModel {
             let y = match &node.op {
                 Op::Input => x.shallow_clone(),
                 Op::Conv2d(c) => {
-                    let bias = c.bias.then(|| self.t(node, "bias"));
+                    let bias = c.bias.then(|| t(node, "bias"));
                     let s = c.stride as i64;
                     let p = [c.padding.0 as i64, c.padding.1 as i64];
-                    arg(0).conv2d(
-                        self.t(node, "weight"),
-                        bias,
-                        [s, s],
-                        p,
-                        [1, 1],
-                        c.groups as i64,
-                    )
+                    arg(0).conv2d(t(node, "weight"), bias, [s, s], p, [1, 1], c.groups as i64)
                 }
                 Op::BatchNorm2d { eps, momentum, .. } => Tensor::batch_norm(
                     arg(0),
-                    Some(self.t(node, "weight")),
-                    Some(self.t(node, "bias")),
-                    Some(self.t(node, "running_mean")),
-                    Some(self.t(node, "running_var")),
+                    Some(t(node, "weight")),
+                    Some(t(node, "bias")),
+                    Some(t(node, "running_mean")),
+                    Some(t(node, "running_var")),
                     train,
                     *momentum,
                     *eps,
@@ -153,9 +217,7 @@ impl TchModel {
                     x * mask.bernoulli_float_(keep) / keep
                 }
                 Op::StochasticDepth { .. } => arg(0).shallow_clone(),
-                Op::Linear { .. } => {
-                    arg(0).linear(self.t(node, "weight"), Some(self.t(node, "bias")))
-                }
+                Op::Linear { .. } => arg(0).linear(t(node, "weight"), Some(t(node, "bias"))),
             };
             values.push(Some(y));
             schedule.release(i, node, &mut values);

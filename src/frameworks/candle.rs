@@ -4,7 +4,7 @@
 use super::{next, Framework, Step, AUX_WEIGHT};
 use crate::grid::{Device, Phase};
 use crate::inputs::Batch;
-use anyhow::{bail, Result};
+use anyhow::{bail, ensure, Result};
 use candle_core::Tensor;
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use cnn_models::candle::CandleModel;
@@ -107,35 +107,44 @@ struct CandleStep {
     cursor: usize,
 }
 
+impl CandleStep {
+    /// Eval-mode logits of the next batch. Eval mode detaches every
+    /// activation: no gradient tracking.
+    fn infer(&mut self) -> Result<Tensor> {
+        let (images, _) = &self.host[next(&mut self.cursor, self.host.len())];
+        self.model
+            .forward_t(&images.to_device(&self.device)?, false)
+    }
+}
+
 impl Step for CandleStep {
     fn run(&mut self) -> Result<Option<f32>> {
+        if self.optimizer.is_none() {
+            let _logits = self.infer()?;
+            self.device.synchronize()?;
+            return Ok(None);
+        }
         let (images, labels) = &self.host[next(&mut self.cursor, self.host.len())];
         let x = images.to_device(&self.device)?;
-        let loss = match &mut self.optimizer {
-            Some(opt) => {
-                let y = labels.to_device(&self.device)?;
-                let (logits, aux) = self.model.forward_train(&x)?;
-                let main = candle_nn::loss::cross_entropy(&logits, &y)?;
-                // Inception v3's auxiliary classifier, weighted as usual.
-                let loss = match aux {
-                    Some(aux) => {
-                        (main + (candle_nn::loss::cross_entropy(&aux, &y)? * AUX_WEIGHT)?)?
-                    }
-                    None => main,
-                };
-                opt.backward_step(&loss)?;
-                Some(loss)
-            }
-            // Eval mode detaches every activation: no gradient tracking.
-            None => {
-                let _logits = self.model.forward_t(&x, false)?;
-                None
-            }
+        let y = labels.to_device(&self.device)?;
+        let (logits, aux) = self.model.forward_train(&x)?;
+        let main = candle_nn::loss::cross_entropy(&logits, &y)?;
+        // Inception v3's auxiliary classifier, weighted as usual.
+        let loss = match aux {
+            Some(aux) => (main + (candle_nn::loss::cross_entropy(&aux, &y)? * AUX_WEIGHT)?)?,
+            None => main,
         };
+        let opt = self
+            .optimizer
+            .as_mut()
+            .expect("a train step has an optimizer");
+        opt.backward_step(&loss)?;
         self.device.synchronize()?;
-        Ok(match loss {
-            Some(l) => Some(l.to_scalar::<f32>()?),
-            None => None,
-        })
+        Ok(Some(loss.to_scalar::<f32>()?))
+    }
+
+    fn logits(&mut self) -> Result<Vec<f32>> {
+        ensure!(self.optimizer.is_none(), "a train step has no eval logits");
+        Ok(self.infer()?.flatten_all()?.to_vec1()?)
     }
 }

@@ -4,7 +4,9 @@
 //! [`framework`].
 
 mod candle;
+mod ort;
 mod tch;
+mod tract;
 
 use crate::grid::{Device, Phase};
 use crate::inputs::Batch;
@@ -12,7 +14,7 @@ use anyhow::{bail, Result};
 use cnn_models::{Graph, Weights};
 
 /// The frameworks the harness knows, by their benchmark names.
-pub const FRAMEWORKS: &[&str] = &["tch", "candle"];
+pub const FRAMEWORKS: &[&str] = &["tch", "tch-jit", "candle", "ort", "tract"];
 
 /// A framework the harness can benchmark.
 pub trait Framework {
@@ -28,6 +30,12 @@ pub trait Framework {
 
     /// Whether `device` can run here; `Err` says why not, in one line.
     fn check_device(&self, device: Device) -> Result<()>;
+
+    /// Whether this framework can run `phase`; `Err` says why not, in one
+    /// line. Inference engines refuse training.
+    fn check_phase(&self, _phase: Phase) -> Result<()> {
+        Ok(())
+    }
 
     /// Seconds one `n`x`n` f32 matrix product takes on `device`, device
     /// synchronised: what [`peak_gflops`] times.
@@ -51,13 +59,21 @@ pub trait Step {
     /// step returns its loss (read after the update), an inference step
     /// `None`.
     fn run(&mut self) -> Result<Option<f32>>;
+
+    /// For an inference step, the logits of its next batch (row-major
+    /// `[batch, classes]`) from the very forward pass `run` times: what the
+    /// parity tests compare with torchvision's. A train step refuses.
+    fn logits(&mut self) -> Result<Vec<f32>>;
 }
 
 /// The adapter called `name`, or an error listing the valid ones.
 pub fn framework(name: &str) -> Result<Box<dyn Framework>> {
     Ok(match name {
-        "tch" => Box::new(tch::Tch),
+        "tch" => Box::new(tch::Tch { jit: false }),
+        "tch-jit" => Box::new(tch::Tch { jit: true }),
         "candle" => Box::new(candle::Candle),
+        "ort" => Box::new(ort::Ort),
+        "tract" => Box::new(tract::Tract),
         _ => bail!(
             "unknown framework `{name}`; valid frameworks: {}",
             FRAMEWORKS.join(", ")
@@ -101,11 +117,14 @@ mod tests {
 
     #[test]
     fn unknown_frameworks_are_refused_with_the_valid_ones() {
-        let e = framework("onnx")
+        let e = framework("tensorflow")
             .err()
-            .expect("onnx is not a framework yet")
+            .expect("tensorflow is not a framework here")
             .to_string();
-        assert_eq!(e, "unknown framework `onnx`; valid frameworks: tch, candle");
+        assert_eq!(
+            e,
+            "unknown framework `tensorflow`; valid frameworks: tch, tch-jit, candle, ort, tract"
+        );
     }
 
     #[test]

@@ -1,16 +1,21 @@
 //! tch (libtorch) adapter: the model from `cnn_models::tch`, `nn::Adam`, and
-//! libtorch's cross-entropy.
+//! libtorch's cross-entropy. Two frameworks: `tch` runs the model eagerly
+//! (op by op from Rust, as PyTorch's eager mode), `tch-jit` runs the same
+//! model traced to a TorchScript graph (as a frozen TensorFlow graph).
 
 use super::{next, Framework, Step, AUX_WEIGHT};
 use crate::grid::{Device, Phase};
 use crate::inputs::Batch;
-use anyhow::{bail, Result};
-use cnn_models::tch::TchModel;
+use anyhow::{bail, ensure, Result};
+use cnn_models::tch::{TchModel, Traced};
 use cnn_models::{Graph, Weights};
 use tch::nn::OptimizerConfig;
 use tch::{nn, Kind, Tensor};
 
-pub struct Tch;
+pub struct Tch {
+    /// Trace the model to TorchScript and run the graph (`tch-jit`).
+    pub jit: bool,
+}
 
 fn device(d: Device) -> tch::Device {
     match d {
@@ -28,7 +33,11 @@ fn synchronize(d: tch::Device) {
 
 impl Framework for Tch {
     fn name(&self) -> &'static str {
-        "tch"
+        if self.jit {
+            "tch-jit"
+        } else {
+            "tch"
+        }
     }
 
     fn version(&self) -> String {
@@ -78,7 +87,7 @@ impl Framework for Tch {
             tch::Cuda::cudnn_set_benchmark(true);
         }
         let model = TchModel::new(graph, weights, dev)?;
-        let host = batches
+        let host: Vec<(Tensor, Tensor)> = batches
             .iter()
             .map(|b| {
                 let shape: Vec<i64> = b.shape().iter().map(|&v| v as i64).collect();
@@ -93,8 +102,22 @@ impl Framework for Tch {
             Phase::Train => Some(nn::Adam::default().build(model.var_store(), 1e-3)?),
             Phase::Inference => None,
         };
+        let traced = if self.jit {
+            let (images, _) = &host[0];
+            let example = images.to_device(dev);
+            let train = phase == Phase::Train;
+            // Traced outside the timed steps, as graph building is in TF1.
+            Some(if train {
+                model.trace(&example, true)?
+            } else {
+                tch::no_grad(|| model.trace(&example, false))?
+            })
+        } else {
+            None
+        };
         Ok(Box::new(TchStep {
             model,
+            traced,
             optimizer,
             host,
             cursor: 0,
@@ -104,38 +127,65 @@ impl Framework for Tch {
 
 struct TchStep {
     model: TchModel,
+    /// The TorchScript graph that runs instead of the eager model (`tch-jit`).
+    traced: Option<Traced>,
     /// Adam (lr 1e-3, no weight decay) for a train step; `None` for inference.
     optimizer: Option<nn::Optimizer>,
     host: Vec<(Tensor, Tensor)>,
     cursor: usize,
 }
 
+impl TchStep {
+    /// The logits (and auxiliary logits) of `x`, eagerly or through the
+    /// traced graph.
+    fn forward(&self, x: &Tensor, train: bool) -> Result<(Tensor, Option<Tensor>)> {
+        match &self.traced {
+            Some(traced) => self.model.forward_traced(traced, x),
+            None if train => Ok(self.model.forward_train(x)),
+            None => Ok((self.model.forward_t(x, false), None)),
+        }
+    }
+
+    /// An inference forward pass on the next batch.
+    fn infer(&mut self) -> Result<Tensor> {
+        let (images, _) = &self.host[next(&mut self.cursor, self.host.len())];
+        let x = images.to_device(self.model.device());
+        Ok(tch::no_grad(|| self.forward(&x, false))?.0)
+    }
+}
+
 impl Step for TchStep {
     fn run(&mut self) -> Result<Option<f32>> {
-        let (images, labels) = &self.host[next(&mut self.cursor, self.host.len())];
         let dev = self.model.device();
-        let x = images.to_device(dev);
-        let loss = match &mut self.optimizer {
-            Some(opt) => {
-                let y = labels.to_device(dev);
-                opt.zero_grad();
-                let (logits, aux) = self.model.forward_train(&x);
-                let main = logits.cross_entropy_for_logits(&y);
-                // Inception v3's auxiliary classifier, weighted as usual.
-                let loss = match aux {
-                    Some(aux) => main + AUX_WEIGHT * aux.cross_entropy_for_logits(&y),
-                    None => main,
-                };
-                loss.backward();
-                opt.step();
-                Some(loss)
-            }
-            None => {
-                let _logits = tch::no_grad(|| self.model.forward_t(&x, false));
-                None
-            }
+        if self.optimizer.is_none() {
+            let _logits = self.infer()?;
+            synchronize(dev);
+            return Ok(None);
+        }
+        let (images, labels) = &self.host[next(&mut self.cursor, self.host.len())];
+        let (x, y) = (images.to_device(dev), labels.to_device(dev));
+        let (logits, aux) = self.forward(&x, true)?;
+        let main = logits.cross_entropy_for_logits(&y);
+        // Inception v3's auxiliary classifier, weighted as usual.
+        let loss = match aux {
+            Some(aux) => main + AUX_WEIGHT * aux.cross_entropy_for_logits(&y),
+            None => main,
         };
+        let opt = self
+            .optimizer
+            .as_mut()
+            .expect("a train step has an optimizer");
+        opt.zero_grad();
+        loss.backward();
+        opt.step();
         synchronize(dev);
-        Ok(loss.map(|l| l.to_kind(Kind::Float).double_value(&[]) as f32))
+        Ok(Some(loss.to_kind(Kind::Float).double_value(&[]) as f32))
+    }
+
+    fn logits(&mut self) -> Result<Vec<f32>> {
+        ensure!(self.optimizer.is_none(), "a train step has no eval logits");
+        Ok(Vec::<f32>::try_from(
+            self.infer()?.flatten(0, -1).to_device(tch::Device::Cpu),
+        )?)
     }
 }

@@ -29,9 +29,7 @@ pub fn reference_dir() -> &'static Path {
         ))
         .join(format!("{version:016x}"));
         if !dir.join("meta.json").exists() {
-            let python = std::env::var("TORCHVISION_PYTHON").expect(
-                "TORCHVISION_PYTHON is unset: run the tests as the README says (`make test`)",
-            );
+            let python = python();
             eprintln!("writing torchvision references to {} ...", dir.display());
             let status = Command::new(&python)
                 .arg(SCRIPT)
@@ -42,6 +40,12 @@ pub fn reference_dir() -> &'static Path {
         }
         dir
     })
+}
+
+/// The Python that `make setup` installs torchvision and onnx into.
+pub fn python() -> String {
+    std::env::var("TORCHVISION_PYTHON")
+        .expect("TORCHVISION_PYTHON is unset: run the tests as the README says (`make test`)")
 }
 
 /// Parameter count and GMACs torchvision reports for each model.

@@ -1,0 +1,157 @@
+//! ONNX Runtime adapter (the `ort` crate): the model exported to ONNX by
+//! `cnn_models::onnx`, run by an inference session on the CPU execution
+//! provider with every graph optimisation on. ONNX Runtime is the shared
+//! library of PyPI's `onnxruntime` wheel, loaded at run time from
+//! `ORT_DYLIB_PATH` (`make setup` installs it and `.cargo/config.toml` points
+//! there). Inference only: ONNX Runtime's inference sessions do not train.
+
+use super::{next, Framework, Step};
+use crate::grid::{Device, Phase};
+use crate::inputs::Batch;
+use anyhow::{anyhow, bail, ensure, Context, Result};
+use cnn_models::{onnx, Graph, Weights};
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::Tensor;
+use std::sync::{Mutex, OnceLock};
+
+pub struct Ort;
+
+/// The version of ONNX Runtime the `ort` crate is built for; `make setup`
+/// installs the same from PyPI.
+const RUNTIME_VERSION: &str = "1.31";
+
+/// The process's ONNX Runtime environment, loaded once from
+/// `ORT_DYLIB_PATH`, or why it could not be.
+fn environment() -> Result<&'static ort::environment::Environment> {
+    static ENV: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let path = std::env::var("ORT_DYLIB_PATH").map_err(|_| {
+            "ORT_DYLIB_PATH is unset: run through cargo in this repository after `make setup` \
+             (it installs the onnxruntime wheel; .cargo/config.toml points ORT_DYLIB_PATH at it)"
+                .to_string()
+        })?;
+        if !std::path::Path::new(&path).exists() {
+            return Err(format!(
+                "ONNX Runtime's library {path} does not exist: run `make setup`"
+            ));
+        }
+        ort::init_from(&path)
+            .map_err(|e| format!("cannot load ONNX Runtime from {path}: {e}"))?
+            .with_name("cnn-bench")
+            .build()
+            .map_err(|e| format!("cannot start ONNX Runtime: {e}"))
+    })
+    .as_ref()
+    .map_err(|e| anyhow!("{e}"))
+}
+
+/// Threads of every session, as `Framework::set_threads` set them.
+static THREADS: Mutex<usize> = Mutex::new(0);
+
+/// A CPU session for the ONNX model `bytes`, at the highest optimisation
+/// level, with the configured intra-op threads.
+fn session(bytes: &[u8]) -> Result<Session> {
+    let env = environment()?;
+    let threads = *THREADS.lock().expect("never poisoned");
+    let mut builder = Session::builder(env)?
+        .with_optimization_level(GraphOptimizationLevel::All)
+        .map_err(ort::Error::<()>::from)?;
+    if threads > 0 {
+        builder = builder
+            .with_intra_threads(threads)
+            .map_err(ort::Error::<()>::from)?;
+    }
+    Ok(builder.commit_from_memory(bytes)?)
+}
+
+impl Framework for Ort {
+    fn name(&self) -> &'static str {
+        "ort"
+    }
+
+    fn version(&self) -> String {
+        format!("ort 2.0.0-rc.15 (ONNX Runtime {RUNTIME_VERSION}, PyPI onnxruntime, CPU provider)")
+    }
+
+    fn set_threads(&self, threads: usize) {
+        *THREADS.lock().expect("never poisoned") = threads;
+    }
+
+    fn check_device(&self, d: Device) -> Result<()> {
+        match d {
+            Device::Cpu => environment().map(|_| ()),
+            Device::Gpu(_) => bail!(
+                "the ONNX Runtime `make setup` installs (PyPI `onnxruntime`) has only the CPU execution provider"
+            ),
+        }
+    }
+
+    fn check_phase(&self, phase: Phase) -> Result<()> {
+        match phase {
+            Phase::Inference => Ok(()),
+            Phase::Train => bail!("ONNX Runtime's inference sessions do not train"),
+        }
+    }
+
+    fn matmul_seconds(&self, d: Device, n: usize) -> Result<f64> {
+        ensure!(d == Device::Cpu, "ort runs on the CPU only here");
+        let mut s = session(&onnx::matmul(n))?;
+        let a = Tensor::from_array(([n, n], onnx::matmul_operand(n)))?;
+        let start = std::time::Instant::now();
+        let out = s.run(ort::inputs![&a])?;
+        let t = start.elapsed().as_secs_f64();
+        drop(out);
+        Ok(t)
+    }
+
+    fn prepare(
+        &self,
+        graph: &Graph,
+        weights: &Weights,
+        d: Device,
+        phase: Phase,
+        batches: &[Batch],
+    ) -> Result<Box<dyn Step>> {
+        self.check_device(d)?;
+        self.check_phase(phase)?;
+        let bytes = onnx::export(graph, weights, batches[0].size)?;
+        let session = session(&bytes).context("ONNX Runtime refused the exported model")?;
+        let host = batches
+            .iter()
+            .map(|b| Ok(Tensor::from_array((b.shape(), b.images.clone()))?))
+            .collect::<Result<_>>()?;
+        Ok(Box::new(OrtStep {
+            session,
+            host,
+            cursor: 0,
+        }))
+    }
+}
+
+struct OrtStep {
+    session: Session,
+    host: Vec<Tensor<f32>>,
+    cursor: usize,
+}
+
+impl OrtStep {
+    /// Runs the session on the next batch; ONNX Runtime returns once done.
+    fn infer(&mut self) -> Result<Vec<f32>> {
+        let images = &self.host[next(&mut self.cursor, self.host.len())];
+        let out = self.session.run(ort::inputs![onnx::INPUT => images])?;
+        let (_, logits) = out[onnx::OUTPUT].try_extract_tensor::<f32>()?;
+        Ok(logits.to_vec())
+    }
+}
+
+impl Step for OrtStep {
+    fn run(&mut self) -> Result<Option<f32>> {
+        self.infer()?;
+        Ok(None)
+    }
+
+    fn logits(&mut self) -> Result<Vec<f32>> {
+        self.infer()
+    }
+}

@@ -1,0 +1,134 @@
+//! tract adapter: Sonos' pure-Rust ONNX inference engine, on the model
+//! exported to ONNX by `cnn_models::onnx`, with the input shape fixed and
+//! tract's optimiser run before the first step. CPU and inference only.
+
+use super::{next, Framework, Step};
+use crate::grid::{Device, Phase};
+use crate::inputs::Batch;
+use anyhow::{bail, ensure, Context, Result};
+use cnn_models::{onnx, Graph, Weights};
+use tract_linalg::multithread::{set_default_executor, Executor};
+use tract_onnx::prelude::{Framework as _, *};
+
+pub struct Tract;
+
+/// The model `bytes` with its input fixed to `shape`, optimised and ready
+/// to run.
+fn load(bytes: &[u8], shape: &[usize]) -> Result<TypedSimpleState> {
+    let plan = tract_onnx::onnx()
+        .model_for_read(&mut std::io::Cursor::new(bytes))?
+        .with_input_fact(0, f32::fact(shape).into())?
+        .into_optimized()?
+        .into_runnable()?;
+    plan.spawn()
+}
+
+/// Runs one inference; tract computes synchronously.
+fn infer(state: &mut TypedSimpleState, input: &TValue) -> Result<TVec<TValue>> {
+    state.run(tvec!(input.clone()))
+}
+
+impl Framework for Tract {
+    fn name(&self) -> &'static str {
+        "tract"
+    }
+
+    fn version(&self) -> String {
+        "tract 0.23".to_string()
+    }
+
+    fn set_threads(&self, threads: usize) {
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            threads
+        };
+        // tract's matrix products use this pool; one thread is its default.
+        set_default_executor(if threads > 1 {
+            Executor::multithread(threads)
+        } else {
+            Executor::SingleThread
+        });
+    }
+
+    fn check_device(&self, d: Device) -> Result<()> {
+        match d {
+            Device::Cpu => Ok(()),
+            Device::Gpu(_) => bail!("tract runs on the CPU only"),
+        }
+    }
+
+    fn check_phase(&self, phase: Phase) -> Result<()> {
+        match phase {
+            Phase::Inference => Ok(()),
+            Phase::Train => bail!("tract is an inference engine: it does not train"),
+        }
+    }
+
+    fn matmul_seconds(&self, d: Device, n: usize) -> Result<f64> {
+        ensure!(d == Device::Cpu, "tract runs on the CPU only");
+        let mut state = load(&onnx::matmul(n), &[n, n])?;
+        let a = TValue::from_const(tensor_from(&[n, n], onnx::matmul_operand(n))?.into());
+        let start = std::time::Instant::now();
+        let out = infer(&mut state, &a)?;
+        let t = start.elapsed().as_secs_f64();
+        drop(out);
+        Ok(t)
+    }
+
+    fn prepare(
+        &self,
+        graph: &Graph,
+        weights: &Weights,
+        d: Device,
+        phase: Phase,
+        batches: &[Batch],
+    ) -> Result<Box<dyn Step>> {
+        self.check_device(d)?;
+        self.check_phase(phase)?;
+        let bytes = onnx::export(graph, weights, batches[0].size)?;
+        let state =
+            load(&bytes, &batches[0].shape()).context("tract refused the exported model")?;
+        let host = batches
+            .iter()
+            .map(|b| {
+                Ok(TValue::from_const(
+                    tensor_from(&b.shape(), b.images.clone())?.into(),
+                ))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Box::new(TractStep {
+            state,
+            host,
+            cursor: 0,
+        }))
+    }
+}
+
+fn tensor_from(shape: &[usize], data: Vec<f32>) -> Result<Tensor> {
+    Ok(tract_ndarray::ArrayD::from_shape_vec(shape, data)?.into())
+}
+
+struct TractStep {
+    state: TypedSimpleState,
+    host: Vec<TValue>,
+    cursor: usize,
+}
+
+impl Step for TractStep {
+    fn run(&mut self) -> Result<Option<f32>> {
+        let images = &self.host[next(&mut self.cursor, self.host.len())];
+        infer(&mut self.state, images)?;
+        Ok(None)
+    }
+
+    fn logits(&mut self) -> Result<Vec<f32>> {
+        let images = &self.host[next(&mut self.cursor, self.host.len())];
+        let out = infer(&mut self.state, images)?;
+        Ok(out[0]
+            .to_plain_array_view::<f32>()?
+            .iter()
+            .copied()
+            .collect())
+    }
+}
