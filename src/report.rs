@@ -182,12 +182,14 @@ pub fn format_ns(ns: f64) -> String {
 pub fn markdown(rows: &[Row]) -> String {
     let mut out = String::new();
     let mut notes: Vec<String> = Vec::new();
-    let frameworks: Vec<String> = unique(rows.iter().map(|r| r.record.framework.clone()));
     for (device, phase, title) in SECTIONS {
         let mine = timed(rows, device, phase);
         if mine.is_empty() {
             continue;
         }
+        // Only the frameworks this section has (no empty train columns for
+        // inference engines).
+        let frameworks = frameworks_of(&mine);
         let _ = writeln!(out, "## {title}\n");
         let _ = writeln!(out, "| model | size | batch | {} |", frameworks.join(" | "));
         let _ = writeln!(out, "|---|---|---|{}", "---|".repeat(frameworks.len()));
@@ -279,6 +281,17 @@ fn failed(r: &Row, notes: &mut Vec<String>) -> String {
         }
     };
     format!("- [{n}]")
+}
+
+/// The frameworks of `rows` in the harness's order (tch, tch-jit, candle,
+/// ort, tract); names it does not know (older records) last.
+fn frameworks_of(rows: &[&Row]) -> Vec<String> {
+    let mut v = unique(rows.iter().map(|r| r.record.framework.clone()));
+    v.sort_by_key(|f| {
+        let known = crate::frameworks::FRAMEWORKS.iter().position(|k| k == f);
+        (known.unwrap_or(usize::MAX), f.clone())
+    });
+    v
 }
 
 fn unique<T: Ord + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
