@@ -12,7 +12,7 @@ use tch::{nn, Device, IValue, Kind, Tensor};
 pub struct Traced {
     module: tch::CModule,
     /// The model's tensors, in the order the graph takes them after the
-    /// images.
+    /// images (none for an eval-mode trace, which holds them as constants).
     names: Vec<String>,
     /// Whether the output stacks the auxiliary logits under the logits.
     aux: bool,
@@ -90,23 +90,46 @@ impl TchModel {
 
     /// The forward pass traced to TorchScript for inputs shaped like
     /// `example`, in train or eval mode: a compiled graph that libtorch's
-    /// graph executor optimises and runs without this interpreter. The
-    /// model's tensors are inputs of the graph, not constants baked into it,
-    /// so a train-mode trace trains the same `VarStore` (gradients reach the
-    /// parameters, batch norm updates the running statistics in place).
-    /// Random ops (dropout, stochastic depth) stay random in the graph; the
-    /// batch size is fixed by `example`.
+    /// graph executor optimises and runs without this interpreter.
+    ///
+    /// An eval-mode trace is a frozen graph, as TensorFlow's: the weights
+    /// are constants of the graph (detached views of the `VarStore`'s
+    /// tensors) and the images its only input. A train-mode trace takes
+    /// every parameter and buffer as an input instead, so that it trains the
+    /// same `VarStore`: gradients reach the parameters, batch norm updates
+    /// its running statistics in place, and random ops (dropout, stochastic
+    /// depth) stay random in the graph. Either way the batch size is fixed by
+    /// `example`.
     pub fn trace(&self, example: &Tensor, train: bool) -> Result<Traced> {
-        let mut names: Vec<String> = self.tensors.keys().cloned().collect();
+        let mut names: Vec<String> = if train {
+            self.tensors.keys().cloned().collect()
+        } else {
+            Vec::new()
+        };
         names.sort();
         let mut inputs = vec![example.shallow_clone()];
         inputs.extend(names.iter().map(|n| self.tensors[n].shallow_clone()));
+        // The tracer refuses to bake in tensors that require grad: detached
+        // views (before tracing starts, or the detach would be traced).
+        let frozen: HashMap<String, Tensor> = self
+            .tensors
+            .iter()
+            .filter(|_| !train)
+            .map(|(k, t)| (k.clone(), t.detach()))
+            .collect();
         let mut forward = |ins: &[Tensor]| {
-            let tensors = names
-                .iter()
-                .cloned()
-                .zip(ins[1..].iter().map(Tensor::shallow_clone))
-                .collect();
+            let tensors = if train {
+                names
+                    .iter()
+                    .cloned()
+                    .zip(ins[1..].iter().map(Tensor::shallow_clone))
+                    .collect()
+            } else {
+                frozen
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.shallow_clone()))
+                    .collect()
+            };
             // A TorchScript method has one output: auxiliary logits are
             // stacked under the logits.
             match self.run(&tensors, &ins[0], train) {

@@ -17,10 +17,6 @@ use std::sync::{Mutex, OnceLock};
 
 pub struct Ort;
 
-/// The version of ONNX Runtime the `ort` crate is built for; `make setup`
-/// installs the same from PyPI.
-const RUNTIME_VERSION: &str = "1.31";
-
 /// The process's ONNX Runtime environment, loaded once from
 /// `ORT_DYLIB_PATH`, or why it could not be.
 fn environment() -> Result<&'static ort::environment::Environment> {
@@ -71,7 +67,16 @@ impl Framework for Ort {
     }
 
     fn version(&self) -> String {
-        format!("ort 2.0.0-rc.15 (ONNX Runtime {RUNTIME_VERSION}, PyPI onnxruntime, CPU provider)")
+        // The library's file name carries its version: libonnxruntime.so.1.31.1.
+        let runtime = std::env::var("ORT_DYLIB_PATH")
+            .ok()
+            .and_then(|p| std::fs::canonicalize(p).ok())
+            .and_then(|p| {
+                let name = p.file_name()?.to_string_lossy().into_owned();
+                Some(name.split_once(".so.")?.1.to_string())
+            })
+            .unwrap_or_else(|| "unknown version".into());
+        format!("ort 2.0.0-rc.15 (ONNX Runtime {runtime}, CPU execution provider)")
     }
 
     fn set_threads(&self, threads: usize) {
