@@ -1,7 +1,7 @@
 //! candle adapter: the model from `cnn_models::candle`, candle-nn's AdamW
 //! with weight decay 0 (which is Adam), and candle-nn's cross-entropy.
 
-use super::{next, Framework, Step, AUX_WEIGHT};
+use super::{next, seconds, Framework, Step, AUX_WEIGHT};
 use crate::grid::{Device, Phase};
 use crate::inputs::Batch;
 use anyhow::{bail, ensure, Result};
@@ -49,12 +49,11 @@ impl Framework for Candle {
         let dev = device(d)?;
         let a = Tensor::randn(0f32, 1f32, (n, n), &dev)?;
         dev.synchronize()?;
-        let start = std::time::Instant::now();
-        let c = a.matmul(&a)?;
-        dev.synchronize()?;
-        let t = start.elapsed().as_secs_f64();
-        drop(c);
-        Ok(t)
+        seconds(|| {
+            let c = a.matmul(&a)?;
+            dev.synchronize()?;
+            Ok(c)
+        })
     }
 
     fn prepare(

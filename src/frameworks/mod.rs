@@ -104,6 +104,30 @@ pub fn peak_gflops(fw: &dyn Framework, device: Device) -> Result<f64> {
 /// PyTorch's fine-tuning tutorial applies it.
 pub const AUX_WEIGHT: f64 = 0.4;
 
+/// Seconds `f` takes; what it returns is dropped after the clock stops.
+fn seconds<T>(f: impl FnOnce() -> Result<T>) -> Result<f64> {
+    let start = std::time::Instant::now();
+    let out = f()?;
+    let t = start.elapsed().as_secs_f64();
+    drop(out);
+    Ok(t)
+}
+
+/// For the ONNX engines: refuses what `fw` cannot run, then exports `graph`
+/// to ONNX for the batches' input size.
+fn onnx_model(
+    fw: &dyn Framework,
+    graph: &Graph,
+    weights: &Weights,
+    device: Device,
+    phase: Phase,
+    batches: &[Batch],
+) -> Result<Vec<u8>> {
+    fw.check_device(device)?;
+    fw.check_phase(phase)?;
+    cnn_models::onnx::export(graph, weights, batches[0].size)
+}
+
 /// Index of the batch to use next, rotating through them.
 fn next(cursor: &mut usize, len: usize) -> usize {
     let i = *cursor;

@@ -5,7 +5,7 @@
 //! `ORT_DYLIB_PATH` (`make setup` installs it and `.cargo/config.toml` points
 //! there). Inference only: ONNX Runtime's inference sessions do not train.
 
-use super::{next, Framework, Step};
+use super::{next, onnx_model, seconds, Framework, Step};
 use crate::grid::{Device, Phase};
 use crate::inputs::Batch;
 use anyhow::{anyhow, bail, ensure, Context, Result};
@@ -103,11 +103,7 @@ impl Framework for Ort {
         ensure!(d == Device::Cpu, "ort runs on the CPU only here");
         let mut s = session(&onnx::matmul(n))?;
         let a = Tensor::from_array(([n, n], onnx::matmul_operand(n)))?;
-        let start = std::time::Instant::now();
-        let out = s.run(ort::inputs![&a])?;
-        let t = start.elapsed().as_secs_f64();
-        drop(out);
-        Ok(t)
+        seconds(|| Ok(s.run(ort::inputs![&a])?))
     }
 
     fn prepare(
@@ -118,9 +114,7 @@ impl Framework for Ort {
         phase: Phase,
         batches: &[Batch],
     ) -> Result<Box<dyn Step>> {
-        self.check_device(d)?;
-        self.check_phase(phase)?;
-        let bytes = onnx::export(graph, weights, batches[0].size)?;
+        let bytes = onnx_model(self, graph, weights, d, phase, batches)?;
         let session = session(&bytes).context("ONNX Runtime refused the exported model")?;
         let host = batches
             .iter()

@@ -3,7 +3,7 @@
 //! (op by op from Rust, as PyTorch's eager mode), `tch-jit` runs the same
 //! model traced to a TorchScript graph (as a frozen TensorFlow graph).
 
-use super::{next, Framework, Step, AUX_WEIGHT};
+use super::{next, seconds, Framework, Step, AUX_WEIGHT};
 use crate::grid::{Device, Phase};
 use crate::inputs::Batch;
 use anyhow::{bail, ensure, Result};
@@ -64,12 +64,11 @@ impl Framework for Tch {
         let dev = device(d);
         let a = Tensor::f_randn([n as i64, n as i64], (Kind::Float, dev))?;
         synchronize(dev);
-        let start = std::time::Instant::now();
-        let c = a.f_matmul(&a)?;
-        synchronize(dev);
-        let t = start.elapsed().as_secs_f64();
-        drop(c);
-        Ok(t)
+        seconds(|| {
+            let c = a.f_matmul(&a)?;
+            synchronize(dev);
+            Ok(c)
+        })
     }
 
     fn prepare(

@@ -2,7 +2,7 @@
 //! exported to ONNX by `cnn_models::onnx`, with the input shape fixed and
 //! tract's optimiser run before the first step. CPU and inference only.
 
-use super::{next, Framework, Step};
+use super::{next, onnx_model, seconds, Framework, Step};
 use crate::grid::{Device, Phase};
 use crate::inputs::Batch;
 use anyhow::{bail, ensure, Context, Result};
@@ -69,11 +69,7 @@ impl Framework for Tract {
         ensure!(d == Device::Cpu, "tract runs on the CPU only");
         let mut state = load(&onnx::matmul(n), &[n, n])?;
         let a = TValue::from_const(tensor_from(&[n, n], onnx::matmul_operand(n))?.into());
-        let start = std::time::Instant::now();
-        let out = infer(&mut state, &a)?;
-        let t = start.elapsed().as_secs_f64();
-        drop(out);
-        Ok(t)
+        seconds(|| infer(&mut state, &a))
     }
 
     fn prepare(
@@ -84,9 +80,7 @@ impl Framework for Tract {
         phase: Phase,
         batches: &[Batch],
     ) -> Result<Box<dyn Step>> {
-        self.check_device(d)?;
-        self.check_phase(phase)?;
-        let bytes = onnx::export(graph, weights, batches[0].size)?;
+        let bytes = onnx_model(self, graph, weights, d, phase, batches)?;
         let state =
             load(&bytes, &batches[0].shape()).context("tract refused the exported model")?;
         let host = batches
