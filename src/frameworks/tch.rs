@@ -42,7 +42,8 @@ impl Framework for Tch {
 
     fn version(&self) -> String {
         // tch 0.24 is built for libtorch 2.11 (checked by torch-sys at build time).
-        "tch 0.24 (libtorch 2.11.0)".to_string()
+        let engine = if self.jit { ", TorchScript trace" } else { "" };
+        format!("tch 0.24 (libtorch 2.11.0{engine})")
     }
 
     fn set_threads(&self, threads: usize) {
