@@ -35,7 +35,7 @@ bench: setup
 
 ## Run every test (parity with torchvision included).
 test: setup
-	cargo test --workspace --release
+	cargo test --workspace --release --no-fail-fast
 
 ## What CI runs: formatting, lints, then the tests.
 ci: setup
