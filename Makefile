@@ -58,10 +58,12 @@ setup-cuda: setup
 build-cuda: setup-cuda
 	$(CUDA_ENV) cargo bench --features cuda --no-run
 
-## Copy the CUDA bench binary, stripped, into device-bundle/ for a GPU machine.
+## Copy the CUDA bench binary, stripped and gzipped (the device tool carries
+## at most 64 MiB; stripped it is about 90), into device-bundle/.
 gpu-bundle: build-cuda
 	rm -rf device-bundle && mkdir -p device-bundle
 	cp "$$($(CUDA_ENV) cargo bench --features cuda --no-run --message-format=json 2>/dev/null | sed -n 's/.*"executable":"\([^"]*\/deps\/cnn-[0-9a-f]*\)".*/\1/p' | tail -n 1)" device-bundle/cnn-bench-gpu
 	strip device-bundle/cnn-bench-gpu
+	gzip -9 device-bundle/cnn-bench-gpu
 	cp cnn-bench.toml scripts/gpu-check.sh device-bundle/
 	ls -la device-bundle

@@ -5,10 +5,13 @@
 # repository root with device-bundle/ carried:
 #     scripts/gpu-check.sh            (results under $OUT, or /tmp/cnn-bench-gpu-check)
 # It runs resnet18 and mobilenetv2 at 224x224, batches 1 and 32, train and
-# inference, tch and candle, one process per configuration, memory recorded;
-# then criterion measuring GPU memory instead of time for two configurations;
-# then one configuration sized to run out of GPU memory, which must be
-# recorded as failed while the run goes on; and prints a table last.
+# inference, with every GPU framework (tch, tch-jit, candle), one process per
+# configuration, memory recorded; then densenet121 (224) and inception_v3
+# (299, its aux classifier in train mode) at batch 8; then criterion
+# measuring GPU memory instead of time; then one configuration sized to run
+# out of GPU memory, which must be recorded as failed while the run goes on;
+# and prints a table last. `cnn-bench report --criterion $OUT/criterion`
+# on the build machine turns the timed sections into the study's GPU tables.
 set -u
 bundle=${BUNDLE:-device-bundle}
 out=${OUT:-/tmp/cnn-bench-gpu-check}
@@ -19,6 +22,11 @@ torch=$("$py" -c 'import torch, os; print(os.path.dirname(torch.__file__))')
 site=$(dirname "$torch")
 export LD_LIBRARY_PATH="$torch/lib:$site/nvidia/cu13/lib:$site/nvidia/cudnn/lib:${LD_LIBRARY_PATH:-}"
 bin=$bundle/cnn-bench-gpu
+if [ ! -x "$bin" ] && [ -f "$bin.gz" ]; then # make gpu-bundle gzips it
+  gunzip -c "$bin.gz" > /tmp/cnn-bench-gpu && chmod +x /tmp/cnn-bench-gpu && bin=/tmp/cnn-bench-gpu
+fi
+# The GPU frameworks (ort and tract are CPU builds); two sections narrow it.
+export CNN_BENCH_FRAMEWORKS=tch,tch-jit,candle
 
 echo "== machine"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
@@ -36,15 +44,22 @@ bench() { # bench LOG [criterion args]: runs the bench binary, keeps its log
 # SHORT=1 keeps resnet18 at batch 32 only (about two minutes instead of eight).
 models=resnet18,mobilenetv2 batches=1,32
 [ -n "${SHORT:-}" ] && models=resnet18 batches=32
-echo "== time and memory: $models x 224 x batch $batches x train, inference x tch, candle"
+echo "== time and memory: $models x 224 x batch $batches x train, inference x tch, tch-jit, candle"
 CNN_BENCH_MODELS=$models CNN_BENCH_SIZES=224 CNN_BENCH_BATCHES=$batches \
   CNN_BENCH_RUNS=gpu/train,gpu/inference bench time.log
 
+echo "== concatenating networks: densenet121 at 224, inception_v3 at 299, batch 8"
+CNN_BENCH_MODELS=densenet121 CNN_BENCH_SIZES=224 CNN_BENCH_BATCHES=8 \
+  CNN_BENCH_RUNS=gpu/train,gpu/inference bench densenet.log
+CNN_BENCH_MODELS=inception_v3 CNN_BENCH_SIZES=299 CNN_BENCH_BATCHES=8 \
+  CNN_BENCH_RUNS=gpu/train,gpu/inference bench inception.log
+
 echo "== criterion measuring GPU memory (CNN_BENCH_MEASURE=memory), saved as baseline 'memory'"
-CNN_BENCH_MEASURE=memory CNN_BENCH_MODELS=resnet18 CNN_BENCH_SIZES=224 CNN_BENCH_BATCHES=32 \
-  CNN_BENCH_RUNS=gpu/inference CRITERION_HOME=$out/criterion-memory bench memory.log --save-baseline memory
+CNN_BENCH_MEASURE=memory CNN_BENCH_FRAMEWORKS=tch,candle CNN_BENCH_MODELS=resnet18 \
+  CNN_BENCH_SIZES=224 CNN_BENCH_BATCHES=32 CNN_BENCH_RUNS=gpu/inference CRITERION_HOME=$out/criterion-memory bench memory.log --save-baseline memory
 
 echo "== out of memory on purpose: vgg16 train at 320x320, batch 1024"
-CNN_BENCH_MODELS=vgg16 CNN_BENCH_SIZES=320 CNN_BENCH_BATCHES=1024 CNN_BENCH_RUNS=gpu/train bench oom.log
+CNN_BENCH_FRAMEWORKS=tch,candle CNN_BENCH_MODELS=vgg16 CNN_BENCH_SIZES=320 CNN_BENCH_BATCHES=1024 \
+  CNN_BENCH_RUNS=gpu/train bench oom.log
 
 "$py" scripts/gpu_table.py "$out/criterion" "$out/criterion-memory"
