@@ -63,3 +63,6 @@ CNN_BENCH_FRAMEWORKS=tch,candle CNN_BENCH_MODELS=vgg16 CNN_BENCH_SIZES=320 CNN_B
   CNN_BENCH_RUNS=gpu/train bench oom.log
 
 "$py" scripts/gpu_table.py "$out/criterion" "$out/criterion-memory"
+# One archive for the build machine's `cnn-bench report` (the device tool
+# does not bring back folders as deep as criterion's).
+tar czf "$out/criterion.tgz" -C "$out" criterion criterion-memory
