@@ -26,7 +26,15 @@ def main(dirs):
             est_path = os.path.join(os.path.dirname(path), "new", "estimates.json")
             mean = ci = "-"
             ips = "-"
-            if rec["status"] == "ok" and os.path.exists(est_path):
+            rough = rec.get("estimate") if rec["status"] == "ok" else None
+            if rough:  # fewer steps than criterion's minimum: an estimate
+                m = rough["mean"]
+                if rec["metric"] == "time":
+                    mean, ips = f"~{m / 1e6:.2f} ms", f"~{rec['batch'] / (m / 1e9):.0f}"
+                    ci = f"{rough['steps']} steps"
+                else:
+                    mean, ci = f"~{m:.0f} MiB", f"{rough['steps']} steps"
+            elif rec["status"] == "ok" and os.path.exists(est_path):
                 est = json.load(open(est_path))["mean"]
                 lo, hi = est["confidence_interval"]["lower_bound"], est["confidence_interval"]["upper_bound"]
                 if rec["metric"] == "time":

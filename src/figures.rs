@@ -9,21 +9,33 @@ use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const COLOURS: [RGBColor; 4] = [
+/// One colour per series (the tab10 palette), enough for every framework.
+const COLOURS: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
 ];
 
+/// One bar: its value, and whether it is an estimate (drawn hollow, `~`).
+#[derive(Clone, Copy)]
+struct Bar {
+    value: f64,
+    estimate: bool,
+}
+
 /// One figure: a bar per (configuration, series); `None` values (failed
-/// benchmarks) leave their bar out and are marked with a cross.
+/// benchmarks) leave their bar out and are marked with a note.
 struct Bars {
     title: String,
     x_label: String,
     configurations: Vec<String>,
     series: Vec<String>,
-    values: BTreeMap<(usize, usize), Option<f64>>,
+    values: BTreeMap<(usize, usize), Option<Bar>>,
 }
 
 /// Writes every figure the rows allow into `dir`; returns the files.
@@ -76,16 +88,22 @@ fn relative_times(rows: &[&Row], title: &str) -> Bars {
     };
     let mut fastest: BTreeMap<String, f64> = BTreeMap::new();
     for r in rows {
-        if let Some(e) = r.estimates {
+        if let Some(m) = r.mean() {
             let f = fastest.entry(label(r)).or_insert(f64::INFINITY);
-            *f = f.min(e.mean.point);
+            *f = f.min(m);
         }
     }
     for r in rows {
         let c = index_of(&mut bars.configurations, label(r));
         let s = index_of(&mut bars.series, r.record.framework.clone());
-        let v = r.estimates.map(|e| e.mean.point / fastest[&label(r)]);
+        let v = r.mean().map(|m| Bar {
+            value: m / fastest[&label(r)],
+            estimate: r.estimate().is_some(),
+        });
         bars.values.insert((c, s), v);
+    }
+    if bars.values.values().flatten().any(|b| b.estimate) {
+        bars.title += " (hollow ~: estimate)";
     }
     bars
 }
@@ -110,7 +128,11 @@ fn memory(rows: &[&Row]) -> Bars {
             .memory
             .as_ref()
             .filter(|_| r.record.status == "ok")
-            .and_then(|m| m.nvml_process_mib.mib());
+            .and_then(|m| m.nvml_process_mib.mib())
+            .map(|value| Bar {
+                value,
+                estimate: false,
+            });
         bars.values.insert((c, s), v);
     }
     bars
@@ -130,7 +152,7 @@ fn draw(b: &Bars, path: &Path) -> Result<()> {
         .values
         .values()
         .flatten()
-        .fold(1.0f64, |acc, v| acc.max(*v))
+        .fold(1.0f64, |acc, b| acc.max(b.value))
         * 1.1;
     let mut chart = ChartBuilder::on(&root)
         .caption(&b.title, ("sans-serif", 18))
@@ -159,13 +181,18 @@ fn draw(b: &Bars, path: &Path) -> Result<()> {
         let mine = || b.values.iter().filter(move |((_, si), _)| *si == s);
         let bars = mine().filter_map(|((c, _), v)| {
             let k = segment(*c, s);
-            v.map(|v| {
+            v.map(|b| {
+                let style = if b.estimate {
+                    colour.stroke_width(2)
+                } else {
+                    colour.filled()
+                };
                 Rectangle::new(
                     [
                         (0.0, SegmentValue::Exact(k)),
-                        (v, SegmentValue::Exact(k + 1)),
+                        (b.value, SegmentValue::Exact(k + 1)),
                     ],
-                    colour.filled(),
+                    style,
                 )
             })
         });
@@ -183,6 +210,13 @@ fn draw(b: &Bars, path: &Path) -> Result<()> {
             )
         });
         chart.draw_series(failed).map_err(|e| err(&e))?;
+        let rough = mine().filter_map(|((c, _), v)| {
+            v.filter(|b| b.estimate).map(|b| {
+                let at = (b.value, SegmentValue::CenterOf(segment(*c, s)));
+                Text::new("~", at, ("sans-serif", 14).into_font().color(&colour))
+            })
+        });
+        chart.draw_series(rough).map_err(|e| err(&e))?;
     }
     chart
         .configure_series_labels()

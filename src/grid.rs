@@ -62,6 +62,8 @@ struct Settings {
     gpu: Option<usize>,
     seed: Option<u64>,
     target_seconds: Option<f64>,
+    budget_seconds: Option<f64>,
+    time_limit_seconds: Option<f64>,
     isolate: Option<Isolate>,
     #[serde(default)]
     profiles: BTreeMap<String, Settings>,
@@ -83,6 +85,8 @@ impl Settings {
             gpu,
             seed,
             target_seconds,
+            budget_seconds,
+            time_limit_seconds,
             isolate
         );
     }
@@ -100,6 +104,13 @@ pub struct Grid {
     pub threads: usize,
     pub seed: u64,
     pub target_seconds: f64,
+    /// Most seconds one benchmark's measurement may take: when criterion's
+    /// 10 samples do not fit, as many steps as fit (at least 2) give an
+    /// estimate instead.
+    pub budget_seconds: f64,
+    /// A benchmark still running after this many seconds (preparation and
+    /// measurement) is stopped and recorded as failed.
+    pub time_limit_seconds: f64,
     pub isolate: Isolate,
 }
 
@@ -174,9 +185,16 @@ pub const ENV_KEYS: &[&str] = &[
     "CNN_BENCH_GPU",
     "CNN_BENCH_SEED",
     "CNN_BENCH_TARGET_SECONDS",
+    "CNN_BENCH_BUDGET",
+    "CNN_BENCH_TIME_LIMIT",
     "CNN_BENCH_ISOLATE",
     "CNN_BENCH_MEASURE",
+    "CNN_BENCH_RESUME",
+    "CNN_BENCH_RETRY_FAILED",
+    "CNN_BENCH_MAX_TIME",
+    "CNN_BENCH_SHARD",
     "CNN_BENCH_STEP_DELAY_MS",
+    "CNN_BENCH_HANG",
 ];
 
 impl Grid {
@@ -261,10 +279,18 @@ impl Grid {
             }
         }
         let target_seconds = s.target_seconds.unwrap_or(5.0);
-        ensure!(
-            target_seconds > 0.0,
-            "`target_seconds` must be positive, got {target_seconds}"
-        );
+        let budget_seconds = s.budget_seconds.unwrap_or(60.0);
+        let time_limit_seconds = s.time_limit_seconds.unwrap_or(900.0);
+        for (key, v) in [
+            ("target_seconds", target_seconds),
+            ("budget_seconds", budget_seconds),
+            ("time_limit_seconds", time_limit_seconds),
+        ] {
+            ensure!(
+                v > 0.0 && v.is_finite(),
+                "`{key}` must be a positive number of seconds, got {v}"
+            );
+        }
         let threads = match s.threads.unwrap_or(0) {
             0 => std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -280,6 +306,8 @@ impl Grid {
             threads,
             seed: s.seed.unwrap_or(2021),
             target_seconds,
+            budget_seconds,
+            time_limit_seconds,
             isolate: s.isolate.unwrap_or(Isolate::Gpu),
         })
     }
@@ -304,6 +332,8 @@ runs:       {}
 threads:    {}
 seed:       {}
 target:     {} s per benchmark
+budget:     {} s of measurement at most (fewer steps: an estimate)
+time limit: {} s per benchmark (then stopped, recorded as failed)
 isolate:    {:?} (own process per benchmark)
 {} groups, {n} benchmarks
 ",
@@ -315,6 +345,8 @@ isolate:    {:?} (own process per benchmark)
             self.threads,
             self.seed,
             self.target_seconds,
+            self.budget_seconds,
+            self.time_limit_seconds,
             self.isolate,
             self.groups().len(),
         )
@@ -462,14 +494,27 @@ fn parse_var(key: &str, value: &str) -> Result<Settings> {
             .parse::<usize>()
             .with_context(|| format!("{key}: `{value}` is not a non-negative integer"))
     };
+    let seconds = || {
+        value
+            .trim()
+            .parse::<f64>()
+            .with_context(|| format!("{key}: `{value}` is not a number of seconds"))
+    };
     let mut s = Settings::default();
     match key {
         // Read elsewhere: the file and profile here, the metric by the bench,
-        // the child marker by the runner.
+        // the run's options (and the harness's own markers) by `options`.
         "CNN_BENCH_CONFIG"
         | "CNN_BENCH_PROFILE"
         | "CNN_BENCH_MEASURE"
         | "CNN_BENCH_CHILD"
+        | "CNN_BENCH_RUN_ID"
+        | "CNN_BENCH_WEIGHTS"
+        | "CNN_BENCH_RESUME"
+        | "CNN_BENCH_RETRY_FAILED"
+        | "CNN_BENCH_MAX_TIME"
+        | "CNN_BENCH_SHARD"
+        | "CNN_BENCH_HANG"
         | "CNN_BENCH_STEP_DELAY_MS" => {}
         "CNN_BENCH_ISOLATE" => {
             s.isolate = Some(match value.trim() {
@@ -490,14 +535,9 @@ fn parse_var(key: &str, value: &str) -> Result<Settings> {
         "CNN_BENCH_THREADS" => s.threads = Some(num()?),
         "CNN_BENCH_GPU" => s.gpu = Some(num()?),
         "CNN_BENCH_SEED" => s.seed = Some(num()? as u64),
-        "CNN_BENCH_TARGET_SECONDS" => {
-            s.target_seconds = Some(
-                value
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("{key}: `{value}` is not a number"))?,
-            )
-        }
+        "CNN_BENCH_TARGET_SECONDS" => s.target_seconds = Some(seconds()?),
+        "CNN_BENCH_BUDGET" => s.budget_seconds = Some(seconds()?),
+        "CNN_BENCH_TIME_LIMIT" => s.time_limit_seconds = Some(seconds()?),
         _ => bail!(
             "unknown variable {key}; valid variables: {}",
             ENV_KEYS.join(", ")

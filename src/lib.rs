@@ -1,15 +1,22 @@
 //! cnn-bench's harness: the grid, one adapter per framework, the inputs, and
 //! how criterion is sized for each benchmark.
 
+pub mod child;
 pub mod figures;
 pub mod filter;
 pub mod frameworks;
 pub mod grid;
+pub mod harness;
 pub mod inputs;
+pub mod measure;
+pub mod options;
 pub mod plan;
+pub mod record;
 pub mod report;
 pub mod run_info;
 pub mod runner;
+pub mod schedule;
+pub mod watchdog;
 
 /// Exit status for bad input (config, environment, arguments).
 pub const USAGE_ERROR: i32 = 2;

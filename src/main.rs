@@ -25,9 +25,10 @@ enum Command {
     Catalogue,
     /// Turn criterion's output into tables (report.md), a CSV (report.csv) and an index page.
     Report {
-        /// criterion's output folder [default: target/criterion or $CRITERION_HOME]
+        /// criterion's output folder [default: target/criterion or $CRITERION_HOME];
+        /// repeat it to merge several (slices or shards of one grid) into one report.
         #[arg(long)]
-        criterion: Option<PathBuf>,
+        criterion: Vec<PathBuf>,
         /// Which of criterion's estimates to read: `new` (the latest run) or a saved baseline.
         #[arg(long, default_value = "new")]
         baseline: String,
@@ -63,7 +64,14 @@ fn main() {
             criterion,
             baseline,
             out,
-        } => write_report(&criterion.unwrap_or_else(criterion_dir), &baseline, &out).map(|_| 0),
+        } => {
+            let roots = if criterion.is_empty() {
+                vec![criterion_dir()]
+            } else {
+                criterion
+            };
+            write_report(&roots, &baseline, &out).map(|_| 0)
+        }
         Command::Compare {
             old,
             new,
@@ -79,20 +87,38 @@ fn main() {
     }
 }
 
-fn write_report(criterion: &Path, baseline: &str, out: &Path) -> Result<()> {
-    let rows = report::collect(criterion, baseline)?;
+fn write_report(roots: &[PathBuf], baseline: &str, out: &Path) -> Result<()> {
+    let (rows, warnings) = report::collect_many(roots, baseline)?;
+    for w in &warnings {
+        eprintln!("cnn-bench: warning: {w}");
+    }
+    for ((device, phase, title), machines) in report::SECTIONS
+        .iter()
+        .map(|s| (s, report::machines(report::timed(&rows, s.0, s.1))))
+    {
+        if machines.len() > 1 {
+            eprintln!(
+                "cnn-bench: warning: the table \"{title}\" ({device}/{phase}) mixes machines: {}",
+                machines.join(" + ")
+            );
+        }
+    }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     std::fs::write(out.join("report.md"), report::markdown(&rows))?;
     report::write_csv(&rows, &out.join("report.csv"))?;
     let figures = cnn_bench::figures::write_all(&rows, out)?;
-    let root = std::fs::canonicalize(criterion).unwrap_or_else(|_| criterion.to_path_buf());
-    std::fs::write(
-        out.join("index.html"),
-        report::index_html(&rows, &root, &figures),
-    )?;
-    let failed = rows.iter().filter(|r| r.estimates.is_none()).count();
+    let rows: Vec<report::Row> = rows
+        .into_iter()
+        .map(|mut r| {
+            r.root = std::fs::canonicalize(&r.root).unwrap_or(r.root);
+            r
+        })
+        .collect();
+    std::fs::write(out.join("index.html"), report::index_html(&rows, &figures))?;
+    let failed = rows.iter().filter(|r| r.mean().is_none()).count();
+    let rough = rows.iter().filter(|r| r.estimate().is_some()).count();
     println!(
-        "{} benchmarks ({failed} without an estimate) -> {}/{{report.md, report.csv, index.html}} and {} figure(s)",
+        "{} benchmarks ({rough} estimates, {failed} without a number) -> {}/{{report.md, report.csv, index.html}} and {} figure(s)",
         rows.len(),
         out.display(),
         figures.len()
@@ -101,24 +127,26 @@ fn write_report(criterion: &Path, baseline: &str, out: &Path) -> Result<()> {
 }
 
 /// A run named on the command line: `DIR[:BASELINE]` of criterion, or a report folder.
-fn load(spec: &str) -> Result<(Vec<Measured>, bool)> {
+fn load(spec: &str) -> Result<Vec<Measured>> {
     let (path, baseline) = match spec.rsplit_once(':') {
         Some((p, b)) if !b.contains('/') => (Path::new(p), b),
         _ => (Path::new(spec), "new"),
     };
     let csv = path.join("report.csv");
     if csv.exists() {
-        let rows = report::measured_from_csv(&csv)?;
-        return Ok((rows, true));
+        return report::measured_from_csv(&csv);
     }
     let rows = report::collect(path, baseline)?;
-    let time = rows.iter().all(|r| r.record.metric == "time");
-    Ok((rows.iter().map(Measured::from).collect(), time))
+    Ok(rows.iter().map(Measured::from).collect())
 }
 
 fn compare(old: &str, new: &str, threshold: f64) -> Result<i32> {
-    let (old, time) = load(old)?;
-    let (new, _) = load(new)?;
+    let old = load(old)?;
+    let new = load(new)?;
+    if let Some(w) = report::machine_warning(&old, &new) {
+        eprintln!("cnn-bench: {w}");
+    }
+    let time = old.iter().chain(&new).all(|m| m.time);
     let changes = report::compare(&old, &new, threshold);
     print!("{}", report::comparison_text(&changes, time));
     let regressions = changes

@@ -177,7 +177,7 @@ fn process_bytes(nvml: &nvml_wrapper::Nvml, index: usize) -> Result<u64, String>
 /// Memory in use on CUDA device `index` (total - free), from the driver.
 #[cfg(feature = "cuda")]
 pub fn device_used_bytes(index: usize) -> Result<u64, String> {
-    use candle_core::cuda_backend::cudarc::driver::CudaContext;
+    use cudarc::driver::CudaContext;
     let ctx = CudaContext::new(index).map_err(|e| format!("CUDA driver: {e}"))?;
     let (free, total) = ctx
         .mem_get_info()

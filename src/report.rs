@@ -6,7 +6,7 @@
 //! measured, criterion's `estimates.json` in the same folder: a failed or
 //! unmeasured benchmark shows as `-` with its reason, never as a number.
 
-use crate::runner::Record;
+use crate::record::{Record, StepEstimate};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -40,10 +40,47 @@ pub struct Estimates {
 #[derive(Clone, Debug)]
 pub struct Row {
     pub record: Record,
-    /// `None` when criterion has no estimate (a failed benchmark).
+    /// `None` when criterion has no estimate (a failed benchmark, or one
+    /// measured as an estimate: see [`Row::mean`]).
     pub estimates: Option<Estimates>,
-    /// criterion's folder for this benchmark, relative to the criterion root.
+    /// The criterion folder it was read from.
+    pub root: PathBuf,
+    /// criterion's folder for this benchmark, relative to `root`.
     pub dir: PathBuf,
+}
+
+impl Row {
+    /// The mean in criterion's unit: criterion's, or the estimate's.
+    pub fn mean(&self) -> Option<f64> {
+        self.estimates
+            .map(|e| e.mean.point)
+            .or_else(|| self.estimate().map(|e| e.mean))
+    }
+
+    /// The estimate it was measured as, when the budget did not fit
+    /// criterion's minimum.
+    pub fn estimate(&self) -> Option<StepEstimate> {
+        self.record.estimate.filter(|_| self.record.status == "ok")
+    }
+
+    /// The machine that measured it: the GPU for a GPU benchmark, the CPU
+    /// model for a CPU one.
+    pub fn machine(&self) -> String {
+        machine(
+            &self.record.device,
+            &self.record.run.cpu_model,
+            &self.record.run.gpu,
+        )
+    }
+}
+
+/// The machine of a result on `device`: its GPU, or its CPU model.
+pub fn machine(device: &str, cpu_model: &str, gpu: &str) -> String {
+    if device.starts_with("gpu") {
+        gpu.to_string()
+    } else {
+        cpu_model.to_string()
+    }
 }
 
 #[derive(Deserialize)]
@@ -100,15 +137,18 @@ pub fn collect(root: &Path, baseline: &str) -> Result<Vec<Row>> {
                 let record: Record = serde_json::from_str(&text)
                     .with_context(|| format!("parsing {}", record_path.display()))?;
                 let est = bench.join(baseline).join("estimates.json");
-                let estimates = if record.status == "ok" && est.exists() {
-                    Some(read_estimates(&est)?)
-                } else {
-                    None
-                };
+                // An estimate's folder may hold an earlier criterion run's files.
+                let estimates =
+                    if record.status == "ok" && record.estimate.is_none() && est.exists() {
+                        Some(read_estimates(&est)?)
+                    } else {
+                        None
+                    };
                 let dir = bench.strip_prefix(root).unwrap_or(&bench).to_path_buf();
                 rows.push(Row {
                     record,
                     estimates,
+                    root: root.to_path_buf(),
                     dir,
                 });
             }
@@ -122,6 +162,55 @@ pub fn collect(root: &Path, baseline: &str) -> Result<Vec<Row>> {
     }
     rows.sort_by_key(|r| key(&r.record));
     Ok(rows)
+}
+
+/// The benchmarks of several criterion folders (slices or shards of one
+/// grid, from several machines) as one run. A benchmark found in more than
+/// one is taken from the run that started last; the warnings say so.
+pub fn collect_many(roots: &[PathBuf], baseline: &str) -> Result<(Vec<Row>, Vec<String>)> {
+    let mut by_id: BTreeMap<String, Row> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for root in roots {
+        for row in collect(root, baseline)? {
+            match by_id.get(&row.record.id) {
+                Some(old) if old.record.run.date >= row.record.run.date => warnings.push(format!(
+                    "{} is in {} and {}; the later run's, {}, is kept",
+                    row.record.id,
+                    old.root.display(),
+                    row.root.display(),
+                    old.root.display()
+                )),
+                Some(old) => {
+                    warnings.push(format!(
+                        "{} is in {} and {}; the later run's, {}, is kept",
+                        row.record.id,
+                        old.root.display(),
+                        row.root.display(),
+                        row.root.display()
+                    ));
+                    by_id.insert(row.record.id.clone(), row);
+                }
+                None => {
+                    by_id.insert(row.record.id.clone(), row);
+                }
+            }
+        }
+    }
+    let mut rows: Vec<Row> = by_id.into_values().collect();
+    rows.sort_by_key(|r| key(&r.record));
+    Ok((rows, warnings))
+}
+
+/// The machines of `rows`, each once, in order of first appearance.
+pub fn machines<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in rows {
+        let m = r.machine();
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    out
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -191,26 +280,36 @@ pub fn markdown(rows: &[Row]) -> String {
         // inference engines).
         let frameworks = frameworks_of(&mine);
         let _ = writeln!(out, "## {title}\n");
+        let machines = machines(mine.iter().copied());
+        let mixed = machines.len() > 1;
+        say_machines(&mut out, &machines);
         let _ = writeln!(out, "| model | size | batch | {} |", frameworks.join(" | "));
         let _ = writeln!(out, "|---|---|---|{}", "---|".repeat(frameworks.len()));
         for ((model, size, batch), cells) in by_configuration(&mine, |r| r.record.framework.clone())
         {
             let fastest = cells
                 .values()
-                .filter_map(|r| r.estimates.map(|e| e.mean.point))
+                .filter_map(|r| r.mean())
                 .fold(f64::INFINITY, f64::min);
             let row: Vec<String> = frameworks
                 .iter()
                 .map(|f| match cells.get(f) {
                     None => String::new(),
-                    Some(r) => match r.estimates {
-                        Some(e) => format!(
-                            "{} ({:.2})",
-                            format_ns(e.mean.point),
-                            e.mean.point / fastest
-                        ),
-                        None => failed(r, &mut notes),
-                    },
+                    Some(r) => {
+                        let cell = match r.mean() {
+                            Some(mean) => format!(
+                                "{}{} ({:.2})",
+                                if r.estimate().is_some() { "~" } else { "" },
+                                format_ns(mean),
+                                mean / fastest
+                            ),
+                            None => failed(r, &mut notes),
+                        };
+                        match machines.iter().position(|m| *m == r.machine()) {
+                            Some(i) if mixed => format!("{cell} @M{}", i + 1),
+                            _ => cell,
+                        }
+                    }
                 })
                 .collect();
             let _ = writeln!(out, "| {model} | {size} | {batch} | {} |", row.join(" | "));
@@ -230,6 +329,7 @@ pub fn markdown(rows: &[Row]) -> String {
             out,
             "## GPU memory (MiB, NVML, process; peak during preparation in brackets)\n"
         );
+        say_machines(&mut out, &machines(gpu.iter().copied()));
         let names: Vec<String> = columns.iter().map(|(p, f)| format!("{f} {p}")).collect();
         let _ = writeln!(out, "| model | size | batch | {} |", names.join(" | "));
         let _ = writeln!(out, "|---|---|---|{}", "---|".repeat(columns.len()));
@@ -256,6 +356,34 @@ pub fn markdown(rows: &[Row]) -> String {
         }
         out.push('\n');
     }
+    let estimates: Vec<&Row> = rows.iter().filter(|r| r.estimate().is_some()).collect();
+    if !estimates.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Estimates\n\n`~` marks an estimate: criterion's 10 samples did not fit the benchmark's time budget, so the mean is of the steps that did (at least 2 after the warm-up), without a confidence interval.\n"
+        );
+        for r in estimates {
+            let e = r.estimate().expect("filtered");
+            let f = |v: f64| {
+                if r.record.metric == "time" {
+                    format_ns(v)
+                } else {
+                    format!("{v:.0} MiB")
+                }
+            };
+            let _ = writeln!(
+                out,
+                "- `{}`: ~{} from {} steps ({} to {})",
+                r.record.id,
+                f(e.mean),
+                e.steps,
+                f(e.min),
+                f(e.max)
+            );
+        }
+        out.push('\n');
+    }
+    run_time(&mut out, rows);
     if !notes.is_empty() {
         let _ = writeln!(out, "## Failed benchmarks\n");
         for (i, n) in notes.iter().enumerate() {
@@ -263,6 +391,71 @@ pub fn markdown(rows: &[Row]) -> String {
         }
     }
     out
+}
+
+/// What a benchmark costs besides its measurement (process start, weights,
+/// model building, tracing or export, first steps, memory readings, the
+/// peak), per framework and device: where a grid's time goes.
+fn run_time(out: &mut String, rows: &[Row]) {
+    let mut by: BTreeMap<(String, String), Vec<(f64, f64)>> = BTreeMap::new();
+    for r in rows {
+        if let (Some(w), Some(m)) = (r.record.wall_seconds, r.record.measure_seconds) {
+            let device = if r.record.device.starts_with("gpu") {
+                "gpu"
+            } else {
+                "cpu"
+            };
+            by.entry((device.to_string(), r.record.framework.clone()))
+                .or_default()
+                .push((w, m));
+        }
+    }
+    if by.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Time per benchmark\n\nMean seconds per benchmark, whole (preparation included; for one in a process of its own, the process's life) and measuring; the difference is the overhead.\n"
+    );
+    let _ = writeln!(out, "| device | framework | benchmarks | whole (s) | measuring (s) | overhead (s) | total (s) |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for ((device, fw), v) in by {
+        let n = v.len() as f64;
+        let wall: f64 = v.iter().map(|x| x.0).sum();
+        let measuring: f64 = v.iter().map(|x| x.1).sum();
+        let _ = writeln!(
+            out,
+            "| {device} | {fw} | {} | {:.1} | {:.1} | {:.1} | {wall:.0} |",
+            v.len(),
+            wall / n,
+            measuring / n,
+            (wall - measuring) / n
+        );
+    }
+    out.push('\n');
+}
+
+/// Which machine measured a table: one line, or, for several, a warning
+/// and the legend of the `@M1`, `@M2` marks on its cells.
+fn say_machines(out: &mut String, machines: &[String]) {
+    match machines {
+        [] => {}
+        [one] => {
+            let _ = writeln!(out, "Measured on: {one}.\n");
+        }
+        many => {
+            let legend: Vec<String> = many
+                .iter()
+                .enumerate()
+                .map(|(i, m)| format!("M{} = {m}", i + 1))
+                .collect();
+            let _ = writeln!(
+                out,
+                "**Warning: this table mixes machines** ({}); each cell says which measured it, and ratios across machines compare the machines too.\n",
+                legend.join("; ")
+            );
+        }
+    }
 }
 
 /// `-` with a note number; the note names the benchmark and its reason.
@@ -336,6 +529,10 @@ pub struct CsvRow {
     pub mean: Option<f64>,
     pub mean_ci_low: Option<f64>,
     pub mean_ci_high: Option<f64>,
+    /// `true` when `mean` is an estimate from `steps` steps (the budget did
+    /// not fit criterion's 10 samples): no confidence interval, no median.
+    pub estimate: bool,
+    pub steps: Option<usize>,
     pub median: Option<f64>,
     pub median_ci_low: Option<f64>,
     pub median_ci_high: Option<f64>,
@@ -351,6 +548,10 @@ pub struct CsvRow {
     pub peak_rss_mib: Option<f64>,
     pub threads: usize,
     pub isolated: bool,
+    /// Seconds the whole benchmark took (its process, preparation included)
+    /// and the part spent measuring.
+    pub wall_seconds: Option<f64>,
+    pub measure_seconds: Option<f64>,
     pub git_commit: String,
     pub date: String,
     pub cpu_model: String,
@@ -367,7 +568,8 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
             // criterion's values are ns per step for time, MiB for memory.
             let unit = if time { 1e-9 } else { 1.0 };
             let e = r.estimates;
-            let mean_s = e.filter(|_| time).map(|e| e.mean.point * 1e-9);
+            let rough = r.estimate();
+            let mean_s = r.mean().filter(|_| time).map(|m| m * 1e-9);
             let mem = rec.memory.as_ref();
             CsvRow {
                 model: rec.model.clone(),
@@ -380,9 +582,11 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 status: rec.status.clone(),
                 reason: rec.reason.clone(),
                 metric: rec.metric.clone(),
-                mean: e.map(|e| e.mean.point * unit),
+                mean: r.mean().map(|m| m * unit),
                 mean_ci_low: e.map(|e| e.mean.low * unit),
                 mean_ci_high: e.map(|e| e.mean.high * unit),
+                estimate: rough.is_some(),
+                steps: rough.map(|e| e.steps),
                 median: e.map(|e| e.median.point * unit),
                 median_ci_low: e.map(|e| e.median.low * unit),
                 median_ci_high: e.map(|e| e.median.high * unit),
@@ -399,6 +603,8 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 peak_rss_mib: mem.and_then(|m| m.peak_rss_mib.mib()),
                 threads: rec.threads,
                 isolated: rec.isolated,
+                wall_seconds: rec.wall_seconds,
+                measure_seconds: rec.measure_seconds,
                 git_commit: rec.run.git_commit.clone(),
                 date: rec.run.date.clone(),
                 cpu_model: rec.run.cpu_model.clone(),
@@ -422,11 +628,26 @@ pub fn write_csv(rows: &[Row], path: &Path) -> Result<()> {
 
 /// An HTML page: the study's tables (those of [`markdown`]), the figures,
 /// and every benchmark with a link to criterion's report for it.
-pub fn index_html(rows: &[Row], criterion_root: &Path, figures: &[PathBuf]) -> String {
+pub fn index_html(rows: &[Row], figures: &[PathBuf]) -> String {
     let mut out = String::from(
         "<!doctype html>\n<meta charset=\"utf-8\">\n<title>cnn-bench</title>\n<h1>cnn-bench</h1>\n",
     );
-    let _ = writeln!(out, "<p><a href=\"report.md\">Tables (Markdown)</a> · <a href=\"report.csv\">CSV</a> · <a href=\"{}\">criterion's summary</a></p>", criterion_root.join("report/index.html").display());
+    let roots = unique(rows.iter().map(|r| r.root.clone()));
+    let summaries: Vec<String> = roots
+        .iter()
+        .map(|root| {
+            format!(
+                "<a href=\"{}\">criterion's summary ({})</a>",
+                root.join("report/index.html").display(),
+                html_escape(&root.display().to_string())
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "<p><a href=\"report.md\">Tables (Markdown)</a> · <a href=\"report.csv\">CSV</a> · {}</p>",
+        summaries.join(" · ")
+    );
     out += &tables_html(&markdown(rows));
     for f in figures {
         let name = f
@@ -437,12 +658,13 @@ pub fn index_html(rows: &[Row], criterion_root: &Path, figures: &[PathBuf]) -> S
     }
     // criterion's report of each group (its benchmarks side by side).
     out += "<h2>Groups</h2>\n<ul>\n";
-    for group in unique(
-        rows.iter()
-            .filter_map(|r| r.dir.components().next())
-            .map(|c| c.as_os_str().to_owned()),
-    ) {
-        let report = criterion_root.join(&group).join("report/index.html");
+    for (root, group) in unique(rows.iter().filter_map(|r| {
+        r.dir
+            .components()
+            .next()
+            .map(|c| (r.root.clone(), c.as_os_str().to_owned()))
+    })) {
+        let report = root.join(&group).join("report/index.html");
         let name = html_escape(&group.to_string_lossy());
         if report.exists() {
             let _ = writeln!(out, "<li><a href=\"{}\">{name}</a></li>", report.display());
@@ -456,10 +678,11 @@ pub fn index_html(rows: &[Row], criterion_root: &Path, figures: &[PathBuf]) -> S
         "<table>\n<tr><th>benchmark</th><th>status</th><th>mean</th><th>criterion report</th></tr>"
     );
     for r in rows {
-        let report = criterion_root.join(&r.dir).join("report/index.html");
-        let mean = match (r.estimates, r.record.metric.as_str()) {
-            (Some(e), "time") => format_ns(e.mean.point),
-            (Some(e), _) => format!("{:.0} MiB", e.mean.point),
+        let report = r.root.join(&r.dir).join("report/index.html");
+        let rough = if r.estimate().is_some() { "~" } else { "" };
+        let mean = match (r.mean(), r.record.metric.as_str()) {
+            (Some(m), "time") => format!("{rough}{}", format_ns(m)),
+            (Some(m), _) => format!("{rough}{m:.0} MiB"),
             (None, _) => format!(
                 "- ({})",
                 html_escape(r.record.reason.as_deref().unwrap_or("no estimate"))
@@ -540,18 +763,48 @@ pub enum Verdict {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Measured {
     pub id: String,
+    /// criterion's mean and confidence interval; for an estimate, its mean
+    /// and the range of its steps.
     pub mean: Option<Interval>,
+    pub estimate: bool,
     pub reason: Option<String>,
+    /// See [`machine`].
+    pub machine: String,
+    /// Whether the value is time (nanoseconds) rather than memory (MiB).
+    pub time: bool,
 }
 
 impl From<&Row> for Measured {
     fn from(r: &Row) -> Self {
+        let rough = r.estimate().map(|e| Interval {
+            point: e.mean,
+            low: e.min,
+            high: e.max,
+        });
         Measured {
             id: r.record.id.clone(),
-            mean: r.estimates.map(|e| e.mean),
+            mean: r.estimates.map(|e| e.mean).or(rough),
+            estimate: rough.is_some(),
             reason: r.record.reason.clone(),
+            machine: r.machine(),
+            time: r.record.metric == "time",
         }
     }
+}
+
+/// A warning when two runs, or the parts of one, come from different
+/// machines: their differences are then partly the machines'.
+pub fn machine_warning(old: &[Measured], new: &[Measured]) -> Option<String> {
+    let set = |rows: &[Measured]| -> Vec<String> { unique(rows.iter().map(|m| m.machine.clone())) };
+    let (a, b) = (set(old), set(new));
+    if a.len() <= 1 && a == b {
+        return None;
+    }
+    Some(format!(
+        "warning: these runs mix machines (old: {}; new: {}): a difference may be the machine's, not the code's",
+        a.join(" + "),
+        b.join(" + ")
+    ))
 }
 
 /// The benchmarks of a report folder's `report.csv` (a published reference
@@ -570,6 +823,12 @@ pub fn measured_from_csv(path: &Path) -> Result<Vec<Measured>> {
         mean: Option<f64>,
         mean_ci_low: Option<f64>,
         mean_ci_high: Option<f64>,
+        #[serde(default)]
+        estimate: Option<bool>,
+        #[serde(default)]
+        cpu_model: String,
+        #[serde(default)]
+        gpu: String,
     }
     let mut r =
         csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
@@ -582,21 +841,32 @@ pub fn measured_from_csv(path: &Path) -> Result<Vec<Measured>> {
         } else {
             "cpu"
         };
+        let estimate = l.estimate.unwrap_or(false);
         let mean = match (l.mean, l.mean_ci_low, l.mean_ci_high) {
             (Some(p), Some(lo), Some(hi)) => Some(Interval {
                 point: p * scale,
                 low: lo * scale,
                 high: hi * scale,
             }),
+            // An estimate has no interval in the CSV: its mean alone.
+            (Some(p), _, _) if estimate => Some(Interval {
+                point: p * scale,
+                low: p * scale,
+                high: p * scale,
+            }),
             _ => None,
         };
+        let machine = machine(&l.device, &l.cpu_model, &l.gpu);
         out.push(Measured {
             id: format!(
                 "{}/{device}/{}/{}/size{}-batch{}",
                 l.model, l.phase, l.framework, l.size, l.batch
             ),
             mean,
+            estimate,
             reason: l.reason,
+            machine,
+            time: l.metric == "time",
         });
     }
     Ok(out)
@@ -627,6 +897,8 @@ pub fn compare(old: &[Measured], new: &[Measured], threshold: f64) -> Vec<Change
         rows.iter().map(|r| (r.id.clone(), r.clone())).collect()
     };
     let (old, new) = (index(old), index(new));
+    let rough =
+        |rows: &BTreeMap<String, Measured>, id: &str| rows.get(id).is_some_and(|m| m.estimate);
     let mut ids: Vec<&String> = old.keys().chain(new.keys()).collect();
     ids.sort();
     ids.dedup();
@@ -647,7 +919,12 @@ pub fn compare(old: &[Measured], new: &[Measured], threshold: f64) -> Vec<Change
                     } else {
                         Verdict::BelowThreshold
                     };
-                    (v, format!("{:+.1}%", (ratio - 1.0) * 100.0))
+                    let note = format!("{:+.1}%", (ratio - 1.0) * 100.0);
+                    if rough(&old, id) || rough(&new, id) {
+                        (v, format!("{note} (an estimate: the range of its steps stands for the interval)"))
+                    } else {
+                        (v, note)
+                    }
                 }
                 (Some(_), None) => match new.get(id).and_then(|r| r.reason.clone()) {
                     Some(why) => (Verdict::Regression, format!("fails now: {why}")),

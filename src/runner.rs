@@ -1,105 +1,62 @@
-//! Turns the grid into criterion benchmarks. For every case that passes the
-//! filter it prepares the model and inputs, times a first step to size
-//! criterion's sampling, measures, and records the outcome and the memory
-//! figures in `cnn-bench.json` beside criterion's files for that benchmark.
+//! Runs the grid's benchmarks that the filter lets through: in this
+//! process, or each in a child process of its own (GPU ones by default), so
+//! that one configuration's cached memory never shows in another's and a
+//! crash, a kill or an out-of-memory abort loses only that configuration.
 //!
-//! Isolated cases (GPU ones by default) run in a child process each, so one
-//! configuration's cached memory never shows in another's and a crash, a
-//! kill or an out-of-memory abort loses only that configuration: the parent
-//! records it as failed with the reason and goes on.
+//! Every benchmark ends with a record: measured, an estimate, or failed with
+//! its reason. A benchmark past its time limit is stopped and recorded as
+//! failed; a deadline stops starting new ones; a resumed run skips what is
+//! already recorded; a shard runs every N-th benchmark.
 
+use crate::child::{self, Ended, CHILD_VAR};
 use crate::filter::Filter;
-use crate::frameworks::{framework, peak_gflops, Framework, Step};
-use crate::grid::{check_size, Case, Device, Grid, Group, Phase};
-use crate::inputs;
+use crate::frameworks::framework;
+use crate::grid::{check_size, Case, Grid, Group};
+use crate::measure::{flops_per_step, measure, Bench};
 use crate::measurement::{Metric, StepMetric};
-use crate::memory::{self, MemoryRecord};
-use crate::plan::{plan, Plan};
+use crate::options::{scratch, Options, Resume, WEIGHTS_VAR};
+use crate::record::{
+    read_record, record_path, remove_record, write_record, MeasuredWith, Record, CODE,
+};
 use crate::run_info::RunInfo;
-use anyhow::{anyhow, Context, Result};
-use cnn_models::{analysis, Graph, Weights};
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead, BufReader, Write};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use crate::schedule::{human, Predictor};
+use crate::watchdog::{timed_out, Watch, Watchdog};
+use anyhow::{Context, Result};
+use cnn_models::{Graph, Weights};
+use criterion::{BenchmarkGroup, Criterion};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Set in a child process: run in-process, never spawn again.
-pub const CHILD_VAR: &str = "CNN_BENCH_CHILD";
+pub use crate::record::benchmark_dir;
 
-/// Test-only: milliseconds added to every measured step.
-pub const DELAY_VAR: &str = "CNN_BENCH_STEP_DELAY_MS";
-
-/// The test-only step delay of the environment.
-pub fn step_delay_from_env() -> Result<Duration> {
-    match std::env::var(DELAY_VAR) {
-        Err(_) => Ok(Duration::ZERO),
-        Ok(v) => {
-            let ms: f64 = v
-                .trim()
-                .parse()
-                .with_context(|| format!("{DELAY_VAR}: `{v}` is not a number of milliseconds"))?;
-            Ok(Duration::from_secs_f64(ms / 1e3))
-        }
-    }
+/// Everything one run needs besides criterion itself.
+pub struct Run<'a> {
+    pub grid: &'a Grid,
+    pub filter: &'a Filter,
+    /// The bench binary's own arguments, passed on to child processes.
+    pub args: &'a [String],
+    pub out: &'a Path,
+    pub metric: Metric,
+    pub info: RunInfo,
+    pub options: &'a Options,
 }
 
-/// What the harness records per benchmark, in `cnn-bench.json` next to
-/// criterion's own files for it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Record {
-    pub id: String,
-    pub model: String,
-    pub device: String,
-    pub phase: String,
-    pub framework: String,
-    pub framework_version: String,
-    pub size: usize,
-    pub batch: usize,
-    pub threads: usize,
-    pub seed: u64,
-    /// `ok` when criterion measured it, `failed` otherwise.
-    pub status: String,
-    pub reason: Option<String>,
-    /// Whether it ran in a process of its own.
-    #[serde(default)]
-    pub isolated: bool,
-    /// What criterion's value is: `time` (ns per step) or `memory` (MiB).
-    #[serde(default = "time_metric")]
-    pub metric: String,
-    /// The step timed before measuring, which sized criterion's sampling.
-    pub first_step_seconds: Option<f64>,
-    pub samples: Option<usize>,
-    pub flat_sampling: Option<bool>,
-    /// Forward FLOPs of the batch, times 3 for a train step (forward plus a
-    /// backward pass of about twice the forward's cost).
-    pub flops_per_step: u64,
-    /// Read after the measurement, with the model still alive.
-    pub memory: Option<MemoryRecord>,
-    /// This framework's matrix-product FLOP rate on this device (GFLOP/s,
-    /// see `frameworks::peak_gflops`), measured in the same process.
-    #[serde(default)]
-    pub peak_gflops: Option<f64>,
-    /// The run's commit, date, versions and machine.
-    #[serde(default)]
-    pub run: RunInfo,
-}
-
-/// Records written before the metric was recorded measured time.
-fn time_metric() -> String {
-    "time".into()
-}
-
-/// Outcome of a run: what was measured and what failed, with reasons.
+/// What a run did, read back from the records it wrote.
 #[derive(Debug, Default)]
 pub struct Summary {
+    /// Measured by criterion.
     pub measured: usize,
+    /// Measured with fewer steps than criterion's minimum (the budget).
+    pub estimated: usize,
     pub failed: Vec<(String, String)>,
-    /// Devices said to be absent, with the reason, once each.
-    pub unavailable: BTreeMap<String, String>,
+    /// Already recorded with the same settings (resume).
+    pub skipped: usize,
+    /// Not started before the deadline.
+    pub remaining: usize,
+    /// Left to other shards.
+    pub elsewhere: usize,
 }
 
 /// Criterion's output folder (the same rule criterion applies).
@@ -113,15 +70,6 @@ pub fn criterion_dir() -> PathBuf {
     }
 }
 
-/// The folder criterion writes one benchmark's files to.
-pub fn benchmark_dir(out: &Path, group: &str, function: &str, parameter: &str) -> PathBuf {
-    // criterion's `make_filename_safe`
-    let safe = |s: &str| s.replace(['?', '"', '/', '\\', '*', '<', '>', ':', '|', '^'], "_");
-    out.join(safe(group))
-        .join(safe(function))
-        .join(safe(parameter))
-}
-
 /// Sets every framework's CPU thread count; call before any framework runs.
 pub fn set_threads(grid: &Grid) -> Result<()> {
     for name in &grid.frameworks {
@@ -130,105 +78,388 @@ pub fn set_threads(grid: &Grid) -> Result<()> {
     Ok(())
 }
 
-/// Everything one run needs besides criterion itself.
-pub struct Run<'a> {
-    pub grid: &'a Grid,
-    pub filter: &'a Filter,
-    /// The bench binary's own arguments, passed on to child processes.
-    pub args: &'a [String],
-    pub out: &'a Path,
-    pub metric: Metric,
-    pub info: RunInfo,
-    /// Added to every measured step (`CNN_BENCH_STEP_DELAY_MS`): a test-only
-    /// slowdown, to check that comparisons flag it. Zero otherwise.
-    pub step_delay: Duration,
+/// The settings this run measures with (see [`MeasuredWith`]).
+pub fn measured_with(r: &Run) -> MeasuredWith {
+    MeasuredWith {
+        code: CODE.to_string(),
+        threads: r.grid.threads,
+        seed: r.grid.seed,
+        target_seconds: r.grid.target_seconds,
+        budget_seconds: r.grid.budget_seconds,
+        metric: metric_name(r.metric).into(),
+        step_delay_ms: r.options.step_delay.as_secs_f64() * 1e3,
+    }
 }
 
 /// Benchmarks every case of the grid that the filter lets through.
 pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
-    let mut summary = Summary::default();
-    let selected = select(r, &mut summary);
-    let total: usize = selected.iter().map(|(_, k)| k.len()).sum();
-    let in_child = std::env::var_os(CHILD_VAR).is_some();
-    let mut done = 0;
-    let mut weights: Option<(String, Weights)> = None;
-    for (group, cases) in selected {
-        let graph = cnn_models::model(&group.model)?;
+    let selected = select(r);
+    if r.options.child {
+        return run_as_child(c, r, selected);
+    }
+    let total = selected.len();
+    let mine: Vec<(Group, Case)> = selected
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| r.options.shard.is_none_or(|s| s.holds(*i)))
+        .map(|(_, x)| x)
+        .collect();
+    let settings = measured_with(r);
+    let (mut before, mut todo) = (BTreeSet::new(), Vec::new());
+    for (g, k) in &mine {
+        match read_record(r.out, g, k).ok().flatten() {
+            Some(rec) if r.options.continuing && rec.run_id == r.options.run_id => {}
+            Some(rec) if finished(&rec, r.options.resume, &settings) => {
+                before.insert(g.bench_id(k));
+            }
+            _ => todo.push((g.clone(), k.clone())),
+        }
+    }
+    if !before.is_empty() {
+        eprintln!(
+            "cnn-bench: resume: {} of {} benchmark(s) already recorded with these settings are skipped",
+            before.len(),
+            mine.len()
+        );
+    }
+    let graphs = graphs(&todo)?;
+    let flops: Vec<u64> = todo
+        .iter()
+        .map(|(g, k)| flops_per_step(&graphs[&g.model], k, g.phase))
+        .collect::<Result<_>>()?;
+    let mut predictor = Predictor::from_folder(r.out);
+    let dog = Watchdog::start();
+    let mut weights = SharedWeights::default();
+    let done_before = mine.len() - todo.len();
+    let mut k = 0;
+    'groups: for (group, cases) in by_group(&todo) {
+        let graph = &graphs[&group.model];
         let mut bench_group = c.benchmark_group(group.id());
-        for case in &cases {
-            done += 1;
-            let fw = framework(&case.framework)?;
-            let id = group.bench_id(case);
-            let progress = format!("cnn-bench [{done}/{total}] {id}");
-            let isolate = !in_child && r.grid.isolate.applies(group.device);
-            let mut record = new_record(
-                r,
-                &group,
-                case,
-                fw.as_ref(),
-                &graph,
-                &id,
-                isolate || in_child,
-            )?;
-            let outcome = if isolate {
-                eprintln!("{progress}: running in a child process");
-                // A record left by an earlier run must not pass for the child's.
-                let _ = std::fs::remove_file(record_path(r.out, &group, case));
-                run_child(r, &id)
-            } else {
-                if weights.as_ref().is_none_or(|(m, _)| m != &group.model) {
-                    weights = Some((group.model.clone(), Weights::random(&graph, r.grid.seed)));
-                }
-                let w = &weights.as_ref().expect("weights were just made").1;
-                measure(
-                    &mut bench_group,
-                    r,
-                    &graph,
-                    w,
-                    fw.as_ref(),
-                    &group,
-                    case,
-                    &progress,
-                    &mut record,
-                )
-            };
-            match outcome {
-                Ok(()) if isolate => {
-                    // The child wrote the record; count what it says.
-                    let child = read_record(r.out, &group, case)?;
-                    match child.reason {
-                        None => summary.measured += 1,
-                        Some(reason) => summary.failed.push((id, reason)),
-                    }
-                }
-                Ok(()) => {
-                    write_record(r.out, &group, case, &record)?;
-                    summary.measured += 1;
-                }
-                Err(e) => {
-                    let reason = short_reason(&format!("{e:#}"));
-                    eprintln!("{progress}: FAILED: {reason}");
-                    record.status = "failed".into();
-                    record.reason = Some(reason.clone());
-                    write_record(r.out, &group, case, &record)?;
-                    summary.failed.push((id, reason));
+        for case in cases {
+            let id = group.bench_id(&case);
+            let predicted: Vec<f64> = (k..todo.len())
+                .map(|i| predictor.predict(r.grid, &todo[i].0, &todo[i].1, flops[i]))
+                .collect();
+            if let Some(left) = r.options.time_left() {
+                if predicted[0] > left.as_secs_f64() {
+                    eprintln!(
+                        "cnn-bench: deadline: {id} would take about {} and {} are left; not started",
+                        human(predicted[0]),
+                        human(left.as_secs_f64())
+                    );
+                    break 'groups;
                 }
             }
+            let progress = format!("cnn-bench [{}/{}] {id}", done_before + k + 1, mine.len());
+            eprintln!(
+                "{progress}: about {} left in this run (estimate)",
+                human(predicted.iter().sum())
+            );
+            let mut record = new_record(r, &group, &case, graph, &settings)?;
+            let started = Instant::now();
+            let isolate = r.grid.isolate.applies(group.device);
+            let ended = if isolate {
+                let w = weights.file(r, graph, &group.model)?;
+                in_child(r, &group, &case, &mut record, &w)
+            } else {
+                let w = weights.in_memory(r, graph, &group.model);
+                let remaining = todo.len() - k - 1;
+                in_process(
+                    &mut bench_group,
+                    r,
+                    &dog,
+                    &group,
+                    &case,
+                    graph,
+                    w,
+                    &progress,
+                    &mut record,
+                    remaining,
+                )
+            };
+            if ended == Outcome::Deadline {
+                break 'groups;
+            }
+            record.wall_seconds = Some(started.elapsed().as_secs_f64());
+            if let Some(reason) = &record.reason {
+                eprintln!("{progress}: FAILED: {reason}");
+            }
+            write_record(r.out, &group, &case, &record)?;
+            predictor.learn(record);
+            k += 1;
         }
         bench_group.finish();
+    }
+    let _ = std::fs::remove_dir_all(scratch(&r.options.run_id));
+    let mut summary = summarise(r, &mine, &before);
+    summary.elsewhere = total - mine.len();
+    Ok(summary)
+}
+
+/// Whether an earlier record ends this benchmark for a resumed run.
+fn finished(rec: &Record, resume: Resume, settings: &MeasuredWith) -> bool {
+    let same = rec.settings.as_ref() == Some(settings);
+    match resume {
+        Resume::No => false,
+        Resume::OkOnly => same && rec.status == "ok",
+        Resume::Finished => same,
+    }
+}
+
+/// How a benchmark's run ended.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    /// Its record is filled (measured, or failed with the reason).
+    Recorded,
+    /// Stopped by the deadline: nothing is recorded, a later run measures it.
+    Deadline,
+}
+
+/// The run's benchmarks, group by group, in order.
+fn by_group(todo: &[(Group, Case)]) -> Vec<(Group, Vec<Case>)> {
+    let mut out: Vec<(Group, Vec<Case>)> = Vec::new();
+    for (g, k) in todo {
+        match out.last_mut() {
+            Some((last, cases)) if last == g => cases.push(k.clone()),
+            _ => out.push((g.clone(), vec![k.clone()])),
+        }
+    }
+    out
+}
+
+fn graphs(todo: &[(Group, Case)]) -> Result<BTreeMap<String, Graph>> {
+    let mut out = BTreeMap::new();
+    for (g, _) in todo {
+        if !out.contains_key(&g.model) {
+            out.insert(g.model.clone(), cnn_models::model(&g.model)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Weights made once per model: kept in memory for in-process benchmarks,
+/// written once to the run's scratch folder for child processes.
+#[derive(Default)]
+struct SharedWeights {
+    memory: Option<(String, Weights)>,
+    files: BTreeMap<String, PathBuf>,
+}
+
+impl SharedWeights {
+    fn in_memory(&mut self, r: &Run, graph: &Graph, model: &str) -> &Weights {
+        if self.memory.as_ref().is_none_or(|(m, _)| m != model) {
+            self.memory = Some((model.to_string(), Weights::random(graph, r.grid.seed)));
+        }
+        &self.memory.as_ref().expect("just made").1
+    }
+
+    fn file(&mut self, r: &Run, graph: &Graph, model: &str) -> Result<PathBuf> {
+        if let Some(p) = self.files.get(model) {
+            return Ok(p.clone());
+        }
+        let dir = scratch(&r.options.run_id);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(format!("weights-{model}-seed{}.safetensors", r.grid.seed));
+        if !path.exists() {
+            self.in_memory(r, graph, model).write_safetensors(&path)?;
+        }
+        self.files.insert(model.to_string(), path.clone());
+        Ok(path)
+    }
+}
+
+/// Runs one benchmark in a child process (this binary, `--exact <id>`),
+/// killed at its time limit or at the deadline; fills `record` from the
+/// child's.
+fn in_child(r: &Run, group: &Group, case: &Case, record: &mut Record, weights: &Path) -> Outcome {
+    let id = group.bench_id(case);
+    remove_record(r.out, group, case);
+    let limit = Duration::from_secs_f64(r.grid.time_limit_seconds);
+    let by_limit = Instant::now() + limit;
+    let kill_at = r.options.deadline.map_or(by_limit, |d| d.min(by_limit));
+    let mut cmd = Command::new(match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => return fail(record, format!("locating the bench binary: {e}")),
+    });
+    cmd.args(Filter::child_args(r.args, &id))
+        .env(CHILD_VAR, "1")
+        .env(crate::options::RUN_ID_VAR, &r.options.run_id)
+        .env(WEIGHTS_VAR, weights);
+    match child::run(cmd, Some(kill_at)) {
+        Ok(Ended::Killed { .. }) if kill_at < by_limit => {
+            eprintln!("cnn-bench: deadline reached while {id} ran; it is not recorded");
+            Outcome::Deadline
+        }
+        Ok(Ended::Killed { stage }) => fail(record, timed_out(limit, &stage)),
+        Ok(Ended::Finished) => match read_record(r.out, group, case) {
+            Ok(Some(theirs)) => {
+                *record = theirs;
+                Outcome::Recorded
+            }
+            Ok(None) => fail(
+                record,
+                "the child process exited without writing its record".into(),
+            ),
+            Err(e) => fail(record, format!("{e:#}")),
+        },
+        Err(e) => fail(record, short_reason(&format!("{e:#}"))),
+    }
+}
+
+fn fail(record: &mut Record, reason: String) -> Outcome {
+    record.status = "failed".into();
+    record.reason = Some(reason);
+    Outcome::Recorded
+}
+
+/// Measures one benchmark in this process under the watchdog.
+#[allow(clippy::too_many_arguments)]
+fn in_process(
+    bench_group: &mut BenchmarkGroup<'_, StepMetric>,
+    r: &Run,
+    dog: &Watchdog,
+    group: &Group,
+    case: &Case,
+    graph: &Graph,
+    weights: &Weights,
+    progress: &str,
+    record: &mut Record,
+    remaining: usize,
+) -> Outcome {
+    dog.watch(Watch {
+        started: Instant::now(),
+        limit: Duration::from_secs_f64(r.grid.time_limit_seconds),
+        deadline: r.options.deadline,
+        record: record.clone(),
+        record_path: record_path(r.out, group, case),
+        remaining,
+        stage: "starting".into(),
+    });
+    let outcome = measure_here(
+        bench_group,
+        r,
+        group,
+        case,
+        graph,
+        weights,
+        progress,
+        record,
+        &mut |s| dog.stage(s),
+    );
+    dog.clear();
+    match outcome {
+        Ok(()) => Outcome::Recorded,
+        Err(e) => fail(record, short_reason(&format!("{e:#}"))),
+    }
+}
+
+/// [`measure`] with this run's settings; `stage` hears each stage first
+/// (and a test's `CNN_BENCH_HANG` hangs in the stage it names).
+#[allow(clippy::too_many_arguments)]
+fn measure_here(
+    bench_group: &mut BenchmarkGroup<'_, StepMetric>,
+    r: &Run,
+    group: &Group,
+    case: &Case,
+    graph: &Graph,
+    weights: &Weights,
+    progress: &str,
+    record: &mut Record,
+    stage: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let fw = framework(&case.framework)?;
+    let bench = Bench {
+        graph,
+        weights,
+        fw: fw.as_ref(),
+        group,
+        case,
+        grid: r.grid,
+        metric: r.metric,
+        options: r.options,
+    };
+    let (hang, id) = (r.options.hang.clone(), record.id.clone());
+    measure(bench_group, &bench, progress, record, &mut |s| {
+        stage(s);
+        if hang.as_ref().is_some_and(|h| h.hits(&id, s)) {
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
+    })
+}
+
+/// A child process: measures its one benchmark, announcing each stage to
+/// the parent, and writes the record.
+fn run_as_child(
+    c: &mut Criterion<StepMetric>,
+    r: &Run,
+    selected: Vec<(Group, Case)>,
+) -> Result<Summary> {
+    let mut summary = Summary::default();
+    for (group, case) in selected {
+        let graph = cnn_models::model(&group.model)?;
+        let weights = match &r.options.weights {
+            Some(p) => Weights::from_safetensors(&graph, p)?,
+            None => Weights::random(&graph, r.grid.seed),
+        };
+        let settings = measured_with(r);
+        let mut record = new_record(r, &group, &case, &graph, &settings)?;
+        record.isolated = true;
+        let mut bench_group = c.benchmark_group(group.id());
+        let progress = format!("cnn-bench {}", group.bench_id(&case));
+        let outcome = measure_here(
+            &mut bench_group,
+            r,
+            &group,
+            &case,
+            &graph,
+            &weights,
+            &progress,
+            &mut record,
+            &mut child::announce,
+        );
+        bench_group.finish();
+        if let Err(e) = outcome {
+            fail(&mut record, short_reason(&format!("{e:#}")));
+        }
+        write_record(r.out, &group, &case, &record)?;
+        summary.measured += 1;
     }
     Ok(summary)
 }
 
-/// The groups and cases to run: those the filter lets through on devices
-/// their framework can use, in phases it can run. An absent device or phase
-/// is said once per framework.
-fn select<'g>(r: &Run<'g>, summary: &mut Summary) -> Vec<(Group, Vec<Case>)> {
+/// The summary of this run, from the records it wrote.
+fn summarise(r: &Run, mine: &[(Group, Case)], before: &BTreeSet<String>) -> Summary {
+    let mut s = Summary {
+        skipped: before.len(),
+        ..Summary::default()
+    };
+    for (g, k) in mine {
+        let id = g.bench_id(k);
+        if before.contains(&id) {
+            continue;
+        }
+        match read_record(r.out, g, k).ok().flatten() {
+            Some(rec) if rec.run_id == r.options.run_id => match rec.reason {
+                Some(reason) => s.failed.push((id, reason)),
+                None if rec.estimate.is_some() => s.estimated += 1,
+                None => s.measured += 1,
+            },
+            _ => s.remaining += 1,
+        }
+    }
+    s
+}
+
+/// The groups and cases to run, in order: those the filter lets through on
+/// devices their framework can use, in phases it can run. An absent device
+/// or phase is said once per framework.
+fn select(r: &Run) -> Vec<(Group, Case)> {
     let mut checks = BTreeMap::new();
-    let mut said = std::collections::BTreeSet::new();
+    let mut said = BTreeSet::new();
     let mut selected = Vec::new();
     for group in r.grid.groups() {
-        let mut mine = Vec::new();
         for case in r.grid.cases() {
             if !r.filter.matches(&group.bench_id(&case)) {
                 continue;
@@ -236,7 +467,7 @@ fn select<'g>(r: &Run<'g>, summary: &mut Summary) -> Vec<(Group, Vec<Case>)> {
             // Only a grid widened to catalogue models can hold such a case.
             if let Err(why) = check_size(&group.model, case.size, group.phase) {
                 let why = format!("{why:#}");
-                if said.insert(why.clone()) {
+                if said.insert(why.clone()) && !r.options.child {
                     eprintln!("cnn-bench: skipped: {why}");
                 }
                 continue;
@@ -244,7 +475,7 @@ fn select<'g>(r: &Run<'g>, summary: &mut Summary) -> Vec<(Group, Vec<Case>)> {
             let fw = &case.framework;
             let device_ok = checked(
                 &mut checks,
-                summary,
+                r.options.child,
                 format!("{} ({fw})", group.device),
                 || framework(fw)?.check_device(group.device),
                 |why| {
@@ -257,7 +488,7 @@ fn select<'g>(r: &Run<'g>, summary: &mut Summary) -> Vec<(Group, Vec<Case>)> {
             // A framework that cannot run a phase is absent from its groups.
             let phase_ok = checked(
                 &mut checks,
-                summary,
+                r.options.child,
                 format!("{} ({fw})", group.phase),
                 || framework(fw)?.check_phase(group.phase),
                 |why| {
@@ -268,143 +499,31 @@ fn select<'g>(r: &Run<'g>, summary: &mut Summary) -> Vec<(Group, Vec<Case>)> {
                 },
             );
             if device_ok && phase_ok {
-                mine.push(case);
+                selected.push((group.clone(), case));
             }
-        }
-        if !mine.is_empty() {
-            selected.push((group, mine));
         }
     }
     selected
 }
 
 /// Whether `check` passes, run once per `key` (such as `gpu (candle)`); a
-/// failure is said once and kept in the summary.
+/// failure is said once (not by a child: its parent said it).
 fn checked(
     seen: &mut BTreeMap<String, bool>,
-    summary: &mut Summary,
+    quiet: bool,
     key: String,
     check: impl FnOnce() -> Result<()>,
     say: impl FnOnce(&str) -> String,
 ) -> bool {
-    *seen.entry(key.clone()).or_insert_with(|| match check() {
+    *seen.entry(key).or_insert_with(|| match check() {
         Ok(()) => true,
         Err(why) => {
-            let why = format!("{why:#}");
-            eprintln!("cnn-bench: {}", say(&why));
-            summary.unavailable.insert(key, why);
+            if !quiet {
+                eprintln!("cnn-bench: {}", say(&format!("{why:#}")));
+            }
             false
         }
     })
-}
-
-/// Prepares, sizes and measures one case in this process, filling `record`.
-#[allow(clippy::too_many_arguments)]
-fn measure(
-    bench_group: &mut BenchmarkGroup<'_, StepMetric>,
-    r: &Run,
-    graph: &Graph,
-    w: &Weights,
-    fw: &dyn Framework,
-    group: &Group,
-    case: &Case,
-    progress: &str,
-    record: &mut Record,
-) -> Result<()> {
-    eprintln!("{progress}: preparing");
-    let sampler = memory::PeakSampler::start(group.device);
-    let prepared = guarded(|| prepare(fw, graph, w, group, case, r.grid.seed));
-    let peak = sampler.finish();
-    let (mut step, first) = prepared?;
-    let p = plan(first, Duration::from_secs_f64(r.grid.target_seconds));
-    eprintln!(
-        "{progress}: first step {:.4} s; {} {} samples, about {:.0} s",
-        first.as_secs_f64(),
-        p.sample_size,
-        if p.flat { "flat" } else { "linear" },
-        (p.warm_up + p.measurement).as_secs_f64()
-    );
-    configure(bench_group, &p, case.batch, r.metric);
-    let (metric, device, id, delay) = (r.metric, group.device, record.id.clone(), r.step_delay);
-    bench_group.bench_function(BenchmarkId::new(&case.framework, case.parameter()), |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                if let Err(e) = step.run() {
-                    panic!("{id}: a step failed during measurement: {e:#}");
-                }
-                if !delay.is_zero() {
-                    std::thread::sleep(delay);
-                }
-            }
-            match metric {
-                Metric::Time => start.elapsed().as_nanos() as f64,
-                Metric::Memory => {
-                    iters as f64 * memory_mib(device).unwrap_or_else(|e| panic!("{id}: {e}"))
-                }
-            }
-        })
-    });
-    record.first_step_seconds = Some(first.as_secs_f64());
-    record.samples = Some(p.sample_size);
-    record.flat_sampling = Some(p.flat);
-    record.memory = Some(memory::read(group.device, peak));
-    // After the measurement, so it cannot warm or cool what was measured.
-    record.peak_gflops = guarded(|| peak_gflops(fw, group.device)).ok();
-    Ok(())
-}
-
-/// The memory criterion measures with `CNN_BENCH_MEASURE=memory`: NVML's
-/// figure for this process on a GPU, peak resident memory on the CPU.
-fn memory_mib(device: Device) -> Result<f64, String> {
-    let bytes = match device {
-        Device::Gpu(i) => memory::nvml_process_bytes(i)?,
-        Device::Cpu => memory::peak_rss_bytes()?,
-    };
-    Ok(bytes as f64 / (1024.0 * 1024.0))
-}
-
-/// Runs benchmark `id` alone in a child process (this binary, `--exact id`).
-fn run_child(r: &Run, id: &str) -> Result<()> {
-    let exe = std::env::current_exe().context("locating the bench binary")?;
-    let mut cmd = Command::new(exe);
-    cmd.args(Filter::child_args(r.args, id)).env(CHILD_VAR, "1");
-    run_isolated(cmd)
-}
-
-/// Runs `cmd`, passing its output through. A non-zero exit or a signal is an
-/// error that says which, followed by the child's last lines of output.
-pub fn run_isolated(mut cmd: Command) -> Result<()> {
-    let mut child = cmd
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("starting a child process")?;
-    let mut tail = VecDeque::new();
-    for line in BufReader::new(child.stderr.take().expect("stderr is piped")).lines() {
-        let line = line.unwrap_or_default();
-        let _ = writeln!(std::io::stderr(), "{line}");
-        if !line.trim().is_empty() {
-            tail.push_back(line);
-        }
-        if tail.len() > 3 {
-            tail.pop_front();
-        }
-    }
-    let status = child.wait().context("waiting for the child process")?;
-    if status.success() {
-        return Ok(());
-    }
-    use std::os::unix::process::ExitStatusExt;
-    let how = match (status.code(), status.signal()) {
-        (Some(code), _) => format!("child process exited with status {code}"),
-        (None, Some(9)) => {
-            "child process killed (SIGKILL: out of host memory, or killed by hand)".to_string()
-        }
-        (None, Some(sig)) => format!("child process killed by signal {sig}"),
-        (None, None) => "child process ended abnormally".to_string(),
-    };
-    let last: Vec<String> = tail.into_iter().collect();
-    Err(anyhow!("{how}; its last output: {}", last.join(" | ")))
 }
 
 /// The part of an error worth a table cell: its first line (libtorch
@@ -417,43 +536,10 @@ pub fn short_reason(full: &str) -> String {
     }
 }
 
-/// Runs `f`, turning a panic (tch reports libtorch errors as panics) into an error.
-fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
-        let msg = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "unknown panic".to_string());
-        Err(anyhow!("panicked: {msg}"))
-    })
-}
-
-/// Builds the step, runs it once untimed (allocations, autotuning) and once
-/// timed.
-fn prepare(
-    fw: &dyn Framework,
-    graph: &Graph,
-    w: &Weights,
-    group: &Group,
-    case: &Case,
-    seed: u64,
-) -> Result<(Box<dyn Step>, Duration)> {
-    let batches = inputs::batches(case.batch, case.size, graph.num_classes, seed);
-    let mut step = fw.prepare(graph, w, group.device, group.phase, &batches)?;
-    step.run().context("first (warm-up) step")?;
-    let start = Instant::now();
-    step.run().context("second (timed) step")?;
-    Ok((step, start.elapsed()))
-}
-
-fn configure(g: &mut BenchmarkGroup<'_, StepMetric>, p: &Plan, batch: usize, metric: Metric) {
-    g.sample_size(p.sample_size)
-        .sampling_mode(p.sampling())
-        .warm_up_time(p.warm_up)
-        .measurement_time(p.measurement);
-    if metric == Metric::Time {
-        g.throughput(Throughput::Elements(batch as u64));
+fn metric_name(m: Metric) -> &'static str {
+    match m {
+        Metric::Time => "time",
+        Metric::Memory => "memory",
     }
 }
 
@@ -461,18 +547,16 @@ fn new_record(
     r: &Run,
     group: &Group,
     case: &Case,
-    fw: &dyn Framework,
     graph: &Graph,
-    id: &str,
-    isolated: bool,
+    settings: &MeasuredWith,
 ) -> Result<Record> {
-    let forward = analysis::forward_flops(graph, case.size)? * case.batch as u64;
+    let fw = framework(&case.framework)?;
     Ok(Record {
-        id: id.to_string(),
+        id: group.bench_id(case),
         model: group.model.clone(),
         device: match group.device {
-            Device::Cpu => "cpu".to_string(),
-            Device::Gpu(i) => format!("gpu{i}"),
+            crate::grid::Device::Cpu => "cpu".to_string(),
+            crate::grid::Device::Gpu(i) => format!("gpu{i}"),
         },
         phase: group.phase.to_string(),
         framework: case.framework.clone(),
@@ -482,81 +566,19 @@ fn new_record(
         threads: r.grid.threads,
         seed: r.grid.seed,
         status: "ok".into(),
-        reason: None,
-        isolated,
-        metric: match r.metric {
-            Metric::Time => "time".into(),
-            Metric::Memory => "memory".into(),
-        },
-        first_step_seconds: None,
-        samples: None,
-        flat_sampling: None,
-        flops_per_step: if group.phase == Phase::Train {
-            3 * forward
-        } else {
-            forward
-        },
-        memory: None,
-        peak_gflops: None,
+        isolated: r.grid.isolate.applies(group.device),
+        metric: metric_name(r.metric).into(),
+        flops_per_step: flops_per_step(graph, case, group.phase)?,
+        settings: Some(settings.clone()),
+        run_id: r.options.run_id.clone(),
         run: r.info.clone(),
+        ..Record::default()
     })
-}
-
-fn record_path(out: &Path, group: &Group, case: &Case) -> PathBuf {
-    benchmark_dir(out, &group.id(), &case.framework, &case.parameter()).join("cnn-bench.json")
-}
-
-/// Writes a record, replacing the previous run's.
-pub fn write_record(out: &Path, group: &Group, case: &Case, record: &Record) -> Result<()> {
-    let path = record_path(out, group, case);
-    std::fs::create_dir_all(path.parent().expect("a record lives in a folder"))
-        .with_context(|| format!("creating the folder of {}", path.display()))?;
-    std::fs::write(&path, serde_json::to_string_pretty(record)?)
-        .with_context(|| format!("writing {}", path.display()))
-}
-
-/// Reads the record a child process wrote.
-pub fn read_record(out: &Path, group: &Group, case: &Case) -> Result<Record> {
-    let path = record_path(out, group, case);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("the child process wrote no {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sh(script: &str) -> Result<()> {
-        let mut cmd = Command::new("sh");
-        cmd.args(["-c", script]);
-        run_isolated(cmd)
-    }
-
-    #[test]
-    fn a_child_that_succeeds_is_ok() {
-        sh("echo fine >&2").unwrap();
-    }
-
-    #[test]
-    fn a_failing_child_is_an_error_with_its_status_and_last_words() {
-        let e = sh("echo preparing >&2; echo 'CUDA out of memory' >&2; exit 3")
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("child process exited with status 3"), "{e}");
-        assert!(e.contains("preparing | CUDA out of memory"), "{e}");
-    }
-
-    #[test]
-    fn a_killed_child_is_an_error_that_names_the_kill() {
-        let e = sh("echo 'allocating' >&2; kill -9 $$")
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("child process killed (SIGKILL"), "{e}");
-        assert!(e.contains("allocating"), "{e}");
-        let e = sh("kill -SEGV $$").unwrap_err().to_string();
-        assert!(e.starts_with("child process killed by signal 11"), "{e}");
-    }
 
     #[test]
     fn reasons_keep_their_first_line_only() {
@@ -570,47 +592,39 @@ mod tests {
     }
 
     #[test]
-    fn records_round_trip_through_criterions_folder() {
-        let out = std::env::temp_dir().join(format!("cnn-bench-records-{}", std::process::id()));
-        let group = Group {
-            model: "resnet18".into(),
-            device: Device::Gpu(0),
-            phase: Phase::Train,
-        };
-        let case = Case {
-            framework: "tch".into(),
-            size: 224,
-            batch: 32,
-        };
-        let record = Record {
-            id: "resnet18/gpu/train/tch/size224-batch32".into(),
-            model: "resnet18".into(),
-            device: "gpu0".into(),
-            phase: "train".into(),
-            framework: "tch".into(),
-            framework_version: "tch 0.24".into(),
-            size: 224,
-            batch: 32,
+    fn resume_keeps_only_results_measured_with_the_same_settings() {
+        let settings = MeasuredWith {
+            code: "abc".into(),
             threads: 2,
             seed: 1,
-            status: "failed".into(),
-            reason: Some("child process killed by signal 11".into()),
-            isolated: true,
+            target_seconds: 1.0,
+            budget_seconds: 60.0,
             metric: "time".into(),
-            first_step_seconds: None,
-            samples: None,
-            flat_sampling: None,
-            flops_per_step: 3,
-            memory: None,
-            peak_gflops: None,
-            run: RunInfo::default(),
+            step_delay_ms: 0.0,
         };
-        write_record(&out, &group, &case, &record).unwrap();
-        let path = out.join("resnet18_gpu_train/tch/size224-batch32/cnn-bench.json");
-        assert!(path.exists(), "{}", path.display());
-        let back = read_record(&out, &group, &case).unwrap();
-        assert_eq!(back.reason, record.reason);
-        assert_eq!(back.status, "failed");
-        std::fs::remove_dir_all(&out).unwrap();
+        let ok = Record {
+            status: "ok".into(),
+            settings: Some(settings.clone()),
+            ..Record::default()
+        };
+        let failed = Record {
+            status: "failed".into(),
+            ..ok.clone()
+        };
+        assert!(finished(&ok, Resume::Finished, &settings));
+        assert!(finished(&failed, Resume::Finished, &settings));
+        assert!(finished(&ok, Resume::OkOnly, &settings));
+        assert!(!finished(&failed, Resume::OkOnly, &settings));
+        assert!(!finished(&ok, Resume::No, &settings));
+        let other = MeasuredWith {
+            threads: 4,
+            ..settings.clone()
+        };
+        assert!(!finished(&ok, Resume::Finished, &other));
+        let old = Record {
+            settings: None,
+            ..ok
+        };
+        assert!(!finished(&old, Resume::Finished, &settings));
     }
 }

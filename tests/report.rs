@@ -4,9 +4,9 @@
 
 use cnn_bench::grid::{Case, Device, Group, Phase};
 use cnn_bench::measurement::{Metric, StepMetric};
+use cnn_bench::record::{write_record, Record};
 use cnn_bench::report::{self, Measured, Verdict};
 use cnn_bench::run_info::RunInfo;
-use cnn_bench::runner::{write_record, Record};
 use criterion::{BenchmarkId, Criterion};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -58,6 +58,7 @@ fn record(framework: &str, failure: Option<&str>) -> Record {
             cpu_model: "test cpu".into(),
             gpu: "none".into(),
         },
+        ..Record::default()
     }
 }
 
@@ -213,7 +214,7 @@ fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
         svg.contains("failed (see report.md)"),
         "a failure is marked in its figure"
     );
-    let html = report::index_html(&rows, &dir, &figures);
+    let html = report::index_html(&rows, &figures);
     assert!(
         html.contains("<h2>Inference step time, CPU</h2>") && html.contains("<th>model</th>"),
         "{html}"
@@ -268,4 +269,49 @@ fn comparisons_flag_a_slowed_run_and_not_a_repeat() {
     let c = report::compare(&first, &broken, 0.10);
     assert_eq!(c[0].verdict, Verdict::Regression);
     assert!(c[0].note.contains("fails now: panicked"));
+}
+
+#[test]
+fn reports_merge_folders_and_say_which_machine_measured_each_cell() {
+    use cnn_bench::record::StepEstimate;
+    let (a, b) = (scratch("report-merge-a"), scratch("report-merge-b"));
+    let mut tch = record("tch", None);
+    tch.estimate = Some(StepEstimate::of(&[2e6, 2e6]));
+    tch.run.cpu_model = "cpu A".into();
+    write_record(&a, &group(), &case("tch"), &tch).unwrap();
+    let mut candle = record("candle", None);
+    candle.estimate = Some(StepEstimate::of(&[4e6, 4e6]));
+    candle.run.cpu_model = "cpu B".into();
+    write_record(&b, &group(), &case("candle"), &candle).unwrap();
+
+    let (rows, warnings) = report::collect_many(&[a.clone(), b.clone()], "new").unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let md = report::markdown(&rows);
+    assert!(
+        md.contains("this table mixes machines") && md.contains("M1 = cpu B; M2 = cpu A"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| ~2.00 ms (1.00) @M2 | ~4.00 ms (2.00) @M1 |"),
+        "{md}"
+    );
+
+    // The same benchmark in both folders: the later run's is kept, and said.
+    let mut again = tch.clone();
+    again.run.date = "2026-11-27T00:00:00Z".into();
+    again.estimate = Some(StepEstimate::of(&[3e6, 3e6]));
+    write_record(&b, &group(), &case("tch"), &again).unwrap();
+    let (rows, warnings) = report::collect_many(&[a.clone(), b.clone()], "new").unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let kept = rows.iter().find(|r| r.record.framework == "tch").unwrap();
+    assert_eq!(kept.mean(), Some(3e6));
+    assert_eq!(kept.root, b);
+
+    // A comparison of runs from different machines warns.
+    let old = measured(&a, "new");
+    let new = measured(&b, "new");
+    let w = report::machine_warning(&old, &new).unwrap();
+    assert!(w.contains("(old: cpu A; new: cpu A + cpu B)"), "{w}");
+    assert!(report::machine_warning(&old, &old).is_none());
 }

@@ -101,10 +101,56 @@ impl Weights {
         Ok(Self(out))
     }
 
+    /// Writes every tensor to a safetensors file, which
+    /// [`Weights::from_safetensors`] reads back.
+    pub fn write_safetensors(&self, path: &std::path::Path) -> Result<()> {
+        let bytes: Vec<(&String, Vec<usize>, Vec<u8>)> = self
+            .0
+            .iter()
+            .map(|(name, t)| {
+                let data = t.data.iter().flat_map(|v| v.to_le_bytes()).collect();
+                (name, t.shape.clone(), data)
+            })
+            .collect();
+        let views = bytes
+            .iter()
+            .map(|(name, shape, data)| {
+                let view = safetensors::tensor::TensorView::new(
+                    safetensors::Dtype::F32,
+                    shape.clone(),
+                    data,
+                )?;
+                Ok((name.as_str(), view))
+            })
+            .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
+            .context("building safetensors views")?;
+        safetensors::serialize_to_file(views, &None, path)
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
     /// The tensor named `name`, or an error naming it.
     pub fn get(&self, name: &str) -> Result<&Tensor> {
         self.0
             .get(name)
             .with_context(|| format!("no weights for `{name}`"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_round_trip_through_a_safetensors_file() {
+        let g = crate::model("mobilenetv2").unwrap();
+        let w = Weights::random(&g, 3);
+        let path = std::env::temp_dir().join(format!("cnn-models-w-{}.st", std::process::id()));
+        w.write_safetensors(&path).unwrap();
+        let back = Weights::from_safetensors(&g, &path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(back.0.len(), w.0.len());
+        for (name, t) in &w.0 {
+            assert_eq!(back.get(name).unwrap(), t, "{name}");
+        }
     }
 }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Makes a GPU grid slice's archive (scripts/gpu-grid.sh's
+# $OUT/criterion.tar.gz) the grid's new state and regenerates the report:
+#     scripts/gpu-grid-publish.sh /path/to/criterion.tar.gz
+# -> target-reports/gpu-grid/{criterion.tar.gz, report.md, report.csv,
+#    index.html, *.svg, status.txt}; commit them so the next slice, on any
+#    machine, goes on from there. Needs the release CLI (cargo build --release).
+set -euo pipefail
+archive=$1
+dest=${DEST:-target-reports/gpu-grid}
+cli=${CLI:-target/release/cnn-bench}
+mkdir -p "$dest"
+[ "$(realpath "$archive")" = "$(realpath -m "$dest/criterion.tar.gz")" ] || cp "$archive" "$dest/criterion.tar.gz"
+work=$(mktemp -d)
+tar xzf "$dest/criterion.tar.gz" -C "$work"
+"$cli" report --criterion "$work/criterion" --out "$work/report"
+cp "$work/report/report.md" "$work/report/report.csv" "$dest/"
+cp "$work/report"/*.svg "$dest/" 2>/dev/null || true
+# index.html links criterion's folders, which are in the archive only.
+python3 - "$work/criterion" > "$dest/status.txt" <<'PY'
+import glob, json, os, sys
+recs = [json.load(open(p)) for p in glob.glob(os.path.join(sys.argv[1], "*", "*", "*", "cnn-bench.json"))]
+ok = [r for r in recs if r["status"] == "ok"]
+est = [r for r in ok if r.get("estimate")]
+failed = [r for r in recs if r["status"] != "ok"]
+wall = sum(r.get("wall_seconds") or 0 for r in recs)
+machines = sorted({r["run"]["gpu"] for r in recs if r.get("run")})
+print(f"{len(recs)} of 504 default GPU grid cells recorded: {len(ok) - len(est)} measured, "
+      f"{len(est)} estimates, {len(failed)} failed; {504 - len(recs)} remain")
+print(f"GPU time in the recorded benchmarks (sum of their wall times): {wall:.0f} s")
+print("machines: " + ("; ".join(machines) if machines else "none yet"))
+fw = {}
+for r in recs:
+    if r.get("wall_seconds") is not None and r.get("measure_seconds") is not None:
+        fw.setdefault(r["framework"], []).append(r["wall_seconds"] - r["measure_seconds"])
+for f, v in sorted(fw.items()):
+    print(f"overhead per benchmark (wall minus measurement), {f}: mean {sum(v) / len(v):.1f} s over {len(v)}")
+PY
+cat "$dest/status.txt"
+rm -rf "$work"

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# One slice of the default GPU grid (7 models x 3 sizes x 4 batches x train
+# and inference x tch, tch-jit, candle = 504 benchmarks, GPU memory recorded
+# with each), on a lent GPU machine (H100/H200, driver 580, PyTorch
+# 2.11.0+cu130 in /opt/torch/.venv, no Rust, no network). Build on the build
+# machine with `make gpu-bundle`, carry device-bundle/, and run from the
+# repository root:
+#     scripts/gpu-grid.sh                 (results under $OUT, or /tmp/cnn-bench-gpu-grid)
+#
+# It brings in the grid's state (STATE, default
+# target-reports/gpu-grid/criterion.tar.gz, committed), runs the bench binary
+# with --max-time MAX_TIME (420 s: no benchmark is started that is predicted
+# to end later, and one running at the deadline is stopped unrecorded), which
+# implies --resume (what is recorded with the same settings is skipped), and
+# packs the criterion folder into $OUT/criterion.tar.gz with the log. Back on
+# the build machine, `scripts/gpu-grid-publish.sh <that archive>` makes it the
+# new state and regenerates target-reports/gpu-grid/. The same command
+# finishes the grid, slice by slice, on any machine.
+#
+# Every grid key can be overridden (CNN_BENCH_*), so the whole cycle can be
+# tried on a CPU:  BIN=target/release/cnn-bench-run CNN_BENCH_RUNS=cpu/inference
+# CNN_BENCH_MODELS=resnet18 STATE=/tmp/state.tar.gz MAX_TIME=30 scripts/gpu-grid.sh
+set -u
+bundle=${BUNDLE:-device-bundle}
+out=${OUT:-/tmp/cnn-bench-gpu-grid}
+state=${STATE:-target-reports/gpu-grid/criterion.tar.gz}
+max_time=${MAX_TIME:-420}
+mkdir -p "$out"
+started=$(date +%s)
+
+py=python3
+[ -x /opt/torch/.venv/bin/python ] && py=/opt/torch/.venv/bin/python
+if torch=$("$py" -c 'import torch, os; print(os.path.dirname(torch.__file__))' 2>/dev/null); then
+  site=$(dirname "$torch")
+  export LD_LIBRARY_PATH="$torch/lib:$site/nvidia/cu13/lib:$site/nvidia/cudnn/lib:${LD_LIBRARY_PATH:-}"
+fi
+bin=${BIN:-$bundle/cnn-bench-gpu}
+if [ ! -x "$bin" ] && [ -f "$bin.gz" ]; then # make gpu-bundle gzips it
+  gunzip -c "$bin.gz" > /tmp/cnn-bench-gpu && chmod +x /tmp/cnn-bench-gpu && bin=/tmp/cnn-bench-gpu
+fi
+[ -x "$bin" ] || { echo "gpu-grid: no bench binary at $bin (make gpu-bundle, or BIN=...)" >&2; exit 2; }
+command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+
+# The grid's state: the criterion folder of every slice so far.
+work=$(mktemp -d)
+mkdir -p "$work/criterion"
+if [ -f "$state" ]; then
+  tar xzf "$state" -C "$work"
+  echo "gpu-grid: state $state: $(find "$work/criterion" -name cnn-bench.json | wc -l) benchmark(s) recorded so far"
+else
+  echo "gpu-grid: no state at $state; starting the grid"
+fi
+
+# The default grid's GPU half; tighter budgets than a desk run's, so that
+# every cell ends within a slice: 1 s of criterion per benchmark, at most
+# 10 s of measurement (slower steps: an estimate from as many steps as fit),
+# 120 s in all (then: failed, timed out).
+config=$bundle/cnn-bench.toml
+[ -f "$config" ] || config=cnn-bench.toml
+export CRITERION_HOME=$work/criterion CNN_BENCH_CONFIG=$config
+export CNN_BENCH_RUNS=${CNN_BENCH_RUNS:-gpu/train,gpu/inference}
+export CNN_BENCH_FRAMEWORKS=${CNN_BENCH_FRAMEWORKS:-tch,tch-jit,candle}
+export CNN_BENCH_TARGET_SECONDS=${CNN_BENCH_TARGET_SECONDS:-1}
+export CNN_BENCH_BUDGET=${CNN_BENCH_BUDGET:-10}
+export CNN_BENCH_TIME_LIMIT=${CNN_BENCH_TIME_LIMIT:-120}
+
+"$bin" --bench --noplot --max-time "$max_time" ${SHARD:+--shard "$SHARD"} > "$out/slice.log" 2>&1
+status=$?
+grep -E '^cnn-bench: (resume|deadline|[0-9]+ benchmark)|^  - |^cnn-bench \[' "$out/slice.log" | tail -n 40
+echo "gpu-grid: bench binary exit status $status"
+
+# criterion's HTML reports are not needed to resume or to report.
+tar czf "$out/criterion.tar.gz" -C "$work" --exclude=report criterion
+cp "$out/slice.log" "$out/slice-$(date -u +%Y%m%dT%H%M%SZ).log"
+echo "gpu-grid: $(find "$work/criterion" -name cnn-bench.json | wc -l) benchmark(s) recorded in all;" \
+  "this slice took $(( $(date +%s) - started )) s; state packed into $out/criterion.tar.gz ($(du -h "$out/criterion.tar.gz" | cut -f1))"
+rm -rf "$work"
+exit $status

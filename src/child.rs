@@ -1,0 +1,152 @@
+//! One benchmark in a child process: its output passed through, its stage
+//! followed, and the process killed when it runs past its time.
+
+use anyhow::{anyhow, Context, Result};
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Set in a child process: run in-process, never spawn again.
+pub const CHILD_VAR: &str = "CNN_BENCH_CHILD";
+
+/// A child announces each stage on a line of its own, so that a kill can
+/// say what it interrupted.
+pub const STAGE_PREFIX: &str = "cnn-bench stage: ";
+
+/// How a child process ended when it did not fail.
+#[derive(Debug, PartialEq)]
+pub enum Ended {
+    /// Exited with status 0.
+    Finished,
+    /// Killed at `kill_at`, in the stage it last announced.
+    Killed { stage: String },
+}
+
+/// Runs `cmd`, passing its output through. A non-zero exit or a signal is an
+/// error that says which, followed by the child's last lines of output. At
+/// `kill_at` the child is killed (SIGKILL) and `Ended::Killed` says in which
+/// stage it was.
+pub fn run(mut cmd: Command, kill_at: Option<Instant>) -> Result<Ended> {
+    let mut child = cmd
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting a child process")?;
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let seen = Arc::new(Mutex::new((
+        VecDeque::<String>::new(),
+        "starting".to_string(),
+    )));
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let line = line.unwrap_or_default();
+                let mut s = seen.lock().expect("the reader alone writes");
+                if let Some(stage) = line.strip_prefix(STAGE_PREFIX) {
+                    s.1 = stage.trim().to_string();
+                    continue;
+                }
+                let _ = writeln!(std::io::stderr(), "{line}");
+                if !line.trim().is_empty() {
+                    s.0.push_back(line);
+                }
+                if s.0.len() > 3 {
+                    s.0.pop_front();
+                }
+            }
+        })
+    };
+    let status = loop {
+        if let Some(status) = child.try_wait().context("waiting for the child process")? {
+            break status;
+        }
+        if kill_at.is_some_and(|t| Instant::now() >= t) {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stage = seen.lock().map(|s| s.1.clone()).unwrap_or_default();
+            return Ok(Ended::Killed { stage });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = reader.join();
+    if status.success() {
+        return Ok(Ended::Finished);
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let how = match (status.code(), status.signal()) {
+        (Some(code), _) => format!("child process exited with status {code}"),
+        (None, Some(9)) => {
+            "child process killed (SIGKILL: out of host memory, or killed by hand)".to_string()
+        }
+        (None, Some(sig)) => format!("child process killed by signal {sig}"),
+        (None, None) => "child process ended abnormally".to_string(),
+    };
+    let last: Vec<String> = seen
+        .lock()
+        .map(|s| s.0.iter().cloned().collect())
+        .unwrap_or_default();
+    Err(anyhow!("{how}; its last output: {}", last.join(" | ")))
+}
+
+/// Says `stage` to the parent (a line it reads and does not pass on).
+pub fn announce(stage: &str) {
+    eprintln!("{STAGE_PREFIX}{stage}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, limit: Option<Duration>) -> Result<Ended> {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]);
+        run(cmd, limit.map(|l| Instant::now() + l))
+    }
+
+    #[test]
+    fn a_child_that_succeeds_is_ok() {
+        assert_eq!(sh("echo fine >&2", None).unwrap(), Ended::Finished);
+    }
+
+    #[test]
+    fn a_failing_child_is_an_error_with_its_status_and_last_words() {
+        let e = sh(
+            "echo preparing >&2; echo 'CUDA out of memory' >&2; exit 3",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("child process exited with status 3"), "{e}");
+        assert!(e.contains("preparing | CUDA out of memory"), "{e}");
+    }
+
+    #[test]
+    fn a_killed_child_is_an_error_that_names_the_kill() {
+        let e = sh("echo 'allocating' >&2; kill -9 $$", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("child process killed (SIGKILL"), "{e}");
+        assert!(e.contains("allocating"), "{e}");
+        let e = sh("kill -SEGV $$", None).unwrap_err().to_string();
+        assert!(e.starts_with("child process killed by signal 11"), "{e}");
+    }
+
+    #[test]
+    fn a_child_past_its_time_is_killed_in_the_stage_it_announced() {
+        let start = Instant::now();
+        let ended = sh(
+            &format!("echo '{STAGE_PREFIX}measuring' >&2; sleep 30"),
+            Some(Duration::from_millis(500)),
+        )
+        .unwrap();
+        assert_eq!(
+            ended,
+            Ended::Killed {
+                stage: "measuring".into()
+            }
+        );
+        assert!(start.elapsed() < Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,132 @@
+//! The bench binary's `main` (`cargo bench`, and the `cnn-bench-run`
+//! binary, the same harness for scripts and tests): one criterion group per
+//! model x device x phase of the grid (`{model}/{device}/{phase}`), one
+//! benchmark per framework x size x batch. See the README for the step
+//! definitions, the grid's settings and the run options.
+
+use crate::filter::Filter;
+use crate::grid::Grid;
+use crate::measurement::{Metric, StepMetric};
+use crate::options::{flags_as_vars, Options};
+use crate::run_info::RunInfo;
+use crate::runner::{self, Run, Summary};
+use crate::schedule::human;
+use anyhow::Result;
+use criterion::Criterion;
+use std::os::unix::process::CommandExt;
+
+pub fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // criterion refuses options it does not know: ours become variables,
+    // and the harness starts again without them.
+    match flags_as_vars(&args) {
+        Ok(None) => {}
+        Ok(Some((rest, vars))) => {
+            let exe = std::env::current_exe().expect("the bench binary's path");
+            let e = std::process::Command::new(exe).args(rest).envs(vars).exec();
+            eprintln!("cnn-bench: error: restarting without the harness's flags: {e}");
+            std::process::exit(1);
+        }
+        Err(e) => usage_error(e),
+    }
+    let (grid, filter, metric, options) = match setup(&args) {
+        Ok(v) => v,
+        Err(e) => usage_error(e),
+    };
+    let widened = grid.widened_for(&filter);
+    if widened.models != grid.models && !options.child {
+        eprintln!(
+            "cnn-bench: the filter matches no benchmark of the grid's models; running {} (sizes, batches and runs of the grid)",
+            widened.models.join(", ")
+        );
+    }
+    let grid = widened;
+    // `--list` (as criterion prints it), without preparing any model.
+    if args.iter().any(|a| a == "--list") {
+        for id in grid.ids().iter().filter(|id| filter.matches(id)) {
+            println!("{id}: benchmark");
+        }
+        return;
+    }
+    runner::set_threads(&grid).expect("the grid's frameworks are valid");
+    let out = runner::criterion_dir();
+    let mut c = Criterion::default()
+        .with_measurement(StepMetric(metric))
+        .output_directory(&out)
+        .configure_from_args();
+    if !options.child {
+        eprintln!(
+            "cnn-bench: {} CPU threads per framework; criterion measures {:?}; at most {} s of measurement and {} s in all per benchmark; results in {}",
+            grid.threads,
+            metric,
+            grid.budget_seconds,
+            grid.time_limit_seconds,
+            out.display()
+        );
+    }
+    let start = std::time::Instant::now();
+    let run = Run {
+        grid: &grid,
+        filter: &filter,
+        args: &args,
+        out: &out,
+        metric,
+        info: RunInfo::collect(&grid),
+        options: &options,
+    };
+    let summary = match runner::run(&mut c, &run) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cnn-bench: error: {e:#}");
+            std::process::exit(1);
+        }
+    };
+    c.final_summary();
+    if !options.child {
+        eprintln!("{}", describe(&summary, start.elapsed().as_secs_f64()));
+    }
+}
+
+fn setup(args: &[String]) -> Result<(Grid, Filter, Metric, Options)> {
+    Ok((
+        Grid::from_env()?,
+        Filter::from_args(args.to_vec())?,
+        Metric::from_env()?,
+        Options::from_env()?,
+    ))
+}
+
+fn usage_error(e: anyhow::Error) -> ! {
+    eprintln!("cnn-bench: error: {e:#}");
+    std::process::exit(crate::USAGE_ERROR);
+}
+
+/// The run's last words: what was measured, estimated, failed, skipped and
+/// what remains.
+pub fn describe(s: &Summary, secs: f64) -> String {
+    let mut out = format!(
+        "cnn-bench: {} benchmark(s) measured, {} as estimates (fewer steps than criterion's minimum), {} failed, in {}",
+        s.measured + s.estimated,
+        s.estimated,
+        s.failed.len(),
+        human(secs)
+    );
+    if s.skipped > 0 {
+        out += &format!("; {} skipped (already recorded)", s.skipped);
+    }
+    if s.elsewhere > 0 {
+        out += &format!("; {} left to other shards", s.elsewhere);
+    }
+    if s.remaining > 0 {
+        out += &format!(
+            "\ncnn-bench: {} benchmark(s) remain (deadline): run the same command again to go on",
+            s.remaining
+        );
+    } else {
+        out += "\ncnn-bench: 0 benchmark(s) remain";
+    }
+    for (id, reason) in &s.failed {
+        out += &format!("\n  - {id}: {reason}");
+    }
+    out
+}

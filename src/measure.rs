@@ -1,0 +1,216 @@
+//! Measures one benchmark in this process: prepares the step, times a first
+//! step to size criterion's sampling, then lets criterion measure it, or,
+//! when criterion's 10 samples do not fit the time budget, times as many
+//! steps as fit and records an estimate. Fills the benchmark's record.
+
+use crate::frameworks::{peak_gflops, Framework, Step};
+use crate::grid::{Case, Device, Grid, Group, Phase};
+use crate::inputs;
+use crate::measurement::{Metric, StepMetric};
+use crate::memory;
+use crate::options::Options;
+use crate::plan::{plan, Plan, MIN_SAMPLES};
+use crate::record::{Record, StepEstimate};
+use anyhow::{anyhow, Context, Result};
+use cnn_models::{Graph, Weights};
+use criterion::{BenchmarkGroup, BenchmarkId, Throughput};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// One benchmark and what measuring it needs.
+pub struct Bench<'a> {
+    pub graph: &'a Graph,
+    pub weights: &'a Weights,
+    pub fw: &'a dyn Framework,
+    pub group: &'a Group,
+    pub case: &'a Case,
+    pub grid: &'a Grid,
+    pub metric: Metric,
+    pub options: &'a Options,
+}
+
+/// Prepares, sizes and measures `b`, filling `record`; `stage` is told
+/// `preparing`, `measuring` and `finishing` as they begin, so that a time
+/// limit can say where it stopped the benchmark.
+pub fn measure(
+    bench_group: &mut BenchmarkGroup<'_, StepMetric>,
+    b: &Bench,
+    progress: &str,
+    record: &mut Record,
+    stage: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let device = b.group.device;
+    eprintln!("{progress}: preparing");
+    stage("preparing");
+    let sampler = memory::PeakSampler::start(device);
+    let prepared = guarded(|| prepare(b));
+    let peak = sampler.finish();
+    let (mut step, first) = prepared?;
+    stage("measuring");
+    let start = Instant::now();
+    let budget = b.grid.budget_seconds;
+    let first_s = first.as_secs_f64();
+    if first_s * MIN_SAMPLES as f64 > budget {
+        // Criterion's minimum does not fit: as many steps as fit, at least 2
+        // after the warm-up (the first timed step is one of them for time).
+        let steps = ((budget / first_s) as usize).max(2);
+        eprintln!(
+            "{progress}: first step {first_s:.3} s; {MIN_SAMPLES} samples do not fit the {budget} s budget: an estimate from {steps} steps"
+        );
+        let mut values = match b.metric {
+            Metric::Time => vec![first_s * 1e9],
+            Metric::Memory => vec![],
+        };
+        while values.len() < steps {
+            let t = Instant::now();
+            guarded(|| step.run()).context("a step failed during measurement")?;
+            values.push(match b.metric {
+                Metric::Time => t.elapsed().as_nanos() as f64,
+                Metric::Memory => memory_mib(device).map_err(|e| anyhow!(e))?,
+            });
+        }
+        record.estimate = Some(StepEstimate::of(&values));
+    } else {
+        let p = plan(first, Duration::from_secs_f64(b.grid.target_seconds));
+        eprintln!(
+            "{progress}: first step {first_s:.4} s; {} {} samples, about {:.0} s",
+            p.sample_size,
+            if p.flat { "flat" } else { "linear" },
+            (p.warm_up + p.measurement).as_secs_f64()
+        );
+        configure(bench_group, &p, b.case.batch, b.metric);
+        let (metric, id) = (b.metric, record.id.clone());
+        bench_group.bench_function(
+            BenchmarkId::new(&b.case.framework, b.case.parameter()),
+            |bencher| {
+                bencher.iter_custom(|iters| {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        if let Err(e) = step.run() {
+                            panic!("{id}: a step failed during measurement: {e:#}");
+                        }
+                    }
+                    match metric {
+                        Metric::Time => start.elapsed().as_nanos() as f64,
+                        Metric::Memory => {
+                            iters as f64
+                                * memory_mib(device).unwrap_or_else(|e| panic!("{id}: {e}"))
+                        }
+                    }
+                })
+            },
+        );
+        record.samples = Some(p.sample_size);
+        record.flat_sampling = Some(p.flat);
+    }
+    record.measure_seconds = Some(start.elapsed().as_secs_f64());
+    stage("finishing");
+    record.first_step_seconds = Some(first_s);
+    record.memory = Some(memory::read(device, peak));
+    // After the measurement, so it cannot warm or cool what was measured.
+    record.peak_gflops = framework_peak(b).ok();
+    Ok(())
+}
+
+/// The framework's matrix-product peak on the benchmark's device. On the
+/// CPU it is measured beside every benchmark (a shared host drifts, and the
+/// peak is how a report sees it); a GPU is the run's alone, so its peak is
+/// measured once per run and framework and kept in the run's scratch folder
+/// for the next child processes.
+fn framework_peak(b: &Bench) -> Result<f64> {
+    let cache: Option<PathBuf> = match b.group.device {
+        Device::Cpu => None,
+        Device::Gpu(i) => Some(
+            crate::options::scratch(&b.options.run_id)
+                .join(format!("peak-{}-gpu{i}", b.case.framework)),
+        ),
+    };
+    if let Some(v) = cache
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| t.trim().parse().ok())
+    {
+        return Ok(v);
+    }
+    let v = guarded(|| peak_gflops(b.fw, b.group.device))?;
+    if let Some(p) = cache {
+        let _ = std::fs::create_dir_all(p.parent().expect("in the scratch folder"));
+        let _ = std::fs::write(p, v.to_string());
+    }
+    Ok(v)
+}
+
+/// The memory criterion measures with `CNN_BENCH_MEASURE=memory`: NVML's
+/// figure for this process on a GPU, peak resident memory on the CPU.
+fn memory_mib(device: Device) -> Result<f64, String> {
+    let bytes = match device {
+        Device::Gpu(i) => memory::nvml_process_bytes(i)?,
+        Device::Cpu => memory::peak_rss_bytes()?,
+    };
+    Ok(bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Runs `f`, turning a panic (tch reports libtorch errors as panics) into an error.
+pub fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let msg = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".to_string());
+        Err(anyhow!("panicked: {msg}"))
+    })
+}
+
+/// Builds the step, runs it once untimed (allocations, autotuning) and once
+/// timed.
+fn prepare(b: &Bench) -> Result<(Box<dyn Step>, Duration)> {
+    let batches = inputs::batches(b.case.batch, b.case.size, b.graph.num_classes, b.grid.seed);
+    let step =
+        b.fw.prepare(b.graph, b.weights, b.group.device, b.group.phase, &batches)?;
+    let mut step = Delayed(step, b.options.step_delay);
+    step.run().context("first (warm-up) step")?;
+    let start = Instant::now();
+    step.run().context("second (timed) step")?;
+    Ok((Box::new(step), start.elapsed()))
+}
+
+/// A step with the test-only delay (`CNN_BENCH_STEP_DELAY_MS`) added: a
+/// slower step in every stage, to check comparisons, budgets and limits.
+struct Delayed(Box<dyn Step>, Duration);
+
+impl Step for Delayed {
+    fn run(&mut self) -> Result<Option<f32>> {
+        let out = self.0.run()?;
+        if !self.1.is_zero() {
+            std::thread::sleep(self.1);
+        }
+        Ok(out)
+    }
+
+    fn logits(&mut self) -> Result<Vec<f32>> {
+        self.0.logits()
+    }
+}
+
+fn configure(g: &mut BenchmarkGroup<'_, StepMetric>, p: &Plan, batch: usize, metric: Metric) {
+    g.sample_size(p.sample_size)
+        .sampling_mode(p.sampling())
+        .warm_up_time(p.warm_up)
+        .measurement_time(p.measurement);
+    if metric == Metric::Time {
+        g.throughput(Throughput::Elements(batch as u64));
+    }
+}
+
+/// FLOPs of one step: forward FLOPs of the batch, times 3 for a train step
+/// (forward plus a backward pass of about twice the forward's cost).
+pub fn flops_per_step(graph: &Graph, case: &Case, phase: Phase) -> Result<u64> {
+    let forward = cnn_models::analysis::forward_flops(graph, case.size)? * case.batch as u64;
+    Ok(if phase == Phase::Train {
+        3 * forward
+    } else {
+        forward
+    })
+}

@@ -1,0 +1,321 @@
+//! How one invocation of the harness runs the grid, beside what it measures:
+//! resume, a deadline, a shard, and the markers the harness passes to its
+//! own child processes. Read from `CNN_BENCH_*` variables; the flags
+//! `--resume`, `--retry-failed`, `--max-time S` and `--shard K/N` are
+//! turned into those variables before criterion reads the command line
+//! (criterion refuses options it does not know).
+
+use anyhow::{bail, ensure, Context, Result};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Which earlier results a run keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// Measure everything (a plain run).
+    No,
+    /// Skip benchmarks with a record measured with the same settings, `ok`
+    /// or `failed` (a failure is a reason, the end of that cell).
+    Finished,
+    /// Skip only those with an `ok` record: failures are tried again.
+    OkOnly,
+}
+
+/// One of `count` interleaved parts of a run: benchmarks `index - 1`,
+/// `index - 1 + count`, ... of the selection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based.
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    pub fn parse(s: &str) -> Result<Self> {
+        let (k, n) = s
+            .split_once('/')
+            .with_context(|| format!("shard `{s}` is not K/N (e.g. 2/4)"))?;
+        let (k, n): (usize, usize) = (
+            k.trim()
+                .parse()
+                .with_context(|| format!("shard `{s}`: `{k}` is not a number"))?,
+            n.trim()
+                .parse()
+                .with_context(|| format!("shard `{s}`: `{n}` is not a number"))?,
+        );
+        ensure!(
+            n >= 1 && (1..=n).contains(&k),
+            "shard `{s}`: K must be between 1 and N (e.g. 2/4)"
+        );
+        Ok(Shard { index: k, count: n })
+    }
+
+    /// Whether the `i`-th benchmark (0-based) of the selection is this shard's.
+    pub fn holds(&self, i: usize) -> bool {
+        i % self.count == self.index - 1
+    }
+}
+
+/// The options of one invocation.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub resume: Resume,
+    /// When to stop starting benchmarks (`--max-time` after the start).
+    pub deadline: Option<Instant>,
+    pub shard: Option<Shard>,
+    /// Names this invocation; kept by children and by a restart.
+    pub run_id: String,
+    /// This process was restarted by the run itself (after an in-process
+    /// benchmark hung): benchmarks this run id recorded are done.
+    pub continuing: bool,
+    /// This process is a child that runs one benchmark for its parent.
+    pub child: bool,
+    /// Weights the parent made for the child (safetensors).
+    pub weights: Option<PathBuf>,
+    /// Test only: added to every step (`CNN_BENCH_STEP_DELAY_MS`).
+    pub step_delay: Duration,
+    /// Test only: where a benchmark hangs (`CNN_BENCH_HANG`).
+    pub hang: Option<Hang>,
+}
+
+/// Test only: `CNN_BENCH_HANG=<stage>[@<id regex>]` makes the benchmarks
+/// whose id matches (all without a regex) hang when `stage` begins.
+#[derive(Clone, Debug)]
+pub struct Hang {
+    pub stage: String,
+    pub ids: Option<regex::Regex>,
+}
+
+impl Hang {
+    fn parse(v: &str) -> Result<Self> {
+        let (stage, ids) = match v.split_once('@') {
+            Some((s, r)) => (
+                s,
+                Some(regex::Regex::new(r).with_context(|| {
+                    format!("CNN_BENCH_HANG: `{r}` is not a regular expression")
+                })?),
+            ),
+            None => (v, None),
+        };
+        ensure!(
+            STAGES.contains(&stage),
+            "CNN_BENCH_HANG: unknown stage `{stage}`; valid stages: {}",
+            STAGES.join(", ")
+        );
+        Ok(Hang {
+            stage: stage.to_string(),
+            ids,
+        })
+    }
+
+    /// Whether benchmark `id` hangs when `stage` begins.
+    pub fn hits(&self, id: &str, stage: &str) -> bool {
+        self.stage == stage && self.ids.as_ref().is_none_or(|r| r.is_match(id))
+    }
+}
+
+pub const RUN_ID_VAR: &str = "CNN_BENCH_RUN_ID";
+pub const WEIGHTS_VAR: &str = "CNN_BENCH_WEIGHTS";
+pub const MAX_TIME_VAR: &str = "CNN_BENCH_MAX_TIME";
+pub const DELAY_VAR: &str = "CNN_BENCH_STEP_DELAY_MS";
+/// The stages a benchmark goes through, as `CNN_BENCH_HANG` names them.
+pub const STAGES: &[&str] = &["preparing", "measuring"];
+
+impl Options {
+    /// The options of the process environment.
+    pub fn from_env() -> Result<Self> {
+        let vars: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("CNN_BENCH_"))
+            .collect();
+        Self::from_vars(&vars)
+    }
+
+    pub fn from_vars(vars: &BTreeMap<String, String>) -> Result<Self> {
+        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let flag = |k: &str| -> Result<bool> {
+            match get(k) {
+                None | Some("0") => Ok(false),
+                Some("1") => Ok(true),
+                Some(v) => bail!("{k}: `{v}` is not 0 or 1"),
+            }
+        };
+        let max_time = get(MAX_TIME_VAR)
+            .map(|v| {
+                let s: f64 = v
+                    .parse()
+                    .with_context(|| format!("{MAX_TIME_VAR}: `{v}` is not a number of seconds"))?;
+                ensure!(
+                    s > 0.0 && s.is_finite(),
+                    "{MAX_TIME_VAR}: must be positive, got {v}"
+                );
+                Ok(s)
+            })
+            .transpose()?;
+        // A deadline-bounded run is meant to be run again to go on.
+        let resume = match (
+            flag("CNN_BENCH_RESUME")? || max_time.is_some(),
+            flag("CNN_BENCH_RETRY_FAILED")?,
+        ) {
+            (false, false) => Resume::No,
+            (true, false) => Resume::Finished,
+            (_, true) => Resume::OkOnly,
+        };
+        let delay_ms: f64 = match get(DELAY_VAR) {
+            None => 0.0,
+            Some(v) => v
+                .parse()
+                .with_context(|| format!("{DELAY_VAR}: `{v}` is not a number of milliseconds"))?,
+        };
+        let hang = get("CNN_BENCH_HANG").map(Hang::parse).transpose()?;
+        let run_id = get(RUN_ID_VAR).map(str::to_string);
+        let child = get(crate::child::CHILD_VAR).is_some();
+        Ok(Options {
+            resume,
+            deadline: max_time.map(|s| Instant::now() + Duration::from_secs_f64(s)),
+            shard: get("CNN_BENCH_SHARD").map(Shard::parse).transpose()?,
+            continuing: run_id.is_some() && !child,
+            run_id: run_id.unwrap_or_else(new_run_id),
+            child,
+            weights: get(WEIGHTS_VAR).map(PathBuf::from),
+            step_delay: Duration::from_secs_f64(delay_ms.max(0.0) / 1e3),
+            hang,
+        })
+    }
+
+    /// Seconds left before the deadline, if there is one.
+    pub fn time_left(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// The run's scratch folder (weights shared with child processes, the GPU
+/// peaks), under the system's temporary folder.
+pub fn scratch(run_id: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("cnn-bench-{run_id}"))
+}
+
+/// A fresh run id: the start time and the process id.
+fn new_run_id() -> String {
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}-{}", t.as_secs(), std::process::id())
+}
+
+/// Environment variables to set: name, value.
+pub type Vars = Vec<(String, String)>;
+
+/// The harness's own flags in `args`, as the variables they stand for, and
+/// the arguments left for criterion. `None` when there are none.
+pub fn flags_as_vars(args: &[String]) -> Result<Option<(Vec<String>, Vars)>> {
+    let mut rest = Vec::new();
+    let mut vars = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (a.as_str(), None),
+        };
+        let mut value = |what: &str| -> Result<String> {
+            match inline.clone().or_else(|| it.next().cloned()) {
+                Some(v) => Ok(v),
+                None => bail!("{name} needs {what}"),
+            }
+        };
+        match name {
+            "--resume" => vars.push(("CNN_BENCH_RESUME".into(), "1".into())),
+            "--retry-failed" => vars.push(("CNN_BENCH_RETRY_FAILED".into(), "1".into())),
+            "--max-time" => vars.push((MAX_TIME_VAR.into(), value("a number of seconds")?)),
+            "--shard" => vars.push(("CNN_BENCH_SHARD".into(), value("K/N (e.g. 2/4)")?)),
+            _ => rest.push(a.clone()),
+        }
+    }
+    Ok((!vars.is_empty()).then_some((rest, vars)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(vars: &[(&str, &str)]) -> Result<Options> {
+        Options::from_vars(
+            &vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn shards_interleave_and_cover_the_selection_once() {
+        let shards: Vec<Shard> = (1..=3)
+            .map(|k| Shard::parse(&format!("{k}/3")).unwrap())
+            .collect();
+        for i in 0..10 {
+            assert_eq!(shards.iter().filter(|s| s.holds(i)).count(), 1);
+        }
+        assert!(shards[1].holds(1) && shards[1].holds(4) && !shards[1].holds(2));
+        for bad in ["0/4", "5/4", "2", "a/4", "1/0"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_deadline_implies_resume_and_retry_failed_narrows_it() {
+        assert_eq!(opts(&[]).unwrap().resume, Resume::No);
+        let o = opts(&[(MAX_TIME_VAR, "420")]).unwrap();
+        assert_eq!(o.resume, Resume::Finished);
+        assert!(o.time_left().unwrap() > Duration::from_secs(419));
+        let o = opts(&[("CNN_BENCH_RESUME", "1"), ("CNN_BENCH_RETRY_FAILED", "1")]).unwrap();
+        assert_eq!(o.resume, Resume::OkOnly);
+        let e = format!("{:#}", opts(&[(MAX_TIME_VAR, "soon")]).unwrap_err());
+        assert!(e.contains("not a number of seconds"), "{e}");
+        let e = format!("{:#}", opts(&[("CNN_BENCH_HANG", "sleeping")]).unwrap_err());
+        assert!(e.contains("valid stages: preparing, measuring"), "{e}");
+        let h = opts(&[("CNN_BENCH_HANG", "measuring@/tch/")])
+            .unwrap()
+            .hang
+            .unwrap();
+        assert!(h.hits("a/cpu/inference/tch/size64-batch1", "measuring"));
+        assert!(!h.hits("a/cpu/inference/tch/size64-batch1", "preparing"));
+        assert!(!h.hits("a/cpu/inference/tract/size64-batch1", "measuring"));
+    }
+
+    #[test]
+    fn a_restarted_run_keeps_its_id_and_a_child_is_not_a_restart() {
+        let o = opts(&[(RUN_ID_VAR, "7-1")]).unwrap();
+        assert!(o.continuing && o.run_id == "7-1");
+        let o = opts(&[(RUN_ID_VAR, "7-1"), ("CNN_BENCH_CHILD", "1")]).unwrap();
+        assert!(!o.continuing && o.child);
+        assert!(!opts(&[]).unwrap().continuing);
+    }
+
+    #[test]
+    fn flags_become_variables_and_the_rest_goes_to_criterion() {
+        let args: Vec<String> = [
+            "--bench",
+            "--resume",
+            "--max-time",
+            "420",
+            "--shard=2/4",
+            "resnet18",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (rest, vars) = flags_as_vars(&args).unwrap().unwrap();
+        assert_eq!(rest, ["--bench", "resnet18"]);
+        assert_eq!(
+            vars,
+            [
+                ("CNN_BENCH_RESUME".to_string(), "1".to_string()),
+                (MAX_TIME_VAR.to_string(), "420".to_string()),
+                ("CNN_BENCH_SHARD".to_string(), "2/4".to_string()),
+            ]
+        );
+        assert!(flags_as_vars(&rest).unwrap().is_none());
+        assert!(flags_as_vars(&["--max-time".to_string()]).is_err());
+    }
+}

@@ -1,0 +1,202 @@
+//! `cnn-bench.json`: what the harness records per benchmark, next to
+//! criterion's own files for it, and how it is read and written.
+
+use crate::grid::{Case, Group};
+use crate::memory::MemoryRecord;
+use crate::run_info::RunInfo;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// One benchmark's outcome and figures.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    pub model: String,
+    pub device: String,
+    pub phase: String,
+    pub framework: String,
+    pub framework_version: String,
+    pub size: usize,
+    pub batch: usize,
+    pub threads: usize,
+    pub seed: u64,
+    /// `ok` when it was measured (by criterion, or as an estimate), `failed`
+    /// otherwise.
+    pub status: String,
+    pub reason: Option<String>,
+    /// Whether it ran in a process of its own.
+    #[serde(default)]
+    pub isolated: bool,
+    /// What criterion's value is: `time` (ns per step) or `memory` (MiB).
+    #[serde(default = "time_metric")]
+    pub metric: String,
+    /// The step timed before measuring, which sized criterion's sampling.
+    pub first_step_seconds: Option<f64>,
+    pub samples: Option<usize>,
+    pub flat_sampling: Option<bool>,
+    /// Set instead of criterion's statistics when criterion's minimum of 10
+    /// samples did not fit the time budget: the mean of the steps that did.
+    #[serde(default)]
+    pub estimate: Option<StepEstimate>,
+    /// Forward FLOPs of the batch, times 3 for a train step (forward plus a
+    /// backward pass of about twice the forward's cost).
+    pub flops_per_step: u64,
+    /// Read after the measurement, with the model still alive.
+    pub memory: Option<MemoryRecord>,
+    /// This framework's matrix-product FLOP rate on this device (GFLOP/s,
+    /// see `frameworks::peak_gflops`), measured in the same run.
+    #[serde(default)]
+    pub peak_gflops: Option<f64>,
+    /// Seconds from the start of the benchmark to its record, preparation
+    /// included; for an isolated one, its child process's whole life.
+    #[serde(default)]
+    pub wall_seconds: Option<f64>,
+    /// The part of `wall_seconds` spent measuring (criterion's warm-up and
+    /// samples, or an estimate's steps).
+    #[serde(default)]
+    pub measure_seconds: Option<f64>,
+    /// What the measurement depends on besides the benchmark's id; a resumed
+    /// run skips a benchmark only when these are equal.
+    #[serde(default)]
+    pub settings: Option<MeasuredWith>,
+    /// The invocation that wrote it (kept when the harness restarts itself).
+    #[serde(default)]
+    pub run_id: String,
+    /// The run's commit, date, versions and machine.
+    #[serde(default)]
+    pub run: RunInfo,
+}
+
+/// Records written before the metric was recorded measured time.
+fn time_metric() -> String {
+    "time".into()
+}
+
+/// A measurement with fewer steps than criterion's minimum, in criterion's
+/// unit (ns per step, or MiB): shown as an estimate (`~61.2 s`), never
+/// mixed with criterion's statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepEstimate {
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+    /// Steps measured after the warm-up step (at least 2).
+    pub steps: usize,
+}
+
+impl StepEstimate {
+    /// The estimate of `values` (at least one).
+    pub fn of(values: &[f64]) -> Self {
+        let n = values.len().max(1) as f64;
+        StepEstimate {
+            mean: values.iter().sum::<f64>() / n,
+            min: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            steps: values.len(),
+        }
+    }
+}
+
+/// The settings a measurement depends on: the code that builds and times a
+/// step (see `build.rs`), and the grid keys that change what is measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeasuredWith {
+    /// Hash of the step code (models, adapters, inputs, timing), `build.rs`.
+    pub code: String,
+    pub threads: usize,
+    pub seed: u64,
+    pub target_seconds: f64,
+    pub budget_seconds: f64,
+    pub metric: String,
+    pub step_delay_ms: f64,
+}
+
+/// The hash of the step code this binary was built from.
+pub const CODE: &str = env!("STEP_CODE_HASH");
+
+/// Where a benchmark's record lives.
+pub fn record_path(out: &Path, group: &Group, case: &Case) -> PathBuf {
+    benchmark_dir(out, &group.id(), &case.framework, &case.parameter()).join("cnn-bench.json")
+}
+
+/// The folder criterion writes one benchmark's files to.
+pub fn benchmark_dir(out: &Path, group: &str, function: &str, parameter: &str) -> PathBuf {
+    // criterion's `make_filename_safe`
+    let safe = |s: &str| s.replace(['?', '"', '/', '\\', '*', '<', '>', ':', '|', '^'], "_");
+    out.join(safe(group))
+        .join(safe(function))
+        .join(safe(parameter))
+}
+
+/// Writes a record, replacing the previous run's (through a temporary file,
+/// so a kill mid-write never leaves half a record).
+pub fn write_record(out: &Path, group: &Group, case: &Case, record: &Record) -> Result<()> {
+    write_path(&record_path(out, group, case), record)
+}
+
+/// Writes a record to `path` (see [`write_record`]).
+pub fn write_path(path: &Path, record: &Record) -> Result<()> {
+    std::fs::create_dir_all(path.parent().expect("a record lives in a folder"))
+        .with_context(|| format!("creating the folder of {}", path.display()))?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(record)?)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The record of a benchmark, if one was written.
+pub fn read_record(out: &Path, group: &Group, case: &Case) -> Result<Option<Record>> {
+    let path = record_path(out, group, case);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Removes a benchmark's record (before a child process writes a new one).
+pub fn remove_record(out: &Path, group: &Group, case: &Case) {
+    let _ = std::fs::remove_file(record_path(out, group, case));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::{Device, Phase};
+
+    #[test]
+    fn records_round_trip_through_criterions_folder() {
+        let out = std::env::temp_dir().join(format!("cnn-bench-records-{}", std::process::id()));
+        let group = Group {
+            model: "resnet18".into(),
+            device: Device::Gpu(0),
+            phase: Phase::Train,
+        };
+        let case = Case {
+            framework: "tch".into(),
+            size: 224,
+            batch: 32,
+        };
+        assert!(read_record(&out, &group, &case).unwrap().is_none());
+        let record = Record {
+            id: "resnet18/gpu/train/tch/size224-batch32".into(),
+            status: "failed".into(),
+            reason: Some("child process killed by signal 11".into()),
+            estimate: Some(StepEstimate::of(&[3.0, 5.0])),
+            ..Record::default()
+        };
+        write_record(&out, &group, &case, &record).unwrap();
+        let path = out.join("resnet18_gpu_train/tch/size224-batch32/cnn-bench.json");
+        assert!(path.exists(), "{}", path.display());
+        let back = read_record(&out, &group, &case).unwrap().unwrap();
+        assert_eq!(back.reason, record.reason);
+        assert_eq!(back.status, "failed");
+        let e = back.estimate.unwrap();
+        assert_eq!((e.mean, e.min, e.max, e.steps), (4.0, 3.0, 5.0, 2));
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}

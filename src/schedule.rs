@@ -1,0 +1,193 @@
+//! How long a benchmark will take, predicted from the records already in
+//! criterion's folder: for the progress lines' time remaining and for the
+//! deadline, which starts a benchmark only when it is predicted to finish
+//! in time. A prediction is an estimate; the time limit and the deadline's
+//! kill bound what it gets wrong.
+
+use crate::grid::{Case, Grid, Group};
+use crate::plan::{plan, MIN_SAMPLES};
+use crate::record::Record;
+use std::path::Path;
+use std::time::Duration;
+
+/// What the harness knows of past benchmarks' durations.
+#[derive(Default)]
+pub struct Predictor {
+    seen: Vec<Record>,
+}
+
+/// Guess for a framework nothing is known of yet: its preparation (model,
+/// process, first steps) in seconds, added to the target.
+const UNKNOWN_OVERHEAD_S: f64 = 10.0;
+
+impl Predictor {
+    /// Every record under criterion's folder `out` that says how long its
+    /// benchmark took.
+    pub fn from_folder(out: &Path) -> Self {
+        let mut p = Predictor::default();
+        let dirs = |d: &Path| -> Vec<std::path::PathBuf> {
+            std::fs::read_dir(d)
+                .map(|r| {
+                    r.flatten()
+                        .map(|e| e.path())
+                        .filter(|p| p.is_dir())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for group in dirs(out) {
+            for function in dirs(&group) {
+                for bench in dirs(&function) {
+                    let Ok(text) = std::fs::read_to_string(bench.join("cnn-bench.json")) else {
+                        continue;
+                    };
+                    if let Ok(r) = serde_json::from_str::<Record>(&text) {
+                        p.learn(r);
+                    }
+                }
+            }
+        }
+        p
+    }
+
+    /// Adds a finished benchmark's record.
+    pub fn learn(&mut self, r: Record) {
+        if r.wall_seconds.is_some() {
+            self.seen.retain(|s| s.id != r.id);
+            self.seen.push(r);
+        }
+    }
+
+    /// Predicted seconds for `case` of `group`, whose step costs `flops`.
+    pub fn predict(&self, grid: &Grid, group: &Group, case: &Case, flops: u64) -> f64 {
+        let id = group.bench_id(case);
+        if let Some(r) = self.seen.iter().find(|r| r.id == id) {
+            return r.wall_seconds.unwrap_or_default();
+        }
+        // The same framework, device and phase at the nearest cost: its
+        // overhead, and its step scaled by the FLOPs.
+        let device = group.device.to_string();
+        let phase = group.phase.to_string();
+        let nearest = self
+            .seen
+            .iter()
+            .filter(|r| {
+                r.framework == case.framework
+                    && r.device.starts_with(&device)
+                    && r.phase == phase
+                    && r.first_step_seconds.is_some()
+                    && r.flops_per_step > 0
+            })
+            .min_by(|a, b| {
+                let d = |r: &Record| (r.flops_per_step as f64 / flops.max(1) as f64).ln().abs();
+                d(a).total_cmp(&d(b))
+            });
+        match nearest {
+            Some(r) => {
+                let first = r.first_step_seconds.unwrap_or_default();
+                let overhead = (r.wall_seconds.unwrap_or_default()
+                    - r.measure_seconds.unwrap_or_default()
+                    - 2.0 * first)
+                    .max(0.0);
+                let step = first * flops as f64 / r.flops_per_step as f64;
+                overhead + 2.0 * step + measuring(grid, step)
+            }
+            None => grid.target_seconds + UNKNOWN_OVERHEAD_S,
+        }
+    }
+}
+
+/// Seconds of measurement for a step of `step` seconds: criterion's plan,
+/// or the budget's steps (the first timed step is one of them).
+pub fn measuring(grid: &Grid, step: f64) -> f64 {
+    if step * MIN_SAMPLES as f64 > grid.budget_seconds {
+        let steps = ((grid.budget_seconds / step) as usize).max(2);
+        return (steps - 1) as f64 * step;
+    }
+    let p = plan(
+        Duration::from_secs_f64(step),
+        Duration::from_secs_f64(grid.target_seconds),
+    );
+    // Criterion's analysis and files: about half a second.
+    let samples = if p.flat {
+        p.sample_size as f64 * step
+    } else {
+        0.0
+    };
+    p.warm_up.as_secs_f64() + p.measurement.as_secs_f64().max(samples) + 0.5
+}
+
+/// `secs` as `1 h 02 min`, `12 min 05 s` or `42 s`.
+pub fn human(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::{Device, Phase};
+
+    fn grid() -> Grid {
+        Grid {
+            models: vec!["resnet18".into()],
+            sizes: vec![224],
+            batches: vec![1],
+            frameworks: vec!["tch".into()],
+            runs: vec![(Device::Gpu(0), Phase::Train)],
+            threads: 1,
+            seed: 1,
+            target_seconds: 1.0,
+            budget_seconds: 20.0,
+            time_limit_seconds: 100.0,
+            isolate: crate::grid::Isolate::Gpu,
+        }
+    }
+
+    fn rec(id: &str, framework: &str, flops: u64, first: f64, measure: f64, wall: f64) -> Record {
+        Record {
+            id: id.into(),
+            framework: framework.into(),
+            device: "gpu0".into(),
+            phase: "train".into(),
+            flops_per_step: flops,
+            first_step_seconds: Some(first),
+            measure_seconds: Some(measure),
+            wall_seconds: Some(wall),
+            ..Record::default()
+        }
+    }
+
+    #[test]
+    fn a_known_benchmark_takes_what_it_took_and_others_scale_by_flops() {
+        let g = grid();
+        let group = &g.groups()[0];
+        let case = &g.cases()[0];
+        let mut p = Predictor::default();
+        assert_eq!(p.predict(&g, group, case, 100), 1.0 + UNKNOWN_OVERHEAD_S);
+        // 4 s of overhead, a 0.01 s step, 1 s measuring.
+        p.learn(rec("other", "tch", 100, 0.01, 1.0, 5.02));
+        let twice = p.predict(&g, group, case, 200);
+        let expected = 4.0 + 0.04 + measuring(&g, 0.02);
+        assert!((twice - expected).abs() < 1e-9, "{twice} vs {expected}");
+        p.learn(rec(&group.bench_id(case), "tch", 100, 0.01, 1.0, 7.5));
+        assert_eq!(p.predict(&g, group, case, 200), 7.5);
+    }
+
+    #[test]
+    fn slow_steps_are_bounded_by_the_budget() {
+        let g = grid();
+        // 10 samples of 5 s do not fit 20 s: 4 steps, the first already timed.
+        assert_eq!(measuring(&g, 5.0), 15.0);
+        // A 60 s step still takes 2.
+        assert_eq!(measuring(&g, 60.0), 60.0);
+        assert!(measuring(&g, 0.001) < 3.0);
+        assert_eq!(human(42.4), "42 s");
+        assert_eq!(human(725.0), "12 min 05 s");
+        assert_eq!(human(3720.0), "1 h 02 min");
+    }
+}

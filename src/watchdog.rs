@@ -1,0 +1,111 @@
+//! The time limit and the deadline for benchmarks measured in this process.
+//! A thread cannot be stopped safely in the middle of a framework's call, so
+//! when an in-process benchmark runs past its limit the watchdog records it
+//! as failed and replaces the process with a fresh one (`exec`) that goes on
+//! with the rest of the run: the same arguments, the same run id, so that
+//! what this run already recorded is skipped. At the deadline it stops the
+//! process without a record for the unfinished benchmark.
+
+use crate::options::{MAX_TIME_VAR, RUN_ID_VAR};
+use crate::record::Record;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The benchmark being watched.
+pub struct Watch {
+    pub started: Instant,
+    pub limit: Duration,
+    pub deadline: Option<Instant>,
+    /// Written, as failed, when the limit passes.
+    pub record: Record,
+    pub record_path: PathBuf,
+    /// Benchmarks after this one, for the deadline's message.
+    pub remaining: usize,
+    pub stage: String,
+}
+
+#[derive(Clone, Default)]
+pub struct Watchdog {
+    current: Arc<Mutex<Option<Watch>>>,
+}
+
+impl Watchdog {
+    /// Starts the watching thread.
+    pub fn start() -> Self {
+        let dog = Watchdog::default();
+        let current = dog.current.clone();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(50));
+            let mut guard = current.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(w) = guard.as_mut() {
+                let now = Instant::now();
+                if w.deadline.is_some_and(|d| now >= d) {
+                    eprintln!(
+                        "cnn-bench: deadline reached while {} was {}; it is not recorded. {} benchmark(s) remain: run the same command again to go on",
+                        w.record.id,
+                        w.stage,
+                        w.remaining + 1
+                    );
+                    std::process::exit(0);
+                }
+                if now >= w.started + w.limit {
+                    give_up(w);
+                }
+            }
+        });
+        dog
+    }
+
+    pub fn watch(&self, w: Watch) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(w);
+    }
+
+    pub fn stage(&self, stage: &str) {
+        if let Some(w) = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            w.stage = stage.to_string();
+        }
+    }
+
+    pub fn clear(&self) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// Records the benchmark as timed out and restarts the harness on the rest.
+fn give_up(w: &mut Watch) -> ! {
+    let reason = timed_out(w.limit, &w.stage);
+    eprintln!("cnn-bench: {}: FAILED: {reason}", w.record.id);
+    w.record.status = "failed".into();
+    w.record.reason = Some(reason);
+    w.record.wall_seconds = Some(w.started.elapsed().as_secs_f64());
+    let written = crate::record::write_path(&w.record_path, &w.record);
+    if let Err(e) = &written {
+        eprintln!("cnn-bench: error: {e:#}");
+        std::process::exit(1);
+    }
+    eprintln!("cnn-bench: restarting the harness to go on with the rest of the run");
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(
+        std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe")),
+    );
+    cmd.args(std::env::args_os().skip(1))
+        .env(RUN_ID_VAR, &w.record.run_id);
+    if let Some(d) = w.deadline {
+        let left = d.saturating_duration_since(Instant::now()).as_secs_f64();
+        cmd.env(MAX_TIME_VAR, format!("{:.3}", left.max(0.001)));
+    }
+    let e = cmd.exec();
+    eprintln!("cnn-bench: error: could not restart the harness: {e}");
+    std::process::exit(1);
+}
+
+/// The reason a benchmark stopped by its time limit is recorded with.
+pub fn timed_out(limit: Duration, stage: &str) -> String {
+    format!("timed out after {:.0} s while {stage}", limit.as_secs_f64())
+}

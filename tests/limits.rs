@@ -1,0 +1,222 @@
+//! The harness under time: a benchmark that hangs past its time limit is
+//! stopped and recorded while the run goes on (in a child process and in
+//! this process), a step too slow for criterion's 10 samples in the budget
+//! becomes an estimate that the report flags, and a run stopped by its
+//! deadline finishes on the next run without measuring anything twice.
+//! Each test runs the real harness (`cnn-bench-run`, what `cargo bench`
+//! runs) on resnet18 at 64x64 on the CPU, with tch and tract.
+
+use cnn_bench::record::Record;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A fresh criterion folder under target/ for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs the harness on resnet18, 64x64, CPU inference, tch then tract, with
+/// `batches`, into `out`; returns the exit status and what it said.
+fn harness(out: &Path, batches: &str, vars: &[(&str, &str)], args: &[&str]) -> (i32, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cnn-bench-run"));
+    cmd.args(["--bench", "--noplot", "--nresamples", "1000"])
+        .args(args)
+        .env("CRITERION_HOME", out)
+        .env("CNN_BENCH_MODELS", "resnet18")
+        .env("CNN_BENCH_SIZES", "64")
+        .env("CNN_BENCH_BATCHES", batches)
+        .env("CNN_BENCH_FRAMEWORKS", "tch,tract")
+        .env("CNN_BENCH_RUNS", "cpu/inference")
+        .env("CNN_BENCH_THREADS", "1")
+        .env("CNN_BENCH_TARGET_SECONDS", "0.3");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    let said = String::from_utf8_lossy(&o.stderr).into_owned();
+    (o.status.code().unwrap_or(-1), said)
+}
+
+fn record(out: &Path, framework: &str, batch: usize) -> Option<Record> {
+    let path = out.join(format!(
+        "resnet18_cpu_inference/{framework}/size64-batch{batch}/cnn-bench.json"
+    ));
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(serde_json::from_str(&text).unwrap())
+}
+
+fn hang_past_the_limit(isolate: &str) {
+    let out = scratch(&format!("limits-hang-{isolate}"));
+    let (code, said) = harness(
+        &out,
+        "1",
+        &[
+            ("CNN_BENCH_ISOLATE", isolate),
+            ("CNN_BENCH_TIME_LIMIT", "4"),
+            ("CNN_BENCH_HANG", "preparing@/tch/"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{said}");
+    let tch = record(&out, "tch", 1).expect("the hung benchmark is recorded");
+    assert_eq!(tch.status, "failed", "{said}");
+    assert_eq!(
+        tch.reason.as_deref(),
+        Some("timed out after 4 s while preparing"),
+        "{said}"
+    );
+    // The run went on: tract, after tch, was measured.
+    let tract = record(&out, "tract", 1).expect("the run went on");
+    assert_eq!(
+        (tract.status.as_str(), tract.reason),
+        ("ok", None),
+        "{said}"
+    );
+    assert!(
+        said.contains("1 benchmark(s) measured") && said.contains("1 failed"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_child_past_its_time_limit_is_killed_and_recorded_and_the_run_goes_on() {
+    hang_past_the_limit("all");
+}
+
+#[test]
+fn an_in_process_benchmark_past_its_limit_is_recorded_and_the_harness_restarts_on_the_rest() {
+    hang_past_the_limit("none");
+}
+
+#[test]
+fn a_hang_while_measuring_is_reported_as_such() {
+    let out = scratch("limits-hang-measuring");
+    let (code, said) = harness(
+        &out,
+        "1",
+        &[
+            ("CNN_BENCH_ISOLATE", "all"),
+            ("CNN_BENCH_TIME_LIMIT", "6"),
+            ("CNN_BENCH_HANG", "measuring@/tract/"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{said}");
+    let tract = record(&out, "tract", 1).unwrap();
+    assert_eq!(
+        tract.reason.as_deref(),
+        Some("timed out after 6 s while measuring"),
+        "{said}"
+    );
+    assert_eq!(record(&out, "tch", 1).unwrap().status, "ok");
+}
+
+#[test]
+fn a_step_too_slow_for_the_budget_is_an_estimate_the_report_flags() {
+    let out = scratch("limits-budget");
+    // 10 samples of a 400 ms step do not fit a 1.5 s budget: 3 steps do.
+    let (code, said) = harness(
+        &out,
+        "1",
+        &[
+            ("CNN_BENCH_FRAMEWORKS", "tch"),
+            ("CNN_BENCH_STEP_DELAY_MS", "400"),
+            ("CNN_BENCH_BUDGET", "1.5"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{said}");
+    let r = record(&out, "tch", 1).unwrap();
+    let e = r.estimate.expect("an estimate");
+    assert_eq!((r.status.as_str(), e.steps), ("ok", 3), "{said}");
+    assert!(
+        e.mean >= 400e6 && e.min >= 400e6 && e.max >= e.mean,
+        "{e:?}"
+    );
+    assert_eq!(r.samples, None, "criterion did not measure it");
+    assert!(said.contains("as estimates"), "{said}");
+
+    let report = out.join("report");
+    let o = Command::new(env!("CARGO_BIN_EXE_cnn-bench"))
+        .args(["report", "--criterion"])
+        .arg(&out)
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("| resnet18 | 64 | 1 |"))
+        .unwrap();
+    assert!(line.contains("| ~4") && line.contains(" ms (1.00)"), "{md}");
+    assert!(
+        md.contains("## Estimates") && md.contains("from 3 steps"),
+        "{md}"
+    );
+    let mut csv = csv::Reader::from_path(report.join("report.csv")).unwrap();
+    let headers = csv.headers().unwrap().clone();
+    let row = csv.records().next().unwrap().unwrap();
+    let col = |name: &str| &row[headers.iter().position(|h| h == name).unwrap()];
+    assert_eq!((col("estimate"), col("steps")), ("true", "3"));
+    assert_eq!(col("mean_ci_low"), "", "an estimate has no interval");
+    let svg = std::fs::read_to_string(report.join("relative-time-cpu-inference.svg")).unwrap();
+    assert!(svg.contains("hollow ~: estimate"), "the figure marks it");
+}
+
+#[test]
+fn a_run_stopped_by_its_deadline_finishes_on_the_next_run_without_measuring_twice() {
+    let out = scratch("limits-deadline");
+    let first_ids = |out: &Path| -> Vec<Option<String>> {
+        [("tch", 1), ("tch", 2), ("tract", 1), ("tract", 2)]
+            .iter()
+            .map(|(f, b)| record(out, f, *b).map(|r| r.run_id))
+            .collect()
+    };
+    // tch, new to this folder, is predicted at 10.3 s and starts; tract,
+    // predicted as long, would not finish in what is left of 12 s.
+    let (code, said) = harness(&out, "1,2", &[], &["--max-time", "12"]);
+    assert_eq!(code, 0, "{said}");
+    let first = first_ids(&out);
+    let done = first.iter().filter(|r| r.is_some()).count();
+    assert!((1..4).contains(&done), "{first:?}\n{said}");
+    assert!(
+        said.contains(&format!("{} benchmark(s) remain (deadline)", 4 - done)),
+        "{said}"
+    );
+    // The same command again finishes the grid and skips what is recorded.
+    let (code, said) = harness(&out, "1,2", &[], &["--max-time", "120"]);
+    assert_eq!(code, 0, "{said}");
+    let second = first_ids(&out);
+    assert!(second.iter().all(|r| r.is_some()), "{second:?}\n{said}");
+    for (a, b) in first.iter().zip(&second) {
+        if a.is_some() {
+            assert_eq!(a, b, "a benchmark recorded by the first run ran again");
+        } else {
+            assert_ne!(b, &first.iter().flatten().next().cloned());
+        }
+    }
+    assert!(
+        said.contains(&format!("{done} of 4 benchmark(s) already recorded")),
+        "{said}"
+    );
+    assert!(said.contains("0 benchmark(s) remain"), "{said}");
+}
+
+#[test]
+fn bad_run_options_exit_with_2() {
+    let out = scratch("limits-bad");
+    let (code, said) = harness(&out, "1", &[], &["--shard", "5/4"]);
+    assert_eq!(code, 2, "{said}");
+    assert!(said.contains("K must be between 1 and N"), "{said}");
+    let (code, said) = harness(&out, "1", &[("CNN_BENCH_TIME_LIMIT", "-1")], &[]);
+    assert_eq!(code, 2, "{said}");
+    assert!(
+        said.contains("`time_limit_seconds` must be a positive"),
+        "{said}"
+    );
+}
