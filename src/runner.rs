@@ -285,13 +285,27 @@ fn in_child(r: &Run, group: &Group, case: &Case, record: &mut Record, weights: &
         .env(CHILD_VAR, "1")
         .env(crate::options::RUN_ID_VAR, &r.options.run_id)
         .env(WEIGHTS_VAR, weights);
-    match child::run(cmd, Some(kill_at)) {
-        Ok(Ended::Killed { .. }) if kill_at < by_limit => {
-            eprintln!("cnn-bench: deadline reached while {id} ran; it is not recorded");
-            Outcome::Deadline
-        }
+    let ended = child::run(cmd, Some(kill_at));
+    let by_deadline = kill_at < by_limit;
+    if by_deadline && matches!(ended, Ok(Ended::Killed { .. })) {
+        eprintln!("cnn-bench: deadline reached while {id} ran; it is not recorded");
+        return Outcome::Deadline;
+    }
+    settle(ended, limit, || read_record(r.out, group, case), record)
+}
+
+/// Fills `record` from how its child process `ended`: the child's own
+/// record when it finished and wrote one, a failure with the reason
+/// otherwise (a kill at the time limit, a crash, or no record at all).
+fn settle(
+    ended: Result<Ended>,
+    limit: Duration,
+    theirs: impl FnOnce() -> Result<Option<Record>>,
+    record: &mut Record,
+) -> Outcome {
+    match ended {
         Ok(Ended::Killed { stage }) => fail(record, timed_out(limit, &stage)),
-        Ok(Ended::Finished) => match read_record(r.out, group, case) {
+        Ok(Ended::Finished) => match theirs() {
             Ok(Some(theirs)) => {
                 *record = theirs;
                 Outcome::Recorded
@@ -589,6 +603,38 @@ mod tests {
         );
         let long = "x".repeat(400);
         assert_eq!(short_reason(&long).len(), 303);
+    }
+
+    #[test]
+    fn a_child_that_ends_without_a_record_is_a_failure_not_an_abort() {
+        let limit = Duration::from_secs(9);
+        let mut r = Record::default();
+        assert_eq!(
+            settle(Ok(Ended::Finished), limit, || Ok(None), &mut r),
+            Outcome::Recorded
+        );
+        assert_eq!(r.status, "failed");
+        assert_eq!(
+            r.reason.as_deref(),
+            Some("the child process exited without writing its record")
+        );
+        let mut r = Record::default();
+        let theirs = Record {
+            status: "ok".into(),
+            id: "theirs".into(),
+            ..Record::default()
+        };
+        settle(Ok(Ended::Finished), limit, || Ok(Some(theirs)), &mut r);
+        assert_eq!((r.id.as_str(), r.status.as_str()), ("theirs", "ok"));
+        let mut r = Record::default();
+        let killed = Ended::Killed {
+            stage: "preparing".into(),
+        };
+        settle(Ok(killed), limit, || unreachable!(), &mut r);
+        assert_eq!(
+            r.reason.as_deref(),
+            Some("timed out after 9 s while preparing")
+        );
     }
 
     #[test]

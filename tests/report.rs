@@ -315,3 +315,61 @@ fn reports_merge_folders_and_say_which_machine_measured_each_cell() {
     assert!(w.contains("(old: cpu A; new: cpu A + cpu B)"), "{w}");
     assert!(report::machine_warning(&old, &old).is_none());
 }
+
+#[test]
+fn each_of_five_frameworks_has_a_colour_of_its_own() {
+    use cnn_bench::record::StepEstimate;
+    let dir = scratch("report-colours");
+    for (i, f) in ["tch", "tch-jit", "candle", "ort", "tract"]
+        .iter()
+        .enumerate()
+    {
+        let mut r = record(f, None);
+        r.estimate = Some(StepEstimate::of(&[(i + 1) as f64 * 1e6; 2]));
+        write_record(&dir, &group(), &case(f), &r).unwrap();
+    }
+    let rows = report::collect(&dir, "new").unwrap();
+    let figures = cnn_bench::figures::write_all(&rows, &dir).unwrap();
+    let svg = std::fs::read_to_string(&figures[0]).unwrap();
+    // The legend fills one swatch per framework.
+    let mut colours: Vec<&str> = svg
+        .split("fill=\"#")
+        .skip(1)
+        .map(|s| &s[..6])
+        .filter(|c| !["FFFFFF", "000000"].contains(c))
+        .collect();
+    colours.sort();
+    colours.dedup();
+    assert_eq!(colours.len(), 5, "{colours:?}");
+}
+
+#[test]
+fn a_comparison_of_published_memory_runs_is_in_mib() {
+    use cnn_bench::record::StepEstimate;
+    let mut dirs = Vec::new();
+    for (name, mib) in [("report-memory-old", 1000.0), ("report-memory-new", 1500.0)] {
+        let dir = scratch(name);
+        let mut r = record("tch", None);
+        r.metric = "memory".into();
+        r.estimate = Some(StepEstimate::of(&[mib, mib]));
+        write_record(&dir, &group(), &case("tch"), &r).unwrap();
+        let rows = report::collect(&dir, "new").unwrap();
+        report::write_csv(&rows, &dir.join("report.csv")).unwrap();
+        dirs.push(dir);
+    }
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-bench"))
+        .arg("compare")
+        .args(&dirs)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("1000 [1000 .. 1000] MiB") && out.contains("1500 [1500 .. 1500] MiB"),
+        "{out}"
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "50% more memory is a regression: {out}"
+    );
+}

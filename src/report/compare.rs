@@ -1,0 +1,256 @@
+//! The comparison of two runs, benchmark by benchmark.
+
+use super::{format_ns, machine, unique, Interval, Row};
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// How a benchmark changed between two runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// Slower by more than the threshold, confidence intervals apart, or
+    /// failing now when it ran before.
+    Regression,
+    Improvement,
+    /// Confidence intervals overlap.
+    WithinNoise,
+    /// Intervals apart but the change is under the threshold.
+    BelowThreshold,
+    /// Measured in only one of the runs.
+    Unmatched,
+}
+
+/// What a comparison needs of a benchmark: its mean, or why it has none.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measured {
+    pub id: String,
+    /// criterion's mean and confidence interval; for an estimate, its mean
+    /// and the range of its steps.
+    pub mean: Option<Interval>,
+    pub estimate: bool,
+    pub reason: Option<String>,
+    /// See [`machine`].
+    pub machine: String,
+    /// Whether the value is time (nanoseconds) rather than memory (MiB).
+    pub time: bool,
+}
+
+impl From<&Row> for Measured {
+    fn from(r: &Row) -> Self {
+        let rough = r.estimate().map(|e| Interval {
+            point: e.mean,
+            low: e.min,
+            high: e.max,
+        });
+        Measured {
+            id: r.record.id.clone(),
+            mean: r.estimates.map(|e| e.mean).or(rough),
+            estimate: rough.is_some(),
+            reason: r.record.reason.clone(),
+            machine: r.machine(),
+            time: r.record.metric == "time",
+        }
+    }
+}
+
+/// A warning when two runs, or the parts of one, come from different
+/// machines: their differences are then partly the machines'.
+pub fn machine_warning(old: &[Measured], new: &[Measured]) -> Option<String> {
+    let set = |rows: &[Measured]| -> Vec<String> { unique(rows.iter().map(|m| m.machine.clone())) };
+    let (a, b) = (set(old), set(new));
+    if a.len() <= 1 && a == b {
+        return None;
+    }
+    Some(format!(
+        "warning: these runs mix machines (old: {}; new: {}): a difference may be the machine's, not the code's",
+        a.join(" + "),
+        b.join(" + ")
+    ))
+}
+
+/// The benchmarks of a report folder's `report.csv` (a published reference
+/// run) in criterion's units (nanoseconds or MiB).
+pub fn measured_from_csv(path: &Path) -> Result<Vec<Measured>> {
+    #[derive(Deserialize)]
+    struct Line {
+        model: String,
+        device: String,
+        phase: String,
+        framework: String,
+        size: usize,
+        batch: usize,
+        metric: String,
+        reason: Option<String>,
+        mean: Option<f64>,
+        mean_ci_low: Option<f64>,
+        mean_ci_high: Option<f64>,
+        #[serde(default)]
+        estimate: Option<bool>,
+        #[serde(default)]
+        cpu_model: String,
+        #[serde(default)]
+        gpu: String,
+    }
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut out = Vec::new();
+    for line in r.deserialize() {
+        let l: Line = line.with_context(|| format!("parsing {}", path.display()))?;
+        let scale = if l.metric == "time" { 1e9 } else { 1.0 };
+        let device = if l.device.starts_with("gpu") {
+            "gpu"
+        } else {
+            "cpu"
+        };
+        let estimate = l.estimate.unwrap_or(false);
+        let mean = match (l.mean, l.mean_ci_low, l.mean_ci_high) {
+            (Some(p), Some(lo), Some(hi)) => Some(Interval {
+                point: p * scale,
+                low: lo * scale,
+                high: hi * scale,
+            }),
+            // An estimate has no interval in the CSV: its mean alone.
+            (Some(p), _, _) if estimate => Some(Interval {
+                point: p * scale,
+                low: p * scale,
+                high: p * scale,
+            }),
+            _ => None,
+        };
+        let machine = machine(&l.device, &l.cpu_model, &l.gpu);
+        out.push(Measured {
+            id: format!(
+                "{}/{device}/{}/{}/size{}-batch{}",
+                l.model, l.phase, l.framework, l.size, l.batch
+            ),
+            mean,
+            estimate,
+            reason: l.reason,
+            machine,
+            time: l.metric == "time",
+        });
+    }
+    Ok(out)
+}
+
+/// One benchmark of a comparison.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub id: String,
+    pub old: Option<Interval>,
+    pub new: Option<Interval>,
+    pub verdict: Verdict,
+    pub note: String,
+}
+
+impl Change {
+    /// new / old mean, when both were measured.
+    pub fn ratio(&self) -> Option<f64> {
+        Some(self.new?.point / self.old?.point)
+    }
+}
+
+/// Compares the means of two runs benchmark by benchmark; `threshold` is
+/// the relative change (0.05 = 5%) beyond which a change counts. Regressions
+/// come first, largest first.
+pub fn compare(old: &[Measured], new: &[Measured], threshold: f64) -> Vec<Change> {
+    let index = |rows: &[Measured]| -> BTreeMap<String, Measured> {
+        rows.iter().map(|r| (r.id.clone(), r.clone())).collect()
+    };
+    let (old, new) = (index(old), index(new));
+    let rough =
+        |rows: &BTreeMap<String, Measured>, id: &str| rows.get(id).is_some_and(|m| m.estimate);
+    let mut ids: Vec<&String> = old.keys().chain(new.keys()).collect();
+    ids.sort();
+    ids.dedup();
+    let mut out: Vec<Change> = ids
+        .into_iter()
+        .map(|id| {
+            let o = old.get(id).and_then(|r| r.mean);
+            let n = new.get(id).and_then(|r| r.mean);
+            let (verdict, note) = match (o, n) {
+                (Some(o), Some(n)) => {
+                    let ratio = n.point / o.point;
+                    let v = if o.overlaps(&n) {
+                        Verdict::WithinNoise
+                    } else if ratio > 1.0 + threshold {
+                        Verdict::Regression
+                    } else if ratio < 1.0 - threshold {
+                        Verdict::Improvement
+                    } else {
+                        Verdict::BelowThreshold
+                    };
+                    let note = format!("{:+.1}%", (ratio - 1.0) * 100.0);
+                    if rough(&old, id) || rough(&new, id) {
+                        (v, format!("{note} (an estimate: the range of its steps stands for the interval)"))
+                    } else {
+                        (v, note)
+                    }
+                }
+                (Some(_), None) => match new.get(id).and_then(|r| r.reason.clone()) {
+                    Some(why) => (Verdict::Regression, format!("fails now: {why}")),
+                    None => (Verdict::Unmatched, "not in the new run".into()),
+                },
+                (None, Some(_)) => (Verdict::Unmatched, "not measured in the old run".into()),
+                (None, None) => (Verdict::Unmatched, "measured in neither run".into()),
+            };
+            Change {
+                id: id.clone(),
+                old: o,
+                new: n,
+                verdict,
+                note,
+            }
+        })
+        .collect();
+    let rank = |c: &Change| match c.verdict {
+        Verdict::Regression => 0,
+        Verdict::Improvement => 1,
+        Verdict::BelowThreshold => 2,
+        Verdict::WithinNoise => 3,
+        Verdict::Unmatched => 4,
+    };
+    out.sort_by(|a, b| {
+        rank(a).cmp(&rank(b)).then(
+            b.ratio()
+                .unwrap_or(f64::INFINITY)
+                .total_cmp(&a.ratio().unwrap_or(f64::INFINITY)),
+        )
+    });
+    out
+}
+
+/// The comparison as a text table.
+pub fn comparison_text(changes: &[Change], metric_is_time: bool) -> String {
+    let fmt = |i: Option<Interval>| match i {
+        Some(i) if metric_is_time => format!(
+            "{} [{} .. {}]",
+            format_ns(i.point),
+            format_ns(i.low),
+            format_ns(i.high)
+        ),
+        Some(i) => format!("{:.0} [{:.0} .. {:.0}] MiB", i.point, i.low, i.high),
+        None => "-".into(),
+    };
+    let mut out = String::new();
+    for c in changes {
+        let verdict = match c.verdict {
+            Verdict::Regression => "REGRESSION",
+            Verdict::Improvement => "improvement",
+            Verdict::WithinNoise => "within noise",
+            Verdict::BelowThreshold => "below threshold",
+            Verdict::Unmatched => "unmatched",
+        };
+        let _ = writeln!(
+            out,
+            "{verdict:<16} {:<50} {:>34} -> {:<34} {}",
+            c.id,
+            fmt(c.old),
+            fmt(c.new),
+            c.note
+        );
+    }
+    out
+}

@@ -1,0 +1,123 @@
+//! The tidy CSV: one row per benchmark with its figures and the run's
+//! metadata.
+
+use super::Row;
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::path::Path;
+
+/// One line of the tidy CSV: a benchmark with its figures and the run's
+/// metadata. Missing figures are empty cells, never zeros.
+#[derive(Debug, Serialize)]
+pub struct CsvRow {
+    pub model: String,
+    pub device: String,
+    pub phase: String,
+    pub framework: String,
+    pub framework_version: String,
+    pub size: usize,
+    pub batch: usize,
+    pub status: String,
+    pub reason: Option<String>,
+    /// What criterion measured: `time` (the step-time columns are seconds)
+    /// or `memory` (they are MiB).
+    pub metric: String,
+    pub mean: Option<f64>,
+    pub mean_ci_low: Option<f64>,
+    pub mean_ci_high: Option<f64>,
+    /// `true` when `mean` is an estimate from `steps` steps (the budget did
+    /// not fit criterion's 10 samples): no confidence interval, no median.
+    pub estimate: bool,
+    pub steps: Option<usize>,
+    pub median: Option<f64>,
+    pub median_ci_low: Option<f64>,
+    pub median_ci_high: Option<f64>,
+    pub images_per_second: Option<f64>,
+    pub flops_per_step: u64,
+    pub achieved_gflops: Option<f64>,
+    /// The framework's matrix-product rate on the device, measured with the run.
+    pub peak_gflops: Option<f64>,
+    pub fraction_of_peak: Option<f64>,
+    pub nvml_process_mib: Option<f64>,
+    pub nvml_peak_mib: Option<f64>,
+    pub device_used_mib: Option<f64>,
+    pub peak_rss_mib: Option<f64>,
+    pub threads: usize,
+    pub isolated: bool,
+    /// Seconds the whole benchmark took (its process, preparation included)
+    /// and the part spent measuring.
+    pub wall_seconds: Option<f64>,
+    pub measure_seconds: Option<f64>,
+    pub git_commit: String,
+    pub date: String,
+    pub cpu_model: String,
+    pub gpu: String,
+    pub versions: String,
+}
+
+/// The CSV rows of a run.
+pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
+    rows.iter()
+        .map(|r| {
+            let rec = &r.record;
+            let time = rec.metric == "time";
+            // criterion's values are ns per step for time, MiB for memory.
+            let unit = if time { 1e-9 } else { 1.0 };
+            let e = r.estimates;
+            let rough = r.estimate();
+            let mean_s = r.mean().filter(|_| time).map(|m| m * 1e-9);
+            let mem = rec.memory.as_ref();
+            CsvRow {
+                model: rec.model.clone(),
+                device: rec.device.clone(),
+                phase: rec.phase.clone(),
+                framework: rec.framework.clone(),
+                framework_version: rec.framework_version.clone(),
+                size: rec.size,
+                batch: rec.batch,
+                status: rec.status.clone(),
+                reason: rec.reason.clone(),
+                metric: rec.metric.clone(),
+                mean: r.mean().map(|m| m * unit),
+                mean_ci_low: e.map(|e| e.mean.low * unit),
+                mean_ci_high: e.map(|e| e.mean.high * unit),
+                estimate: rough.is_some(),
+                steps: rough.map(|e| e.steps),
+                median: e.map(|e| e.median.point * unit),
+                median_ci_low: e.map(|e| e.median.low * unit),
+                median_ci_high: e.map(|e| e.median.high * unit),
+                images_per_second: mean_s.map(|s| rec.batch as f64 / s),
+                flops_per_step: rec.flops_per_step,
+                achieved_gflops: mean_s.map(|s| rec.flops_per_step as f64 / s / 1e9),
+                peak_gflops: rec.peak_gflops,
+                fraction_of_peak: mean_s
+                    .zip(rec.peak_gflops)
+                    .map(|(s, peak)| rec.flops_per_step as f64 / s / 1e9 / peak),
+                nvml_process_mib: mem.and_then(|m| m.nvml_process_mib.mib()),
+                nvml_peak_mib: mem.and_then(|m| m.nvml_peak_mib.mib()),
+                device_used_mib: mem.and_then(|m| m.device_used_mib.mib()),
+                peak_rss_mib: mem.and_then(|m| m.peak_rss_mib.mib()),
+                threads: rec.threads,
+                isolated: rec.isolated,
+                wall_seconds: rec.wall_seconds,
+                measure_seconds: rec.measure_seconds,
+                git_commit: rec.run.git_commit.clone(),
+                date: rec.run.date.clone(),
+                cpu_model: rec.run.cpu_model.clone(),
+                gpu: rec.run.gpu.clone(),
+                versions: rec.run.versions.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Writes the CSV of `rows` to `path`.
+pub fn write_csv(rows: &[Row], path: &Path) -> Result<()> {
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+    for row in csv_rows(rows) {
+        w.serialize(row)?;
+    }
+    w.flush()?;
+    Ok(())
+}

@@ -1,0 +1,315 @@
+//! The report as a document: sections of text, one table each and lists,
+//! built once from the rows and rendered both as Markdown (report.md) and
+//! as the HTML index page, so the two always say the same.
+
+use super::{by_configuration, format_ns, frameworks_of, machines, timed, unique, Row, SECTIONS};
+use std::collections::BTreeMap;
+
+/// One section: a heading, paragraphs, a table, a list.
+#[derive(Clone, Debug, Default)]
+pub struct Section {
+    pub title: String,
+    /// Paragraphs, in Markdown's inline syntax (`code`, **strong**).
+    pub text: Vec<String>,
+    pub table: Option<Table>,
+    pub items: Vec<String>,
+    /// Whether `items` are numbered (the failure notes cells refer to).
+    pub numbered: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// A table cell: what Markdown shows, and what HTML adds.
+#[derive(Clone, Debug, Default)]
+pub struct Cell {
+    pub text: String,
+    /// Shown beside the text in HTML (images per second).
+    pub detail: Option<String>,
+    /// A number (right-aligned in HTML).
+    pub numeric: bool,
+    /// The fastest framework of its row.
+    pub fastest: bool,
+}
+
+impl Cell {
+    fn label(text: impl ToString) -> Self {
+        Cell {
+            text: text.to_string(),
+            ..Cell::default()
+        }
+    }
+
+    fn number(text: impl ToString) -> Self {
+        Cell {
+            text: text.to_string(),
+            numeric: true,
+            ..Cell::default()
+        }
+    }
+}
+
+/// The report of `rows`: the study's time tables, GPU memory, the
+/// estimates, the time per benchmark, and the failures the cells refer to.
+pub fn document(rows: &[Row]) -> Vec<Section> {
+    let mut notes: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (device, phase, title) in SECTIONS {
+        let mine = timed(rows, device, phase);
+        if !mine.is_empty() {
+            out.push(time_table(title, &mine, &mut notes));
+        }
+    }
+    let gpu: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.record.device.starts_with("gpu"))
+        .collect();
+    if !gpu.is_empty() {
+        out.push(memory_table(&gpu, &mut notes));
+    }
+    out.extend(estimates(rows));
+    out.extend(run_time(rows));
+    if !notes.is_empty() {
+        out.push(Section {
+            title: "Failed benchmarks".into(),
+            items: notes,
+            numbered: true,
+            ..Section::default()
+        });
+    }
+    out
+}
+
+/// Step time per configuration and framework: the mean, and in brackets
+/// the time relative to the fastest framework of the row.
+fn time_table(title: &str, mine: &[&Row], notes: &mut Vec<String>) -> Section {
+    // Only the frameworks this section has (no empty train columns for
+    // inference engines).
+    let frameworks = frameworks_of(mine);
+    let machines = machines(mine.iter().copied());
+    let mixed = machines.len() > 1;
+    let mut table = Table {
+        columns: ["model", "size", "batch"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(frameworks.iter().cloned())
+            .collect(),
+        rows: vec![],
+    };
+    for ((model, size, batch), cells) in by_configuration(mine, |r| r.record.framework.clone()) {
+        let fastest = cells
+            .values()
+            .filter_map(|r| r.mean())
+            .fold(f64::INFINITY, f64::min);
+        let mut row = vec![Cell::label(model), Cell::number(size), Cell::number(batch)];
+        row.extend(frameworks.iter().map(|f| match cells.get(f) {
+            None => Cell::default(),
+            Some(r) => {
+                let mut cell = match r.mean() {
+                    Some(mean) => Cell {
+                        text: format!(
+                            "{}{} ({:.2})",
+                            if r.estimate().is_some() { "~" } else { "" },
+                            format_ns(mean),
+                            mean / fastest
+                        ),
+                        detail: Some(format!(
+                            "{:.0} img/s",
+                            r.record.batch as f64 / (mean * 1e-9)
+                        )),
+                        numeric: true,
+                        fastest: mean == fastest,
+                    },
+                    None => Cell::number(failed(r, notes)),
+                };
+                if let Some(i) = machines.iter().position(|m| *m == r.machine()) {
+                    if mixed {
+                        cell.text += &format!(" @M{}", i + 1);
+                    }
+                }
+                cell
+            }
+        }));
+        table.rows.push(row);
+    }
+    Section {
+        title: title.into(),
+        text: say_machines(&machines),
+        table: Some(table),
+        ..Section::default()
+    }
+}
+
+/// NVML's process memory per configuration, framework and phase.
+fn memory_table(gpu: &[&Row], notes: &mut Vec<String>) -> Section {
+    let columns: Vec<(String, String)> = unique(
+        gpu.iter()
+            .map(|r| (r.record.phase.clone(), r.record.framework.clone())),
+    );
+    let mut table = Table {
+        columns: ["model", "size", "batch"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(columns.iter().map(|(p, f)| format!("{f} {p}")))
+            .collect(),
+        rows: vec![],
+    };
+    let by_config = by_configuration(gpu, |r| {
+        (r.record.phase.clone(), r.record.framework.clone())
+    });
+    for ((model, size, batch), cells) in by_config {
+        let mut row = vec![Cell::label(model), Cell::number(size), Cell::number(batch)];
+        row.extend(columns.iter().map(|c| match cells.get(c) {
+            None => Cell::default(),
+            Some(r) => match (&r.record.memory, r.record.status.as_str()) {
+                (Some(m), "ok") => {
+                    let v = |x: &crate::memory::Reading| {
+                        x.mib().map_or("n/a".to_string(), |v| format!("{v:.0}"))
+                    };
+                    Cell::number(format!(
+                        "{} ({})",
+                        v(&m.nvml_process_mib),
+                        v(&m.nvml_peak_mib)
+                    ))
+                }
+                _ => Cell::number(failed(r, notes)),
+            },
+        }));
+        table.rows.push(row);
+    }
+    Section {
+        title: "GPU memory (MiB, NVML, process; peak during preparation in brackets)".into(),
+        text: say_machines(&machines(gpu.iter().copied())),
+        table: Some(table),
+        ..Section::default()
+    }
+}
+
+/// The benchmarks measured as estimates, with their steps.
+fn estimates(rows: &[Row]) -> Option<Section> {
+    let items: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            let e = r.estimate()?;
+            let f = |v: f64| {
+                if r.record.metric == "time" {
+                    format_ns(v)
+                } else {
+                    format!("{v:.0} MiB")
+                }
+            };
+            Some(format!(
+                "`{}`: ~{} from {} steps ({} to {})",
+                r.record.id,
+                f(e.mean),
+                e.steps,
+                f(e.min),
+                f(e.max)
+            ))
+        })
+        .collect();
+    (!items.is_empty()).then(|| Section {
+        title: "Estimates".into(),
+        text: vec!["`~` marks an estimate: criterion's 10 samples did not fit the benchmark's time budget, so the mean is of the steps that did (at least 2 after the warm-up), without a confidence interval.".into()],
+        items,
+        ..Section::default()
+    })
+}
+
+/// What a benchmark costs besides its measurement (process start, weights,
+/// model building, tracing or export, first steps, memory readings, the
+/// peak), per framework and device: where a grid's time goes.
+fn run_time(rows: &[Row]) -> Option<Section> {
+    let mut by: BTreeMap<(String, String), Vec<(f64, f64)>> = BTreeMap::new();
+    for r in rows {
+        if let (Some(w), Some(m)) = (r.record.wall_seconds, r.record.measure_seconds) {
+            let device = if r.record.device.starts_with("gpu") {
+                "gpu"
+            } else {
+                "cpu"
+            };
+            by.entry((device.to_string(), r.record.framework.clone()))
+                .or_default()
+                .push((w, m));
+        }
+    }
+    if by.is_empty() {
+        return None;
+    }
+    let mut table = Table {
+        columns: [
+            "device",
+            "framework",
+            "benchmarks",
+            "whole (s)",
+            "measuring (s)",
+            "overhead (s)",
+            "total (s)",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        rows: vec![],
+    };
+    for ((device, fw), v) in by {
+        let n = v.len() as f64;
+        let wall: f64 = v.iter().map(|x| x.0).sum();
+        let measuring: f64 = v.iter().map(|x| x.1).sum();
+        table.rows.push(vec![
+            Cell::label(device),
+            Cell::label(fw),
+            Cell::number(v.len()),
+            Cell::number(format!("{:.1}", wall / n)),
+            Cell::number(format!("{:.1}", measuring / n)),
+            Cell::number(format!("{:.1}", (wall - measuring) / n)),
+            Cell::number(format!("{wall:.0}")),
+        ]);
+    }
+    Some(Section {
+        title: "Time per benchmark".into(),
+        text: vec!["Mean seconds per benchmark, whole (preparation included; for one in a process of its own, the process's life) and measuring; the difference is the overhead.".into()],
+        table: Some(table),
+        ..Section::default()
+    })
+}
+
+/// Which machine measured a table: one line, or, for several, a warning
+/// and the legend of the `@M1`, `@M2` marks on its cells.
+fn say_machines(machines: &[String]) -> Vec<String> {
+    match machines {
+        [] => vec![],
+        [one] => vec![format!("Measured on: {one}.")],
+        many => {
+            let legend: Vec<String> = many
+                .iter()
+                .enumerate()
+                .map(|(i, m)| format!("M{} = {m}", i + 1))
+                .collect();
+            vec![format!(
+                "**Warning: this table mixes machines** ({}); each cell says which measured it, and ratios across machines compare the machines too.",
+                legend.join("; ")
+            )]
+        }
+    }
+}
+
+/// `-` with a note number; the note names the benchmark and its reason.
+fn failed(r: &Row, notes: &mut Vec<String>) -> String {
+    let reason = r
+        .record
+        .reason
+        .clone()
+        .unwrap_or_else(|| "no estimate from criterion".into());
+    let note = format!("`{}`: {}", r.record.id, reason.replace('|', "/"));
+    let n = match notes.iter().position(|x| *x == note) {
+        Some(i) => i + 1,
+        None => {
+            notes.push(note);
+            notes.len()
+        }
+    };
+    format!("- [{n}]")
+}

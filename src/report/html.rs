@@ -1,0 +1,186 @@
+//! index.html: the document (the same sections as report.md) as a styled
+//! page, the figures, and every benchmark with a link to criterion's report.
+
+use super::{document, format_ns, unique, Row, Section};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
+h1{margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+table{border-collapse:collapse;margin:.5em 0 1em;font-size:14px}
+th,td{padding:4px 10px;border-bottom:1px solid #e4e4e4;text-align:left;vertical-align:top}
+th{background:#f3f5f8;position:sticky;top:0}
+tr:nth-child(even) td{background:#fafbfc}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.fastest{background:#e3f4e3!important;font-weight:600}
+.detail{display:block;color:#777;font-size:12px;font-weight:normal}
+code{background:#f3f3f3;padding:0 3px;border-radius:3px}
+.warn{background:#fff4d6;padding:.4em .6em;border-left:4px solid #e0a800}
+img{max-width:100%;border:1px solid #eee}
+.legend{color:#555;font-size:13px}";
+
+/// An HTML page: the study's tables (the sections of report.md), the
+/// figures, and every benchmark with a link to criterion's report for it.
+pub fn index_html(rows: &[Row], figures: &[PathBuf]) -> String {
+    let mut out = format!(
+        "<!doctype html>\n<meta charset=\"utf-8\">\n<title>cnn-bench</title>\n<style>\n{STYLE}\n</style>\n<h1>cnn-bench</h1>\n"
+    );
+    let roots = unique(rows.iter().map(|r| r.root.clone()));
+    let summaries: Vec<String> = roots
+        .iter()
+        .map(|root| {
+            format!(
+                "<a href=\"{}\">criterion's summary ({})</a>",
+                root.join("report/index.html").display(),
+                html_escape(&root.display().to_string())
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "<p><a href=\"report.md\">Tables (Markdown)</a> · <a href=\"report.csv\">CSV</a> · {}</p>",
+        summaries.join(" · ")
+    );
+    let _ = writeln!(
+        out,
+        "<p class=\"legend\">Each time is the mean step time, in brackets relative to the fastest framework of its row (1.00, highlighted); below it, images per second. <code>~</code> marks an estimate, <code>- [n]</code> a failure explained in note n.</p>"
+    );
+    for s in document(rows) {
+        out += &section(&s);
+    }
+    if !figures.is_empty() {
+        out += "<h2>Figures</h2>\n";
+    }
+    for f in figures {
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let _ = writeln!(out, "<p><img src=\"{name}\" alt=\"{name}\"></p>");
+    }
+    // criterion's report of each group (its benchmarks side by side).
+    out += "<h2>Groups</h2>\n<ul>\n";
+    for (root, group) in unique(rows.iter().filter_map(|r| {
+        r.dir
+            .components()
+            .next()
+            .map(|c| (r.root.clone(), c.as_os_str().to_owned()))
+    })) {
+        let report = root.join(&group).join("report/index.html");
+        let name = html_escape(&group.to_string_lossy());
+        if report.exists() {
+            let _ = writeln!(out, "<li><a href=\"{}\">{name}</a></li>", report.display());
+        } else {
+            let _ = writeln!(out, "<li>{name} (no criterion report)</li>");
+        }
+    }
+    out += "</ul>\n<h2>Every benchmark</h2>\n";
+    let _ = writeln!(
+        out,
+        "<table>\n<tr><th>benchmark</th><th>status</th><th>mean</th><th>criterion report</th></tr>"
+    );
+    for r in rows {
+        let report = r.root.join(&r.dir).join("report/index.html");
+        let rough = if r.estimate().is_some() { "~" } else { "" };
+        let mean = match (r.mean(), r.record.metric.as_str()) {
+            (Some(m), "time") => format!("{rough}{}", format_ns(m)),
+            (Some(m), _) => format!("{rough}{m:.0} MiB"),
+            (None, _) => format!(
+                "- ({})",
+                html_escape(r.record.reason.as_deref().unwrap_or("no estimate"))
+            ),
+        };
+        let link = if report.exists() {
+            format!("<a href=\"{}\">report</a>", report.display())
+        } else {
+            "-".into()
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{mean}</td><td>{link}</td></tr>",
+            html_escape(&r.record.id),
+            r.record.status
+        );
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+fn section(s: &Section) -> String {
+    let mut out = format!("<h2>{}</h2>\n", html_escape(&s.title));
+    for p in &s.text {
+        let class = if p.starts_with("**Warning") {
+            " class=\"warn\""
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "<p{class}>{}</p>", inline(p));
+    }
+    if let Some(t) = &s.table {
+        out += "<table>\n<tr>";
+        for c in &t.columns {
+            let _ = write!(out, "<th>{}</th>", html_escape(c));
+        }
+        out += "</tr>\n";
+        for row in &t.rows {
+            out += "<tr>";
+            for c in row {
+                let mut classes = vec![];
+                if c.numeric {
+                    classes.push("num");
+                }
+                if c.fastest {
+                    classes.push("fastest");
+                }
+                let class = if classes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" class=\"{}\"", classes.join(" "))
+                };
+                let detail = c
+                    .detail
+                    .as_ref()
+                    .map(|d| format!("<span class=\"detail\">{}</span>", html_escape(d)))
+                    .unwrap_or_default();
+                let _ = write!(out, "<td{class}>{}{detail}</td>", html_escape(&c.text));
+            }
+            out += "</tr>\n";
+        }
+        out += "</table>\n";
+    }
+    if !s.items.is_empty() {
+        let tag = if s.numbered { "ol" } else { "ul" };
+        let _ = writeln!(out, "<{tag}>");
+        for i in &s.items {
+            let _ = writeln!(out, "<li>{}</li>", inline(i));
+        }
+        let _ = writeln!(out, "</{tag}>");
+    }
+    out
+}
+
+/// Markdown's inline `code` and **strong** as HTML, the rest escaped.
+fn inline(text: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in html_escape(text).split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            for (j, p) in part.split("**").enumerate() {
+                if j % 2 == 1 {
+                    let _ = write!(out, "<strong>{p}</strong>");
+                } else {
+                    out += p;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

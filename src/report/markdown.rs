@@ -1,0 +1,41 @@
+//! report.md: the document as Markdown.
+
+use super::{document, Row, Section};
+use std::fmt::Write as _;
+
+/// The study's tables in Markdown (see [`document`]): step time for train on
+/// the GPU, inference on the GPU and on the CPU, then GPU memory; a failed
+/// benchmark is `-` with a numbered note giving its reason.
+pub fn markdown(rows: &[Row]) -> String {
+    render(&document(rows))
+}
+
+pub fn render(sections: &[Section]) -> String {
+    let mut out = String::new();
+    for s in sections {
+        let _ = writeln!(out, "## {}\n", s.title);
+        for p in &s.text {
+            let _ = writeln!(out, "{p}\n");
+        }
+        if let Some(t) = &s.table {
+            let _ = writeln!(out, "| {} |", t.columns.join(" | "));
+            let _ = writeln!(out, "|{}", "---|".repeat(t.columns.len()));
+            for row in &t.rows {
+                let cells: Vec<&str> = row.iter().map(|c| c.text.as_str()).collect();
+                let _ = writeln!(out, "| {} |", cells.join(" | "));
+            }
+            out.push('\n');
+        }
+        for (i, item) in s.items.iter().enumerate() {
+            if s.numbered {
+                let _ = writeln!(out, "{}. {item}", i + 1);
+            } else {
+                let _ = writeln!(out, "- {item}");
+            }
+        }
+        if !s.items.is_empty() && !s.numbered {
+            out.push('\n');
+        }
+    }
+    out
+}

@@ -1,0 +1,310 @@
+//! Reports from criterion's output folders: the study's tables (a document
+//! model rendered as Markdown and as the HTML index page), a tidy CSV with
+//! the run's metadata, and the comparison of two runs.
+//!
+//! Every row comes from a benchmark's `cnn-bench.json` and, when it was
+//! measured, criterion's `estimates.json` in the same folder: a failed or
+//! unmeasured benchmark shows as `-` with its reason, never as a number.
+
+use crate::record::{Record, StepEstimate};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+mod compare;
+mod csv;
+mod document;
+mod html;
+mod markdown;
+
+pub use compare::*;
+pub use csv::*;
+pub use document::{document, Cell, Section, Table};
+pub use html::index_html;
+pub use markdown::markdown;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A point estimate with criterion's 95% confidence interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub point: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Interval {
+    /// Whether two intervals overlap: their difference is within noise.
+    pub fn overlaps(&self, other: &Interval) -> bool {
+        self.low <= other.high && other.low <= self.high
+    }
+}
+
+/// criterion's estimates of one benchmark (nanoseconds per step, or MiB when
+/// memory was measured).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Estimates {
+    pub mean: Interval,
+    pub median: Interval,
+}
+
+/// One benchmark of a run.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub record: Record,
+    /// `None` when criterion has no estimate (a failed benchmark, or one
+    /// measured as an estimate: see [`Row::mean`]).
+    pub estimates: Option<Estimates>,
+    /// The criterion folder it was read from.
+    pub root: PathBuf,
+    /// criterion's folder for this benchmark, relative to `root`.
+    pub dir: PathBuf,
+}
+
+impl Row {
+    /// The mean in criterion's unit: criterion's, or the estimate's.
+    pub fn mean(&self) -> Option<f64> {
+        self.estimates
+            .map(|e| e.mean.point)
+            .or_else(|| self.estimate().map(|e| e.mean))
+    }
+
+    /// The estimate it was measured as, when the budget did not fit
+    /// criterion's minimum.
+    pub fn estimate(&self) -> Option<StepEstimate> {
+        self.record.estimate.filter(|_| self.record.status == "ok")
+    }
+
+    /// The machine that measured it: the GPU for a GPU benchmark, the CPU
+    /// model for a CPU one.
+    pub fn machine(&self) -> String {
+        machine(
+            &self.record.device,
+            &self.record.run.cpu_model,
+            &self.record.run.gpu,
+        )
+    }
+}
+
+/// The machine of a result on `device`: its GPU, or its CPU model.
+pub fn machine(device: &str, cpu_model: &str, gpu: &str) -> String {
+    if device.starts_with("gpu") {
+        gpu.to_string()
+    } else {
+        cpu_model.to_string()
+    }
+}
+
+#[derive(Deserialize)]
+struct RawInterval {
+    lower_bound: f64,
+    upper_bound: f64,
+}
+
+#[derive(Deserialize)]
+struct RawEstimate {
+    point_estimate: f64,
+    confidence_interval: RawInterval,
+}
+
+#[derive(Deserialize)]
+struct RawEstimates {
+    mean: RawEstimate,
+    median: RawEstimate,
+}
+
+fn interval(e: &RawEstimate) -> Interval {
+    Interval {
+        point: e.point_estimate,
+        low: e.confidence_interval.lower_bound,
+        high: e.confidence_interval.upper_bound,
+    }
+}
+
+/// Reads criterion's `estimates.json`.
+pub fn read_estimates(path: &Path) -> Result<Estimates> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let raw: RawEstimates =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    Ok(Estimates {
+        mean: interval(&raw.mean),
+        median: interval(&raw.median),
+    })
+}
+
+/// Every benchmark under `root` (criterion's folder) with its estimates
+/// from `baseline` (`new`: the latest run; or a name given to
+/// `--save-baseline`), sorted by id.
+pub fn collect(root: &Path, baseline: &str) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for group in read_dir(root)? {
+        for function in read_dir(&group)? {
+            for bench in read_dir(&function)? {
+                let record_path = bench.join("cnn-bench.json");
+                if !record_path.exists() {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&record_path)?;
+                let record: Record = serde_json::from_str(&text)
+                    .with_context(|| format!("parsing {}", record_path.display()))?;
+                let est = bench.join(baseline).join("estimates.json");
+                // An estimate's folder may hold an earlier criterion run's files.
+                let estimates =
+                    if record.status == "ok" && record.estimate.is_none() && est.exists() {
+                        Some(read_estimates(&est)?)
+                    } else {
+                        None
+                    };
+                let dir = bench.strip_prefix(root).unwrap_or(&bench).to_path_buf();
+                rows.push(Row {
+                    record,
+                    estimates,
+                    root: root.to_path_buf(),
+                    dir,
+                });
+            }
+        }
+    }
+    if rows.is_empty() {
+        bail!(
+            "no cnn-bench results under {} (run `cargo bench` first)",
+            root.display()
+        );
+    }
+    rows.sort_by_key(|r| key(&r.record));
+    Ok(rows)
+}
+
+/// The benchmarks of several criterion folders (slices or shards of one
+/// grid, from several machines) as one run. A benchmark found in more than
+/// one is taken from the run that started last; the warnings say so.
+pub fn collect_many(roots: &[PathBuf], baseline: &str) -> Result<(Vec<Row>, Vec<String>)> {
+    let mut by_id: BTreeMap<String, Row> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for root in roots {
+        for row in collect(root, baseline)? {
+            match by_id.get(&row.record.id) {
+                Some(old) if old.record.run.date >= row.record.run.date => warnings.push(format!(
+                    "{} is in {} and {}; the later run's, {}, is kept",
+                    row.record.id,
+                    old.root.display(),
+                    row.root.display(),
+                    old.root.display()
+                )),
+                Some(old) => {
+                    warnings.push(format!(
+                        "{} is in {} and {}; the later run's, {}, is kept",
+                        row.record.id,
+                        old.root.display(),
+                        row.root.display(),
+                        row.root.display()
+                    ));
+                    by_id.insert(row.record.id.clone(), row);
+                }
+                None => {
+                    by_id.insert(row.record.id.clone(), row);
+                }
+            }
+        }
+    }
+    let mut rows: Vec<Row> = by_id.into_values().collect();
+    rows.sort_by_key(|r| key(&r.record));
+    Ok((rows, warnings))
+}
+
+/// The machines of `rows`, each once, in order of first appearance.
+pub fn machines<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in rows {
+        let m = r.machine();
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    out
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Sort key: model, device, phase, size, batch, framework.
+fn key(r: &Record) -> (String, String, String, usize, usize, String) {
+    (
+        r.model.clone(),
+        r.device.clone(),
+        r.phase.clone(),
+        r.size,
+        r.batch,
+        r.framework.clone(),
+    )
+}
+
+/// The study's time tables and figures: device, phase, title.
+pub const SECTIONS: [(&str, &str, &str); 4] = [
+    ("gpu", "train", "Train step time, GPU"),
+    ("gpu", "inference", "Inference step time, GPU"),
+    ("cpu", "inference", "Inference step time, CPU"),
+    ("cpu", "train", "Train step time, CPU"),
+];
+
+/// The benchmarks of one section whose measured value is time.
+pub fn timed<'a>(rows: &'a [Row], device: &str, phase: &str) -> Vec<&'a Row> {
+    rows.iter()
+        .filter(|r| {
+            r.record.device.starts_with(device)
+                && r.record.phase == phase
+                && r.record.metric == "time"
+        })
+        .collect()
+}
+
+/// Nanoseconds as a readable duration.
+pub fn format_ns(ns: f64) -> String {
+    match ns {
+        t if t < 1e3 => format!("{t:.0} ns"),
+        t if t < 1e6 => format!("{:.1} µs", t / 1e3),
+        t if t < 1e9 => format!("{:.2} ms", t / 1e6),
+        t => format!("{:.2} s", t / 1e9),
+    }
+}
+
+/// The frameworks of `rows` in the harness's order (tch, tch-jit, candle,
+/// ort, tract); names it does not know (older records) last.
+pub(crate) fn frameworks_of(rows: &[&Row]) -> Vec<String> {
+    let mut v = unique(rows.iter().map(|r| r.record.framework.clone()));
+    v.sort_by_key(|f| {
+        let known = crate::frameworks::FRAMEWORKS.iter().position(|k| k == f);
+        (known.unwrap_or(usize::MAX), f.clone())
+    });
+    v
+}
+
+pub(crate) fn unique<T: Ord + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut v: Vec<T> = items.collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// A table row's key: model, input size, batch.
+pub(crate) type Configuration = (String, usize, usize);
+
+/// Rows of one table grouped by configuration, each keyed by its column.
+pub(crate) fn by_configuration<'a, K: Ord>(
+    rows: &[&'a Row],
+    column: impl Fn(&Row) -> K,
+) -> BTreeMap<Configuration, BTreeMap<K, &'a Row>> {
+    let mut out: BTreeMap<Configuration, BTreeMap<K, &Row>> = BTreeMap::new();
+    for r in rows {
+        let k = (r.record.model.clone(), r.record.size, r.record.batch);
+        out.entry(k).or_default().insert(column(r), *r);
+    }
+    out
+}
