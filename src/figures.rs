@@ -36,6 +36,9 @@ struct Bars {
     configurations: Vec<String>,
     series: Vec<String>,
     values: BTreeMap<(usize, usize), Option<Bar>>,
+    /// A logarithmic value axis: relative times spanning more than 10x (one
+    /// framework 40x slower) would flatten every other bar on a linear one.
+    log: bool,
 }
 
 /// Writes every figure the rows allow into `dir`; returns the files.
@@ -85,6 +88,7 @@ fn relative_times(rows: &[&Row], title: &str) -> Bars {
         configurations: vec![],
         series: vec![],
         values: BTreeMap::new(),
+        log: false,
     };
     let mut fastest: BTreeMap<String, f64> = BTreeMap::new();
     for r in rows {
@@ -105,6 +109,10 @@ fn relative_times(rows: &[&Row], title: &str) -> Bars {
     if bars.values.values().flatten().any(|b| b.estimate) {
         bars.title += " (hollow ~: estimate)";
     }
+    if bars.values.values().flatten().any(|b| b.value > 10.0) {
+        bars.log = true;
+        bars.x_label += ", log scale";
+    }
     bars
 }
 
@@ -116,6 +124,7 @@ fn memory(rows: &[&Row]) -> Bars {
         configurations: vec![],
         series: vec![],
         values: BTreeMap::new(),
+        log: false,
     };
     for r in rows {
         let c = index_of(&mut bars.configurations, label(r));
@@ -154,12 +163,28 @@ fn draw(b: &Bars, path: &Path) -> Result<()> {
         .flatten()
         .fold(1.0f64, |acc, b| acc.max(b.value))
         * 1.1;
+    // On a log axis values are drawn as their log10, from 0.8 (so that the
+    // fastest, 1.0, still shows a bar), and the ticks say 10^x.
+    let x = |v: f64| if b.log { v.log10() } else { v };
+    let base = if b.log { x(0.8) } else { 0.0 };
+    let tick = |v: &f64| {
+        if b.log {
+            let t = 10f64.powf(*v);
+            if t < 10.0 {
+                format!("{t:.1}")
+            } else {
+                format!("{t:.0}")
+            }
+        } else {
+            format!("{v}")
+        }
+    };
     let mut chart = ChartBuilder::on(&root)
         .caption(&b.title, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(260)
-        .build_cartesian_2d(0.0..max, (0..m).into_segmented())
+        .build_cartesian_2d(base..x(max), (0..m).into_segmented())
         .map_err(|e| err(&e))?;
     let label = |v: &SegmentValue<usize>| match v {
         SegmentValue::CenterOf(k) if *k < m => {
@@ -172,6 +197,7 @@ fn draw(b: &Bars, path: &Path) -> Result<()> {
         .configure_mesh()
         .disable_y_mesh()
         .x_desc(b.x_label.as_str())
+        .x_label_formatter(&tick)
         .y_labels(m)
         .y_label_formatter(&label)
         .draw()
@@ -189,8 +215,8 @@ fn draw(b: &Bars, path: &Path) -> Result<()> {
                 };
                 Rectangle::new(
                     [
-                        (0.0, SegmentValue::Exact(k)),
-                        (b.value, SegmentValue::Exact(k + 1)),
+                        (base, SegmentValue::Exact(k)),
+                        (x(b.value), SegmentValue::Exact(k + 1)),
                     ],
                     style,
                 )
@@ -202,7 +228,7 @@ fn draw(b: &Bars, path: &Path) -> Result<()> {
             .label(name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled()));
         let failed = mine().filter(|(_, v)| v.is_none()).map(|((c, _), _)| {
-            let at = (0.0, SegmentValue::CenterOf(segment(*c, s)));
+            let at = (base, SegmentValue::CenterOf(segment(*c, s)));
             Text::new(
                 "failed (see report.md)",
                 at,
@@ -212,7 +238,7 @@ fn draw(b: &Bars, path: &Path) -> Result<()> {
         chart.draw_series(failed).map_err(|e| err(&e))?;
         let rough = mine().filter_map(|((c, _), v)| {
             v.filter(|b| b.estimate).map(|b| {
-                let at = (b.value, SegmentValue::CenterOf(segment(*c, s)));
+                let at = (x(b.value), SegmentValue::CenterOf(segment(*c, s)));
                 Text::new("~", at, ("sans-serif", 14).into_font().color(&colour))
             })
         });
