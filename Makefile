@@ -43,7 +43,7 @@ ci: setup
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(MAKE) test
 
-## --- GPU (the `cuda` feature); see README "GPU" ---------------------------
+## --- GPU (the `cuda` feature); see docs/gpu.md ---------------------------
 
 # H100/H200 are compute capability 9.0.
 CUDA_COMPUTE_CAP ?= 90

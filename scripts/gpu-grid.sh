@@ -69,6 +69,8 @@ status=$?
 grep -E '^cnn-bench: (resume|deadline|[0-9]+ benchmark)|^  - |^cnn-bench \[' "$out/slice.log" | tail -n 40
 echo "gpu-grid: bench binary exit status $status"
 
+# The report of everything recorded so far, written by the run.
+rm -rf "$out/report" && cp -r "$work/cnn-bench-report" "$out/report" 2>/dev/null
 # criterion's HTML reports are not needed to resume or to report.
 tar czf "$out/criterion.tar.gz" -C "$work" --exclude=report criterion
 cp "$out/slice.log" "$out/slice-$(date -u +%Y%m%dT%H%M%SZ).log"

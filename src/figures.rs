@@ -36,6 +36,8 @@ struct Bars {
     configurations: Vec<String>,
     series: Vec<String>,
     values: BTreeMap<(usize, usize), Option<Bar>>,
+    /// Series named after a framework keep its colour in every figure.
+    by_framework: bool,
     /// A logarithmic value axis: relative times spanning more than 10x (one
     /// framework 40x slower) would flatten every other bar on a linear one.
     log: bool,
@@ -88,8 +90,11 @@ fn relative_times(rows: &[&Row], title: &str) -> Bars {
         configurations: vec![],
         series: vec![],
         values: BTreeMap::new(),
+        by_framework: true,
         log: false,
     };
+    // Legend and bars in the harness's order (tch, tch-jit, candle, ...).
+    bars.series = crate::report::frameworks_of(rows);
     let mut fastest: BTreeMap<String, f64> = BTreeMap::new();
     for r in rows {
         if let Some(m) = r.mean() {
@@ -124,6 +129,7 @@ fn memory(rows: &[&Row]) -> Bars {
         configurations: vec![],
         series: vec![],
         values: BTreeMap::new(),
+        by_framework: false,
         log: false,
     };
     for r in rows {
@@ -203,7 +209,11 @@ fn draw(b: &Bars, path: &Path) -> Result<()> {
         .draw()
         .map_err(|e| err(&e))?;
     for (s, name) in b.series.iter().enumerate() {
-        let colour = COLOURS[s % COLOURS.len()];
+        let known = crate::frameworks::FRAMEWORKS
+            .iter()
+            .position(|f| f == name)
+            .filter(|_| b.by_framework);
+        let colour = COLOURS[known.unwrap_or(s) % COLOURS.len()];
         let mine = || b.values.iter().filter(move |((_, si), _)| *si == s);
         let bars = mine().filter_map(|((c, _), v)| {
             let k = segment(*c, s);

@@ -1,7 +1,7 @@
 //! The bench binary's `main` (`cargo bench`, and the `cnn-bench-run`
 //! binary, the same harness for scripts and tests): one criterion group per
 //! model x device x phase of the grid (`{model}/{device}/{phase}`), one
-//! benchmark per framework x size x batch. See the README for the step
+//! benchmark per framework x size x batch. See docs/methodology.md for the step
 //! definitions, the grid's settings and the run options.
 
 use crate::filter::Filter;
@@ -41,10 +41,10 @@ pub fn main() {
         );
     }
     let grid = widened;
-    // `--list` (as criterion prints it), without preparing any model.
+    // `--list` (as criterion prints it): what a run would measure here.
     if args.iter().any(|a| a == "--list") {
-        for id in grid.ids().iter().filter(|id| filter.matches(id)) {
-            println!("{id}: benchmark");
+        for (g, k) in crate::select::select(&grid, &filter).cases {
+            println!("{}: benchmark", g.bench_id(&k));
         }
         return;
     }
@@ -84,6 +84,30 @@ pub fn main() {
     c.final_summary();
     if !options.child {
         eprintln!("{}", describe(&summary, start.elapsed().as_secs_f64()));
+        write_report(&out, &args);
+    }
+}
+
+/// The report of criterion's folder after a run, beside it in
+/// `cnn-bench-report/` (or in `$CNN_BENCH_REPORT`; `none`: no report).
+fn write_report(out: &std::path::Path, args: &[String]) {
+    let dir = match std::env::var("CNN_BENCH_REPORT") {
+        Ok(v) if v == "none" => return,
+        Ok(v) if !v.is_empty() => std::path::PathBuf::from(v),
+        _ => out.with_file_name("cnn-bench-report"),
+    };
+    // The baseline criterion wrote this run's estimates to.
+    let baseline = args
+        .iter()
+        .position(|a| a == "--save-baseline" || a == "-s")
+        .and_then(|i| args.get(i + 1))
+        .map_or("new", String::as_str);
+    match crate::report::write(&[out.to_path_buf()], baseline, &dir) {
+        Ok((_, summary)) => eprintln!(
+            "cnn-bench: report: {summary}; open {}",
+            dir.join("index.html").display()
+        ),
+        Err(e) => eprintln!("cnn-bench: no report written: {e:#}"),
     }
 }
 

@@ -2,11 +2,13 @@
 //! how criterion is sized for each benchmark.
 
 pub mod child;
+pub mod config;
 pub mod figures;
 pub mod filter;
 pub mod frameworks;
 pub mod grid;
 pub mod harness;
+pub mod identities;
 pub mod inputs;
 pub mod measure;
 pub mod options;
@@ -16,6 +18,7 @@ pub mod report;
 pub mod run_info;
 pub mod runner;
 pub mod schedule;
+pub mod select;
 pub mod watchdog;
 
 /// Exit status for bad input (config, environment, arguments).

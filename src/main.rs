@@ -1,6 +1,6 @@
 //! `cnn-bench`: commands around the benchmarks (`cargo bench` runs them).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use cnn_bench::grid::Grid;
 use cnn_bench::report::{self, Measured, Verdict};
@@ -88,41 +88,11 @@ fn main() {
 }
 
 fn write_report(roots: &[PathBuf], baseline: &str, out: &Path) -> Result<()> {
-    let (rows, warnings) = report::collect_many(roots, baseline)?;
-    for w in &warnings {
+    let (said, summary) = report::write(roots, baseline, out)?;
+    for w in said {
         eprintln!("cnn-bench: warning: {w}");
     }
-    for ((device, phase, title), machines) in report::SECTIONS
-        .iter()
-        .map(|s| (s, report::machines(report::timed(&rows, s.0, s.1))))
-    {
-        if machines.len() > 1 {
-            eprintln!(
-                "cnn-bench: warning: the table \"{title}\" ({device}/{phase}) mixes machines: {}",
-                machines.join(" + ")
-            );
-        }
-    }
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    std::fs::write(out.join("report.md"), report::markdown(&rows))?;
-    report::write_csv(&rows, &out.join("report.csv"))?;
-    let figures = cnn_bench::figures::write_all(&rows, out)?;
-    let rows: Vec<report::Row> = rows
-        .into_iter()
-        .map(|mut r| {
-            r.root = std::fs::canonicalize(&r.root).unwrap_or(r.root);
-            r
-        })
-        .collect();
-    std::fs::write(out.join("index.html"), report::index_html(&rows, &figures))?;
-    let failed = rows.iter().filter(|r| r.mean().is_none()).count();
-    let rough = rows.iter().filter(|r| r.estimate().is_some()).count();
-    println!(
-        "{} benchmarks ({rough} estimates, {failed} without a number) -> {}/{{report.md, report.csv, index.html}} and {} figure(s)",
-        rows.len(),
-        out.display(),
-        figures.len()
-    );
+    println!("{summary}");
     Ok(())
 }
 

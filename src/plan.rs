@@ -65,7 +65,7 @@ pub fn plan(step: Duration, target: Duration) -> Plan {
         // half for one step per sample (one step stays one step unless the
         // step runs twice as fast), 10% when several steps make a sample.
         // (With one step per sample criterion warns that it "cannot
-        // complete" the samples in time: expected, see the README.)
+        // complete" the samples in time: expected, see docs/methodology.md.)
         measurement: Duration::from_secs_f64(
             if steps_per_sample == 1 { 0.5 } else { 0.9 }
                 * (samples * steps_per_sample) as f64

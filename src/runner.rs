@@ -11,7 +11,7 @@
 use crate::child::{self, Ended, CHILD_VAR};
 use crate::filter::Filter;
 use crate::frameworks::framework;
-use crate::grid::{check_size, Case, Grid, Group};
+use crate::grid::{Case, Grid, Group};
 use crate::measure::{flops_per_step, measure, Bench};
 use crate::measurement::{Metric, StepMetric};
 use crate::options::{scratch, Options, Resume, WEIGHTS_VAR};
@@ -20,6 +20,7 @@ use crate::record::{
 };
 use crate::run_info::RunInfo;
 use crate::schedule::{human, Predictor};
+use crate::select::select;
 use crate::watchdog::{timed_out, Watch, Watchdog};
 use anyhow::{Context, Result};
 use cnn_models::{Graph, Weights};
@@ -93,10 +94,14 @@ pub fn measured_with(r: &Run) -> MeasuredWith {
 
 /// Benchmarks every case of the grid that the filter lets through.
 pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
-    let selected = select(r);
+    let selection = select(r.grid, r.filter);
     if r.options.child {
-        return run_as_child(c, r, selected);
+        return run_as_child(c, r, selection.cases);
     }
+    for line in &selection.left_out {
+        eprintln!("cnn-bench: {line}");
+    }
+    let selected = selection.cases;
     let total = selected.len();
     let mine: Vec<(Group, Case)> = selected
         .into_iter()
@@ -128,6 +133,21 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
         .map(|(g, k)| flops_per_step(&graphs[&g.model], k, g.phase))
         .collect::<Result<_>>()?;
     let mut predictor = Predictor::from_folder(r.out);
+    let expected: f64 = todo
+        .iter()
+        .zip(&flops)
+        .map(|((g, k), f)| predictor.predict(r.grid, g, k, *f))
+        .sum();
+    eprintln!(
+        "cnn-bench: {} benchmark(s) to run, about {} (an estimate from the records in {}){}",
+        todo.len(),
+        human(expected),
+        r.out.display(),
+        r.options
+            .time_left()
+            .map(|t| format!("; deadline in {}", human(t.as_secs_f64())))
+            .unwrap_or_default()
+    );
     let dog = Watchdog::start();
     let mut weights = SharedWeights::default();
     let done_before = mine.len() - todo.len();
@@ -464,80 +484,6 @@ fn summarise(r: &Run, mine: &[(Group, Case)], before: &BTreeSet<String>) -> Summ
         }
     }
     s
-}
-
-/// The groups and cases to run, in order: those the filter lets through on
-/// devices their framework can use, in phases it can run. An absent device
-/// or phase is said once per framework.
-fn select(r: &Run) -> Vec<(Group, Case)> {
-    let mut checks = BTreeMap::new();
-    let mut said = BTreeSet::new();
-    let mut selected = Vec::new();
-    for group in r.grid.groups() {
-        for case in r.grid.cases() {
-            if !r.filter.matches(&group.bench_id(&case)) {
-                continue;
-            }
-            // Only a grid widened to catalogue models can hold such a case.
-            if let Err(why) = check_size(&group.model, case.size, group.phase) {
-                let why = format!("{why:#}");
-                if said.insert(why.clone()) && !r.options.child {
-                    eprintln!("cnn-bench: skipped: {why}");
-                }
-                continue;
-            }
-            let fw = &case.framework;
-            let device_ok = checked(
-                &mut checks,
-                r.options.child,
-                format!("{} ({fw})", group.device),
-                || framework(fw)?.check_device(group.device),
-                |why| {
-                    format!(
-                        "{} ({fw}) is unavailable, its benchmarks are skipped: {why}",
-                        group.device
-                    )
-                },
-            );
-            // A framework that cannot run a phase is absent from its groups.
-            let phase_ok = checked(
-                &mut checks,
-                r.options.child,
-                format!("{} ({fw})", group.phase),
-                || framework(fw)?.check_phase(group.phase),
-                |why| {
-                    format!(
-                        "{fw} has no {0} step, it is absent from {0} groups: {why}",
-                        group.phase
-                    )
-                },
-            );
-            if device_ok && phase_ok {
-                selected.push((group.clone(), case));
-            }
-        }
-    }
-    selected
-}
-
-/// Whether `check` passes, run once per `key` (such as `gpu (candle)`); a
-/// failure is said once (not by a child: its parent said it).
-fn checked(
-    seen: &mut BTreeMap<String, bool>,
-    quiet: bool,
-    key: String,
-    check: impl FnOnce() -> Result<()>,
-    say: impl FnOnce(&str) -> String,
-) -> bool {
-    *seen.entry(key).or_insert_with(|| match check() {
-        Ok(()) => true,
-        Err(why) => {
-            if !quiet {
-                eprintln!("cnn-bench: {}", say(&format!("{why:#}")));
-            }
-            false
-        }
-    })
 }
 
 /// The part of an error worth a table cell: its first line (libtorch

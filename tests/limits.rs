@@ -25,6 +25,7 @@ fn harness(out: &Path, batches: &str, vars: &[(&str, &str)], args: &[&str]) -> (
     cmd.args(["--bench", "--noplot", "--nresamples", "1000"])
         .args(args)
         .env("CRITERION_HOME", out)
+        .env("CNN_BENCH_REPORT", format!("{}-report", out.display()))
         .env("CNN_BENCH_MODELS", "resnet18")
         .env("CNN_BENCH_SIZES", "64")
         .env("CNN_BENCH_BATCHES", batches)
@@ -138,6 +139,14 @@ fn a_step_too_slow_for_the_budget_is_an_estimate_the_report_flags() {
     );
     assert_eq!(r.samples, None, "criterion did not measure it");
     assert!(said.contains("as estimates"), "{said}");
+    // The run wrote its report and said where.
+    let written = format!("{}-report", out.display());
+    assert!(
+        said.contains(&format!("open {written}/index.html")),
+        "{said}"
+    );
+    let md = std::fs::read_to_string(Path::new(&written).join("report.md")).unwrap();
+    assert!(md.contains("~4"), "{md}");
 
     let report = out.join("report");
     let o = Command::new(env!("CARGO_BIN_EXE_cnn-bench"))

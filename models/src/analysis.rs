@@ -49,14 +49,8 @@ pub fn shapes(g: &Graph, size: usize) -> Result<Vec<Shape>> {
 /// As [`shapes`], for the nodes a forward pass in train or eval mode
 /// evaluates; skipped nodes get an empty shape.
 pub fn shapes_in(g: &Graph, size: usize, train: bool) -> Result<Vec<Shape>> {
-    let needed = g.schedule(train).needed;
-    let mut out: Vec<Shape> = Vec::with_capacity(g.nodes.len());
-    for (i, node) in g.nodes.iter().enumerate() {
-        if !needed[i] {
-            out.push(Vec::new());
-            continue;
-        }
-        let x = node.inputs.first().map(|&j| out[j].clone());
+    let shapes = g.walk(&g.schedule(train), false, |i, node, args: &[&Shape]| {
+        let x = args.first().map(|s| (*s).clone());
         let spatial = |x: &Option<Shape>| -> Result<(usize, usize, usize)> {
             match x.as_deref() {
                 Some(&[c, h, w]) => Ok((c, h, w)),
@@ -115,14 +109,14 @@ pub fn shapes_in(g: &Graph, size: usize, train: bool) -> Result<Vec<Shape>> {
                 vec![ch, *output, *output]
             }
             Op::Add | Op::Mul => {
-                let (a, b) = (&out[node.inputs[0]], &out[node.inputs[1]]);
+                let (a, b) = (args[0], args[1]);
                 let broadcast =
                     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y || *y == 1);
                 ensure!(broadcast, "node {i}: cannot combine shapes {a:?} and {b:?}");
                 a.clone()
             }
             Op::Concat => {
-                let parts: Vec<&Shape> = node.inputs.iter().map(|&j| &out[j]).collect();
+                let parts = args;
                 let same_map = parts
                     .iter()
                     .all(|p| p.len() == 3 && p[1..] == parts[0][1..]);
@@ -151,9 +145,9 @@ pub fn shapes_in(g: &Graph, size: usize, train: bool) -> Result<Vec<Shape>> {
         if shape.contains(&0) {
             return Err(too_small());
         }
-        out.push(shape);
-    }
-    Ok(out)
+        Ok(shape)
+    })?;
+    Ok(shapes.into_iter().map(Option::unwrap_or_default).collect())
 }
 
 /// Per-sample logits shape for a `size`x`size` input.
@@ -196,4 +190,31 @@ pub fn min_input_size(g: &Graph, train: bool) -> usize {
     (1..=1024)
         .find(|&s| shapes_in(g, s, train).is_ok())
         .expect("every model in the zoo accepts a 1024x1024 input")
+}
+
+/// How an adaptive average pool from a `len`x`len` map to `output`x`output`
+/// is computed, decided once for every lowering.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AdaptivePool {
+    /// `output == 1`: the mean over the map.
+    Global,
+    /// `len == output`: nothing to do.
+    Identity,
+    /// `len` a multiple of `output`: a plain average pool with this window.
+    Window(usize),
+    /// Otherwise PyTorch's uneven windows, as two averaging matrices
+    /// ([`averaging_matrix`]) multiplied on each side.
+    Matrices,
+}
+
+pub fn adaptive_pool(len: usize, output: usize) -> AdaptivePool {
+    if output == 1 {
+        AdaptivePool::Global
+    } else if len == output {
+        AdaptivePool::Identity
+    } else if len.is_multiple_of(output) {
+        AdaptivePool::Window(len / output)
+    } else {
+        AdaptivePool::Matrices
+    }
 }

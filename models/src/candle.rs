@@ -112,75 +112,62 @@ impl CandleModel {
 
     fn forward_outputs(&self, x: &Tensor, train: bool) -> Result<(Tensor, Option<Tensor>)> {
         let schedule = if train { &self.train } else { &self.eval };
-        let mut values: Vec<Option<Tensor>> = Vec::with_capacity(self.graph.nodes.len());
-        for (i, (node, layer)) in self.graph.nodes.iter().zip(&self.layers).enumerate() {
-            if !schedule.needed[i] {
-                values.push(None);
-                continue;
-            }
-            let arg = |k: usize| {
-                values[node.inputs[k]]
-                    .as_ref()
-                    .expect("inputs are evaluated first")
-            };
-            let y = match (&node.op, layer) {
-                (_, Layer::Conv(m, None)) => m.forward(arg(0))?,
-                (_, Layer::Conv(m, Some((ph, pw)))) => m.forward(
-                    &arg(0)
-                        .pad_with_zeros(2, *ph, *ph)?
-                        .pad_with_zeros(3, *pw, *pw)?,
-                )?,
-                (_, Layer::Norm(m)) => m.forward_t(arg(0), train)?,
-                (_, Layer::Linear(m)) => m.forward(arg(0))?,
-                (Op::Input, _) => x.clone(),
-                (Op::Relu, _) => arg(0).relu()?,
-                (Op::Relu6, _) => arg(0).clamp(0f32, 6f32)?,
-                (Op::Silu, _) => arg(0).silu()?,
-                (Op::Sigmoid, _) => candle_nn::ops::sigmoid(arg(0))?,
-                (
-                    Op::MaxPool2d {
-                        kernel,
-                        stride,
-                        padding,
-                    },
-                    _,
-                ) => pool(arg(0), Pool::Max, *kernel, *stride, *padding, train)?,
-                (
-                    Op::AvgPool2d {
-                        kernel,
-                        stride,
-                        padding,
-                    },
-                    _,
-                ) => pool(arg(0), Pool::Average, *kernel, *stride, *padding, train)?,
-                (Op::Concat, _) => {
-                    let parts: Vec<&Tensor> = (0..node.inputs.len()).map(arg).collect();
-                    Tensor::cat(&parts, 1)?
-                }
-                (Op::AdaptiveAvgPool2d { output }, _) => adaptive_avg_pool(arg(0), *output)?,
-                (Op::Add, _) => (arg(0) + arg(1))?,
-                (Op::Mul, _) => arg(0).broadcast_mul(arg(1))?,
-                (Op::Flatten, _) => arg(0).flatten_from(1)?,
-                (Op::Dropout { p }, _) if train && *p > 0.0 => {
-                    candle_nn::ops::dropout(arg(0), *p as f32)?
-                }
-                (Op::StochasticDepth { p }, _) if train && *p > 0.0 => {
-                    let x = arg(0);
-                    let keep =
-                        Tensor::rand(0f32, 1f32, (x.dim(0)?, 1, 1, 1), x.device())?.ge(*p)?;
-                    x.broadcast_mul(&(keep.to_dtype(DType::F32)? / (1.0 - p))?)?
-                }
-                (Op::Dropout { .. } | Op::StochasticDepth { .. }, _) => arg(0).clone(),
-                (Op::Conv2d(_) | Op::BatchNorm2d { .. } | Op::Linear { .. }, Layer::Op) => {
-                    unreachable!("layers with weights are lowered to modules")
-                }
-            };
-            // Eval mode is inference: detaching each activation is candle's
-            // `no_grad`, so nothing keeps the graph (and its memory) alive.
-            values.push(Some(if train { y } else { y.detach() }));
-            schedule.release(i, node, &mut values);
-        }
-        Ok(self.graph.outputs(values, train))
+        self.graph
+            .evaluate(schedule, train, |i, node, args: &[&Tensor]| {
+                let arg = |k: usize| args[k];
+                let y = match (&node.op, &self.layers[i]) {
+                    (_, Layer::Conv(m, None)) => m.forward(arg(0))?,
+                    (_, Layer::Conv(m, Some((ph, pw)))) => m.forward(
+                        &arg(0)
+                            .pad_with_zeros(2, *ph, *ph)?
+                            .pad_with_zeros(3, *pw, *pw)?,
+                    )?,
+                    (_, Layer::Norm(m)) => m.forward_t(arg(0), train)?,
+                    (_, Layer::Linear(m)) => m.forward(arg(0))?,
+                    (Op::Input, _) => x.clone(),
+                    (Op::Relu, _) => arg(0).relu()?,
+                    (Op::Relu6, _) => arg(0).clamp(0f32, 6f32)?,
+                    (Op::Silu, _) => arg(0).silu()?,
+                    (Op::Sigmoid, _) => candle_nn::ops::sigmoid(arg(0))?,
+                    (
+                        Op::MaxPool2d {
+                            kernel,
+                            stride,
+                            padding,
+                        },
+                        _,
+                    ) => pool(arg(0), Pool::Max, *kernel, *stride, *padding, train)?,
+                    (
+                        Op::AvgPool2d {
+                            kernel,
+                            stride,
+                            padding,
+                        },
+                        _,
+                    ) => pool(arg(0), Pool::Average, *kernel, *stride, *padding, train)?,
+                    (Op::Concat, _) => Tensor::cat(args, 1)?,
+                    (Op::AdaptiveAvgPool2d { output }, _) => adaptive_avg_pool(arg(0), *output)?,
+                    (Op::Add, _) => (arg(0) + arg(1))?,
+                    (Op::Mul, _) => arg(0).broadcast_mul(arg(1))?,
+                    (Op::Flatten, _) => arg(0).flatten_from(1)?,
+                    (Op::Dropout { p }, _) if train && *p > 0.0 => {
+                        candle_nn::ops::dropout(arg(0), *p as f32)?
+                    }
+                    (Op::StochasticDepth { p }, _) if train && *p > 0.0 => {
+                        let x = arg(0);
+                        let keep =
+                            Tensor::rand(0f32, 1f32, (x.dim(0)?, 1, 1, 1), x.device())?.ge(*p)?;
+                        x.broadcast_mul(&(keep.to_dtype(DType::F32)? / (1.0 - p))?)?
+                    }
+                    (Op::Dropout { .. } | Op::StochasticDepth { .. }, _) => arg(0).clone(),
+                    (Op::Conv2d(_) | Op::BatchNorm2d { .. } | Op::Linear { .. }, Layer::Op) => {
+                        unreachable!("layers with weights are lowered to modules")
+                    }
+                };
+                // Eval mode is inference: detaching each activation is candle's
+                // `no_grad`, so nothing keeps the graph (and its memory) alive.
+                Ok(if train { y } else { y.detach() })
+            })
     }
 }
 
@@ -274,15 +261,19 @@ fn pool_by_shifts(
 /// so the general case is `A_h · x · A_wᵀ` with averaging matrices, which also
 /// covers upsampling (VGG's 7x7 pool on a 4x4 map).
 pub fn adaptive_avg_pool(x: &Tensor, output: usize) -> candle_core::Result<Tensor> {
+    use crate::analysis::{adaptive_pool, AdaptivePool};
     let (_, _, h, w) = x.dims4()?;
-    if output == 1 {
-        return x.mean_keepdim(2)?.mean_keepdim(3);
-    }
-    if h == output && w == output {
-        return Ok(x.clone());
-    }
-    if h % output == 0 && w % output == 0 {
-        return x.avg_pool2d((h / output, w / output));
+    // Square maps share the plan; an uneven one takes the general path.
+    let plan = if h == w {
+        adaptive_pool(h, output)
+    } else {
+        AdaptivePool::Matrices
+    };
+    match plan {
+        AdaptivePool::Global => return x.mean_keepdim(2)?.mean_keepdim(3),
+        AdaptivePool::Identity => return Ok(x.clone()),
+        AdaptivePool::Window(k) => return x.avg_pool2d((k, k)),
+        AdaptivePool::Matrices => {}
     }
     let a_h = averaging_matrix(h, output, x.device())?; // [o, h]
     let a_w = averaging_matrix(w, output, x.device())?.t()?; // [w, o]

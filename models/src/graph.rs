@@ -415,6 +415,51 @@ impl Graph {
         Schedule { needed, last_use }
     }
 
+    /// The one graph walk every lowering and analysis shares: evaluates the
+    /// nodes `schedule` needs, in order; `f` gets a node's index, the node
+    /// and its inputs' values, and returns its value. With `free`, a value
+    /// is dropped after its last reader (an interpreter's memory); without,
+    /// every value is kept and returned (analysis, export). Skipped nodes
+    /// are `None`.
+    pub fn walk<T, E>(
+        &self,
+        schedule: &Schedule,
+        free: bool,
+        mut f: impl FnMut(NodeId, &Node, &[&T]) -> Result<T, E>,
+    ) -> Result<Vec<Option<T>>, E> {
+        let mut values: Vec<Option<T>> = Vec::with_capacity(self.nodes.len());
+        for (i, node) in self.nodes.iter().enumerate() {
+            if !schedule.needed[i] {
+                values.push(None);
+                continue;
+            }
+            let y = {
+                let args: Vec<&T> = node
+                    .inputs
+                    .iter()
+                    .map(|&j| values[j].as_ref().expect("inputs are evaluated first"))
+                    .collect();
+                f(i, node, &args)?
+            };
+            values.push(Some(y));
+            if free {
+                schedule.release(i, node, &mut values);
+            }
+        }
+        Ok(values)
+    }
+
+    /// A forward pass by an interpreter: [`Graph::walk`], freeing values as
+    /// it goes, then the logits and, in train mode, the auxiliary logits.
+    pub fn evaluate<T, E>(
+        &self,
+        schedule: &Schedule,
+        train: bool,
+        f: impl FnMut(NodeId, &Node, &[&T]) -> Result<T, E>,
+    ) -> Result<(T, Option<T>), E> {
+        Ok(self.outputs(self.walk(schedule, true, f)?, train))
+    }
+
     /// The logits and, in train mode, the auxiliary logits of a pass whose
     /// node values are `values`.
     pub fn outputs<T>(&self, mut values: Vec<Option<T>>, train: bool) -> (T, Option<T>) {

@@ -174,77 +174,71 @@ impl TchModel {
     ) -> (Tensor, Option<Tensor>) {
         let t = |node: &Node, leaf: &str| &tensors[&node.path.join(leaf)];
         let schedule = if train { &self.train } else { &self.eval };
-        let mut values: Vec<Option<Tensor>> = Vec::with_capacity(self.graph.nodes.len());
-        for (i, node) in self.graph.nodes.iter().enumerate() {
-            if !schedule.needed[i] {
-                values.push(None);
-                continue;
-            }
-            let arg = |k: usize| {
-                values[node.inputs[k]]
-                    .as_ref()
-                    .expect("inputs are evaluated first")
-            };
-            let y = match &node.op {
-                Op::Input => x.shallow_clone(),
-                Op::Conv2d(c) => {
-                    let bias = c.bias.then(|| t(node, "bias"));
-                    let s = c.stride as i64;
-                    let p = [c.padding.0 as i64, c.padding.1 as i64];
-                    arg(0).conv2d(t(node, "weight"), bias, [s, s], p, [1, 1], c.groups as i64)
-                }
-                Op::BatchNorm2d { eps, momentum, .. } => Tensor::batch_norm(
-                    arg(0),
-                    Some(t(node, "weight")),
-                    Some(t(node, "bias")),
-                    Some(t(node, "running_mean")),
-                    Some(t(node, "running_var")),
-                    train,
-                    *momentum,
-                    *eps,
-                    true,
-                ),
-                Op::Relu => arg(0).relu(),
-                Op::Relu6 => arg(0).relu6(),
-                Op::Silu => arg(0).silu(),
-                Op::Sigmoid => arg(0).sigmoid(),
-                Op::MaxPool2d {
-                    kernel,
-                    stride,
-                    padding,
-                } => {
-                    let (k, s, p) = (*kernel as i64, *stride as i64, *padding as i64);
-                    arg(0).max_pool2d([k, k], [s, s], [p, p], [1, 1], false)
-                }
-                Op::AvgPool2d {
-                    kernel,
-                    stride,
-                    padding,
-                } => {
-                    let (k, s, p) = (*kernel as i64, *stride as i64, *padding as i64);
-                    arg(0).avg_pool2d([k, k], [s, s], [p, p], false, true, None)
-                }
-                Op::Concat => {
-                    let parts: Vec<&Tensor> = (0..node.inputs.len()).map(arg).collect();
-                    Tensor::cat(&parts, 1)
-                }
-                Op::AdaptiveAvgPool2d { output } => arg(0).adaptive_avg_pool2d([*output as i64; 2]),
-                Op::Add => arg(0) + arg(1),
-                Op::Mul => arg(0) * arg(1),
-                Op::Flatten => arg(0).flatten(1, -1),
-                Op::Dropout { p } => arg(0).dropout(*p, train),
-                Op::StochasticDepth { p } if train && *p > 0.0 => {
-                    let x = arg(0);
-                    let keep = 1.0 - p;
-                    let mut mask = Tensor::empty([x.size()[0], 1, 1, 1], (Kind::Float, x.device()));
-                    x * mask.bernoulli_float_(keep) / keep
-                }
-                Op::StochasticDepth { .. } => arg(0).shallow_clone(),
-                Op::Linear { .. } => arg(0).linear(t(node, "weight"), Some(t(node, "bias"))),
-            };
-            values.push(Some(y));
-            schedule.release(i, node, &mut values);
+        let pass = self
+            .graph
+            .evaluate(schedule, train, |_, node, args: &[&Tensor]| {
+                let arg = |k: usize| args[k];
+                Ok::<_, std::convert::Infallible>(match &node.op {
+                    Op::Input => x.shallow_clone(),
+                    Op::Conv2d(c) => {
+                        let bias = c.bias.then(|| t(node, "bias"));
+                        let s = c.stride as i64;
+                        let p = [c.padding.0 as i64, c.padding.1 as i64];
+                        arg(0).conv2d(t(node, "weight"), bias, [s, s], p, [1, 1], c.groups as i64)
+                    }
+                    Op::BatchNorm2d { eps, momentum, .. } => Tensor::batch_norm(
+                        arg(0),
+                        Some(t(node, "weight")),
+                        Some(t(node, "bias")),
+                        Some(t(node, "running_mean")),
+                        Some(t(node, "running_var")),
+                        train,
+                        *momentum,
+                        *eps,
+                        true,
+                    ),
+                    Op::Relu => arg(0).relu(),
+                    Op::Relu6 => arg(0).relu6(),
+                    Op::Silu => arg(0).silu(),
+                    Op::Sigmoid => arg(0).sigmoid(),
+                    Op::MaxPool2d {
+                        kernel,
+                        stride,
+                        padding,
+                    } => {
+                        let (k, s, p) = (*kernel as i64, *stride as i64, *padding as i64);
+                        arg(0).max_pool2d([k, k], [s, s], [p, p], [1, 1], false)
+                    }
+                    Op::AvgPool2d {
+                        kernel,
+                        stride,
+                        padding,
+                    } => {
+                        let (k, s, p) = (*kernel as i64, *stride as i64, *padding as i64);
+                        arg(0).avg_pool2d([k, k], [s, s], [p, p], false, true, None)
+                    }
+                    Op::Concat => Tensor::cat(args, 1),
+                    Op::AdaptiveAvgPool2d { output } => {
+                        arg(0).adaptive_avg_pool2d([*output as i64; 2])
+                    }
+                    Op::Add => arg(0) + arg(1),
+                    Op::Mul => arg(0) * arg(1),
+                    Op::Flatten => arg(0).flatten(1, -1),
+                    Op::Dropout { p } => arg(0).dropout(*p, train),
+                    Op::StochasticDepth { p } if train && *p > 0.0 => {
+                        let x = arg(0);
+                        let keep = 1.0 - p;
+                        let mut mask =
+                            Tensor::empty([x.size()[0], 1, 1, 1], (Kind::Float, x.device()));
+                        x * mask.bernoulli_float_(keep) / keep
+                    }
+                    Op::StochasticDepth { .. } => arg(0).shallow_clone(),
+                    Op::Linear { .. } => arg(0).linear(t(node, "weight"), Some(t(node, "bias"))),
+                })
+            });
+        match pass {
+            Ok(outputs) => outputs,
+            Err(never) => match never {},
         }
-        self.graph.outputs(values, train)
     }
 }

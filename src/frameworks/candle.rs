@@ -1,7 +1,7 @@
 //! candle adapter: the model from `cnn_models::candle`, candle-nn's AdamW
 //! with weight decay 0 (which is Adam), and candle-nn's cross-entropy.
 
-use super::{next, seconds, Framework, Step, AUX_WEIGHT};
+use super::{seconds, Cycle, Framework, Step, AUX_WEIGHT};
 use crate::grid::{Device, Phase};
 use crate::inputs::Batch;
 use anyhow::{bail, ensure, Result};
@@ -90,9 +90,8 @@ impl Framework for Candle {
         Ok(Box::new(CandleStep {
             model,
             optimizer,
-            host,
+            host: Cycle::new(host),
             device: dev,
-            cursor: 0,
         }))
     }
 }
@@ -101,16 +100,15 @@ struct CandleStep {
     model: CandleModel,
     /// Adam (lr 1e-3, no weight decay) for a train step; `None` for inference.
     optimizer: Option<AdamW>,
-    host: Vec<(Tensor, Tensor)>,
+    host: Cycle<(Tensor, Tensor)>,
     device: candle_core::Device,
-    cursor: usize,
 }
 
 impl CandleStep {
     /// Eval-mode logits of the next batch. Eval mode detaches every
     /// activation: no gradient tracking.
     fn infer(&mut self) -> Result<Tensor> {
-        let (images, _) = &self.host[next(&mut self.cursor, self.host.len())];
+        let (images, _) = self.host.next();
         self.model
             .forward_t(&images.to_device(&self.device)?, false)
     }
@@ -123,7 +121,7 @@ impl Step for CandleStep {
             self.device.synchronize()?;
             return Ok(None);
         }
-        let (images, labels) = &self.host[next(&mut self.cursor, self.host.len())];
+        let (images, labels) = self.host.next();
         let x = images.to_device(&self.device)?;
         let y = labels.to_device(&self.device)?;
         let (logits, aux) = self.model.forward_train(&x)?;

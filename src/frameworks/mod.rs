@@ -1,6 +1,6 @@
 //! One adapter per framework behind one trait. An adapter turns a model
 //! description into a ready model on a device and runs exactly the two steps
-//! the README defines; adding a framework is one file here and one line in
+//! docs/methodology.md defines; adding a framework is one file here and one line in
 //! [`framework`].
 
 mod candle;
@@ -128,11 +128,25 @@ fn onnx_model(
     cnn_models::onnx::export(graph, weights, batches[0].size)
 }
 
-/// Index of the batch to use next, rotating through them.
-fn next(cursor: &mut usize, len: usize) -> usize {
-    let i = *cursor;
-    *cursor = (i + 1) % len;
-    i
+/// A step's batches in the framework's host tensors, handed out in turn so
+/// that no cache keeps one batch warm.
+struct Cycle<T> {
+    items: Vec<T>,
+    cursor: usize,
+}
+
+impl<T> Cycle<T> {
+    fn new(items: Vec<T>) -> Self {
+        assert!(!items.is_empty(), "a step has at least one batch");
+        Cycle { items, cursor: 0 }
+    }
+
+    /// The batch to use next.
+    fn next(&mut self) -> &T {
+        let i = self.cursor;
+        self.cursor = (i + 1) % self.items.len();
+        &self.items[i]
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! `ORT_DYLIB_PATH` (`make setup` installs it and `.cargo/config.toml` points
 //! there). Inference only: ONNX Runtime's inference sessions do not train.
 
-use super::{next, onnx_model, seconds, Framework, Step};
+use super::{onnx_model, seconds, Cycle, Framework, Step};
 use crate::grid::{Device, Phase};
 use crate::inputs::Batch;
 use anyhow::{anyhow, bail, ensure, Context, Result};
@@ -122,23 +122,21 @@ impl Framework for Ort {
             .collect::<Result<_>>()?;
         Ok(Box::new(OrtStep {
             session,
-            host,
-            cursor: 0,
+            host: Cycle::new(host),
         }))
     }
 }
 
 struct OrtStep {
     session: Session,
-    host: Vec<Tensor<f32>>,
-    cursor: usize,
+    host: Cycle<Tensor<f32>>,
 }
 
 impl OrtStep {
     /// Runs the session on the next batch (ONNX Runtime returns once done)
     /// and hands its logits to `read`.
     fn infer<T>(&mut self, read: impl FnOnce(&[f32]) -> T) -> Result<T> {
-        let images = &self.host[next(&mut self.cursor, self.host.len())];
+        let images = self.host.next();
         let out = self.session.run(ort::inputs![onnx::INPUT => images])?;
         let (_, logits) = out[onnx::OUTPUT].try_extract_tensor::<f32>()?;
         Ok(read(logits))

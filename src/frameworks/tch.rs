@@ -3,7 +3,7 @@
 //! (op by op from Rust, as PyTorch's eager mode), `tch-jit` runs the same
 //! model traced to a TorchScript graph (as a frozen TensorFlow graph).
 
-use super::{next, seconds, Framework, Step, AUX_WEIGHT};
+use super::{seconds, Cycle, Framework, Step, AUX_WEIGHT};
 use crate::grid::{Device, Phase};
 use crate::inputs::Batch;
 use anyhow::{bail, ensure, Result};
@@ -119,8 +119,7 @@ impl Framework for Tch {
             model,
             traced,
             optimizer,
-            host,
-            cursor: 0,
+            host: Cycle::new(host),
         }))
     }
 }
@@ -131,8 +130,7 @@ struct TchStep {
     traced: Option<Traced>,
     /// Adam (lr 1e-3, no weight decay) for a train step; `None` for inference.
     optimizer: Option<nn::Optimizer>,
-    host: Vec<(Tensor, Tensor)>,
-    cursor: usize,
+    host: Cycle<(Tensor, Tensor)>,
 }
 
 impl TchStep {
@@ -148,7 +146,7 @@ impl TchStep {
 
     /// An inference forward pass on the next batch.
     fn infer(&mut self) -> Result<Tensor> {
-        let (images, _) = &self.host[next(&mut self.cursor, self.host.len())];
+        let (images, _) = self.host.next();
         let x = images.to_device(self.model.device());
         Ok(tch::no_grad(|| self.forward(&x, false))?.0)
     }
@@ -162,7 +160,7 @@ impl Step for TchStep {
             synchronize(dev);
             return Ok(None);
         }
-        let (images, labels) = &self.host[next(&mut self.cursor, self.host.len())];
+        let (images, labels) = self.host.next();
         let (x, y) = (images.to_device(dev), labels.to_device(dev));
         let (logits, aux) = self.forward(&x, true)?;
         let main = logits.cross_entropy_for_logits(&y);

@@ -2,7 +2,7 @@
 //! exported to ONNX by `cnn_models::onnx`, with the input shape fixed and
 //! tract's optimiser run before the first step. CPU and inference only.
 
-use super::{next, onnx_model, seconds, Framework, Step};
+use super::{onnx_model, seconds, Cycle, Framework, Step};
 use crate::grid::{Device, Phase};
 use crate::inputs::Batch;
 use anyhow::{bail, ensure, Context, Result};
@@ -93,8 +93,7 @@ impl Framework for Tract {
             .collect::<Result<_>>()?;
         Ok(Box::new(TractStep {
             state,
-            host,
-            cursor: 0,
+            host: Cycle::new(host),
         }))
     }
 }
@@ -105,19 +104,18 @@ fn tensor_from(shape: &[usize], data: Vec<f32>) -> Result<Tensor> {
 
 struct TractStep {
     state: TypedSimpleState,
-    host: Vec<TValue>,
-    cursor: usize,
+    host: Cycle<TValue>,
 }
 
 impl Step for TractStep {
     fn run(&mut self) -> Result<Option<f32>> {
-        let images = &self.host[next(&mut self.cursor, self.host.len())];
+        let images = self.host.next();
         infer(&mut self.state, images)?;
         Ok(None)
     }
 
     fn logits(&mut self) -> Result<Vec<f32>> {
-        let images = &self.host[next(&mut self.cursor, self.host.len())];
+        let images = self.host.next();
         let out = infer(&mut self.state, images)?;
         Ok(out[0]
             .to_plain_array_view::<f32>()?

@@ -9,7 +9,7 @@
 
 pub mod proto;
 
-use crate::analysis;
+use crate::analysis::{self, AdaptivePool};
 use crate::graph::{Graph, Op};
 use crate::weights::Weights;
 use anyhow::Result;
@@ -31,7 +31,6 @@ pub fn export(g: &Graph, weights: &Weights, size: usize) -> Result<Vec<u8>> {
 /// The ONNX model of `g`'s eval-mode forward pass for `size`x`size` inputs.
 pub fn model_proto(g: &Graph, weights: &Weights, size: usize) -> Result<ModelProto> {
     let shapes = analysis::shapes_in(g, size, false)?;
-    let needed = g.schedule(false).needed;
     let output = g.output();
     let mut b = Builder {
         weights,
@@ -41,14 +40,8 @@ pub fn model_proto(g: &Graph, weights: &Weights, size: usize) -> Result<ModelPro
     };
     // The value each node produces; ops that are identities in eval mode
     // (dropout, stochastic depth) pass their input's value on.
-    let mut values: Vec<String> = Vec::with_capacity(g.nodes.len());
-    for (i, node) in g.nodes.iter().enumerate() {
-        if !needed[i] {
-            values.push(String::new());
-            continue;
-        }
-        let x = node.inputs.first().map(|&j| values[j].clone());
-        let x = || x.clone().expect("every op but the input reads a value");
+    g.walk(&g.schedule(false), false, |i, node, args: &[&String]| {
+        let x = || args[0].clone();
         let label = if node.path.as_str().is_empty() {
             op_label(&node.op).to_string()
         } else {
@@ -127,20 +120,10 @@ pub fn model_proto(g: &Graph, weights: &Weights, size: usize) -> Result<ModelPro
                 let in_size = shapes[node.inputs[0]][1];
                 b.adaptive_avg_pool(&out, x(), in_size, *output)
             }
-            Op::Add => b.node(
-                "Add",
-                &out,
-                vec![x(), values[node.inputs[1]].clone()],
-                vec![],
-            ),
-            Op::Mul => b.node(
-                "Mul",
-                &out,
-                vec![x(), values[node.inputs[1]].clone()],
-                vec![],
-            ),
+            Op::Add => b.node("Add", &out, vec![x(), args[1].clone()], vec![]),
+            Op::Mul => b.node("Mul", &out, vec![x(), args[1].clone()], vec![]),
             Op::Concat => {
-                let parts = node.inputs.iter().map(|&j| values[j].clone()).collect();
+                let parts = args.iter().map(|a| (*a).clone()).collect();
                 b.node("Concat", &out, parts, vec![int("axis", 1)])
             }
             Op::Flatten => b.node("Flatten", &out, vec![x()], vec![int("axis", 1)]),
@@ -153,8 +136,8 @@ pub fn model_proto(g: &Graph, weights: &Weights, size: usize) -> Result<ModelPro
                 b.node("Gemm", &out, inputs, vec![int("transB", 1)])
             }
         };
-        values.push(value);
-    }
+        Ok::<_, anyhow::Error>(value)
+    })?;
     let graph = GraphProto {
         node: b.nodes,
         name: g.name.clone(),
@@ -299,15 +282,13 @@ impl Builder<'_> {
     /// `output`x`output`, which ONNX lacks: a global or plain average pool
     /// where one fits, else two products with averaging matrices.
     fn adaptive_avg_pool(&mut self, out: &str, x: String, len: usize, output: usize) -> String {
-        if output == 1 {
-            return self.node("GlobalAveragePool", out, vec![x], vec![]);
-        }
-        if len == output {
-            return self.node("Identity", out, vec![x], vec![]);
-        }
-        if len.is_multiple_of(output) {
-            let k = len / output;
-            return self.node("AveragePool", out, vec![x], window(k, k, 0));
+        match analysis::adaptive_pool(len, output) {
+            AdaptivePool::Global => return self.node("GlobalAveragePool", out, vec![x], vec![]),
+            AdaptivePool::Identity => return self.node("Identity", out, vec![x], vec![]),
+            AdaptivePool::Window(k) => {
+                return self.node("AveragePool", out, vec![x], window(k, k, 0))
+            }
+            AdaptivePool::Matrices => {}
         }
         let rows = analysis::averaging_matrix(len, output);
         let cols = transpose(&rows, output, len);

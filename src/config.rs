@@ -1,0 +1,466 @@
+//! The grid's configuration: `cnn-bench.toml`, a named profile in it, then
+//! `CNN_BENCH_*` environment variables, validated so that a misspelt name
+//! fails before anything runs.
+
+use crate::grid::{check_size, Device, Grid, Isolate, Phase, DEVICES, FRAMEWORKS, PHASES};
+use anyhow::{bail, ensure, Context, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The settings as written in the config file; every key optional so that
+/// profiles and the environment can override a part.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    models: Option<Vec<String>>,
+    sizes: Option<Vec<usize>>,
+    batches: Option<Vec<usize>>,
+    frameworks: Option<Vec<String>>,
+    runs: Option<Vec<String>>,
+    threads: Option<usize>,
+    gpu: Option<usize>,
+    seed: Option<u64>,
+    target_seconds: Option<f64>,
+    budget_seconds: Option<f64>,
+    time_limit_seconds: Option<f64>,
+    isolate: Option<Isolate>,
+    #[serde(default)]
+    profiles: BTreeMap<String, Settings>,
+}
+
+impl Settings {
+    /// `other`'s keys replace ours.
+    fn overlay(&mut self, other: Settings) {
+        macro_rules! take {
+            ($($k:ident),*) => { $( if other.$k.is_some() { self.$k = other.$k; } )* };
+        }
+        take!(
+            models,
+            sizes,
+            batches,
+            frameworks,
+            runs,
+            threads,
+            gpu,
+            seed,
+            target_seconds,
+            budget_seconds,
+            time_limit_seconds,
+            isolate
+        );
+    }
+}
+
+/// The environment variables the grid reads, for messages and docs.
+pub const ENV_KEYS: &[&str] = &[
+    "CNN_BENCH_CONFIG",
+    "CNN_BENCH_PROFILE",
+    "CNN_BENCH_MODELS",
+    "CNN_BENCH_SIZES",
+    "CNN_BENCH_BATCHES",
+    "CNN_BENCH_FRAMEWORKS",
+    "CNN_BENCH_RUNS",
+    "CNN_BENCH_THREADS",
+    "CNN_BENCH_GPU",
+    "CNN_BENCH_SEED",
+    "CNN_BENCH_TARGET_SECONDS",
+    "CNN_BENCH_BUDGET",
+    "CNN_BENCH_TIME_LIMIT",
+    "CNN_BENCH_ISOLATE",
+    "CNN_BENCH_MEASURE",
+    "CNN_BENCH_RESUME",
+    "CNN_BENCH_RETRY_FAILED",
+    "CNN_BENCH_MAX_TIME",
+    "CNN_BENCH_SHARD",
+    "CNN_BENCH_REPORT",
+    "CNN_BENCH_STEP_DELAY_MS",
+    "CNN_BENCH_HANG",
+];
+
+impl Grid {
+    /// The grid of `cnn-bench.toml` (or `$CNN_BENCH_CONFIG`), with the
+    /// profile and variables of the process environment applied.
+    pub fn from_env() -> Result<Self> {
+        let vars: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("CNN_BENCH_"))
+            .collect();
+        let path = vars
+            .get("CNN_BENCH_CONFIG")
+            .cloned()
+            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/cnn-bench.toml").to_string());
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the grid config {path}"))?;
+        Self::from_parts(&text, Path::new(&path), &vars)
+    }
+
+    /// The grid of a config file's `text`, with a profile and variables
+    /// (`CNN_BENCH_*`) applied; `path` only names the file in errors.
+    pub fn from_parts(text: &str, path: &Path, vars: &BTreeMap<String, String>) -> Result<Self> {
+        let mut s: Settings = toml::from_str(text)
+            .with_context(|| format!("malformed grid config {}", path.display()))?;
+        if let Some(name) = vars.get("CNN_BENCH_PROFILE") {
+            let Some(profile) = s.profiles.get(name).cloned() else {
+                let valid: Vec<&str> = s.profiles.keys().map(String::as_str).collect();
+                bail!(
+                    "unknown profile `{name}` (CNN_BENCH_PROFILE); profiles in {}: {}",
+                    path.display(),
+                    valid.join(", ")
+                );
+            };
+            s.overlay(profile);
+        }
+        for (key, value) in vars {
+            let parsed = parse_var(key, value)?;
+            s.overlay(parsed);
+        }
+        Self::validate(s, path)
+    }
+
+    fn validate(s: Settings, path: &Path) -> Result<Self> {
+        let need = |k: &str| format!("{}: `{k}` is missing", path.display());
+        let models = s.models.with_context(|| need("models"))?;
+        for m in &models {
+            cnn_models::model(m)?;
+        }
+        let frameworks = s.frameworks.with_context(|| need("frameworks"))?;
+        for f in &frameworks {
+            ensure!(
+                FRAMEWORKS.contains(&f.as_str()),
+                "unknown framework `{f}`; valid frameworks: {}",
+                FRAMEWORKS.join(", ")
+            );
+        }
+        let gpu = s.gpu.unwrap_or(0);
+        let runs = s
+            .runs
+            .with_context(|| need("runs"))?
+            .iter()
+            .map(|r| parse_run(r, gpu))
+            .collect::<Result<Vec<_>>>()?;
+        let sizes = s.sizes.with_context(|| need("sizes"))?;
+        let batches = s.batches.with_context(|| need("batches"))?;
+        for (what, list) in [("sizes", &sizes), ("batches", &batches)] {
+            ensure!(
+                !list.is_empty() && list.iter().all(|&v| v > 0),
+                "`{what}` must be a non-empty list of positive numbers, got {list:?}"
+            );
+        }
+        ensure!(
+            !models.is_empty() && !frameworks.is_empty() && !runs.is_empty(),
+            "`models`, `frameworks` and `runs` must not be empty"
+        );
+        // An input a model cannot take fails here, not in the middle of a run
+        // (Inception's auxiliary classifier, train mode only, needs more).
+        for m in &models {
+            for &size in &sizes {
+                for &(_, phase) in &runs {
+                    check_size(m, size, phase)?;
+                }
+            }
+        }
+        let target_seconds = s.target_seconds.unwrap_or(5.0);
+        let budget_seconds = s.budget_seconds.unwrap_or(60.0);
+        let time_limit_seconds = s.time_limit_seconds.unwrap_or(900.0);
+        for (key, v) in [
+            ("target_seconds", target_seconds),
+            ("budget_seconds", budget_seconds),
+            ("time_limit_seconds", time_limit_seconds),
+        ] {
+            ensure!(
+                v > 0.0 && v.is_finite(),
+                "`{key}` must be a positive number of seconds, got {v}"
+            );
+        }
+        let threads = match s.threads.unwrap_or(0) {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            n => n,
+        };
+        Ok(Self {
+            models,
+            sizes,
+            batches,
+            frameworks,
+            runs,
+            threads,
+            seed: s.seed.unwrap_or(2021),
+            target_seconds,
+            budget_seconds,
+            time_limit_seconds,
+            isolate: s.isolate.unwrap_or(Isolate::Gpu),
+        })
+    }
+}
+
+fn parse_run(run: &str, gpu: usize) -> Result<(Device, Phase)> {
+    let (d, p) = run.split_once('/').with_context(|| {
+        format!(
+            "run `{run}` is not `device/phase` (devices: {}; phases: {})",
+            DEVICES.join(", "),
+            PHASES.join(", ")
+        )
+    })?;
+    let device = match d {
+        "cpu" => Device::Cpu,
+        "gpu" => Device::Gpu(gpu),
+        _ => bail!(
+            "unknown device `{d}` in run `{run}`; valid devices: {}",
+            DEVICES.join(", ")
+        ),
+    };
+    let phase = match p {
+        "train" => Phase::Train,
+        "inference" => Phase::Inference,
+        _ => bail!(
+            "unknown phase `{p}` in run `{run}`; valid phases: {}",
+            PHASES.join(", ")
+        ),
+    };
+    Ok((device, phase))
+}
+
+/// One `CNN_BENCH_*` variable as a partial setting.
+fn parse_var(key: &str, value: &str) -> Result<Settings> {
+    let list = || {
+        value
+            .split(',')
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>()
+    };
+    let nums = || -> Result<Vec<usize>> {
+        list()
+            .iter()
+            .map(|v| {
+                v.parse()
+                    .with_context(|| format!("{key}: `{v}` is not a positive integer"))
+            })
+            .collect()
+    };
+    let num = || {
+        value
+            .trim()
+            .parse::<usize>()
+            .with_context(|| format!("{key}: `{value}` is not a non-negative integer"))
+    };
+    let seconds = || {
+        value
+            .trim()
+            .parse::<f64>()
+            .with_context(|| format!("{key}: `{value}` is not a number of seconds"))
+    };
+    let mut s = Settings::default();
+    match key {
+        // Read elsewhere: the file and profile here, the metric by the bench,
+        // the run's options (and the harness's own markers) by `options`.
+        "CNN_BENCH_CONFIG"
+        | "CNN_BENCH_PROFILE"
+        | "CNN_BENCH_MEASURE"
+        | "CNN_BENCH_CHILD"
+        | "CNN_BENCH_RUN_ID"
+        | "CNN_BENCH_WEIGHTS"
+        | "CNN_BENCH_RESUME"
+        | "CNN_BENCH_RETRY_FAILED"
+        | "CNN_BENCH_MAX_TIME"
+        | "CNN_BENCH_SHARD"
+        | "CNN_BENCH_HANG"
+        | "CNN_BENCH_REPORT"
+        | "CNN_BENCH_STEP_DELAY_MS" => {}
+        "CNN_BENCH_ISOLATE" => {
+            s.isolate = Some(match value.trim() {
+                "none" => Isolate::None,
+                "gpu" => Isolate::Gpu,
+                "all" => Isolate::All,
+                other => bail!(
+                    "{key}: unknown value `{other}`; valid values: {}",
+                    Isolate::NAMES.join(", ")
+                ),
+            })
+        }
+        "CNN_BENCH_MODELS" => s.models = Some(list()),
+        "CNN_BENCH_SIZES" => s.sizes = Some(nums()?),
+        "CNN_BENCH_BATCHES" => s.batches = Some(nums()?),
+        "CNN_BENCH_FRAMEWORKS" => s.frameworks = Some(list()),
+        "CNN_BENCH_RUNS" => s.runs = Some(list()),
+        "CNN_BENCH_THREADS" => s.threads = Some(num()?),
+        "CNN_BENCH_GPU" => s.gpu = Some(num()?),
+        "CNN_BENCH_SEED" => s.seed = Some(num()? as u64),
+        "CNN_BENCH_TARGET_SECONDS" => s.target_seconds = Some(seconds()?),
+        "CNN_BENCH_BUDGET" => s.budget_seconds = Some(seconds()?),
+        "CNN_BENCH_TIME_LIMIT" => s.time_limit_seconds = Some(seconds()?),
+        _ => bail!(
+            "unknown variable {key}; valid variables: {}",
+            ENV_KEYS.join(", ")
+        ),
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = include_str!("../cnn-bench.toml");
+
+    fn grid(vars: &[(&str, &str)]) -> Result<Grid> {
+        let vars = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Grid::from_parts(CONFIG, Path::new("cnn-bench.toml"), &vars)
+    }
+
+    fn err(vars: &[(&str, &str)]) -> String {
+        format!("{:#}", grid(vars).unwrap_err())
+    }
+
+    #[test]
+    fn defaults_are_the_studys_grid() {
+        let g = grid(&[]).unwrap();
+        let study = [
+            "resnet18",
+            "resnet50",
+            "resnet152",
+            "vgg16",
+            "mobilenetv2",
+            "efficientnetb4",
+            "efficientnetb7",
+        ];
+        assert_eq!(g.models, study);
+        assert_eq!(g.sizes, [128, 224, 320]);
+        assert_eq!(g.batches, [1, 8, 16, 32]);
+        assert_eq!(g.frameworks, ["tch", "tch-jit", "candle", "ort", "tract"]);
+        let runs = [
+            (Device::Gpu(0), Phase::Train),
+            (Device::Gpu(0), Phase::Inference),
+            (Device::Cpu, Phase::Inference),
+        ];
+        assert_eq!(g.runs, runs);
+        assert_eq!(g.groups().len(), 7 * 3);
+        assert_eq!(g.cases().len(), 5 * 3 * 4);
+        assert!(g.threads >= 1);
+    }
+
+    #[test]
+    fn profile_then_environment_override_the_file() {
+        let g = grid(&[
+            ("CNN_BENCH_PROFILE", "quick"),
+            ("CNN_BENCH_BATCHES", "2, 4"),
+            ("CNN_BENCH_GPU", "1"),
+        ])
+        .unwrap();
+        assert_eq!(g.sizes, [128]);
+        assert_eq!(g.batches, [2, 4]);
+        assert_eq!(g.runs, [(Device::Cpu, Phase::Inference)]);
+        assert_eq!(g.target_seconds, 1.0);
+        let g = grid(&[
+            ("CNN_BENCH_RUNS", "gpu/train"),
+            ("CNN_BENCH_GPU", "1"),
+            ("CNN_BENCH_THREADS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(g.runs, [(Device::Gpu(1), Phase::Train)]);
+        assert_eq!(g.threads, 3);
+        assert_eq!(g.isolate, Isolate::Gpu);
+        let g = grid(&[("CNN_BENCH_ISOLATE", "all")]).unwrap();
+        assert!(g.isolate.applies(Device::Cpu));
+        let e = err(&[("CNN_BENCH_ISOLATE", "some")]);
+        assert!(e.contains("valid values: none, gpu, all"), "{e}");
+    }
+
+    #[test]
+    fn unknown_names_are_refused_with_the_valid_ones() {
+        let e = err(&[("CNN_BENCH_MODELS", "resnet18,resnet1000")]);
+        assert!(
+            e.contains("unknown model `resnet1000`") && e.contains("efficientnetb7"),
+            "{e}"
+        );
+        let e = err(&[("CNN_BENCH_FRAMEWORKS", "tch,tensorflow")]);
+        assert!(
+            e.contains("unknown framework `tensorflow`; valid frameworks: tch, tch-jit, candle, ort, tract"),
+            "{e}"
+        );
+        let e = err(&[("CNN_BENCH_RUNS", "tpu/train")]);
+        assert!(
+            e.contains("unknown device `tpu`") && e.contains("cpu, gpu"),
+            "{e}"
+        );
+        let e = err(&[("CNN_BENCH_RUNS", "cpu/finetune")]);
+        assert!(
+            e.contains("unknown phase `finetune`") && e.contains("train, inference"),
+            "{e}"
+        );
+        let e = err(&[("CNN_BENCH_PROFILE", "fast")]);
+        assert!(
+            e.contains("unknown profile `fast`") && e.contains("quick"),
+            "{e}"
+        );
+        let e = err(&[("CNN_BENCH_MODEL", "resnet18")]);
+        assert!(
+            e.contains("unknown variable CNN_BENCH_MODEL") && e.contains("CNN_BENCH_MODELS"),
+            "{e}"
+        );
+        let e = err(&[("CNN_BENCH_SIZES", "224,big")]);
+        assert!(e.contains("`big` is not a positive integer"), "{e}");
+        let e = err(&[("CNN_BENCH_SIZES", "16")]);
+        assert!(e.contains("16x16 input is too small"), "{e}");
+    }
+
+    #[test]
+    fn inputs_a_model_cannot_take_are_refused_when_the_grid_is_built() {
+        let e = err(&[
+            ("CNN_BENCH_MODELS", "inception_v3"),
+            ("CNN_BENCH_SIZES", "64"),
+            ("CNN_BENCH_RUNS", "cpu/inference"),
+        ]);
+        assert!(
+            e.contains("size 64 cannot be used for inception_v3 in inference")
+                && e.contains("too small"),
+            "{e}"
+        );
+        let e = err(&[
+            ("CNN_BENCH_MODELS", "inception_v3"),
+            ("CNN_BENCH_SIZES", "224"),
+            ("CNN_BENCH_RUNS", "cpu/train"),
+        ]);
+        assert!(
+            e.contains("size 224 cannot be used for inception_v3 in train"),
+            "{e}"
+        );
+        grid(&[
+            ("CNN_BENCH_MODELS", "inception_v3"),
+            ("CNN_BENCH_SIZES", "224"),
+            ("CNN_BENCH_RUNS", "cpu/inference"),
+        ])
+        .unwrap();
+        grid(&[
+            ("CNN_BENCH_MODELS", "inception_v3"),
+            ("CNN_BENCH_SIZES", "299"),
+            ("CNN_BENCH_RUNS", "gpu/train"),
+        ])
+        .unwrap();
+    }
+
+    #[test]
+    fn malformed_config_files_are_refused() {
+        let vars = BTreeMap::new();
+        let e = format!(
+            "{:#}",
+            Grid::from_parts("models = [\"resnet18\"", Path::new("x.toml"), &vars).unwrap_err()
+        );
+        assert!(e.contains("malformed grid config x.toml"), "{e}");
+        let e = format!(
+            "{:#}",
+            Grid::from_parts("modles = []", Path::new("x.toml"), &vars).unwrap_err()
+        );
+        assert!(e.contains("unknown field `modles`"), "{e}");
+        let text = CONFIG.replace("\"candle\",", "\"candel\",");
+        let e = format!(
+            "{:#}",
+            Grid::from_parts(&text, Path::new("x.toml"), &vars).unwrap_err()
+        );
+        assert!(e.contains("unknown framework `candel`"), "{e}");
+    }
+}
