@@ -28,6 +28,8 @@ pub struct Bench<'a> {
     pub grid: &'a Grid,
     pub metric: Metric,
     pub options: &'a Options,
+    /// criterion's folder.
+    pub out: &'a std::path::Path,
 }
 
 /// Prepares, sizes and measures `b`, filling `record`; `stage` is told

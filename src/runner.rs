@@ -44,6 +44,30 @@ pub struct Run<'a> {
     pub options: &'a Options,
 }
 
+impl<'a> Run<'a> {
+    /// One benchmark of this run, ready to measure.
+    fn bench(
+        &self,
+        group: &'a Group,
+        case: &'a Case,
+        graph: &'a Graph,
+        weights: &'a Weights,
+        fw: &'a dyn crate::frameworks::Framework,
+    ) -> Bench<'a> {
+        Bench {
+            graph,
+            weights,
+            fw,
+            group,
+            case,
+            grid: self.grid,
+            metric: self.metric,
+            options: self.options,
+            out: self.out,
+        }
+    }
+}
+
 /// What a run did, read back from the records it wrote.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -183,15 +207,13 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
                 in_child(r, &group, &case, &mut record, &w)
             } else {
                 let w = weights.in_memory(r, graph, &group.model);
+                let fw = framework(&case.framework)?;
+                let b = r.bench(&group, &case, graph, w, fw.as_ref());
                 let remaining = todo.len() - k - 1;
                 in_process(
                     &mut bench_group,
-                    r,
                     &dog,
-                    &group,
-                    &case,
-                    graph,
-                    w,
+                    &b,
                     &progress,
                     &mut record,
                     remaining,
@@ -347,39 +369,24 @@ fn fail(record: &mut Record, reason: String) -> Outcome {
 }
 
 /// Measures one benchmark in this process under the watchdog.
-#[allow(clippy::too_many_arguments)]
 fn in_process(
     bench_group: &mut BenchmarkGroup<'_, StepMetric>,
-    r: &Run,
     dog: &Watchdog,
-    group: &Group,
-    case: &Case,
-    graph: &Graph,
-    weights: &Weights,
+    b: &Bench,
     progress: &str,
     record: &mut Record,
     remaining: usize,
 ) -> Outcome {
     dog.watch(Watch {
         started: Instant::now(),
-        limit: Duration::from_secs_f64(r.grid.time_limit_seconds),
-        deadline: r.options.deadline,
+        limit: Duration::from_secs_f64(b.grid.time_limit_seconds),
+        deadline: b.options.deadline,
         record: record.clone(),
-        record_path: record_path(r.out, group, case),
+        record_path: record_path(b.out, b.group, b.case),
         remaining,
         stage: "starting".into(),
     });
-    let outcome = measure_here(
-        bench_group,
-        r,
-        group,
-        case,
-        graph,
-        weights,
-        progress,
-        record,
-        &mut |s| dog.stage(s),
-    );
+    let outcome = measure_here(bench_group, b, progress, record, &mut |s| dog.stage(s));
     dog.clear();
     match outcome {
         Ok(()) => Outcome::Recorded,
@@ -387,33 +394,17 @@ fn in_process(
     }
 }
 
-/// [`measure`] with this run's settings; `stage` hears each stage first
-/// (and a test's `CNN_BENCH_HANG` hangs in the stage it names).
-#[allow(clippy::too_many_arguments)]
+/// [`measure`], where `stage` hears each stage first (and a test's
+/// `CNN_BENCH_HANG` hangs in the stage it names).
 fn measure_here(
     bench_group: &mut BenchmarkGroup<'_, StepMetric>,
-    r: &Run,
-    group: &Group,
-    case: &Case,
-    graph: &Graph,
-    weights: &Weights,
+    b: &Bench,
     progress: &str,
     record: &mut Record,
     stage: &mut dyn FnMut(&str),
 ) -> Result<()> {
-    let fw = framework(&case.framework)?;
-    let bench = Bench {
-        graph,
-        weights,
-        fw: fw.as_ref(),
-        group,
-        case,
-        grid: r.grid,
-        metric: r.metric,
-        options: r.options,
-    };
-    let (hang, id) = (r.options.hang.clone(), record.id.clone());
-    measure(bench_group, &bench, progress, record, &mut |s| {
+    let (hang, id) = (b.options.hang.clone(), record.id.clone());
+    measure(bench_group, b, progress, record, &mut |s| {
         stage(s);
         if hang.as_ref().is_some_and(|h| h.hits(&id, s)) {
             loop {
@@ -442,13 +433,11 @@ fn run_as_child(
         record.isolated = true;
         let mut bench_group = c.benchmark_group(group.id());
         let progress = format!("cnn-bench {}", group.bench_id(&case));
+        let fw = framework(&case.framework)?;
+        let b = r.bench(&group, &case, &graph, &weights, fw.as_ref());
         let outcome = measure_here(
             &mut bench_group,
-            r,
-            &group,
-            &case,
-            &graph,
-            &weights,
+            &b,
             &progress,
             &mut record,
             &mut child::announce,
