@@ -1,6 +1,6 @@
 //! The model catalogue: what `cnn-bench catalogue` prints.
 
-use crate::frameworks::FRAMEWORKS;
+use crate::identities::Framework;
 use cnn_models::{analysis, model, MODELS};
 
 /// One line per model: parameters, forward GFLOPs for one 224x224 image (a
@@ -26,7 +26,7 @@ pub fn table() -> String {
             flops as f64 / 1e9,
             infer,
             train,
-            FRAMEWORKS.join(", ")
+            Framework::ALL.map(|f| f.name()).join(", ")
         );
     }
     out

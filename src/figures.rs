@@ -3,6 +3,7 @@
 //! and phase; and GPU memory. Horizontal bars, so every configuration's label
 //! stays readable without a browser.
 
+use crate::identities::Framework;
 use crate::report::{timed, Row, SECTIONS};
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
@@ -59,10 +60,7 @@ pub fn write_all(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>> {
         draw(&bars, &path)?;
         files.push(path);
     }
-    let gpu: Vec<&Row> = rows
-        .iter()
-        .filter(|r| r.record.device.starts_with("gpu"))
-        .collect();
+    let gpu: Vec<&Row> = rows.iter().filter(|r| r.record.device.is_gpu()).collect();
     if !gpu.is_empty() {
         let path = dir.join("gpu-memory.svg");
         draw(&memory(&gpu), &path)?;
@@ -94,7 +92,10 @@ fn relative_times(rows: &[&Row], title: &str) -> Bars {
         log: false,
     };
     // Legend and bars in the harness's order (tch, tch-jit, candle, ...).
-    bars.series = crate::report::frameworks_of(rows);
+    bars.series = crate::report::frameworks_of(rows)
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
     let mut fastest: BTreeMap<String, f64> = BTreeMap::new();
     for r in rows {
         if let Some(m) = r.mean() {
@@ -104,7 +105,7 @@ fn relative_times(rows: &[&Row], title: &str) -> Bars {
     }
     for r in rows {
         let c = index_of(&mut bars.configurations, label(r));
-        let s = index_of(&mut bars.series, r.record.framework.clone());
+        let s = index_of(&mut bars.series, r.record.framework.to_string());
         let v = r.mean().map(|m| Bar {
             value: m / fastest[&label(r)],
             estimate: r.estimate().is_some(),
@@ -142,7 +143,7 @@ fn memory(rows: &[&Row]) -> Bars {
             .record
             .memory
             .as_ref()
-            .filter(|_| r.record.status == "ok")
+            .filter(|_| r.record.status == crate::identities::Status::Ok)
             .and_then(|m| m.nvml_process_mib.mib())
             .map(|value| Bar {
                 value,
@@ -209,9 +210,9 @@ fn draw(b: &Bars, path: &Path) -> Result<()> {
         .draw()
         .map_err(|e| err(&e))?;
     for (s, name) in b.series.iter().enumerate() {
-        let known = crate::frameworks::FRAMEWORKS
+        let known = Framework::ALL
             .iter()
-            .position(|f| f == name)
+            .position(|f| f.name() == name)
             .filter(|_| b.by_framework);
         let colour = COLOURS[known.unwrap_or(s) % COLOURS.len()];
         let mine = || b.values.iter().filter(move |((_, si), _)| *si == s);

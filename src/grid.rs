@@ -6,8 +6,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::filter::Filter;
-pub use crate::frameworks::FRAMEWORKS;
-pub use crate::identities::{Device, Phase, DEVICES, PHASES};
+pub use crate::identities::{Device, Framework, Phase, DEVICES, PHASES};
 
 /// A validated grid.
 #[derive(Clone, Debug, PartialEq)]
@@ -15,7 +14,7 @@ pub struct Grid {
     pub models: Vec<String>,
     pub sizes: Vec<usize>,
     pub batches: Vec<usize>,
-    pub frameworks: Vec<String>,
+    pub frameworks: Vec<Framework>,
     pub runs: Vec<(Device, Phase)>,
     /// CPU threads of every framework (resolved: never 0).
     pub threads: usize,
@@ -77,7 +76,7 @@ impl Group {
 /// One benchmark of a group: a framework at an input size and batch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Case {
-    pub framework: String,
+    pub framework: Framework,
     pub size: usize,
     pub batch: usize,
 }
@@ -118,7 +117,11 @@ isolate:    {:?} (own process per benchmark)
             self.models.join(", "),
             self.sizes,
             self.batches,
-            self.frameworks.join(", "),
+            self.frameworks
+                .iter()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+                .join(", "),
             runs.join(", "),
             self.threads,
             self.seed,
@@ -139,7 +142,7 @@ isolate:    {:?} (own process per benchmark)
             .flat_map(|g| {
                 cases
                     .iter()
-                    .filter(|c| runs_phase(&c.framework, g.phase))
+                    .filter(|c| c.framework.lacks(g.phase).is_none())
                     .map(move |c| g.bench_id(c))
             })
             .collect()
@@ -195,7 +198,7 @@ isolate:    {:?} (own process per benchmark)
             for &size in &self.sizes {
                 for &batch in &self.batches {
                     out.push(Case {
-                        framework: framework.clone(),
+                        framework: *framework,
                         size,
                         batch,
                     });
@@ -206,9 +209,21 @@ isolate:    {:?} (own process per benchmark)
     }
 }
 
-/// Whether `framework` (a valid name) has a `phase` step.
-pub fn runs_phase(framework: &str, phase: Phase) -> bool {
-    crate::frameworks::framework(framework).is_ok_and(|f| f.check_phase(phase).is_ok())
+impl Grid {
+    /// Refuses an input some model of the grid cannot take in some run
+    /// (Inception's auxiliary classifier, train mode only, needs 299x299),
+    /// so that it fails before a run, not in its middle. A run checks only
+    /// the benchmarks its filter selects (`select`).
+    pub fn check_sizes(&self) -> Result<()> {
+        for m in &self.models {
+            for &size in &self.sizes {
+                for &(_, phase) in &self.runs {
+                    check_size(m, size, phase)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Whether `model` accepts `size`x`size` inputs in `phase` (Inception v3's

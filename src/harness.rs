@@ -40,10 +40,20 @@ pub fn main() {
             widened.models.join(", ")
         );
     }
+    let widened_models = widened.models != grid.models;
     let grid = widened;
+    let selection = crate::select::select(&grid, &filter);
+    // Sizes are checked for what the filter selects (a grid of Inception
+    // asked only for CPU inference needs no train-sized input).
+    if !widened_models && !selection.too_small.is_empty() {
+        usage_error(anyhow::anyhow!(
+            "the selected benchmarks include inputs their model cannot take: {}",
+            selection.too_small.join("; ")
+        ));
+    }
     // `--list` (as criterion prints it): what a run would measure here.
     if args.iter().any(|a| a == "--list") {
-        for (g, k) in crate::select::select(&grid, &filter).cases {
+        for (g, k) in selection.cases {
             println!("{}: benchmark", g.bench_id(&k));
         }
         return;

@@ -1,20 +1,27 @@
-//! The identities every part of the harness shares: where a step runs and
-//! what it does. Depends on nothing else in the crate.
+//! The identities every part of the harness shares: the frameworks, where
+//! a step runs, what it does, what is measured and how a benchmark ended.
+//! Serialised by name in the records. Depends on nothing else in the crate.
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Where a step runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Device {
+    #[default]
     Cpu,
     /// A CUDA device, by index.
     Gpu(usize),
 }
 
 /// What a step does; both are defined in docs/methodology.md.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Phase {
     Train,
+    #[default]
     Inference,
 }
 
@@ -36,5 +43,191 @@ impl fmt::Display for Phase {
             Phase::Train => "train",
             Phase::Inference => "inference",
         })
+    }
+}
+
+/// A framework the harness benchmarks, by the name used in benchmark ids,
+/// configs, records and reports (`tch-jit`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Framework {
+    /// libtorch, op by op from Rust (PyTorch's eager mode).
+    #[default]
+    Tch,
+    /// The same model traced to TorchScript, run by libtorch's graph executor.
+    TchJit,
+    Candle,
+    /// ONNX Runtime on the exported ONNX model.
+    Ort,
+    /// tract on the exported ONNX model.
+    Tract,
+}
+
+impl Framework {
+    /// Every framework, in the tables' order.
+    pub const ALL: [Framework; 5] = [
+        Framework::Tch,
+        Framework::TchJit,
+        Framework::Candle,
+        Framework::Ort,
+        Framework::Tract,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Framework::Tch => "tch",
+            Framework::TchJit => "tch-jit",
+            Framework::Candle => "candle",
+            Framework::Ort => "ort",
+            Framework::Tract => "tract",
+        }
+    }
+
+    /// The framework called `name`, or an error listing the valid names.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.name() == name)
+            .ok_or_else(|| {
+                let valid: Vec<&str> = Self::ALL.iter().map(|f| f.name()).collect();
+                format!(
+                    "unknown framework `{name}`; valid frameworks: {}",
+                    valid.join(", ")
+                )
+            })
+    }
+
+    /// Why it has no `phase` step, when it has none: the inference engines
+    /// do not train. (Which devices it can use is a property of the build
+    /// and the machine: its adapter's `check_device`.)
+    pub fn lacks(self, phase: Phase) -> Option<&'static str> {
+        match (self, phase) {
+            (Framework::Ort, Phase::Train) => {
+                Some("ONNX Runtime's inference sessions do not train")
+            }
+            (Framework::Tract, Phase::Train) => {
+                Some("tract is an inference engine: it does not train")
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Framework {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What criterion's value is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Seconds per step, device synchronised (values in nanoseconds).
+    #[default]
+    Time,
+    /// The process's GPU memory after the steps, as NVML reports it (MiB).
+    Memory,
+}
+
+/// How a benchmark ended: measured (by criterion or as an estimate), or
+/// failed, with the reason in the record beside it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Ok,
+    Failed,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+        })
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            Metric::Time => "time",
+            Metric::Memory => "memory",
+        })
+    }
+}
+
+impl Device {
+    /// `cpu`, or `gpu` and the CUDA index (`gpu0`): how records name it.
+    pub fn id(self) -> String {
+        match self {
+            Device::Cpu => "cpu".into(),
+            Device::Gpu(i) => format!("gpu{i}"),
+        }
+    }
+
+    pub fn is_gpu(self) -> bool {
+        matches!(self, Device::Gpu(_))
+    }
+}
+
+impl Serialize for Device {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.id())
+    }
+}
+
+impl<'de> Deserialize<'de> for Device {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.as_str() {
+            "cpu" => Ok(Device::Cpu),
+            gpu => gpu
+                .strip_prefix("gpu")
+                .and_then(|i| i.parse().ok())
+                .map(Device::Gpu)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown device `{s}`"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_keep_the_names_records_already_hold() {
+        let names: Vec<&str> = Framework::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(names, ["tch", "tch-jit", "candle", "ort", "tract"]);
+        for f in Framework::ALL {
+            let json = serde_json::to_string(&f).unwrap();
+            assert_eq!(json, format!("\"{}\"", f.name()));
+            assert_eq!(Framework::parse(f.name()), Ok(f));
+        }
+        assert_eq!(
+            Framework::parse("jax").unwrap_err(),
+            "unknown framework `jax`; valid frameworks: tch, tch-jit, candle, ort, tract"
+        );
+        let d: Device = serde_json::from_str("\"gpu1\"").unwrap();
+        assert_eq!(
+            (d, serde_json::to_string(&d).unwrap()),
+            (Device::Gpu(1), "\"gpu1\"".into())
+        );
+        assert!(serde_json::from_str::<Device>("\"tpu\"").is_err());
+        assert_eq!(
+            serde_json::to_string(&Phase::Inference).unwrap(),
+            "\"inference\""
+        );
+        assert_eq!(
+            serde_json::from_str::<Status>("\"failed\"").unwrap(),
+            Status::Failed
+        );
+        assert_eq!(
+            serde_json::to_string(&Metric::Memory).unwrap(),
+            "\"memory\""
+        );
     }
 }

@@ -56,9 +56,10 @@ fn main() {
             print!("{}", cnn_bench::catalogue::table());
             Ok(0)
         }
-        Command::Grid => Grid::from_env().map(|g| {
+        Command::Grid => Grid::from_env().and_then(|g| {
+            g.check_sizes()?;
             print!("{}", g.describe());
-            0
+            Ok(0)
         }),
         Command::Report {
             criterion,

@@ -3,7 +3,7 @@
 //! when criterion's 10 samples do not fit the time budget, times as many
 //! steps as fit and records an estimate. Fills the benchmark's record.
 
-use crate::frameworks::{peak_gflops, Framework, Step};
+use crate::frameworks::{peak_gflops, Adapter, Step};
 use crate::grid::{Case, Device, Grid, Group, Phase};
 use crate::inputs;
 use crate::measurement::{Metric, StepMetric};
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 pub struct Bench<'a> {
     pub graph: &'a Graph,
     pub weights: &'a Weights,
-    pub fw: &'a dyn Framework,
+    pub fw: &'a dyn Adapter,
     pub group: &'a Group,
     pub case: &'a Case,
     pub grid: &'a Grid,
@@ -84,7 +84,7 @@ pub fn measure(
         configure(bench_group, &p, b.case.batch, b.metric);
         let (metric, id) = (b.metric, record.id.clone());
         bench_group.bench_function(
-            BenchmarkId::new(&b.case.framework, b.case.parameter()),
+            BenchmarkId::new(b.case.framework.name(), b.case.parameter()),
             |bencher| {
                 bencher.iter_custom(|iters| {
                     let start = Instant::now();

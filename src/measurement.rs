@@ -12,14 +12,7 @@ use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::Throughput;
 use std::time::Instant;
 
-/// What criterion's value is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Metric {
-    /// Seconds per step, device synchronised (values in nanoseconds).
-    Time,
-    /// The process's GPU memory after the steps, as NVML reports it (MiB).
-    Memory,
-}
+pub use crate::identities::Metric;
 
 impl Metric {
     /// From `CNN_BENCH_MEASURE` (`time`, the default, or `memory`).

@@ -2,6 +2,7 @@
 //! criterion's own files for it, and how it is read and written.
 
 use crate::grid::{Case, Group};
+use crate::identities::{Device, Framework, Metric, Phase, Status};
 use crate::memory::MemoryRecord;
 use crate::run_info::RunInfo;
 use anyhow::{Context, Result};
@@ -13,9 +14,10 @@ use std::path::{Path, PathBuf};
 pub struct Record {
     pub id: String,
     pub model: String,
-    pub device: String,
-    pub phase: String,
-    pub framework: String,
+    /// `cpu` or `gpu<index>`.
+    pub device: Device,
+    pub phase: Phase,
+    pub framework: Framework,
     pub framework_version: String,
     pub size: usize,
     pub batch: usize,
@@ -23,14 +25,15 @@ pub struct Record {
     pub seed: u64,
     /// `ok` when it was measured (by criterion, or as an estimate), `failed`
     /// otherwise.
-    pub status: String,
+    pub status: Status,
     pub reason: Option<String>,
     /// Whether it ran in a process of its own.
     #[serde(default)]
     pub isolated: bool,
-    /// What criterion's value is: `time` (ns per step) or `memory` (MiB).
-    #[serde(default = "time_metric")]
-    pub metric: String,
+    /// What criterion's value is: `time` (ns per step) or `memory` (MiB);
+    /// records written before it was recorded measured time.
+    #[serde(default)]
+    pub metric: Metric,
     /// The step timed before measuring, which sized criterion's sampling.
     pub first_step_seconds: Option<f64>,
     pub samples: Option<usize>,
@@ -68,11 +71,6 @@ pub struct Record {
     pub run: RunInfo,
 }
 
-/// Records written before the metric was recorded measured time.
-fn time_metric() -> String {
-    "time".into()
-}
-
 /// A measurement with fewer steps than criterion's minimum, in criterion's
 /// unit (ns per step, or MiB): shown as an estimate (`~61.2 s`), never
 /// mixed with criterion's statistics.
@@ -108,7 +106,7 @@ pub struct MeasuredWith {
     pub seed: u64,
     pub target_seconds: f64,
     pub budget_seconds: f64,
-    pub metric: String,
+    pub metric: Metric,
     pub step_delay_ms: f64,
 }
 
@@ -117,7 +115,7 @@ pub const CODE: &str = env!("STEP_CODE_HASH");
 
 /// Where a benchmark's record lives.
 pub fn record_path(out: &Path, group: &Group, case: &Case) -> PathBuf {
-    benchmark_dir(out, &group.id(), &case.framework, &case.parameter()).join("cnn-bench.json")
+    benchmark_dir(out, &group.id(), case.framework.name(), &case.parameter()).join("cnn-bench.json")
 }
 
 /// The folder criterion writes one benchmark's files to.
@@ -168,6 +166,36 @@ mod tests {
     use super::*;
     use crate::grid::{Device, Phase};
 
+    /// A record as cnn-bench wrote them before identities were typed (and
+    /// before the metric, the estimate and the timings were recorded).
+    #[test]
+    fn records_of_earlier_versions_still_read() {
+        let old = r#"{
+          "id": "resnet18/gpu/train/tch-jit/size224-batch32", "model": "resnet18",
+          "device": "gpu0", "phase": "train", "framework": "tch-jit",
+          "framework_version": "tch 0.24", "size": 224, "batch": 32, "threads": 16,
+          "seed": 2021, "status": "failed", "reason": "CUDA out of memory",
+          "first_step_seconds": null, "samples": null, "flat_sampling": null,
+          "flops_per_step": 1, "memory": null
+        }"#;
+        let r: Record = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (r.device, r.phase, r.framework, r.status, r.metric),
+            (
+                Device::Gpu(0),
+                Phase::Train,
+                Framework::TchJit,
+                Status::Failed,
+                Metric::Time
+            )
+        );
+        assert!(r.estimate.is_none() && r.settings.is_none() && r.wall_seconds.is_none());
+        let again = serde_json::to_value(&r).unwrap();
+        assert_eq!(again["device"], "gpu0");
+        assert_eq!(again["framework"], "tch-jit");
+        assert_eq!(again["status"], "failed");
+    }
+
     #[test]
     fn records_round_trip_through_criterions_folder() {
         let out = std::env::temp_dir().join(format!("cnn-bench-records-{}", std::process::id()));
@@ -177,14 +205,14 @@ mod tests {
             phase: Phase::Train,
         };
         let case = Case {
-            framework: "tch".into(),
+            framework: Framework::Tch,
             size: 224,
             batch: 32,
         };
         assert!(read_record(&out, &group, &case).unwrap().is_none());
         let record = Record {
             id: "resnet18/gpu/train/tch/size224-batch32".into(),
-            status: "failed".into(),
+            status: Status::Failed,
             reason: Some("child process killed by signal 11".into()),
             estimate: Some(StepEstimate::of(&[3.0, 5.0])),
             ..Record::default()
@@ -194,7 +222,7 @@ mod tests {
         assert!(path.exists(), "{}", path.display());
         let back = read_record(&out, &group, &case).unwrap().unwrap();
         assert_eq!(back.reason, record.reason);
-        assert_eq!(back.status, "failed");
+        assert_eq!(back.status, Status::Failed);
         let e = back.estimate.unwrap();
         assert_eq!((e.mean, e.min, e.max, e.steps), (4.0, 3.0, 5.0, 2));
         std::fs::remove_dir_all(&out).unwrap();

@@ -1,7 +1,7 @@
 //! Facts about a run recorded with every benchmark, so a result can be
 //! traced to its code and machine: commit, date, versions, CPU, GPU.
 
-use crate::frameworks::framework;
+use crate::frameworks::adapter;
 use crate::grid::{Device, Grid};
 use serde::{Deserialize, Serialize};
 
@@ -56,7 +56,7 @@ impl RunInfo {
         let versions = grid
             .frameworks
             .iter()
-            .filter_map(|f| framework(f).ok().map(|fw| fw.version()))
+            .map(|f| adapter(*f).version())
             .collect::<Vec<_>>()
             .join("; ");
         RunInfo {

@@ -10,8 +10,9 @@
 
 use crate::child::{self, Ended, CHILD_VAR};
 use crate::filter::Filter;
-use crate::frameworks::framework;
+use crate::frameworks::adapter;
 use crate::grid::{Case, Grid, Group};
+use crate::identities::Status;
 use crate::measure::{flops_per_step, measure, Bench};
 use crate::measurement::{Metric, StepMetric};
 use crate::options::{scratch, Options, Resume, WEIGHTS_VAR};
@@ -52,7 +53,7 @@ impl<'a> Run<'a> {
         case: &'a Case,
         graph: &'a Graph,
         weights: &'a Weights,
-        fw: &'a dyn crate::frameworks::Framework,
+        fw: &'a dyn crate::frameworks::Adapter,
     ) -> Bench<'a> {
         Bench {
             graph,
@@ -98,7 +99,7 @@ pub fn criterion_dir() -> PathBuf {
 /// Sets every framework's CPU thread count; call before any framework runs.
 pub fn set_threads(grid: &Grid) -> Result<()> {
     for name in &grid.frameworks {
-        framework(name)?.set_threads(grid.threads);
+        adapter(*name).set_threads(grid.threads);
     }
     Ok(())
 }
@@ -111,7 +112,7 @@ pub fn measured_with(r: &Run) -> MeasuredWith {
         seed: r.grid.seed,
         target_seconds: r.grid.target_seconds,
         budget_seconds: r.grid.budget_seconds,
-        metric: metric_name(r.metric).into(),
+        metric: r.metric,
         step_delay_ms: r.options.step_delay.as_secs_f64() * 1e3,
     }
 }
@@ -124,6 +125,10 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
     }
     for line in &selection.left_out {
         eprintln!("cnn-bench: {line}");
+    }
+    // The harness refused these for the grid's own models.
+    for why in &selection.too_small {
+        eprintln!("cnn-bench: skipped: {why}");
     }
     let selected = selection.cases;
     let total = selected.len();
@@ -207,7 +212,7 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
                 in_child(r, &group, &case, &mut record, &w)
             } else {
                 let w = weights.in_memory(r, graph, &group.model);
-                let fw = framework(&case.framework)?;
+                let fw = adapter(case.framework);
                 let b = r.bench(&group, &case, graph, w, fw.as_ref());
                 let remaining = todo.len() - k - 1;
                 in_process(
@@ -243,7 +248,7 @@ fn finished(rec: &Record, resume: Resume, settings: &MeasuredWith) -> bool {
     let same = rec.settings.as_ref() == Some(settings);
     match resume {
         Resume::No => false,
-        Resume::OkOnly => same && rec.status == "ok",
+        Resume::OkOnly => same && rec.status == crate::identities::Status::Ok,
         Resume::Finished => same,
     }
 }
@@ -363,7 +368,7 @@ fn settle(
 }
 
 fn fail(record: &mut Record, reason: String) -> Outcome {
-    record.status = "failed".into();
+    record.status = Status::Failed;
     record.reason = Some(reason);
     Outcome::Recorded
 }
@@ -433,7 +438,7 @@ fn run_as_child(
         record.isolated = true;
         let mut bench_group = c.benchmark_group(group.id());
         let progress = format!("cnn-bench {}", group.bench_id(&case));
-        let fw = framework(&case.framework)?;
+        let fw = adapter(case.framework);
         let b = r.bench(&group, &case, &graph, &weights, fw.as_ref());
         let outcome = measure_here(
             &mut bench_group,
@@ -485,13 +490,6 @@ pub fn short_reason(full: &str) -> String {
     }
 }
 
-fn metric_name(m: Metric) -> &'static str {
-    match m {
-        Metric::Time => "time",
-        Metric::Memory => "memory",
-    }
-}
-
 fn new_record(
     r: &Run,
     group: &Group,
@@ -499,24 +497,21 @@ fn new_record(
     graph: &Graph,
     settings: &MeasuredWith,
 ) -> Result<Record> {
-    let fw = framework(&case.framework)?;
+    let fw = adapter(case.framework);
     Ok(Record {
         id: group.bench_id(case),
         model: group.model.clone(),
-        device: match group.device {
-            crate::grid::Device::Cpu => "cpu".to_string(),
-            crate::grid::Device::Gpu(i) => format!("gpu{i}"),
-        },
-        phase: group.phase.to_string(),
-        framework: case.framework.clone(),
+        device: group.device,
+        phase: group.phase,
+        framework: case.framework,
         framework_version: fw.version(),
         size: case.size,
         batch: case.batch,
         threads: r.grid.threads,
         seed: r.grid.seed,
-        status: "ok".into(),
+        status: Status::Ok,
         isolated: r.grid.isolate.applies(group.device),
-        metric: metric_name(r.metric).into(),
+        metric: r.metric,
         flops_per_step: flops_per_step(graph, case, group.phase)?,
         settings: Some(settings.clone()),
         run_id: r.options.run_id.clone(),
@@ -548,19 +543,19 @@ mod tests {
             settle(Ok(Ended::Finished), limit, || Ok(None), &mut r),
             Outcome::Recorded
         );
-        assert_eq!(r.status, "failed");
+        assert_eq!(r.status, Status::Failed);
         assert_eq!(
             r.reason.as_deref(),
             Some("the child process exited without writing its record")
         );
         let mut r = Record::default();
         let theirs = Record {
-            status: "ok".into(),
+            status: Status::Ok,
             id: "theirs".into(),
             ..Record::default()
         };
         settle(Ok(Ended::Finished), limit, || Ok(Some(theirs)), &mut r);
-        assert_eq!((r.id.as_str(), r.status.as_str()), ("theirs", "ok"));
+        assert_eq!((r.id.as_str(), r.status), ("theirs", Status::Ok));
         let mut r = Record::default();
         let killed = Ended::Killed {
             stage: "preparing".into(),
@@ -580,16 +575,16 @@ mod tests {
             seed: 1,
             target_seconds: 1.0,
             budget_seconds: 60.0,
-            metric: "time".into(),
+            metric: Metric::Time,
             step_delay_ms: 0.0,
         };
         let ok = Record {
-            status: "ok".into(),
+            status: Status::Ok,
             settings: Some(settings.clone()),
             ..Record::default()
         };
         let failed = Record {
-            status: "failed".into(),
+            status: Status::Failed,
             ..ok.clone()
         };
         assert!(finished(&ok, Resume::Finished, &settings));

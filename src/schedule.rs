@@ -66,15 +66,13 @@ impl Predictor {
         }
         // The same framework, device and phase at the nearest cost: its
         // overhead, and its step scaled by the FLOPs.
-        let device = group.device.to_string();
-        let phase = group.phase.to_string();
         let nearest = self
             .seen
             .iter()
             .filter(|r| {
                 r.framework == case.framework
-                    && r.device.starts_with(&device)
-                    && r.phase == phase
+                    && r.device == group.device
+                    && r.phase == group.phase
                     && r.first_step_seconds.is_some()
                     && r.flops_per_step > 0
             })
@@ -137,7 +135,7 @@ mod tests {
             models: vec!["resnet18".into()],
             sizes: vec![224],
             batches: vec![1],
-            frameworks: vec!["tch".into()],
+            frameworks: vec![crate::identities::Framework::Tch],
             runs: vec![(Device::Gpu(0), Phase::Train)],
             threads: 1,
             seed: 1,
@@ -151,9 +149,9 @@ mod tests {
     fn rec(id: &str, framework: &str, flops: u64, first: f64, measure: f64, wall: f64) -> Record {
         Record {
             id: id.into(),
-            framework: framework.into(),
-            device: "gpu0".into(),
-            phase: "train".into(),
+            framework: crate::identities::Framework::parse(framework).unwrap(),
+            device: Device::Gpu(0),
+            phase: Phase::Train,
             flops_per_step: flops,
             first_step_seconds: Some(first),
             measure_seconds: Some(measure),

@@ -4,27 +4,31 @@
 //! left out is said in one line per device, phase or reason.
 
 use crate::filter::Filter;
-use crate::frameworks::framework;
+use crate::frameworks::adapter;
 use crate::grid::{check_size, Case, Grid, Group};
+use crate::identities::Framework;
 use std::collections::BTreeMap;
 
 /// The benchmarks to run, in order, and what was left out and why.
 #[derive(Debug, Default)]
 pub struct Selection {
     pub cases: Vec<(Group, Case)>,
-    /// One line per absent device, absent phase or refused size.
+    /// One line per absent device or absent phase.
     pub left_out: Vec<String>,
+    /// Selected benchmarks whose model cannot take their input size, one
+    /// reason each: an error for the grid's models, skipped for catalogue
+    /// models a filter named.
+    pub too_small: Vec<String>,
 }
 
 /// The selection of `grid` under `filter`.
 pub fn select(grid: &Grid, filter: &Filter) -> Selection {
-    let mut device_ok: BTreeMap<(String, String), Result<(), String>> = BTreeMap::new();
-    let mut phase_ok: BTreeMap<(String, String), Result<(), String>> = BTreeMap::new();
+    let mut device_ok: BTreeMap<(String, Framework), Result<(), String>> = BTreeMap::new();
     // device -> (framework, why) in the grid's order, and how many
     // benchmarks that leaves out.
-    type Absent = (Vec<(String, String)>, usize);
+    type Absent = (Vec<(Framework, String)>, usize);
     let mut devices: BTreeMap<String, Absent> = BTreeMap::new();
-    let mut phases: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut phases: BTreeMap<String, Vec<Framework>> = BTreeMap::new();
     let mut sizes: Vec<String> = Vec::new();
     let mut out = Selection::default();
     for group in grid.groups() {
@@ -40,15 +44,13 @@ pub fn select(grid: &Grid, filter: &Filter) -> Selection {
                 }
                 continue;
             }
-            let fw = case.framework.clone();
+            let fw = case.framework;
             let (device, phase) = (group.device.to_string(), group.phase.to_string());
-            let d = device_ok
-                .entry((device.clone(), fw.clone()))
-                .or_insert_with(|| {
-                    framework(&fw)
-                        .and_then(|f| f.check_device(group.device))
-                        .map_err(|e| format!("{e:#}"))
-                });
+            let d = device_ok.entry((device.clone(), fw)).or_insert_with(|| {
+                adapter(fw)
+                    .check_device(group.device)
+                    .map_err(|e| format!("{e:#}"))
+            });
             if let Err(why) = d {
                 let entry = devices.entry(device).or_default();
                 if !entry.0.iter().any(|(f, _)| *f == fw) {
@@ -58,14 +60,7 @@ pub fn select(grid: &Grid, filter: &Filter) -> Selection {
                 continue;
             }
             // A framework that cannot run a phase is absent from its groups.
-            let p = phase_ok
-                .entry((phase.clone(), fw.clone()))
-                .or_insert_with(|| {
-                    framework(&fw)
-                        .and_then(|f| f.check_phase(group.phase))
-                        .map_err(|e| format!("{e:#}"))
-                });
-            if p.is_err() {
+            if fw.lacks(group.phase).is_some() {
                 let fws = phases.entry(phase).or_default();
                 if !fws.contains(&fw) {
                     fws.push(fw);
@@ -80,8 +75,8 @@ pub fn select(grid: &Grid, filter: &Filter) -> Selection {
         let mut by_reason: Vec<(String, Vec<String>)> = Vec::new();
         for (fw, w) in why {
             match by_reason.iter_mut().find(|(r, _)| *r == w) {
-                Some((_, fws)) => fws.push(fw),
-                None => by_reason.push((w, vec![fw])),
+                Some((_, fws)) => fws.push(fw.to_string()),
+                None => by_reason.push((w, vec![fw.to_string()])),
             }
         }
         let reasons: Vec<String> = by_reason
@@ -96,11 +91,10 @@ pub fn select(grid: &Grid, filter: &Filter) -> Selection {
     for (phase, fws) in phases {
         out.left_out.push(format!(
             "{} can run no {phase} step: absent from the {phase} groups",
-            fws.join(", ")
+            fws.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
         ));
     }
-    out.left_out
-        .extend(sizes.into_iter().map(|w| format!("skipped: {w}")));
+    out.too_small = sizes;
     out
 }
 

@@ -81,7 +81,7 @@ impl Watchdog {
 fn give_up(w: &mut Watch) -> ! {
     let reason = timed_out(w.limit, &w.stage);
     eprintln!("cnn-bench: {}: FAILED: {reason}", w.record.id);
-    w.record.status = "failed".into();
+    w.record.status = crate::identities::Status::Failed;
     w.record.reason = Some(reason);
     w.record.wall_seconds = Some(w.started.elapsed().as_secs_f64());
     let written = crate::record::write_path(&w.record_path, &w.record);

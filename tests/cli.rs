@@ -57,3 +57,37 @@ fn a_missing_or_malformed_config_exits_with_2() {
     assert_eq!(code, 2);
     assert!(err.contains("malformed grid config"), "{err}");
 }
+
+/// The harness's `--list` with `vars` and `args`: exit status, stdout, stderr.
+fn list(vars: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cnn-bench-run"));
+    cmd.args(["--bench", "--list"]).args(args);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (
+        out.status.code().unwrap(),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
+
+#[test]
+fn sizes_are_checked_for_what_the_filter_selects() {
+    // Inception needs 299x299 to train; the default grid's 128 is fine for
+    // the CPU inference the filter asks for.
+    let inception = [("CNN_BENCH_MODELS", "inception_v3")];
+    let (code, out, err) = list(&inception, &["/cpu/inference/"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 60, "{out}");
+    assert!(out.lines().all(|l| l.contains("/cpu/inference/")), "{out}");
+    // Asked for everything, its 128x128 train benchmarks are refused.
+    let (code, _, err) = list(&inception, &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("size 128 cannot be used for inception_v3 in train"),
+        "{err}"
+    );
+}

@@ -6,6 +6,7 @@
 //! Each test runs the real harness (`cnn-bench-run`, what `cargo bench`
 //! runs) on resnet18 at 64x64 on the CPU, with tch and tract.
 
+use cnn_bench::identities::Status;
 use cnn_bench::record::Record;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,7 +64,7 @@ fn hang_past_the_limit(isolate: &str) {
     );
     assert_eq!(code, 0, "{said}");
     let tch = record(&out, "tch", 1).expect("the hung benchmark is recorded");
-    assert_eq!(tch.status, "failed", "{said}");
+    assert_eq!(tch.status, Status::Failed, "{said}");
     assert_eq!(
         tch.reason.as_deref(),
         Some("timed out after 4 s while preparing"),
@@ -71,11 +72,7 @@ fn hang_past_the_limit(isolate: &str) {
     );
     // The run went on: tract, after tch, was measured.
     let tract = record(&out, "tract", 1).expect("the run went on");
-    assert_eq!(
-        (tract.status.as_str(), tract.reason),
-        ("ok", None),
-        "{said}"
-    );
+    assert_eq!((tract.status, tract.reason), (Status::Ok, None), "{said}");
     assert!(
         said.contains("1 benchmark(s) measured") && said.contains("1 failed"),
         "{said}"
@@ -112,7 +109,7 @@ fn a_hang_while_measuring_is_reported_as_such() {
         Some("timed out after 6 s while measuring"),
         "{said}"
     );
-    assert_eq!(record(&out, "tch", 1).unwrap().status, "ok");
+    assert_eq!(record(&out, "tch", 1).unwrap().status, Status::Ok);
 }
 
 #[test]
@@ -132,7 +129,7 @@ fn a_step_too_slow_for_the_budget_is_an_estimate_the_report_flags() {
     assert_eq!(code, 0, "{said}");
     let r = record(&out, "tch", 1).unwrap();
     let e = r.estimate.expect("an estimate");
-    assert_eq!((r.status.as_str(), e.steps), ("ok", 3), "{said}");
+    assert_eq!((r.status, e.steps), (Status::Ok, 3), "{said}");
     assert!(
         e.mean >= 400e6 && e.min >= 400e6 && e.max >= e.mean,
         "{e:?}"

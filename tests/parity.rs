@@ -101,8 +101,11 @@ fn tract_logits_match_torchvision() {
 #[test]
 fn every_framework_has_its_parity_test() {
     let text = include_str!("parity.rs");
-    for fw in cnn_bench::frameworks::FRAMEWORKS {
-        let test = format!("fn {}_logits_match_torchvision()", fw.replace('-', "_"));
+    for fw in cnn_bench::identities::Framework::ALL {
+        let test = format!(
+            "fn {}_logits_match_torchvision()",
+            fw.name().replace('-', "_")
+        );
         assert!(text.contains(&test), "no parity test for {fw}");
     }
 }

@@ -3,7 +3,8 @@
 //! harness's records are written beside it, and the report is read back.
 
 use cnn_bench::grid::{Case, Device, Group, Phase};
-use cnn_bench::measurement::{Metric, StepMetric};
+use cnn_bench::identities::{Framework, Metric, Status};
+use cnn_bench::measurement::StepMetric;
 use cnn_bench::record::{write_record, Record};
 use cnn_bench::report::{self, Measured, Verdict};
 use cnn_bench::run_info::RunInfo;
@@ -23,7 +24,7 @@ fn group() -> Group {
 
 fn case(framework: &str) -> Case {
     Case {
-        framework: framework.into(),
+        framework: Framework::parse(framework).unwrap(),
         size: 64,
         batch: 2,
     }
@@ -33,18 +34,22 @@ fn record(framework: &str, failure: Option<&str>) -> Record {
     Record {
         id: format!("{GROUP}/{framework}/size64-batch2"),
         model: "resnet18".into(),
-        device: "cpu".into(),
-        phase: "inference".into(),
-        framework: framework.into(),
+        device: Device::Cpu,
+        phase: Phase::Inference,
+        framework: Framework::parse(framework).unwrap(),
         framework_version: format!("{framework} test"),
         size: 64,
         batch: 2,
         threads: 1,
         seed: 1,
-        status: if failure.is_some() { "failed" } else { "ok" }.into(),
+        status: if failure.is_some() {
+            Status::Failed
+        } else {
+            Status::Ok
+        },
         reason: failure.map(String::from),
         isolated: false,
-        metric: "time".into(),
+        metric: Metric::Time,
         first_step_seconds: None,
         samples: Some(10),
         flat_sampling: Some(true),
@@ -113,7 +118,7 @@ fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
         ..group()
     };
     let mut rec = record("candle", Some("CUDA out of memory"));
-    rec.phase = "train".into();
+    rec.phase = Phase::Train;
     rec.id = "resnet18/cpu/train/candle/size64-batch2".into();
     write_record(&dir, &failed, &case("candle"), &rec).unwrap();
 
@@ -121,7 +126,7 @@ fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
     assert_eq!(rows.len(), 3);
     let tch = rows
         .iter()
-        .find(|r| r.record.framework == "tch" && r.record.phase == "inference")
+        .find(|r| r.record.framework == Framework::Tch && r.record.phase == Phase::Inference)
         .unwrap();
     let mean = tch.estimates.unwrap().mean;
     assert!(
@@ -289,11 +294,11 @@ fn reports_merge_folders_and_say_which_machine_measured_each_cell() {
     assert!(warnings.is_empty(), "{warnings:?}");
     let md = report::markdown(&rows);
     assert!(
-        md.contains("this table mixes machines") && md.contains("M1 = cpu B; M2 = cpu A"),
+        md.contains("this table mixes machines") && md.contains("M1 = cpu A; M2 = cpu B"),
         "{md}"
     );
     assert!(
-        md.contains("| ~2.00 ms (1.00) @M2 | ~4.00 ms (2.00) @M1 |"),
+        md.contains("| ~2.00 ms (1.00) @M1 | ~4.00 ms (2.00) @M2 |"),
         "{md}"
     );
 
@@ -304,7 +309,10 @@ fn reports_merge_folders_and_say_which_machine_measured_each_cell() {
     write_record(&b, &group(), &case("tch"), &again).unwrap();
     let (rows, warnings) = report::collect_many(&[a.clone(), b.clone()], "new").unwrap();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
-    let kept = rows.iter().find(|r| r.record.framework == "tch").unwrap();
+    let kept = rows
+        .iter()
+        .find(|r| r.record.framework == Framework::Tch)
+        .unwrap();
     assert_eq!(kept.mean(), Some(3e6));
     assert_eq!(kept.root, b);
 
@@ -350,7 +358,7 @@ fn a_comparison_of_published_memory_runs_is_in_mib() {
     for (name, mib) in [("report-memory-old", 1000.0), ("report-memory-new", 1500.0)] {
         let dir = scratch(name);
         let mut r = record("tch", None);
-        r.metric = "memory".into();
+        r.metric = Metric::Memory;
         r.estimate = Some(StepEstimate::of(&[mib, mib]));
         write_record(&dir, &group(), &case("tch"), &r).unwrap();
         let rows = report::collect(&dir, "new").unwrap();

@@ -5,8 +5,9 @@
 
 mod common;
 
-use cnn_bench::frameworks::{framework, FRAMEWORKS};
+use cnn_bench::frameworks::{adapter, framework};
 use cnn_bench::grid::{Device, Phase};
+use cnn_bench::identities::Framework;
 use cnn_bench::inputs::Batch;
 use cnn_models::{model, Weights};
 use common::{expected, weights_path};
@@ -59,10 +60,10 @@ fn train_steps_match_torchvision_and_lower_the_loss() {
 
 /// The frameworks that accept the train phase.
 fn trainers() -> Vec<&'static str> {
-    FRAMEWORKS
-        .iter()
-        .copied()
-        .filter(|fw| framework(fw).unwrap().check_phase(Phase::Train).is_ok())
+    Framework::ALL
+        .into_iter()
+        .filter(|fw| adapter(*fw).check_phase(Phase::Train).is_ok())
+        .map(Framework::name)
         .collect()
 }
 
@@ -87,9 +88,8 @@ fn inference_steps_run_and_return_no_loss() {
     let g = model("mobilenetv2").unwrap();
     let weights = Weights::random(&g, 1);
     let batches = cnn_bench::inputs::batches(2, 32, 1000, 3);
-    for fw in FRAMEWORKS {
-        let mut step = framework(fw)
-            .unwrap()
+    for fw in Framework::ALL {
+        let mut step = adapter(fw)
             .prepare(&g, &weights, Device::Cpu, Phase::Inference, &batches)
             .unwrap();
         for _ in 0..4 {

@@ -1,8 +1,8 @@
 //! candle adapter: the model from `cnn_models::candle`, candle-nn's AdamW
 //! with weight decay 0 (which is Adam), and candle-nn's cross-entropy.
 
-use super::{seconds, Cycle, Framework, Step, AUX_WEIGHT};
-use crate::grid::{Device, Phase};
+use super::{seconds, Adapter, Cycle, Step, AUX_WEIGHT};
+use crate::identities::{Device, Framework, Phase};
 use crate::inputs::Batch;
 use anyhow::{bail, ensure, Result};
 use candle_core::Tensor;
@@ -19,9 +19,9 @@ fn device(d: Device) -> Result<candle_core::Device> {
     })
 }
 
-impl Framework for Candle {
-    fn name(&self) -> &'static str {
-        "candle"
+impl Adapter for Candle {
+    fn id(&self) -> Framework {
+        Framework::Candle
     }
 
     fn version(&self) -> String {

@@ -1,25 +1,22 @@
 //! One adapter per framework behind one trait. An adapter turns a model
 //! description into a ready model on a device and runs exactly the two steps
-//! docs/methodology.md defines; adding a framework is one file here and one line in
-//! [`framework`].
+//! docs/methodology.md defines; adding a framework is one file here, its
+//! identity in `identities::Framework` and its line in [`adapter`].
 
 mod candle;
 mod ort;
 mod tch;
 mod tract;
 
-use crate::grid::{Device, Phase};
+use crate::identities::{Device, Framework, Phase};
 use crate::inputs::Batch;
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use cnn_models::{Graph, Weights};
 
-/// The frameworks the harness knows, by their benchmark names.
-pub const FRAMEWORKS: &[&str] = &["tch", "tch-jit", "candle", "ort", "tract"];
-
 /// A framework the harness can benchmark.
-pub trait Framework {
-    /// The name used in benchmark ids, configs and reports.
-    fn name(&self) -> &'static str;
+pub trait Adapter {
+    /// Which framework it is.
+    fn id(&self) -> Framework;
 
     /// Version of the framework (and of the native library it drives).
     fn version(&self) -> String;
@@ -31,10 +28,13 @@ pub trait Framework {
     /// Whether `device` can run here; `Err` says why not, in one line.
     fn check_device(&self, device: Device) -> Result<()>;
 
-    /// Whether this framework can run `phase`; `Err` says why not, in one
-    /// line. Inference engines refuse training.
-    fn check_phase(&self, _phase: Phase) -> Result<()> {
-        Ok(())
+    /// Whether this framework can run `phase` (see `Framework::lacks`);
+    /// `Err` says why not, in one line.
+    fn check_phase(&self, phase: Phase) -> Result<()> {
+        match self.id().lacks(phase) {
+            None => Ok(()),
+            Some(why) => bail!("{why}"),
+        }
     }
 
     /// Seconds one `n`x`n` f32 matrix product takes on `device`, device
@@ -66,26 +66,28 @@ pub trait Step {
     fn logits(&mut self) -> Result<Vec<f32>>;
 }
 
-/// The adapter called `name`, or an error listing the valid ones.
-pub fn framework(name: &str) -> Result<Box<dyn Framework>> {
-    Ok(match name {
-        "tch" => Box::new(tch::Tch { jit: false }),
-        "tch-jit" => Box::new(tch::Tch { jit: true }),
-        "candle" => Box::new(candle::Candle),
-        "ort" => Box::new(ort::Ort),
-        "tract" => Box::new(tract::Tract),
-        _ => bail!(
-            "unknown framework `{name}`; valid frameworks: {}",
-            FRAMEWORKS.join(", ")
-        ),
-    })
+/// The adapter of `fw`.
+pub fn adapter(fw: Framework) -> Box<dyn Adapter> {
+    match fw {
+        Framework::Tch => Box::new(tch::Tch { jit: false }),
+        Framework::TchJit => Box::new(tch::Tch { jit: true }),
+        Framework::Candle => Box::new(candle::Candle),
+        Framework::Ort => Box::new(ort::Ort),
+        Framework::Tract => Box::new(tract::Tract),
+    }
+}
+
+/// The adapter of the framework called `name`, or an error listing the
+/// valid names.
+pub fn framework(name: &str) -> Result<Box<dyn Adapter>> {
+    Framework::parse(name).map(adapter).map_err(|e| anyhow!(e))
 }
 
 /// The FLOP rate this framework reaches on `device` in its best case, a
 /// large square f32 matrix product (2048 on the CPU, 8192 on a GPU; best of
 /// three after a warm-up), in GFLOP/s: the peak that achieved FLOP rates are
 /// a fraction of, measured rather than taken from a datasheet.
-pub fn peak_gflops(fw: &dyn Framework, device: Device) -> Result<f64> {
+pub fn peak_gflops(fw: &dyn Adapter, device: Device) -> Result<f64> {
     let n = match device {
         Device::Cpu => 2048,
         Device::Gpu(_) => 8192,
@@ -116,7 +118,7 @@ fn seconds<T>(f: impl FnOnce() -> Result<T>) -> Result<f64> {
 /// For the ONNX engines: refuses what `fw` cannot run, then exports `graph`
 /// to ONNX for the batches' input size.
 fn onnx_model(
-    fw: &dyn Framework,
+    fw: &dyn Adapter,
     graph: &Graph,
     weights: &Weights,
     device: Device,
@@ -167,16 +169,16 @@ mod tests {
 
     #[test]
     fn every_framework_runs_on_the_cpu() {
-        for name in FRAMEWORKS {
-            framework(name).unwrap().check_device(Device::Cpu).unwrap();
+        for fw in Framework::ALL {
+            adapter(fw).check_device(Device::Cpu).unwrap();
         }
     }
 
     #[test]
     fn the_measured_cpu_peak_is_plausible() {
         // A 2-core CI machine reaches some GFLOP/s; a CPU nowhere near 100 TFLOP/s.
-        for name in FRAMEWORKS {
-            let peak = peak_gflops(framework(name).unwrap().as_ref(), Device::Cpu).unwrap();
+        for name in Framework::ALL {
+            let peak = peak_gflops(adapter(name).as_ref(), Device::Cpu).unwrap();
             assert!(peak > 0.5 && peak < 100_000.0, "{name}: {peak} GFLOP/s");
         }
     }

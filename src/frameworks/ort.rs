@@ -5,8 +5,8 @@
 //! `ORT_DYLIB_PATH` (`make setup` installs it and `.cargo/config.toml` points
 //! there). Inference only: ONNX Runtime's inference sessions do not train.
 
-use super::{onnx_model, seconds, Cycle, Framework, Step};
-use crate::grid::{Device, Phase};
+use super::{onnx_model, seconds, Adapter, Cycle, Step};
+use crate::identities::{Device, Framework, Phase};
 use crate::inputs::Batch;
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use cnn_models::{onnx, Graph, Weights};
@@ -61,9 +61,9 @@ fn session(bytes: &[u8]) -> Result<Session> {
     Ok(builder.commit_from_memory(bytes)?)
 }
 
-impl Framework for Ort {
-    fn name(&self) -> &'static str {
-        "ort"
+impl Adapter for Ort {
+    fn id(&self) -> Framework {
+        Framework::Ort
     }
 
     fn version(&self) -> String {
@@ -89,13 +89,6 @@ impl Framework for Ort {
             Device::Gpu(_) => bail!(
                 "the ONNX Runtime `make setup` installs (PyPI `onnxruntime`) has only the CPU execution provider"
             ),
-        }
-    }
-
-    fn check_phase(&self, phase: Phase) -> Result<()> {
-        match phase {
-            Phase::Inference => Ok(()),
-            Phase::Train => bail!("ONNX Runtime's inference sessions do not train"),
         }
     }
 

@@ -3,8 +3,8 @@
 //! (op by op from Rust, as PyTorch's eager mode), `tch-jit` runs the same
 //! model traced to a TorchScript graph (as a frozen TensorFlow graph).
 
-use super::{seconds, Cycle, Framework, Step, AUX_WEIGHT};
-use crate::grid::{Device, Phase};
+use super::{seconds, Adapter, Cycle, Step, AUX_WEIGHT};
+use crate::identities::{Device, Framework, Phase};
 use crate::inputs::Batch;
 use anyhow::{bail, ensure, Result};
 use cnn_models::tch::{TchModel, Traced};
@@ -31,12 +31,12 @@ fn synchronize(d: tch::Device) {
     }
 }
 
-impl Framework for Tch {
-    fn name(&self) -> &'static str {
+impl Adapter for Tch {
+    fn id(&self) -> Framework {
         if self.jit {
-            "tch-jit"
+            Framework::TchJit
         } else {
-            "tch"
+            Framework::Tch
         }
     }
 

@@ -2,8 +2,8 @@
 //! exported to ONNX by `cnn_models::onnx`, with the input shape fixed and
 //! tract's optimiser run before the first step. CPU and inference only.
 
-use super::{onnx_model, seconds, Cycle, Framework, Step};
-use crate::grid::{Device, Phase};
+use super::{onnx_model, seconds, Adapter, Cycle, Step};
+use crate::identities::{Device, Framework, Phase};
 use crate::inputs::Batch;
 use anyhow::{bail, ensure, Context, Result};
 use cnn_models::{onnx, Graph, Weights};
@@ -28,9 +28,9 @@ fn infer(state: &mut TypedSimpleState, input: &TValue) -> Result<TVec<TValue>> {
     state.run(tvec!(input.clone()))
 }
 
-impl Framework for Tract {
-    fn name(&self) -> &'static str {
-        "tract"
+impl Adapter for Tract {
+    fn id(&self) -> Framework {
+        Framework::Tract
     }
 
     fn version(&self) -> String {
@@ -55,13 +55,6 @@ impl Framework for Tract {
         match d {
             Device::Cpu => Ok(()),
             Device::Gpu(_) => bail!("tract runs on the CPU only"),
-        }
-    }
-
-    fn check_phase(&self, phase: Phase) -> Result<()> {
-        match phase {
-            Phase::Inference => Ok(()),
-            Phase::Train => bail!("tract is an inference engine: it does not train"),
         }
     }
 

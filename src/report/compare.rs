@@ -1,6 +1,7 @@
 //! The comparison of two runs, benchmark by benchmark.
 
 use super::{format_ns, machine, unique, Interval, Row};
+use crate::identities::{Device, Framework, Metric, Phase};
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -50,7 +51,7 @@ impl From<&Row> for Measured {
             estimate: rough.is_some(),
             reason: r.record.reason.clone(),
             machine: r.machine(),
-            time: r.record.metric == "time",
+            time: r.record.metric == crate::identities::Metric::Time,
         }
     }
 }
@@ -76,12 +77,12 @@ pub fn measured_from_csv(path: &Path) -> Result<Vec<Measured>> {
     #[derive(Deserialize)]
     struct Line {
         model: String,
-        device: String,
-        phase: String,
-        framework: String,
+        device: Device,
+        phase: Phase,
+        framework: Framework,
         size: usize,
         batch: usize,
-        metric: String,
+        metric: Metric,
         reason: Option<String>,
         mean: Option<f64>,
         mean_ci_low: Option<f64>,
@@ -98,12 +99,8 @@ pub fn measured_from_csv(path: &Path) -> Result<Vec<Measured>> {
     let mut out = Vec::new();
     for line in r.deserialize() {
         let l: Line = line.with_context(|| format!("parsing {}", path.display()))?;
-        let scale = if l.metric == "time" { 1e9 } else { 1.0 };
-        let device = if l.device.starts_with("gpu") {
-            "gpu"
-        } else {
-            "cpu"
-        };
+        let time = l.metric == Metric::Time;
+        let scale = if time { 1e9 } else { 1.0 };
         let estimate = l.estimate.unwrap_or(false);
         let mean = match (l.mean, l.mean_ci_low, l.mean_ci_high) {
             (Some(p), Some(lo), Some(hi)) => Some(Interval {
@@ -119,17 +116,17 @@ pub fn measured_from_csv(path: &Path) -> Result<Vec<Measured>> {
             }),
             _ => None,
         };
-        let machine = machine(&l.device, &l.cpu_model, &l.gpu);
+        let machine = machine(l.device, &l.cpu_model, &l.gpu);
         out.push(Measured {
             id: format!(
-                "{}/{device}/{}/{}/size{}-batch{}",
-                l.model, l.phase, l.framework, l.size, l.batch
+                "{}/{}/{}/{}/size{}-batch{}",
+                l.model, l.device, l.phase, l.framework, l.size, l.batch
             ),
             mean,
             estimate,
             reason: l.reason,
             machine,
-            time: l.metric == "time",
+            time,
         });
     }
     Ok(out)

@@ -2,6 +2,7 @@
 //! metadata.
 
 use super::Row;
+use crate::identities::{Device, Framework, Metric, Phase, Status};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::path::Path;
@@ -11,17 +12,17 @@ use std::path::Path;
 #[derive(Debug, Serialize)]
 pub struct CsvRow {
     pub model: String,
-    pub device: String,
-    pub phase: String,
-    pub framework: String,
+    pub device: Device,
+    pub phase: Phase,
+    pub framework: Framework,
     pub framework_version: String,
     pub size: usize,
     pub batch: usize,
-    pub status: String,
+    pub status: Status,
     pub reason: Option<String>,
     /// What criterion measured: `time` (the step-time columns are seconds)
     /// or `memory` (they are MiB).
-    pub metric: String,
+    pub metric: Metric,
     pub mean: Option<f64>,
     pub mean_ci_low: Option<f64>,
     pub mean_ci_high: Option<f64>,
@@ -60,7 +61,7 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
     rows.iter()
         .map(|r| {
             let rec = &r.record;
-            let time = rec.metric == "time";
+            let time = rec.metric == crate::identities::Metric::Time;
             // criterion's values are ns per step for time, MiB for memory.
             let unit = if time { 1e-9 } else { 1.0 };
             let e = r.estimates;
@@ -69,15 +70,15 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
             let mem = rec.memory.as_ref();
             CsvRow {
                 model: rec.model.clone(),
-                device: rec.device.clone(),
-                phase: rec.phase.clone(),
-                framework: rec.framework.clone(),
+                device: rec.device,
+                phase: rec.phase,
+                framework: rec.framework,
                 framework_version: rec.framework_version.clone(),
                 size: rec.size,
                 batch: rec.batch,
-                status: rec.status.clone(),
+                status: rec.status,
                 reason: rec.reason.clone(),
-                metric: rec.metric.clone(),
+                metric: rec.metric,
                 mean: r.mean().map(|m| m * unit),
                 mean_ci_low: e.map(|e| e.mean.low * unit),
                 mean_ci_high: e.map(|e| e.mean.high * unit),

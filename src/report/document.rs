@@ -3,6 +3,7 @@
 //! as the HTML index page, so the two always say the same.
 
 use super::{by_configuration, format_ns, frameworks_of, machines, timed, unique, Row, SECTIONS};
+use crate::identities::{Framework, Status};
 use std::collections::BTreeMap;
 
 /// One section: a heading, paragraphs, a table, a list.
@@ -63,10 +64,7 @@ pub fn document(rows: &[Row]) -> Vec<Section> {
             out.push(time_table(title, &mine, &mut notes));
         }
     }
-    let gpu: Vec<&Row> = rows
-        .iter()
-        .filter(|r| r.record.device.starts_with("gpu"))
-        .collect();
+    let gpu: Vec<&Row> = rows.iter().filter(|r| r.record.device.is_gpu()).collect();
     if !gpu.is_empty() {
         out.push(memory_table(&gpu, &mut notes));
     }
@@ -95,11 +93,11 @@ fn time_table(title: &str, mine: &[&Row], notes: &mut Vec<String>) -> Section {
         columns: ["model", "size", "batch"]
             .iter()
             .map(|s| s.to_string())
-            .chain(frameworks.iter().cloned())
+            .chain(frameworks.iter().map(|f| f.to_string()))
             .collect(),
         rows: vec![],
     };
-    for ((model, size, batch), cells) in by_configuration(mine, |r| r.record.framework.clone()) {
+    for ((model, size, batch), cells) in by_configuration(mine, |r| r.record.framework) {
         let fastest = cells
             .values()
             .filter_map(|r| r.mean())
@@ -145,9 +143,10 @@ fn time_table(title: &str, mine: &[&Row], notes: &mut Vec<String>) -> Section {
 
 /// NVML's process memory per configuration, framework and phase.
 fn memory_table(gpu: &[&Row], notes: &mut Vec<String>) -> Section {
-    let columns: Vec<(String, String)> = unique(
+    // Inference before train, as the reports always had them.
+    let columns: Vec<(String, Framework)> = unique(
         gpu.iter()
-            .map(|r| (r.record.phase.clone(), r.record.framework.clone())),
+            .map(|r| (r.record.phase.to_string(), r.record.framework)),
     );
     let mut table = Table {
         columns: ["model", "size", "batch"]
@@ -157,15 +156,13 @@ fn memory_table(gpu: &[&Row], notes: &mut Vec<String>) -> Section {
             .collect(),
         rows: vec![],
     };
-    let by_config = by_configuration(gpu, |r| {
-        (r.record.phase.clone(), r.record.framework.clone())
-    });
+    let by_config = by_configuration(gpu, |r| (r.record.phase.to_string(), r.record.framework));
     for ((model, size, batch), cells) in by_config {
         let mut row = vec![Cell::label(model), Cell::number(size), Cell::number(batch)];
         row.extend(columns.iter().map(|c| match cells.get(c) {
             None => Cell::default(),
-            Some(r) => match (&r.record.memory, r.record.status.as_str()) {
-                (Some(m), "ok") => {
+            Some(r) => match (&r.record.memory, r.record.status) {
+                (Some(m), Status::Ok) => {
                     let v = |x: &crate::memory::Reading| {
                         x.mib().map_or("n/a".to_string(), |v| format!("{v:.0}"))
                     };
@@ -195,7 +192,7 @@ fn estimates(rows: &[Row]) -> Option<Section> {
         .filter_map(|r| {
             let e = r.estimate()?;
             let f = |v: f64| {
-                if r.record.metric == "time" {
+                if r.record.metric == crate::identities::Metric::Time {
                     format_ns(v)
                 } else {
                     format!("{v:.0} MiB")
@@ -226,12 +223,12 @@ fn run_time(rows: &[Row]) -> Option<Section> {
     let mut by: BTreeMap<(String, String), Vec<(f64, f64)>> = BTreeMap::new();
     for r in rows {
         if let (Some(w), Some(m)) = (r.record.wall_seconds, r.record.measure_seconds) {
-            let device = if r.record.device.starts_with("gpu") {
+            let device = if r.record.device.is_gpu() {
                 "gpu"
             } else {
                 "cpu"
             };
-            by.entry((device.to_string(), r.record.framework.clone()))
+            by.entry((device.to_string(), r.record.framework.to_string()))
                 .or_default()
                 .push((w, m));
         }

@@ -2,6 +2,7 @@
 //! page, the figures, and every benchmark with a link to criterion's report.
 
 use super::{document, format_ns, unique, Row, Section};
+use crate::identities::Metric;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -82,8 +83,8 @@ pub fn index_html(rows: &[Row], figures: &[PathBuf]) -> String {
     for r in rows {
         let report = r.root.join(&r.dir).join("report/index.html");
         let rough = if r.estimate().is_some() { "~" } else { "" };
-        let mean = match (r.mean(), r.record.metric.as_str()) {
-            (Some(m), "time") => format!("{rough}{}", format_ns(m)),
+        let mean = match (r.mean(), r.record.metric) {
+            (Some(m), Metric::Time) => format!("{rough}{}", format_ns(m)),
             (Some(m), _) => format!("{rough}{m:.0} MiB"),
             (None, _) => format!(
                 "- ({})",

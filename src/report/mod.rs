@@ -6,6 +6,7 @@
 //! measured, criterion's `estimates.json` in the same folder: a failed or
 //! unmeasured benchmark shows as `-` with its reason, never as a number.
 
+use crate::identities::{Device, Framework, Phase};
 use crate::record::{Record, StepEstimate};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -71,14 +72,16 @@ impl Row {
     /// The estimate it was measured as, when the budget did not fit
     /// criterion's minimum.
     pub fn estimate(&self) -> Option<StepEstimate> {
-        self.record.estimate.filter(|_| self.record.status == "ok")
+        self.record
+            .estimate
+            .filter(|_| self.record.status == crate::identities::Status::Ok)
     }
 
     /// The machine that measured it: the GPU for a GPU benchmark, the CPU
     /// model for a CPU one.
     pub fn machine(&self) -> String {
         machine(
-            &self.record.device,
+            self.record.device,
             &self.record.run.cpu_model,
             &self.record.run.gpu,
         )
@@ -86,8 +89,8 @@ impl Row {
 }
 
 /// The machine of a result on `device`: its GPU, or its CPU model.
-pub fn machine(device: &str, cpu_model: &str, gpu: &str) -> String {
-    if device.starts_with("gpu") {
+pub fn machine(device: Device, cpu_model: &str, gpu: &str) -> String {
+    if device.is_gpu() {
         gpu.to_string()
     } else {
         cpu_model.to_string()
@@ -149,12 +152,14 @@ pub fn collect(root: &Path, baseline: &str) -> Result<Vec<Row>> {
                     .with_context(|| format!("parsing {}", record_path.display()))?;
                 let est = bench.join(baseline).join("estimates.json");
                 // An estimate's folder may hold an earlier criterion run's files.
-                let estimates =
-                    if record.status == "ok" && record.estimate.is_none() && est.exists() {
-                        Some(read_estimates(&est)?)
-                    } else {
-                        None
-                    };
+                let estimates = if record.status == crate::identities::Status::Ok
+                    && record.estimate.is_none()
+                    && est.exists()
+                {
+                    Some(read_estimates(&est)?)
+                } else {
+                    None
+                };
                 let dir = bench.strip_prefix(root).unwrap_or(&bench).to_path_buf();
                 rows.push(Row {
                     record,
@@ -234,33 +239,34 @@ fn read_dir(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Sort key: model, device, phase, size, batch, framework.
-fn key(r: &Record) -> (String, String, String, usize, usize, String) {
+/// Sort key: model, device, phase (by name, as reports always listed
+/// them), size, batch, framework (in the harness's order).
+fn key(r: &Record) -> (String, Device, String, usize, usize, Framework) {
     (
         r.model.clone(),
-        r.device.clone(),
-        r.phase.clone(),
+        r.device,
+        r.phase.to_string(),
         r.size,
         r.batch,
-        r.framework.clone(),
+        r.framework,
     )
 }
 
 /// The study's time tables and figures: device, phase, title.
-pub const SECTIONS: [(&str, &str, &str); 4] = [
-    ("gpu", "train", "Train step time, GPU"),
-    ("gpu", "inference", "Inference step time, GPU"),
-    ("cpu", "inference", "Inference step time, CPU"),
-    ("cpu", "train", "Train step time, CPU"),
+pub const SECTIONS: [(&str, Phase, &str); 4] = [
+    ("gpu", Phase::Train, "Train step time, GPU"),
+    ("gpu", Phase::Inference, "Inference step time, GPU"),
+    ("cpu", Phase::Inference, "Inference step time, CPU"),
+    ("cpu", Phase::Train, "Train step time, CPU"),
 ];
 
 /// The benchmarks of one section whose measured value is time.
-pub fn timed<'a>(rows: &'a [Row], device: &str, phase: &str) -> Vec<&'a Row> {
+pub fn timed<'a>(rows: &'a [Row], device: &str, phase: Phase) -> Vec<&'a Row> {
     rows.iter()
         .filter(|r| {
-            r.record.device.starts_with(device)
+            r.record.device.to_string() == device
                 && r.record.phase == phase
-                && r.record.metric == "time"
+                && r.record.metric == crate::identities::Metric::Time
         })
         .collect()
 }
@@ -276,14 +282,9 @@ pub fn format_ns(ns: f64) -> String {
 }
 
 /// The frameworks of `rows` in the harness's order (tch, tch-jit, candle,
-/// ort, tract); names it does not know (older records) last.
-pub(crate) fn frameworks_of(rows: &[&Row]) -> Vec<String> {
-    let mut v = unique(rows.iter().map(|r| r.record.framework.clone()));
-    v.sort_by_key(|f| {
-        let known = crate::frameworks::FRAMEWORKS.iter().position(|k| k == f);
-        (known.unwrap_or(usize::MAX), f.clone())
-    });
-    v
+/// ort, tract).
+pub(crate) fn frameworks_of(rows: &[&Row]) -> Vec<Framework> {
+    unique(rows.iter().map(|r| r.record.framework))
 }
 
 pub(crate) fn unique<T: Ord + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
