@@ -78,20 +78,33 @@ pub const ENV_KEYS: &[&str] = &[
     "CNN_BENCH_HANG",
 ];
 
+/// The harness's one reading of the environment: every `CNN_BENCH_*`
+/// variable, from which the grid (here) and the run's options (`options`)
+/// are made. (criterion's own `CRITERION_HOME` and `CARGO_TARGET_DIR`, and
+/// the libraries' `ORT_DYLIB_PATH`, are read where they are used.)
+pub fn cnn_bench_vars() -> BTreeMap<String, String> {
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("CNN_BENCH_"))
+        .collect()
+}
+
 impl Grid {
     /// The grid of `cnn-bench.toml` (or `$CNN_BENCH_CONFIG`), with the
     /// profile and variables of the process environment applied.
     pub fn from_env() -> Result<Self> {
-        let vars: BTreeMap<String, String> = std::env::vars()
-            .filter(|(k, _)| k.starts_with("CNN_BENCH_"))
-            .collect();
+        Self::from_vars(&cnn_bench_vars())
+    }
+
+    /// The grid of `cnn-bench.toml` (or `CNN_BENCH_CONFIG` in `vars`) with
+    /// the profile and variables of `vars` applied.
+    pub fn from_vars(vars: &BTreeMap<String, String>) -> Result<Self> {
         let path = vars
             .get("CNN_BENCH_CONFIG")
             .cloned()
             .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/cnn-bench.toml").to_string());
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading the grid config {path}"))?;
-        Self::from_parts(&text, Path::new(&path), &vars)
+        Self::from_parts(&text, Path::new(&path), vars)
     }
 
     /// The grid of a config file's `text`, with a profile and variables

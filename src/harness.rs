@@ -94,17 +94,17 @@ pub fn main() {
     c.final_summary();
     if !options.child {
         eprintln!("{}", describe(&summary, start.elapsed().as_secs_f64()));
-        write_report(&out, &args);
+        write_report(&out, &args, &options);
     }
 }
 
 /// The report of criterion's folder after a run, beside it in
 /// `cnn-bench-report/` (or in `$CNN_BENCH_REPORT`; `none`: no report).
-fn write_report(out: &std::path::Path, args: &[String]) {
-    let dir = match std::env::var("CNN_BENCH_REPORT") {
-        Ok(v) if v == "none" => return,
-        Ok(v) if !v.is_empty() => std::path::PathBuf::from(v),
-        _ => out.with_file_name("cnn-bench-report"),
+fn write_report(out: &std::path::Path, args: &[String], options: &Options) {
+    let dir = match &options.report {
+        None => return,
+        Some(d) if d.as_os_str().is_empty() => out.with_file_name("cnn-bench-report"),
+        Some(d) => d.clone(),
     };
     // The baseline criterion wrote this run's estimates to.
     let baseline = args
@@ -122,11 +122,13 @@ fn write_report(out: &std::path::Path, args: &[String]) {
 }
 
 fn setup(args: &[String]) -> Result<(Grid, Filter, Metric, Options)> {
+    let vars = crate::config::cnn_bench_vars();
+    let options = Options::from_vars(&vars)?;
     Ok((
-        Grid::from_env()?,
+        Grid::from_vars(&vars)?,
         Filter::from_args(args.to_vec())?,
-        Metric::from_env()?,
-        Options::from_env()?,
+        options.metric,
+        options,
     ))
 }
 

@@ -7,23 +7,11 @@
 //! per-iteration mean is the memory itself. The steps synchronise the device
 //! before they return, so the clock is read only after the device finished.
 
-use anyhow::{bail, Result};
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::Throughput;
 use std::time::Instant;
 
 pub use crate::identities::Metric;
-
-impl Metric {
-    /// From `CNN_BENCH_MEASURE` (`time`, the default, or `memory`).
-    pub fn from_env() -> Result<Self> {
-        match std::env::var("CNN_BENCH_MEASURE").as_deref() {
-            Err(_) | Ok("time") => Ok(Metric::Time),
-            Ok("memory") => Ok(Metric::Memory),
-            Ok(other) => bail!("unknown CNN_BENCH_MEASURE `{other}`; valid values: time, memory"),
-        }
-    }
-}
 
 /// criterion's [`Measurement`] for cnn-bench; values are f64 in nanoseconds
 /// (time) or MiB (memory).
@@ -157,17 +145,5 @@ mod tests {
         let mut v = [1500.0, 1510.0];
         assert_eq!(m.formatter().scale_values(1500.0, &mut v), "MiB");
         assert_eq!(v, [1500.0, 1510.0]);
-    }
-
-    #[test]
-    fn the_switch_accepts_time_and_memory_only() {
-        // Only this test touches CNN_BENCH_MEASURE.
-        std::env::set_var("CNN_BENCH_MEASURE", "memory");
-        assert_eq!(Metric::from_env().unwrap(), Metric::Memory);
-        std::env::set_var("CNN_BENCH_MEASURE", "joules");
-        let e = Metric::from_env().unwrap_err().to_string();
-        assert!(e.contains("valid values: time, memory"), "{e}");
-        std::env::remove_var("CNN_BENCH_MEASURE");
-        assert_eq!(Metric::from_env().unwrap(), Metric::Time);
     }
 }

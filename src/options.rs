@@ -5,6 +5,7 @@
 //! turned into those variables before criterion reads the command line
 //! (criterion refuses options it does not know).
 
+use crate::identities::Metric;
 use anyhow::{bail, ensure, Context, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -77,6 +78,11 @@ pub struct Options {
     pub step_delay: Duration,
     /// Test only: where a benchmark hangs (`CNN_BENCH_HANG`).
     pub hang: Option<Hang>,
+    /// What criterion measures (`CNN_BENCH_MEASURE`: `time` or `memory`).
+    pub metric: Metric,
+    /// Where a finished run writes its report (`CNN_BENCH_REPORT`): `None`
+    /// for no report, an empty path for beside criterion's folder.
+    pub report: Option<PathBuf>,
 }
 
 /// Test only: `CNN_BENCH_HANG=<stage>[@<id regex>]` makes the benchmarks
@@ -125,10 +131,7 @@ pub const STAGES: &[&str] = &["preparing", "measuring"];
 impl Options {
     /// The options of the process environment.
     pub fn from_env() -> Result<Self> {
-        let vars: BTreeMap<String, String> = std::env::vars()
-            .filter(|(k, _)| k.starts_with("CNN_BENCH_"))
-            .collect();
-        Self::from_vars(&vars)
+        Self::from_vars(&crate::config::cnn_bench_vars())
     }
 
     pub fn from_vars(vars: &BTreeMap<String, String>) -> Result<Self> {
@@ -168,6 +171,18 @@ impl Options {
                 .with_context(|| format!("{DELAY_VAR}: `{v}` is not a number of milliseconds"))?,
         };
         let hang = get("CNN_BENCH_HANG").map(Hang::parse).transpose()?;
+        let metric = match get("CNN_BENCH_MEASURE") {
+            None | Some("time") => Metric::Time,
+            Some("memory") => Metric::Memory,
+            Some(other) => {
+                bail!("unknown CNN_BENCH_MEASURE `{other}`; valid values: time, memory")
+            }
+        };
+        let report = match get("CNN_BENCH_REPORT") {
+            Some("none") => None,
+            Some(dir) => Some(PathBuf::from(dir)),
+            None => Some(PathBuf::new()),
+        };
         let run_id = get(RUN_ID_VAR).map(str::to_string);
         let child = get(crate::child::CHILD_VAR).is_some();
         Ok(Options {
@@ -180,6 +195,8 @@ impl Options {
             weights: get(WEIGHTS_VAR).map(PathBuf::from),
             step_delay: Duration::from_secs_f64(delay_ms.max(0.0) / 1e3),
             hang,
+            metric,
+            report,
         })
     }
 
@@ -272,6 +289,18 @@ mod tests {
         assert_eq!(o.resume, Resume::OkOnly);
         let e = format!("{:#}", opts(&[(MAX_TIME_VAR, "soon")]).unwrap_err());
         assert!(e.contains("not a number of seconds"), "{e}");
+        assert_eq!(opts(&[]).unwrap().metric, Metric::Time);
+        let o = opts(&[
+            ("CNN_BENCH_MEASURE", "memory"),
+            ("CNN_BENCH_REPORT", "none"),
+        ])
+        .unwrap();
+        assert_eq!((o.metric, o.report), (Metric::Memory, None));
+        let e = format!(
+            "{:#}",
+            opts(&[("CNN_BENCH_MEASURE", "joules")]).unwrap_err()
+        );
+        assert!(e.contains("valid values: time, memory"), "{e}");
         let e = format!("{:#}", opts(&[("CNN_BENCH_HANG", "sleeping")]).unwrap_err());
         assert!(e.contains("valid stages: preparing, measuring"), "{e}");
         let h = opts(&[("CNN_BENCH_HANG", "measuring@/tch/")])
