@@ -1,6 +1,7 @@
 //! cnn-bench's harness: the grid, one adapter per framework, the inputs, and
 //! how criterion is sized for each benchmark.
 
+pub mod benchmark;
 pub mod child;
 pub mod config;
 pub mod figures;

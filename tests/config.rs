@@ -1,0 +1,181 @@
+//! The grid's configuration: the defaults are the study's, profiles and
+//! variables override the file, and a misspelt name, a malformed file or an
+//! input a model cannot take is refused with the valid choices.
+
+use anyhow::Result;
+use cnn_bench::grid::{Device, Framework, Grid, Isolate, Phase};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const CONFIG: &str = include_str!("../cnn-bench.toml");
+
+fn grid(vars: &[(&str, &str)]) -> Result<Grid> {
+    let vars = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Grid::from_parts(CONFIG, Path::new("cnn-bench.toml"), &vars)
+}
+
+fn err(vars: &[(&str, &str)]) -> String {
+    format!("{:#}", grid(vars).unwrap_err())
+}
+
+#[test]
+fn defaults_are_the_studys_grid() {
+    let g = grid(&[]).unwrap();
+    let study = [
+        "resnet18",
+        "resnet50",
+        "resnet152",
+        "vgg16",
+        "mobilenetv2",
+        "efficientnetb4",
+        "efficientnetb7",
+    ];
+    assert_eq!(g.models, study);
+    assert_eq!(g.sizes, [128, 224, 320]);
+    assert_eq!(g.batches, [1, 8, 16, 32]);
+    assert_eq!(g.frameworks, Framework::ALL);
+    let runs = [
+        (Device::Gpu(0), Phase::Train),
+        (Device::Gpu(0), Phase::Inference),
+        (Device::Cpu, Phase::Inference),
+    ];
+    assert_eq!(g.runs, runs);
+    assert_eq!(g.groups().len(), 7 * 3);
+    assert_eq!(g.cases().len(), 5 * 3 * 4);
+    assert!(g.threads >= 1);
+}
+
+#[test]
+fn profile_then_environment_override_the_file() {
+    let g = grid(&[
+        ("CNN_BENCH_PROFILE", "quick"),
+        ("CNN_BENCH_BATCHES", "2, 4"),
+        ("CNN_BENCH_GPU", "1"),
+    ])
+    .unwrap();
+    assert_eq!(g.sizes, [128]);
+    assert_eq!(g.batches, [2, 4]);
+    assert_eq!(g.runs, [(Device::Cpu, Phase::Inference)]);
+    assert_eq!(g.target_seconds, 1.0);
+    let g = grid(&[
+        ("CNN_BENCH_RUNS", "gpu/train"),
+        ("CNN_BENCH_GPU", "1"),
+        ("CNN_BENCH_THREADS", "3"),
+    ])
+    .unwrap();
+    assert_eq!(g.runs, [(Device::Gpu(1), Phase::Train)]);
+    assert_eq!(g.threads, 3);
+    assert_eq!(g.isolate, Isolate::Gpu);
+    let g = grid(&[("CNN_BENCH_ISOLATE", "all")]).unwrap();
+    assert!(g.isolate.applies(Device::Cpu));
+    let e = err(&[("CNN_BENCH_ISOLATE", "some")]);
+    assert!(e.contains("valid values: none, gpu, all"), "{e}");
+}
+
+#[test]
+fn unknown_names_are_refused_with_the_valid_ones() {
+    let e = err(&[("CNN_BENCH_MODELS", "resnet18,resnet1000")]);
+    assert!(
+        e.contains("unknown model `resnet1000`") && e.contains("efficientnetb7"),
+        "{e}"
+    );
+    let e = err(&[("CNN_BENCH_FRAMEWORKS", "tch,tensorflow")]);
+    assert!(
+        e.contains(
+            "unknown framework `tensorflow`; valid frameworks: tch, tch-jit, candle, ort, tract"
+        ),
+        "{e}"
+    );
+    let e = err(&[("CNN_BENCH_RUNS", "tpu/train")]);
+    assert!(
+        e.contains("unknown device `tpu`") && e.contains("cpu, gpu"),
+        "{e}"
+    );
+    let e = err(&[("CNN_BENCH_RUNS", "cpu/finetune")]);
+    assert!(
+        e.contains("unknown phase `finetune`") && e.contains("train, inference"),
+        "{e}"
+    );
+    let e = err(&[("CNN_BENCH_PROFILE", "fast")]);
+    assert!(
+        e.contains("unknown profile `fast`") && e.contains("quick"),
+        "{e}"
+    );
+    let e = err(&[("CNN_BENCH_MODEL", "resnet18")]);
+    assert!(
+        e.contains("unknown variable CNN_BENCH_MODEL") && e.contains("CNN_BENCH_MODELS"),
+        "{e}"
+    );
+    let e = err(&[("CNN_BENCH_SIZES", "224,big")]);
+    assert!(e.contains("`big` is not a positive integer"), "{e}");
+}
+
+#[test]
+fn inputs_a_model_cannot_take_are_refused_before_a_run() {
+    let sizes = |vars: &[(&str, &str)]| grid(vars).unwrap().check_sizes();
+    let e = format!(
+        "{:#}",
+        sizes(&[
+            ("CNN_BENCH_MODELS", "inception_v3"),
+            ("CNN_BENCH_SIZES", "64"),
+            ("CNN_BENCH_RUNS", "cpu/inference"),
+        ])
+        .unwrap_err()
+    );
+    assert!(
+        e.contains("size 64 cannot be used for inception_v3 in inference")
+            && e.contains("too small"),
+        "{e}"
+    );
+    let e = format!(
+        "{:#}",
+        sizes(&[
+            ("CNN_BENCH_MODELS", "inception_v3"),
+            ("CNN_BENCH_SIZES", "224"),
+            ("CNN_BENCH_RUNS", "cpu/train"),
+        ])
+        .unwrap_err()
+    );
+    assert!(
+        e.contains("size 224 cannot be used for inception_v3 in train"),
+        "{e}"
+    );
+    sizes(&[
+        ("CNN_BENCH_MODELS", "inception_v3"),
+        ("CNN_BENCH_SIZES", "224"),
+        ("CNN_BENCH_RUNS", "cpu/inference"),
+    ])
+    .unwrap();
+    sizes(&[
+        ("CNN_BENCH_MODELS", "inception_v3"),
+        ("CNN_BENCH_SIZES", "299"),
+        ("CNN_BENCH_RUNS", "gpu/train"),
+    ])
+    .unwrap();
+    let e = format!("{:#}", sizes(&[("CNN_BENCH_SIZES", "16")]).unwrap_err());
+    assert!(e.contains("16x16 input is too small"), "{e}");
+}
+
+#[test]
+fn malformed_config_files_are_refused() {
+    let vars = BTreeMap::new();
+    let e = format!(
+        "{:#}",
+        Grid::from_parts("models = [\"resnet18\"", Path::new("x.toml"), &vars).unwrap_err()
+    );
+    assert!(e.contains("malformed grid config x.toml"), "{e}");
+    let e = format!(
+        "{:#}",
+        Grid::from_parts("modles = []", Path::new("x.toml"), &vars).unwrap_err()
+    );
+    assert!(e.contains("unknown field `modles`"), "{e}");
+    let text = CONFIG.replace("\"candle\",", "\"candel\",");
+    let e = format!(
+        "{:#}",
+        Grid::from_parts(&text, Path::new("x.toml"), &vars).unwrap_err()
+    );
+    assert!(e.contains("unknown framework `candel`"), "{e}");
+}
