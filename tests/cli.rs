@@ -3,19 +3,23 @@
 
 use std::process::Command;
 
-fn grid(vars: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cnn-bench"));
-    cmd.arg("grid");
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
+/// Runs `bin` with `args` and `vars`: exit status, stdout, stderr.
+fn run(bin: &str, args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(bin)
+        .args(args)
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap();
     let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
     (
         out.status.code().unwrap(),
         text(out.stdout),
         text(out.stderr),
     )
+}
+
+fn grid(vars: &[(&str, &str)]) -> (i32, String, String) {
+    run(env!("CARGO_BIN_EXE_cnn-bench"), &["grid"], vars)
 }
 
 #[test]
@@ -60,18 +64,8 @@ fn a_missing_or_malformed_config_exits_with_2() {
 
 /// The harness's `--list` with `vars` and `args`: exit status, stdout, stderr.
 fn list(vars: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cnn-bench-run"));
-    cmd.args(["--bench", "--list"]).args(args);
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (
-        out.status.code().unwrap(),
-        text(out.stdout),
-        text(out.stderr),
-    )
+    let args: Vec<&str> = ["--bench", "--list"].iter().chain(args).copied().collect();
+    run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, vars)
 }
 
 #[test]
