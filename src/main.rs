@@ -29,6 +29,10 @@ enum Command {
         /// repeat it to merge several (slices or shards of one grid) into one report.
         #[arg(long)]
         criterion: Vec<PathBuf>,
+        /// Instead of criterion's folders: published report.csv files (make a
+        /// reference run's tables, figures and page again).
+        #[arg(long, conflicts_with = "criterion")]
+        csv: Vec<PathBuf>,
         /// Which of criterion's estimates to read: `new` (the latest run) or a saved baseline.
         #[arg(long, default_value = "new")]
         baseline: String,
@@ -63,6 +67,7 @@ fn main() {
         }),
         Command::Report {
             criterion,
+            csv,
             baseline,
             out,
         } => {
@@ -71,7 +76,7 @@ fn main() {
             } else {
                 criterion
             };
-            write_report(&roots, &baseline, &out).map(|_| 0)
+            write_report(&roots, &csv, &baseline, &out).map(|_| 0)
         }
         Command::Compare {
             old,
@@ -88,8 +93,16 @@ fn main() {
     }
 }
 
-fn write_report(roots: &[PathBuf], baseline: &str, out: &Path) -> Result<()> {
-    let (said, summary) = report::write(roots, baseline, out)?;
+fn write_report(roots: &[PathBuf], csv: &[PathBuf], baseline: &str, out: &Path) -> Result<()> {
+    let (said, summary) = if csv.is_empty() {
+        report::write(roots, baseline, out)?
+    } else {
+        let mut rows = Vec::new();
+        for f in csv {
+            rows.extend(report::rows_from_csv(f)?);
+        }
+        report::write_rows(rows, vec![], out)?
+    };
     for w in said {
         eprintln!("cnn-bench: warning: {w}");
     }

@@ -238,6 +238,10 @@ fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
         "{html}"
     );
 
+    // A published report.csv makes the same report again.
+    let again = report::rows_from_csv(&csv_path).unwrap();
+    assert_eq!(report::markdown(&again), md);
+
     // Published runs compare through their CSV as through criterion's folder.
     let from_csv = report::measured_from_csv(&csv_path).unwrap();
     assert_eq!(from_csv.len(), 3);

@@ -4,12 +4,12 @@
 use super::Row;
 use crate::identities::{Device, Framework, Metric, Phase, Status};
 use anyhow::{Context, Result};
-use serde::Serialize;
-use std::path::Path;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 /// One line of the tidy CSV: a benchmark with its figures and the run's
 /// metadata. Missing figures are empty cells, never zeros.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CsvRow {
     pub model: String,
     pub device: Device,
@@ -28,8 +28,15 @@ pub struct CsvRow {
     pub mean_ci_high: Option<f64>,
     /// `true` when `mean` is an estimate from `steps` steps (the budget did
     /// not fit criterion's 10 samples): no confidence interval, no median.
+    #[serde(default)]
     pub estimate: bool,
+    #[serde(default)]
     pub steps: Option<usize>,
+    /// An estimate's fastest and slowest step, in the `mean`'s unit.
+    #[serde(default)]
+    pub estimate_min: Option<f64>,
+    #[serde(default)]
+    pub estimate_max: Option<f64>,
     pub median: Option<f64>,
     pub median_ci_low: Option<f64>,
     pub median_ci_high: Option<f64>,
@@ -47,7 +54,9 @@ pub struct CsvRow {
     pub isolated: bool,
     /// Seconds the whole benchmark took (its process, preparation included)
     /// and the part spent measuring.
+    #[serde(default)]
     pub wall_seconds: Option<f64>,
+    #[serde(default)]
     pub measure_seconds: Option<f64>,
     pub git_commit: String,
     pub date: String,
@@ -84,6 +93,8 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 mean_ci_high: e.map(|e| e.mean.high * unit),
                 estimate: rough.is_some(),
                 steps: rough.map(|e| e.steps),
+                estimate_min: rough.map(|e| e.min * unit),
+                estimate_max: rough.map(|e| e.max * unit),
                 median: e.map(|e| e.median.point * unit),
                 median_ci_low: e.map(|e| e.median.low * unit),
                 median_ci_high: e.map(|e| e.median.high * unit),
@@ -121,4 +132,92 @@ pub fn write_csv(rows: &[Row], path: &Path) -> Result<()> {
     }
     w.flush()?;
     Ok(())
+}
+
+/// The rows of a published report.csv, as if read from criterion's folder:
+/// a report (tables, figures, index.html) can be made again from it.
+pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
+    use crate::memory::{MemoryRecord, Reading};
+    use crate::record::{Record, StepEstimate};
+    use crate::report::{Estimates, Interval};
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut rows = Vec::new();
+    for line in reader.deserialize() {
+        let c: CsvRow = line.with_context(|| format!("parsing {}", path.display()))?;
+        // Back to criterion's units: ns per step for time, MiB for memory.
+        let unit = if c.metric == Metric::Time { 1e9 } else { 1.0 };
+        let interval = |p: Option<f64>, lo: Option<f64>, hi: Option<f64>| {
+            Some(Interval {
+                point: p? * unit,
+                low: lo? * unit,
+                high: hi? * unit,
+            })
+        };
+        let mean = interval(c.mean, c.mean_ci_low, c.mean_ci_high);
+        let median = interval(c.median, c.median_ci_low, c.median_ci_high);
+        let estimates = match (mean, median) {
+            (Some(mean), Some(median)) if !c.estimate => Some(Estimates { mean, median }),
+            _ => None,
+        };
+        let estimate = match (c.estimate, c.mean) {
+            (true, Some(m)) => Some(StepEstimate {
+                mean: m * unit,
+                min: c.estimate_min.unwrap_or(m) * unit,
+                max: c.estimate_max.unwrap_or(m) * unit,
+                steps: c.steps.unwrap_or(0),
+            }),
+            _ => None,
+        };
+        let reading = |v: Option<f64>| match v {
+            Some(v) => Reading::Mib(v),
+            None => Reading::Unavailable("not in the report's CSV".into()),
+        };
+        let memory = Some(MemoryRecord {
+            nvml_process_mib: reading(c.nvml_process_mib),
+            nvml_peak_mib: reading(c.nvml_peak_mib),
+            device_used_mib: reading(c.device_used_mib),
+            allocator_peak_mib: reading(None),
+            peak_rss_mib: reading(c.peak_rss_mib),
+        });
+        let id = format!(
+            "{}/{}/{}/{}/size{}-batch{}",
+            c.model, c.device, c.phase, c.framework, c.size, c.batch
+        );
+        rows.push(Row {
+            record: Record {
+                id,
+                model: c.model,
+                device: c.device,
+                phase: c.phase,
+                framework: c.framework,
+                framework_version: c.framework_version,
+                size: c.size,
+                batch: c.batch,
+                threads: c.threads,
+                status: c.status,
+                reason: c.reason,
+                isolated: c.isolated,
+                metric: c.metric,
+                estimate,
+                flops_per_step: c.flops_per_step,
+                memory,
+                peak_gflops: c.peak_gflops,
+                wall_seconds: c.wall_seconds,
+                measure_seconds: c.measure_seconds,
+                run: crate::run_info::RunInfo {
+                    git_commit: c.git_commit,
+                    date: c.date,
+                    versions: c.versions,
+                    cpu_model: c.cpu_model,
+                    gpu: c.gpu,
+                },
+                ..Record::default()
+            },
+            estimates,
+            root: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            dir: PathBuf::new(),
+        });
+    }
+    Ok(rows)
 }

@@ -114,10 +114,7 @@ fn time_table(title: &str, mine: &[&Row], notes: &mut Vec<String>) -> Section {
                             format_ns(mean),
                             mean / fastest
                         ),
-                        detail: Some(format!(
-                            "{:.0} img/s",
-                            r.record.batch as f64 / (mean * 1e-9)
-                        )),
+                        detail: Some(images_per_second(r.record.batch as f64 / (mean * 1e-9))),
                         numeric: true,
                         fastest: mean == fastest,
                     },
@@ -290,6 +287,16 @@ fn say_machines(machines: &[String]) -> Vec<String> {
                 legend.join("; ")
             )]
         }
+    }
+}
+
+/// Images per second with three significant digits (`0.41 img/s`, not `0`).
+fn images_per_second(v: f64) -> String {
+    match v {
+        v if v >= 100.0 => format!("{v:.0} img/s"),
+        v if v >= 10.0 => format!("{v:.1} img/s"),
+        v if v >= 1.0 => format!("{v:.2} img/s"),
+        v => format!("{v:.3} img/s"),
     }
 }
 

@@ -29,6 +29,7 @@ pub fn index_html(rows: &[Row], figures: &[PathBuf]) -> String {
     let roots = unique(rows.iter().map(|r| r.root.clone()));
     let summaries: Vec<String> = roots
         .iter()
+        .filter(|root| root.join("report/index.html").exists())
         .map(|root| {
             format!(
                 "<a href=\"{}\">criterion's summary ({})</a>",
@@ -37,11 +38,14 @@ pub fn index_html(rows: &[Row], figures: &[PathBuf]) -> String {
             )
         })
         .collect();
-    let _ = writeln!(
-        out,
-        "<p><a href=\"report.md\">Tables (Markdown)</a> · <a href=\"report.csv\">CSV</a> · {}</p>",
-        summaries.join(" · ")
-    );
+    let links: Vec<String> = [
+        "<a href=\"report.md\">Tables (Markdown)</a>".to_string(),
+        "<a href=\"report.csv\">CSV</a>".to_string(),
+    ]
+    .into_iter()
+    .chain(summaries)
+    .collect();
+    let _ = writeln!(out, "<p>{}</p>", links.join(" · "));
     let _ = writeln!(
         out,
         "<p class=\"legend\">Each time is the mean step time, in brackets relative to the fastest framework of its row (1.00, highlighted); below it, images per second. <code>~</code> marks an estimate, <code>- [n]</code> a failure explained in note n.</p>"
@@ -59,15 +63,19 @@ pub fn index_html(rows: &[Row], figures: &[PathBuf]) -> String {
             .unwrap_or_default();
         let _ = writeln!(out, "<p><img src=\"{name}\" alt=\"{name}\"></p>");
     }
-    // criterion's report of each group (its benchmarks side by side).
-    out += "<h2>Groups</h2>\n<ul>\n";
-    for (root, group) in unique(rows.iter().filter_map(|r| {
+    // criterion's report of each group (its benchmarks side by side); a
+    // report made from a CSV has none.
+    let groups = unique(rows.iter().filter_map(|r| {
         r.dir
             .components()
             .next()
             .map(|c| (r.root.clone(), c.as_os_str().to_owned()))
-    })) {
-        let report = root.join(&group).join("report/index.html");
+    }));
+    if !groups.is_empty() {
+        out += "<h2>Groups</h2>\n<ul>\n";
+    }
+    for (root, group) in &groups {
+        let report = root.join(group).join("report/index.html");
         let name = html_escape(&group.to_string_lossy());
         if report.exists() {
             let _ = writeln!(out, "<li><a href=\"{}\">{name}</a></li>", report.display());
@@ -75,7 +83,10 @@ pub fn index_html(rows: &[Row], figures: &[PathBuf]) -> String {
             let _ = writeln!(out, "<li>{name} (no criterion report)</li>");
         }
     }
-    out += "</ul>\n<h2>Every benchmark</h2>\n";
+    if !groups.is_empty() {
+        out += "</ul>\n";
+    }
+    out += "<h2>Every benchmark</h2>\n";
     let _ = writeln!(
         out,
         "<table>\n<tr><th>benchmark</th><th>status</th><th>mean</th><th>criterion report</th></tr>"

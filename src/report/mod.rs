@@ -314,7 +314,17 @@ pub(crate) fn by_configuration<'a, K: Ord>(
 /// index.html) into `out`; returns the warnings (a benchmark in two
 /// folders, a table that mixes machines) and a line saying what was written.
 pub fn write(roots: &[PathBuf], baseline: &str, out: &Path) -> Result<(Vec<String>, String)> {
-    let (rows, mut warnings) = collect_many(roots, baseline)?;
+    let (rows, warnings) = collect_many(roots, baseline)?;
+    write_rows(rows, warnings, out)
+}
+
+/// Writes the report of `rows` into `out` (see [`write`]).
+pub fn write_rows(
+    mut rows: Vec<Row>,
+    mut warnings: Vec<String>,
+    out: &Path,
+) -> Result<(Vec<String>, String)> {
+    rows.sort_by_key(|r| key(&r.record));
     for (device, phase, title) in SECTIONS {
         let machines = machines(timed(&rows, device, phase));
         if machines.len() > 1 {
