@@ -156,11 +156,18 @@ fn memory(rows: &[&Row]) -> Bars {
 
 fn draw(b: &Bars, path: &Path) -> Result<()> {
     let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
-    // One segment of the y axis per bar, labelled `configuration framework`,
-    // the first configuration on top.
-    let per = b.series.len().max(1);
-    let m = b.configurations.len() * per;
-    let segment = |c: usize, s: usize| m - 1 - (c * per + s);
+    // One segment of the y axis per bar that exists (measured or failed; a
+    // framework absent from a configuration takes no room), labelled
+    // `configuration framework`, the first configuration on top.
+    let slots: Vec<(usize, usize)> = b.values.keys().copied().collect();
+    let m = slots.len().max(1);
+    let segment = |c: usize, s: usize| {
+        m - 1
+            - slots
+                .iter()
+                .position(|&k| k == (c, s))
+                .expect("a bar has a slot")
+    };
     let height = 100 + 16 * m as u32;
     let root = SVGBackend::new(path, (960, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
@@ -194,9 +201,9 @@ fn draw(b: &Bars, path: &Path) -> Result<()> {
         .build_cartesian_2d(base..x(max), (0..m).into_segmented())
         .map_err(|e| err(&e))?;
     let label = |v: &SegmentValue<usize>| match v {
-        SegmentValue::CenterOf(k) if *k < m => {
-            let i = m - 1 - k;
-            format!("{}  {}", b.configurations[i / per], b.series[i % per])
+        SegmentValue::CenterOf(k) if *k < slots.len() => {
+            let (c, s) = slots[m - 1 - k];
+            format!("{}  {}", b.configurations[c], b.series[s])
         }
         _ => String::new(),
     };

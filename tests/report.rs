@@ -385,3 +385,23 @@ fn a_comparison_of_published_memory_runs_is_in_mib() {
         "50% more memory is a regression: {out}"
     );
 }
+
+#[test]
+fn a_framework_absent_from_a_configuration_takes_no_room_in_its_figure() {
+    use cnn_bench::record::StepEstimate;
+    let dir = scratch("report-absent");
+    for (f, batch) in [("tch", 2), ("candle", 2), ("tch", 4)] {
+        let mut r = record(f, None);
+        r.batch = batch;
+        r.id = format!("{GROUP}/{f}/size64-batch{batch}");
+        r.estimate = Some(StepEstimate::of(&[1e6, 1e6]));
+        let k = Case { batch, ..case(f) };
+        write_record(&dir, &group(), &k, &r).unwrap();
+    }
+    let rows = report::collect(&dir, "new").unwrap();
+    let figures = cnn_bench::figures::write_all(&rows, &dir).unwrap();
+    let svg = std::fs::read_to_string(&figures[0]).unwrap();
+    assert!(svg.contains("resnet18 64px b4  tch"), "{svg}");
+    assert!(svg.contains("resnet18 64px b2  candle"), "{svg}");
+    assert!(!svg.contains("resnet18 64px b4  candle"), "an empty slot");
+}
