@@ -12,7 +12,7 @@ use crate::measure::{measure, Bench};
 use crate::measurement::StepMetric;
 use crate::options::{scratch, WEIGHTS_VAR};
 use crate::record::{read_record, record_path, remove_record, write_record, Record};
-use crate::runner::{measured_with, new_record, short_reason, Run, Summary};
+use crate::run::{measured_with, new_record, short_reason, Run, Summary};
 use crate::watchdog::{timed_out, Watch, Watchdog};
 use anyhow::{Context, Result};
 use cnn_models::{Graph, Weights};

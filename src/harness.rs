@@ -8,8 +8,9 @@ use crate::filter::Filter;
 use crate::grid::Grid;
 use crate::measurement::{Metric, StepMetric};
 use crate::options::{flags_as_vars, Options};
+use crate::run::{Run, Summary};
 use crate::run_info::RunInfo;
-use crate::runner::{self, Run, Summary};
+use crate::runner;
 use crate::schedule::human;
 use anyhow::Result;
 use criterion::Criterion;
@@ -112,7 +113,7 @@ fn write_report(out: &std::path::Path, args: &[String], options: &Options) {
         .position(|a| a == "--save-baseline" || a == "-s")
         .and_then(|i| args.get(i + 1))
         .map_or("new", String::as_str);
-    match crate::report::write(&[out.to_path_buf()], baseline, &dir) {
+    match crate::publish::write(&[out.to_path_buf()], baseline, &dir) {
         Ok((_, summary)) => eprintln!(
             "cnn-bench: report: {summary}; open {}",
             dir.join("index.html").display()

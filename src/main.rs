@@ -95,13 +95,13 @@ fn main() {
 
 fn write_report(roots: &[PathBuf], csv: &[PathBuf], baseline: &str, out: &Path) -> Result<()> {
     let (said, summary) = if csv.is_empty() {
-        report::write(roots, baseline, out)?
+        cnn_bench::publish::write(roots, baseline, out)?
     } else {
         let mut rows = Vec::new();
         for f in csv {
             rows.extend(report::rows_from_csv(f)?);
         }
-        report::write_rows(rows, vec![], out)?
+        cnn_bench::publish::write_rows(rows, vec![], out)?
     };
     for w in said {
         eprintln!("cnn-bench: warning: {w}");

@@ -9,78 +9,24 @@
 //! already recorded; a shard runs every N-th benchmark.
 
 use crate::benchmark::{in_child, in_process, run_as_child, Outcome, SharedWeights};
-use crate::filter::Filter;
 use crate::frameworks::adapter;
 use crate::grid::{Case, Grid, Group};
-use crate::identities::Status;
-use crate::measure::{flops_per_step, Bench};
-use crate::measurement::{Metric, StepMetric};
-use crate::options::{scratch, Options, Resume};
-use crate::record::{read_record, write_record, MeasuredWith, Record, CODE};
-use crate::run_info::RunInfo;
+use crate::measure::flops_per_step;
+use crate::measurement::StepMetric;
+use crate::options::{scratch, Resume};
+use crate::record::{read_record, write_record, MeasuredWith, Record};
+use crate::run::{measured_with, new_record, Run, Summary};
 use crate::schedule::{human, Predictor};
 use crate::select::select;
 use crate::watchdog::Watchdog;
 use anyhow::Result;
-use cnn_models::{Graph, Weights};
+use cnn_models::Graph;
 use criterion::Criterion;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 pub use crate::record::benchmark_dir;
-
-/// Everything one run needs besides criterion itself.
-pub struct Run<'a> {
-    pub grid: &'a Grid,
-    pub filter: &'a Filter,
-    /// The bench binary's own arguments, passed on to child processes.
-    pub args: &'a [String],
-    pub out: &'a Path,
-    pub metric: Metric,
-    pub info: RunInfo,
-    pub options: &'a Options,
-}
-
-impl<'a> Run<'a> {
-    /// One benchmark of this run, ready to measure.
-    pub(crate) fn bench(
-        &self,
-        group: &'a Group,
-        case: &'a Case,
-        graph: &'a Graph,
-        weights: &'a Weights,
-        fw: &'a dyn crate::frameworks::Adapter,
-    ) -> Bench<'a> {
-        Bench {
-            graph,
-            weights,
-            fw,
-            group,
-            case,
-            grid: self.grid,
-            metric: self.metric,
-            options: self.options,
-            out: self.out,
-        }
-    }
-}
-
-/// What a run did, read back from the records it wrote.
-#[derive(Debug, Default)]
-pub struct Summary {
-    /// Measured by criterion.
-    pub measured: usize,
-    /// Measured with fewer steps than criterion's minimum (the budget).
-    pub estimated: usize,
-    pub failed: Vec<(String, String)>,
-    /// Already recorded with the same settings (resume).
-    pub skipped: usize,
-    /// Not started before the deadline.
-    pub remaining: usize,
-    /// Left to other shards.
-    pub elsewhere: usize,
-}
 
 /// Criterion's output folder (the same rule criterion applies).
 pub fn criterion_dir() -> PathBuf {
@@ -99,19 +45,6 @@ pub fn set_threads(grid: &Grid) -> Result<()> {
         adapter(*name).set_threads(grid.threads);
     }
     Ok(())
-}
-
-/// The settings this run measures with (see [`MeasuredWith`]).
-pub fn measured_with(r: &Run) -> MeasuredWith {
-    MeasuredWith {
-        code: CODE.to_string(),
-        threads: r.grid.threads,
-        seed: r.grid.seed,
-        target_seconds: r.grid.target_seconds,
-        budget_seconds: r.grid.budget_seconds,
-        metric: r.metric,
-        step_delay_ms: r.options.step_delay.as_secs_f64() * 1e3,
-    }
 }
 
 /// Benchmarks every case of the grid that the filter lets through.
@@ -295,60 +228,10 @@ fn summarise(r: &Run, mine: &[(Group, Case)], before: &BTreeSet<String>) -> Summ
     s
 }
 
-/// The part of an error worth a table cell: its first line (libtorch
-/// appends a C++ stack trace), at most 300 characters.
-pub fn short_reason(full: &str) -> String {
-    let first = full.lines().next().unwrap_or("").trim();
-    match first.char_indices().nth(300) {
-        Some((cut, _)) => format!("{}...", &first[..cut]),
-        None => first.to_string(),
-    }
-}
-
-pub(crate) fn new_record(
-    r: &Run,
-    group: &Group,
-    case: &Case,
-    graph: &Graph,
-    settings: &MeasuredWith,
-) -> Result<Record> {
-    let fw = adapter(case.framework);
-    Ok(Record {
-        id: group.bench_id(case),
-        model: group.model.clone(),
-        device: group.device,
-        phase: group.phase,
-        framework: case.framework,
-        framework_version: fw.version(),
-        size: case.size,
-        batch: case.batch,
-        threads: r.grid.threads,
-        seed: r.grid.seed,
-        status: Status::Ok,
-        isolated: r.grid.isolate.applies(group.device),
-        metric: r.metric,
-        flops_per_step: flops_per_step(graph, case, group.phase)?,
-        settings: Some(settings.clone()),
-        run_id: r.options.run_id.clone(),
-        run: r.info.clone(),
-        ..Record::default()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reasons_keep_their_first_line_only() {
-        let full = "panicked: Torch(\"CUDA out of memory. Tried to allocate 3.12 GiB\nException raised from malloc";
-        assert_eq!(
-            short_reason(full),
-            "panicked: Torch(\"CUDA out of memory. Tried to allocate 3.12 GiB"
-        );
-        let long = "x".repeat(400);
-        assert_eq!(short_reason(&long).len(), 303);
-    }
+    use crate::identities::{Metric, Status};
 
     #[test]
     fn resume_keeps_only_results_measured_with_the_same_settings() {

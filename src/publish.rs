@@ -1,0 +1,55 @@
+//! Writes a report folder: report.md, report.csv, the figures and
+//! index.html, from criterion's folders (or a published CSV's rows).
+
+use crate::report::{
+    collect_many, index_html, key, machines, markdown, timed, write_csv, Row, SECTIONS,
+};
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+
+/// Writes the report of `roots` (report.md, report.csv, the figures,
+/// index.html) into `out`; returns the warnings (a benchmark in two
+/// folders, a table that mixes machines) and a line saying what was written.
+pub fn write(roots: &[PathBuf], baseline: &str, out: &Path) -> Result<(Vec<String>, String)> {
+    let (rows, warnings) = collect_many(roots, baseline)?;
+    write_rows(rows, warnings, out)
+}
+
+/// Writes the report of `rows` into `out` (see [`write`]).
+pub fn write_rows(
+    mut rows: Vec<Row>,
+    mut warnings: Vec<String>,
+    out: &Path,
+) -> Result<(Vec<String>, String)> {
+    rows.sort_by_key(|r| key(&r.record));
+    for (device, phase, title) in SECTIONS {
+        let machines = machines(timed(&rows, device, phase));
+        if machines.len() > 1 {
+            warnings.push(format!(
+                "the table \"{title}\" ({device}/{phase}) mixes machines: {}",
+                machines.join(" + ")
+            ));
+        }
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    std::fs::write(out.join("report.md"), markdown(&rows))?;
+    write_csv(&rows, &out.join("report.csv"))?;
+    let figures = crate::figures::write_all(&rows, out)?;
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .map(|mut r| {
+            r.root = std::fs::canonicalize(&r.root).unwrap_or(r.root);
+            r
+        })
+        .collect();
+    std::fs::write(out.join("index.html"), index_html(&rows, &figures))?;
+    let failed = rows.iter().filter(|r| r.mean().is_none()).count();
+    let rough = rows.iter().filter(|r| r.estimate().is_some()).count();
+    let summary = format!(
+        "{} benchmarks ({rough} estimates, {failed} without a number) -> {}/{{report.md, report.csv, index.html}} and {} figure(s)",
+        rows.len(),
+        out.display(),
+        figures.len()
+    );
+    Ok((warnings, summary))
+}
