@@ -13,6 +13,7 @@ pub mod inception;
 pub mod mobilenet;
 pub mod resnet;
 pub mod vgg;
+pub mod walk;
 pub mod weights;
 
 #[cfg(feature = "candle")]
