@@ -144,32 +144,12 @@ pub(crate) fn in_process(
         remaining,
         stage: "starting".into(),
     });
-    let outcome = measure_here(bench_group, b, progress, record, &mut |s| dog.stage(s));
+    let outcome = measure(bench_group, b, progress, record, &mut |s| dog.stage(s));
     dog.clear();
     match outcome {
         Ok(()) => Outcome::Recorded,
         Err(e) => fail(record, short_reason(&format!("{e:#}"))),
     }
-}
-
-/// [`measure`], where `stage` hears each stage first (and a test's
-/// `CNN_BENCH_HANG` hangs in the stage it names).
-fn measure_here(
-    bench_group: &mut BenchmarkGroup<'_, StepMetric>,
-    b: &Bench,
-    progress: &str,
-    record: &mut Record,
-    stage: &mut dyn FnMut(&str),
-) -> Result<()> {
-    let (hang, id) = (b.options.hang.clone(), record.id.clone());
-    measure(bench_group, b, progress, record, &mut |s| {
-        stage(s);
-        if hang.as_ref().is_some_and(|h| h.hits(&id, s)) {
-            loop {
-                std::thread::sleep(Duration::from_secs(3600));
-            }
-        }
-    })
 }
 
 /// A child process: measures its one benchmark, announcing each stage to
@@ -193,7 +173,7 @@ pub(crate) fn run_as_child(
         let progress = format!("cnn-bench {}", group.bench_id(&case));
         let fw = adapter(case.framework);
         let b = r.bench(&group, &case, &graph, &weights, fw.as_ref());
-        let outcome = measure_here(
+        let outcome = measure(
             &mut bench_group,
             &b,
             &progress,

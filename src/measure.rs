@@ -3,7 +3,7 @@
 //! when criterion's 10 samples do not fit the time budget, times as many
 //! steps as fit and records an estimate. Fills the benchmark's record.
 
-use crate::frameworks::{peak_gflops, Adapter, Step};
+use crate::frameworks::{peak_gflops, Adapter, Job, Step};
 use crate::grid::{Case, Device, Grid, Group, Phase};
 use crate::inputs;
 use crate::measurement::{Metric, StepMetric};
@@ -32,16 +32,26 @@ pub struct Bench<'a> {
     pub out: &'a std::path::Path,
 }
 
-/// Prepares, sizes and measures `b`, filling `record`; `stage` is told
+/// Prepares, sizes and measures `b`, filling `record`; `announce` is told
 /// `preparing`, `measuring` and `finishing` as they begin, so that a time
-/// limit can say where it stopped the benchmark.
+/// limit can say where it stopped the benchmark (and a test's
+/// `CNN_BENCH_HANG` hangs in the stage it names).
 pub fn measure(
     bench_group: &mut BenchmarkGroup<'_, StepMetric>,
     b: &Bench,
     progress: &str,
     record: &mut Record,
-    stage: &mut dyn FnMut(&str),
+    announce: &mut dyn FnMut(&str),
 ) -> Result<()> {
+    let (hang, id) = (b.options.hang.clone(), record.id.clone());
+    let mut stage = |s: &str| {
+        announce(s);
+        if hang.as_ref().is_some_and(|h| h.hits(&id, s)) {
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
+    };
     let device = b.group.device;
     eprintln!("{progress}: preparing");
     stage("preparing");
@@ -169,8 +179,13 @@ pub fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// timed.
 fn prepare(b: &Bench) -> Result<(Box<dyn Step>, Duration)> {
     let batches = inputs::batches(b.case.batch, b.case.size, b.graph.num_classes, b.grid.seed);
-    let step =
-        b.fw.prepare(b.graph, b.weights, b.group.device, b.group.phase, &batches)?;
+    let step = b.fw.prepare(&Job {
+        graph: b.graph,
+        weights: b.weights,
+        device: b.group.device,
+        phase: b.group.phase,
+        batches: &batches,
+    })?;
     let mut step = Delayed(step, b.options.step_delay);
     step.run().context("first (warm-up) step")?;
     let start = Instant::now();

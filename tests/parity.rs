@@ -57,7 +57,13 @@ fn check_logits(framework: &str) {
             labels: vec![0; input.shape[0]],
         };
         let logits = fw
-            .prepare(&g, &weights, Device::Cpu, Phase::Inference, &[batch])
+            .prepare(&cnn_bench::frameworks::Job {
+                graph: &g,
+                weights: &weights,
+                device: Device::Cpu,
+                phase: Phase::Inference,
+                batches: &[batch],
+            })
             .and_then(|mut step| step.logits())
             .unwrap_or_else(|e| panic!("{framework} {name}: {e:#}"));
         assert_eq!(logits.len(), input.shape[0] * 1000, "{framework} {name}");

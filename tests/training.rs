@@ -5,7 +5,7 @@
 
 mod common;
 
-use cnn_bench::frameworks::{adapter, framework};
+use cnn_bench::frameworks::{adapter, framework, Job};
 use cnn_bench::grid::{Device, Phase};
 use cnn_bench::identities::Framework;
 use cnn_bench::inputs::Batch;
@@ -32,13 +32,12 @@ fn train_steps_match_torchvision_and_lower_the_loss() {
         for fw in trainers() {
             let mut step = framework(fw)
                 .unwrap()
-                .prepare(
+                .prepare(&job(
                     &g,
                     &weights,
-                    Device::Cpu,
                     Phase::Train,
                     std::slice::from_ref(&batch),
-                )
+                ))
                 .unwrap();
             let losses: Vec<f32> = (0..STEPS)
                 .map(|_| step.run().unwrap().expect("a train step returns its loss"))
@@ -76,7 +75,7 @@ fn eager_and_traced_torch_train_the_inference_engines_do_not() {
     for fw in ["ort", "tract"] {
         let e = framework(fw)
             .unwrap()
-            .prepare(&g, &weights, Device::Cpu, Phase::Train, &batches)
+            .prepare(&job(&g, &weights, Phase::Train, &batches))
             .err()
             .unwrap_or_else(|| panic!("{fw} prepared a train step"));
         assert!(e.to_string().contains("train"), "{fw}: {e}");
@@ -90,10 +89,26 @@ fn inference_steps_run_and_return_no_loss() {
     let batches = cnn_bench::inputs::batches(2, 32, 1000, 3);
     for fw in Framework::ALL {
         let mut step = adapter(fw)
-            .prepare(&g, &weights, Device::Cpu, Phase::Inference, &batches)
+            .prepare(&job(&g, &weights, Phase::Inference, &batches))
             .unwrap();
         for _ in 0..4 {
             assert_eq!(step.run().unwrap(), None, "{fw}");
         }
+    }
+}
+
+/// A CPU job for `phase`.
+fn job<'a>(
+    graph: &'a cnn_models::Graph,
+    weights: &'a Weights,
+    phase: Phase,
+    batches: &'a [cnn_bench::inputs::Batch],
+) -> Job<'a> {
+    Job {
+        graph,
+        weights,
+        device: Device::Cpu,
+        phase,
+        batches,
     }
 }

@@ -6,6 +6,7 @@
 //! from torchvision load unchanged into every framework.
 
 pub mod analysis;
+pub mod builder;
 pub mod densenet;
 pub mod efficientnet;
 pub mod graph;

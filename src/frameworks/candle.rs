@@ -1,14 +1,12 @@
 //! candle adapter: the model from `cnn_models::candle`, candle-nn's AdamW
 //! with weight decay 0 (which is Adam), and candle-nn's cross-entropy.
 
-use super::{seconds, Adapter, Cycle, Step, AUX_WEIGHT};
+use super::{seconds, Adapter, Cycle, Job, Step, AUX_WEIGHT};
 use crate::identities::{Device, Framework, Phase};
-use crate::inputs::Batch;
 use anyhow::{bail, ensure, Result};
 use candle_core::Tensor;
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use cnn_models::candle::CandleModel;
-use cnn_models::{Graph, Weights};
 
 pub struct Candle;
 
@@ -56,14 +54,9 @@ impl Adapter for Candle {
         })
     }
 
-    fn prepare(
-        &self,
-        graph: &Graph,
-        weights: &Weights,
-        d: Device,
-        phase: Phase,
-        batches: &[Batch],
-    ) -> Result<Box<dyn Step>> {
+    fn prepare(&self, job: &Job) -> Result<Box<dyn Step>> {
+        let (graph, weights, d) = (job.graph, job.weights, job.device);
+        let (phase, batches) = (job.phase, job.batches);
         let dev = device(d)?;
         let model = CandleModel::new(graph, weights, &dev)?;
         let host = batches

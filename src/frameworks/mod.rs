@@ -41,16 +41,20 @@ pub trait Adapter {
     /// synchronised: what [`peak_gflops`] times.
     fn matmul_seconds(&self, device: Device, n: usize) -> Result<f64>;
 
-    /// Builds `graph` with `weights` on `device`, moves `batches` into the
-    /// framework's host tensors, and returns the step to time.
-    fn prepare(
-        &self,
-        graph: &Graph,
-        weights: &Weights,
-        device: Device,
-        phase: Phase,
-        batches: &[Batch],
-    ) -> Result<Box<dyn Step>>;
+    /// Builds the job's graph with its weights on its device, moves its
+    /// batches into the framework's host tensors, and returns the step to
+    /// time.
+    fn prepare(&self, job: &Job) -> Result<Box<dyn Step>>;
+}
+
+/// What [`Adapter::prepare`] builds a step from.
+#[derive(Clone, Copy)]
+pub struct Job<'a> {
+    pub graph: &'a Graph,
+    pub weights: &'a Weights,
+    pub device: Device,
+    pub phase: Phase,
+    pub batches: &'a [Batch],
 }
 
 /// A prepared benchmark step, cycling through its batches.
@@ -117,17 +121,10 @@ fn seconds<T>(f: impl FnOnce() -> Result<T>) -> Result<f64> {
 
 /// For the ONNX engines: refuses what `fw` cannot run, then exports `graph`
 /// to ONNX for the batches' input size.
-fn onnx_model(
-    fw: &dyn Adapter,
-    graph: &Graph,
-    weights: &Weights,
-    device: Device,
-    phase: Phase,
-    batches: &[Batch],
-) -> Result<Vec<u8>> {
-    fw.check_device(device)?;
-    fw.check_phase(phase)?;
-    cnn_models::onnx::export(graph, weights, batches[0].size)
+fn onnx_model(fw: &dyn Adapter, job: &Job) -> Result<Vec<u8>> {
+    fw.check_device(job.device)?;
+    fw.check_phase(job.phase)?;
+    cnn_models::onnx::export(job.graph, job.weights, job.batches[0].size)
 }
 
 /// A step's batches in the framework's host tensors, handed out in turn so

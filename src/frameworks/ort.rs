@@ -5,11 +5,10 @@
 //! `ORT_DYLIB_PATH` (`make setup` installs it and `.cargo/config.toml` points
 //! there). Inference only: ONNX Runtime's inference sessions do not train.
 
-use super::{onnx_model, seconds, Adapter, Cycle, Step};
-use crate::identities::{Device, Framework, Phase};
-use crate::inputs::Batch;
+use super::{onnx_model, seconds, Adapter, Cycle, Job, Step};
+use crate::identities::{Device, Framework};
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use cnn_models::{onnx, Graph, Weights};
+use cnn_models::onnx;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
@@ -99,15 +98,9 @@ impl Adapter for Ort {
         seconds(|| Ok(s.run(ort::inputs![&a])?))
     }
 
-    fn prepare(
-        &self,
-        graph: &Graph,
-        weights: &Weights,
-        d: Device,
-        phase: Phase,
-        batches: &[Batch],
-    ) -> Result<Box<dyn Step>> {
-        let bytes = onnx_model(self, graph, weights, d, phase, batches)?;
+    fn prepare(&self, job: &Job) -> Result<Box<dyn Step>> {
+        let batches = job.batches;
+        let bytes = onnx_model(self, job)?;
         let session = session(&bytes).context("ONNX Runtime refused the exported model")?;
         let host = batches
             .iter()

@@ -3,12 +3,10 @@
 //! (op by op from Rust, as PyTorch's eager mode), `tch-jit` runs the same
 //! model traced to a TorchScript graph (as a frozen TensorFlow graph).
 
-use super::{seconds, Adapter, Cycle, Step, AUX_WEIGHT};
+use super::{seconds, Adapter, Cycle, Job, Step, AUX_WEIGHT};
 use crate::identities::{Device, Framework, Phase};
-use crate::inputs::Batch;
 use anyhow::{bail, ensure, Result};
 use cnn_models::tch::{TchModel, Traced};
-use cnn_models::{Graph, Weights};
 use tch::nn::OptimizerConfig;
 use tch::{nn, Kind, Tensor};
 
@@ -72,14 +70,9 @@ impl Adapter for Tch {
         })
     }
 
-    fn prepare(
-        &self,
-        graph: &Graph,
-        weights: &Weights,
-        d: Device,
-        phase: Phase,
-        batches: &[Batch],
-    ) -> Result<Box<dyn Step>> {
+    fn prepare(&self, job: &Job) -> Result<Box<dyn Step>> {
+        let (graph, weights, d) = (job.graph, job.weights, job.device);
+        let (phase, batches) = (job.phase, job.batches);
         let dev = device(d);
         if dev.is_cuda() {
             // As `torch.backends.cudnn.benchmark = True`: cuDNN times its

@@ -2,11 +2,10 @@
 //! exported to ONNX by `cnn_models::onnx`, with the input shape fixed and
 //! tract's optimiser run before the first step. CPU and inference only.
 
-use super::{onnx_model, seconds, Adapter, Cycle, Step};
-use crate::identities::{Device, Framework, Phase};
-use crate::inputs::Batch;
+use super::{onnx_model, seconds, Adapter, Cycle, Job, Step};
+use crate::identities::{Device, Framework};
 use anyhow::{bail, ensure, Context, Result};
-use cnn_models::{onnx, Graph, Weights};
+use cnn_models::onnx;
 use tract_linalg::multithread::{set_default_executor, Executor};
 use tract_onnx::prelude::{Framework as _, *};
 
@@ -65,15 +64,9 @@ impl Adapter for Tract {
         seconds(|| infer(&mut state, &a))
     }
 
-    fn prepare(
-        &self,
-        graph: &Graph,
-        weights: &Weights,
-        d: Device,
-        phase: Phase,
-        batches: &[Batch],
-    ) -> Result<Box<dyn Step>> {
-        let bytes = onnx_model(self, graph, weights, d, phase, batches)?;
+    fn prepare(&self, job: &Job) -> Result<Box<dyn Step>> {
+        let batches = job.batches;
+        let bytes = onnx_model(self, job)?;
         let state =
             load(&bytes, &batches[0].shape()).context("tract refused the exported model")?;
         let host = batches
