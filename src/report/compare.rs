@@ -1,9 +1,7 @@
 //! The comparison of two runs, benchmark by benchmark.
 
-use super::{format_ns, machine, unique, Interval, Row};
-use crate::identities::{Device, Framework, Metric, Phase};
-use anyhow::{Context, Result};
-use serde::Deserialize;
+use super::{format_ns, rows_from_csv, unique, Interval, Row};
+use anyhow::Result;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -72,64 +70,10 @@ pub fn machine_warning(old: &[Measured], new: &[Measured]) -> Option<String> {
 }
 
 /// The benchmarks of a report folder's `report.csv` (a published reference
-/// run) in criterion's units (nanoseconds or MiB).
+/// run) in criterion's units (nanoseconds or MiB): its rows read as a report
+/// reads them ([`rows_from_csv`]).
 pub fn measured_from_csv(path: &Path) -> Result<Vec<Measured>> {
-    #[derive(Deserialize)]
-    struct Line {
-        model: String,
-        device: Device,
-        phase: Phase,
-        framework: Framework,
-        size: usize,
-        batch: usize,
-        metric: Metric,
-        reason: Option<String>,
-        mean: Option<f64>,
-        mean_ci_low: Option<f64>,
-        mean_ci_high: Option<f64>,
-        #[serde(default)]
-        estimate: Option<bool>,
-        #[serde(default)]
-        cpu_model: String,
-        #[serde(default)]
-        gpu: String,
-    }
-    let mut r =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut out = Vec::new();
-    for line in r.deserialize() {
-        let l: Line = line.with_context(|| format!("parsing {}", path.display()))?;
-        let time = l.metric == Metric::Time;
-        let scale = if time { 1e9 } else { 1.0 };
-        let estimate = l.estimate.unwrap_or(false);
-        let mean = match (l.mean, l.mean_ci_low, l.mean_ci_high) {
-            (Some(p), Some(lo), Some(hi)) => Some(Interval {
-                point: p * scale,
-                low: lo * scale,
-                high: hi * scale,
-            }),
-            // An estimate has no interval in the CSV: its mean alone.
-            (Some(p), _, _) if estimate => Some(Interval {
-                point: p * scale,
-                low: p * scale,
-                high: p * scale,
-            }),
-            _ => None,
-        };
-        let machine = machine(l.device, &l.cpu_model, &l.gpu);
-        out.push(Measured {
-            id: format!(
-                "{}/{}/{}/{}/size{}-batch{}",
-                l.model, l.device, l.phase, l.framework, l.size, l.batch
-            ),
-            mean,
-            estimate,
-            reason: l.reason,
-            machine,
-            time,
-        });
-    }
-    Ok(out)
+    Ok(rows_from_csv(path)?.iter().map(Measured::from).collect())
 }
 
 /// One benchmark of a comparison.
