@@ -54,8 +54,8 @@ pub fn main() {
     }
     // `--list` (as criterion prints it): what a run would measure here.
     if args.iter().any(|a| a == "--list") {
-        for (g, k) in selection.cases {
-            println!("{}: benchmark", g.bench_id(&k));
+        for (g, k) in &selection.cases {
+            println!("{}: benchmark", g.bench_id(k));
         }
         return;
     }
@@ -78,7 +78,7 @@ pub fn main() {
     let start = std::time::Instant::now();
     let run = Run {
         grid: &grid,
-        filter: &filter,
+        selection: &selection,
         args: &args,
         out: &out,
         metric,

@@ -2,7 +2,6 @@
 //! machine facts and options; what it reports at the end; the settings its
 //! measurements depend on; and the record each benchmark starts from.
 
-use crate::filter::Filter;
 use crate::frameworks::{adapter, Adapter};
 use crate::grid::{Case, Grid, Group};
 use crate::identities::Status;
@@ -11,6 +10,7 @@ use crate::measurement::Metric;
 use crate::options::Options;
 use crate::record::{MeasuredWith, Record, CODE};
 use crate::run_info::RunInfo;
+use crate::select::Selection;
 use anyhow::Result;
 use cnn_models::{Graph, Weights};
 use std::path::Path;
@@ -18,7 +18,8 @@ use std::path::Path;
 /// Everything one run needs besides criterion itself.
 pub struct Run<'a> {
     pub grid: &'a Grid,
-    pub filter: &'a Filter,
+    /// What the filter selects here (made once, by the harness).
+    pub selection: &'a Selection,
     /// The bench binary's own arguments, passed on to child processes.
     pub args: &'a [String],
     pub out: &'a Path,

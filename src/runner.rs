@@ -17,7 +17,6 @@ use crate::options::{scratch, Resume};
 use crate::record::{read_record, write_record, MeasuredWith, Record};
 use crate::run::{measured_with, new_record, Run, Summary};
 use crate::schedule::{human, Predictor};
-use crate::select::select;
 use crate::watchdog::Watchdog;
 use anyhow::Result;
 use cnn_models::Graph;
@@ -49,9 +48,9 @@ pub fn set_threads(grid: &Grid) -> Result<()> {
 
 /// Benchmarks every case of the grid that the filter lets through.
 pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
-    let selection = select(r.grid, r.filter);
+    let selection = r.selection;
     if r.options.child {
-        return run_as_child(c, r, selection.cases);
+        return run_as_child(c, r, selection.cases.clone());
     }
     for line in &selection.left_out {
         eprintln!("cnn-bench: {line}");
@@ -60,7 +59,7 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
     for why in &selection.too_small {
         eprintln!("cnn-bench: skipped: {why}");
     }
-    let selected = selection.cases;
+    let selected = selection.cases.clone();
     let total = selected.len();
     let mine: Vec<(Group, Case)> = selected
         .into_iter()
