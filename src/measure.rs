@@ -9,7 +9,7 @@ use crate::inputs;
 use crate::measurement::{Metric, StepMetric};
 use crate::memory;
 use crate::options::Options;
-use crate::plan::{plan, Plan, MIN_SAMPLES};
+use crate::plan::{estimate_steps, plan, Plan, MIN_SAMPLES};
 use crate::record::{Record, StepEstimate};
 use anyhow::{anyhow, Context, Result};
 use cnn_models::{Graph, Weights};
@@ -63,10 +63,9 @@ pub fn measure(
     let start = Instant::now();
     let budget = b.grid.budget_seconds;
     let first_s = first.as_secs_f64();
-    if first_s * MIN_SAMPLES as f64 > budget {
-        // Criterion's minimum does not fit: as many steps as fit, at least 2
-        // after the warm-up (the first timed step is one of them for time).
-        let steps = ((budget / first_s) as usize).max(2);
+    if let Some(steps) = estimate_steps(first_s, budget) {
+        // Criterion's minimum does not fit: the first timed step is one of
+        // the estimate's steps for time.
         eprintln!(
             "{progress}: first step {first_s:.3} s; {MIN_SAMPLES} samples do not fit the {budget} s budget: an estimate from {steps} steps"
         );

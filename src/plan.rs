@@ -74,6 +74,13 @@ pub fn plan(step: Duration, target: Duration) -> Plan {
     }
 }
 
+/// When criterion's minimum of [`MIN_SAMPLES`] steps of `step` seconds does
+/// not fit `budget` seconds: how many steps to time instead, as many as fit
+/// and at least 2 after the warm-up. `None`: criterion measures.
+pub fn estimate_steps(step: f64, budget: f64) -> Option<usize> {
+    (step * MIN_SAMPLES as f64 > budget).then(|| ((budget / step) as usize).max(2))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

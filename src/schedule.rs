@@ -5,7 +5,7 @@
 //! kill bound what it gets wrong.
 
 use crate::grid::{Case, Grid, Group};
-use crate::plan::{plan, MIN_SAMPLES};
+use crate::plan::{estimate_steps, plan};
 use crate::record::Record;
 use std::path::Path;
 use std::time::Duration;
@@ -98,8 +98,7 @@ impl Predictor {
 /// Seconds of measurement for a step of `step` seconds: criterion's plan,
 /// or the budget's steps (the first timed step is one of them).
 pub fn measuring(grid: &Grid, step: f64) -> f64 {
-    if step * MIN_SAMPLES as f64 > grid.budget_seconds {
-        let steps = ((grid.budget_seconds / step) as usize).max(2);
+    if let Some(steps) = estimate_steps(step, grid.budget_seconds) {
         return (steps - 1) as f64 * step;
     }
     let p = plan(
