@@ -35,20 +35,9 @@ impl Settings {
         macro_rules! take {
             ($($k:ident),*) => { $( if other.$k.is_some() { self.$k = other.$k; } )* };
         }
-        take!(
-            models,
-            sizes,
-            batches,
-            frameworks,
-            runs,
-            threads,
-            gpu,
-            seed,
-            target_seconds,
-            budget_seconds,
-            time_limit_seconds,
-            isolate
-        );
+        take!(models, sizes, batches, frameworks, runs, threads);
+        take!(gpu, seed, target_seconds, budget_seconds);
+        take!(time_limit_seconds, isolate);
     }
 }
 

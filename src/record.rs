@@ -9,7 +9,9 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// One benchmark's outcome and figures.
+/// One benchmark's outcome and figures. A field an older record lacks
+/// reads as `None` when it is an `Option` (serde's rule) and as its
+/// default where it says `#[serde(default)]`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Record {
     pub id: String,
@@ -40,7 +42,6 @@ pub struct Record {
     pub flat_sampling: Option<bool>,
     /// Set instead of criterion's statistics when criterion's minimum of 10
     /// samples did not fit the time budget: the mean of the steps that did.
-    #[serde(default)]
     pub estimate: Option<StepEstimate>,
     /// Forward FLOPs of the batch, times 3 for a train step (forward plus a
     /// backward pass of about twice the forward's cost).
@@ -49,19 +50,15 @@ pub struct Record {
     pub memory: Option<MemoryRecord>,
     /// This framework's matrix-product FLOP rate on this device (GFLOP/s,
     /// see `frameworks::peak_gflops`), measured in the same run.
-    #[serde(default)]
     pub peak_gflops: Option<f64>,
     /// Seconds from the start of the benchmark to its record, preparation
     /// included; for an isolated one, its child process's whole life.
-    #[serde(default)]
     pub wall_seconds: Option<f64>,
     /// The part of `wall_seconds` spent measuring (criterion's warm-up and
     /// samples, or an estimate's steps).
-    #[serde(default)]
     pub measure_seconds: Option<f64>,
     /// What the measurement depends on besides the benchmark's id; a resumed
     /// run skips a benchmark only when these are equal.
-    #[serde(default)]
     pub settings: Option<MeasuredWith>,
     /// The invocation that wrote it (kept when the harness restarts itself).
     #[serde(default)]

@@ -78,17 +78,24 @@ fn inception_a(g: &mut Graph, p: &Path, x: NodeId, c: usize, pool: usize) -> Nod
     g.concat(&[b1, b5, b3, bp]) // [n, 224 + pool, h, w]
 }
 
-/// Grid reduction 35 -> 17.
+/// Grid reduction (torchvision's `InceptionB` and `InceptionD`): two chains
+/// and a max pool side by side, each ending with a stride-2 valid 3x3.
+fn reduction(g: &mut Graph, p: &Path, x: NodeId, c: usize, a: &[Unit], b: &[Unit]) -> NodeId {
+    let ya = chain(g, p, x, c, a);
+    let yb = chain(g, p, x, c, b);
+    let pooled = g.max_pool(x, 3, 2, 0);
+    g.concat(&[ya, yb, pooled])
+}
+
+/// Grid reduction 35 -> 17: [n, 480 + c, h/2, w/2].
 fn inception_b(g: &mut Graph, p: &Path, x: NodeId, c: usize) -> NodeId {
-    let b3 = chain(g, p, x, c, &[("branch3x3", 384, k3_valid_s2)]);
-    let steps: [Unit; 3] = [
+    let b3: [Unit; 1] = [("branch3x3", 384, k3_valid_s2)];
+    let bd: [Unit; 3] = [
         ("branch3x3dbl_1", 64, k1),
         ("branch3x3dbl_2", 96, k3),
         ("branch3x3dbl_3", 96, k3_valid_s2),
     ];
-    let bd = chain(g, p, x, c, &steps);
-    let bp = g.max_pool(x, 3, 2, 0);
-    g.concat(&[b3, bd, bp]) // [n, 480 + c, h/2, w/2]
+    reduction(g, p, x, c, &b3, &bd)
 }
 
 /// 17x17 module with factorised 7x7 convolutions.
@@ -118,24 +125,16 @@ fn inception_c(g: &mut Graph, p: &Path, x: NodeId, c: usize, c7: usize) -> NodeI
     g.concat(&[b1, b7, bd, bp]) // [n, 768, h, w]
 }
 
-/// Grid reduction 17 -> 8.
+/// Grid reduction 17 -> 8: [n, 512 + c, h/2, w/2].
 fn inception_d(g: &mut Graph, p: &Path, x: NodeId, c: usize) -> NodeId {
-    let b3 = chain(
-        g,
-        p,
-        x,
-        c,
-        &[("branch3x3_1", 192, k1), ("branch3x3_2", 320, k3_valid_s2)],
-    );
-    let steps: [Unit; 4] = [
+    let b3: [Unit; 2] = [("branch3x3_1", 192, k1), ("branch3x3_2", 320, k3_valid_s2)];
+    let b7: [Unit; 4] = [
         ("branch7x7x3_1", 192, k1),
         ("branch7x7x3_2", 192, k1x7),
         ("branch7x7x3_3", 192, k7x1),
         ("branch7x7x3_4", 192, k3_valid_s2),
     ];
-    let b7 = chain(g, p, x, c, &steps);
-    let bp = g.max_pool(x, 3, 2, 0);
-    g.concat(&[b3, b7, bp]) // [n, 512 + c, h/2, w/2]
+    reduction(g, p, x, c, &b3, &b7)
 }
 
 /// 8x8 module with expanded (1x3 and 3x1 side by side) branches.

@@ -22,10 +22,11 @@ impl Block {
     }
 }
 
-/// Convolution without bias followed by batch norm: the unit every block uses.
-fn conv_bn(g: &mut Graph, p: &Path, conv: &str, bn: &str, x: NodeId, c: Conv) -> NodeId {
-    let y = g.conv(p / conv, x, c.no_bias());
-    g.batch_norm(p / bn, y, c.out_channels)
+/// Convolution without bias followed by batch norm: the unit every block
+/// uses, named `{p}.conv{i}` and `{p}.bn{i}` as torchvision names them.
+fn conv_bn(g: &mut Graph, p: &Path, i: usize, x: NodeId, c: Conv) -> NodeId {
+    let y = g.conv(p / format!("conv{i}"), x, c.no_bias());
+    g.batch_norm(p / format!("bn{i}"), y, c.out_channels)
 }
 
 /// One residual block; `downsample` projects the shortcut when the shape changes.
@@ -41,41 +42,24 @@ fn block(
     let out_c = width * kind.expansion();
     let y = match kind {
         Block::Basic => {
-            let y = conv_bn(
-                g,
-                p,
-                "conv1",
-                "bn1",
-                x,
-                Conv::new(in_c, width, 3).stride(stride),
-            );
+            let y = conv_bn(g, p, 1, x, Conv::new(in_c, width, 3).stride(stride));
             let y = g.relu(y);
-            conv_bn(g, p, "conv2", "bn2", y, Conv::new(width, width, 3))
+            conv_bn(g, p, 2, y, Conv::new(width, width, 3))
         }
         Block::Bottleneck => {
-            let y = conv_bn(g, p, "conv1", "bn1", x, Conv::new(in_c, width, 1));
+            let y = conv_bn(g, p, 1, x, Conv::new(in_c, width, 1));
             let y = g.relu(y);
-            let y = conv_bn(
-                g,
-                p,
-                "conv2",
-                "bn2",
-                y,
-                Conv::new(width, width, 3).stride(stride),
-            );
+            let y = conv_bn(g, p, 2, y, Conv::new(width, width, 3).stride(stride));
             let y = g.relu(y);
-            conv_bn(g, p, "conv3", "bn3", y, Conv::new(width, out_c, 1))
+            conv_bn(g, p, 3, y, Conv::new(width, out_c, 1))
         }
     };
     let shortcut = if stride != 1 || in_c != out_c {
-        conv_bn(
-            g,
-            &(p / "downsample"),
-            "0",
-            "1",
-            x,
-            Conv::new(in_c, out_c, 1).stride(stride),
-        )
+        // torchvision's `downsample`: a Sequential of a convolution (0) and a batch norm (1).
+        let down = p / "downsample";
+        let projection = Conv::new(in_c, out_c, 1).stride(stride).no_bias();
+        let s = g.conv(&down / 0, x, projection);
+        g.batch_norm(&down / 1, s, out_c)
     } else {
         x
     };
@@ -87,14 +71,7 @@ fn resnet(name: &str, kind: Block, layers: [usize; 4]) -> Graph {
     let (mut g, x) = Graph::new(name, 1000);
     let root = Path::root();
     // [n, 3, h, w] -> [n, 64, h/4, w/4]
-    let x = conv_bn(
-        &mut g,
-        &root,
-        "conv1",
-        "bn1",
-        x,
-        Conv::new(3, 64, 7).stride(2),
-    );
+    let x = conv_bn(&mut g, &root, 1, x, Conv::new(3, 64, 7).stride(2));
     let x = g.relu(x);
     let mut x = g.max_pool(x, 3, 2, 1);
     let mut in_c = 64;

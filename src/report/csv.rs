@@ -30,12 +30,9 @@ pub struct CsvRow {
     /// not fit criterion's 10 samples): no confidence interval, no median.
     #[serde(default)]
     pub estimate: bool,
-    #[serde(default)]
     pub steps: Option<usize>,
     /// An estimate's fastest and slowest step, in the `mean`'s unit.
-    #[serde(default)]
     pub estimate_min: Option<f64>,
-    #[serde(default)]
     pub estimate_max: Option<f64>,
     pub median: Option<f64>,
     pub median_ci_low: Option<f64>,
@@ -54,9 +51,7 @@ pub struct CsvRow {
     pub isolated: bool,
     /// Seconds the whole benchmark took (its process, preparation included)
     /// and the part spent measuring.
-    #[serde(default)]
     pub wall_seconds: Option<f64>,
-    #[serde(default)]
     pub measure_seconds: Option<f64>,
     pub git_commit: String,
     pub date: String,
