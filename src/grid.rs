@@ -5,7 +5,6 @@
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use crate::filter::Filter;
 pub use crate::identities::{Device, Framework, Phase, DEVICES, PHASES};
 
 /// A validated grid.
@@ -89,7 +88,7 @@ impl Case {
 }
 
 impl Grid {
-    /// A human-readable summary: every setting and the number of benchmarks.
+    /// A human-readable summary of every setting.
     pub fn describe(&self) -> String {
         let runs: Vec<String> = self
             .runs
@@ -99,7 +98,6 @@ impl Grid {
                 Device::Cpu => format!("{d}/{p}"),
             })
             .collect();
-        let n = self.ids().len();
         format!(
             "models:     {}
 sizes:      {:?}
@@ -112,7 +110,6 @@ target:     {} s per benchmark
 budget:     {} s of measurement at most (fewer steps: an estimate)
 time limit: {} s per benchmark (then stopped, recorded as failed)
 isolate:    {:?} (own process per benchmark)
-{} groups, {n} benchmarks
 ",
             self.models.join(", "),
             self.sizes,
@@ -129,51 +126,7 @@ isolate:    {:?} (own process per benchmark)
             self.budget_seconds,
             self.time_limit_seconds,
             self.isolate,
-            self.groups().len(),
         )
-    }
-
-    /// Every benchmark id of the grid; a framework that cannot run a phase
-    /// (an inference engine and `train`) has none in that phase's groups.
-    pub fn ids(&self) -> Vec<String> {
-        let cases = self.cases();
-        self.groups()
-            .iter()
-            .flat_map(|g| {
-                cases
-                    .iter()
-                    .filter(|c| c.framework.lacks(g.phase).is_none())
-                    .map(move |c| g.bench_id(c))
-            })
-            .collect()
-    }
-
-    /// This grid, or, when `filter` matches none of its benchmarks but does
-    /// match those of catalogue models outside it (`cargo bench --
-    /// densenet121/cpu`), the grid with those models instead, so any model
-    /// can be benchmarked by name alone.
-    pub fn widened_for(&self, filter: &Filter) -> Grid {
-        if self.ids().iter().any(|id| filter.matches(id)) {
-            return self.clone();
-        }
-        let models: Vec<String> = cnn_models::MODELS
-            .iter()
-            .filter(|m| {
-                let one = Grid {
-                    models: vec![m.to_string()],
-                    ..self.clone()
-                };
-                one.ids().iter().any(|id| filter.matches(id))
-            })
-            .map(|m| m.to_string())
-            .collect();
-        if models.is_empty() {
-            return self.clone();
-        }
-        Grid {
-            models,
-            ..self.clone()
-        }
     }
 
     /// The criterion groups, model by model, in the order of `runs`.
@@ -233,34 +186,4 @@ pub fn check_size(model: &str, size: usize, phase: Phase) -> Result<()> {
     cnn_models::analysis::shapes_in(&g, size, phase == Phase::Train)
         .map(|_| ())
         .with_context(|| format!("size {size} cannot be used for {model} in {phase}"))
-}
-
-/// `gpu/train` → (Gpu(index), Train), or an error listing the valid names.
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::BTreeMap;
-    use std::path::Path;
-
-    fn grid() -> Grid {
-        Grid::from_parts(
-            include_str!("../cnn-bench.toml"),
-            Path::new("cnn-bench.toml"),
-            &BTreeMap::new(),
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn a_filter_naming_a_model_outside_the_grid_selects_it() {
-        let g = grid();
-        let f = |s: &str| Filter::from_args([s.to_string()]).unwrap();
-        assert_eq!(g.widened_for(&f("resnet18/cpu")).models, g.models);
-        assert_eq!(
-            g.widened_for(&f("densenet121/cpu/inference")).models,
-            ["densenet121"]
-        );
-        assert_eq!(g.widened_for(&f("^inception_v3/")).models, ["inception_v3"]);
-        assert_eq!(g.widened_for(&f("alexnet")).models, g.models);
-    }
 }

@@ -34,7 +34,7 @@ pub fn main() {
         Ok(v) => v,
         Err(e) => usage_error(e),
     };
-    let widened = grid.widened_for(&filter);
+    let widened = crate::select::widened(&grid, &filter);
     if widened.models != grid.models && !options.child {
         eprintln!(
             "cnn-bench: the filter matches no benchmark of the grid's models; running {} (sizes, batches and runs of the grid)",
@@ -95,13 +95,19 @@ pub fn main() {
     c.final_summary();
     if !options.child {
         eprintln!("{}", describe(&summary, start.elapsed().as_secs_f64()));
-        write_report(&out, &args, &options);
+        write_report(&out, &args, &options, &selection.cases);
     }
 }
 
 /// The report of criterion's folder after a run, beside it in
-/// `cnn-bench-report/` (or in `$CNN_BENCH_REPORT`; `none`: no report).
-fn write_report(out: &std::path::Path, args: &[String], options: &Options) {
+/// `cnn-bench-report/` (or in `$CNN_BENCH_REPORT`; `none`: no report),
+/// opening with how much of the run's selection (`expected`) it holds.
+fn write_report(
+    out: &std::path::Path,
+    args: &[String],
+    options: &Options,
+    expected: &[(crate::grid::Group, crate::grid::Case)],
+) {
     let dir = match &options.report {
         None => return,
         Some(d) if d.as_os_str().is_empty() => out.with_file_name("cnn-bench-report"),
@@ -113,7 +119,7 @@ fn write_report(out: &std::path::Path, args: &[String], options: &Options) {
         .position(|a| a == "--save-baseline" || a == "-s")
         .and_then(|i| args.get(i + 1))
         .map_or("new", String::as_str);
-    match crate::publish::write(&[out.to_path_buf()], baseline, &dir) {
+    match crate::publish::write(&[out.to_path_buf()], baseline, Some(expected), &dir) {
         Ok((_, summary)) => eprintln!(
             "cnn-bench: report: {summary}; open {}",
             dir.join("index.html").display()

@@ -99,9 +99,21 @@ impl Framework {
             })
     }
 
+    /// Why it cannot use `device` on any machine, when it cannot: the ONNX
+    /// engines run on the CPU only here. (Whether a device it can use is
+    /// present in this build and machine is its adapter's `device_present`.)
+    pub fn lacks_device(self, device: Device) -> Option<&'static str> {
+        match (self, device) {
+            (Framework::Ort, Device::Gpu(_)) => Some(
+                "the ONNX Runtime `make setup` installs (PyPI `onnxruntime`) has only the CPU execution provider",
+            ),
+            (Framework::Tract, Device::Gpu(_)) => Some("tract runs on the CPU only"),
+            _ => None,
+        }
+    }
+
     /// Why it has no `phase` step, when it has none: the inference engines
-    /// do not train. (Which devices it can use is a property of the build
-    /// and the machine: its adapter's `check_device`.)
+    /// do not train.
     pub fn lacks(self, phase: Phase) -> Option<&'static str> {
         match (self, phase) {
             (Framework::Ort, Phase::Train) => {

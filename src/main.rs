@@ -2,9 +2,11 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use cnn_bench::grid::Grid;
+use cnn_bench::filter::Filter;
+use cnn_bench::grid::{Case, Grid, Group};
 use cnn_bench::report::{self, Measured, Verdict};
 use cnn_bench::runner::criterion_dir;
+use cnn_bench::select::planned;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
@@ -39,6 +41,11 @@ enum Command {
         /// Where to write the report.
         #[arg(long, default_value = "target/cnn-bench-report")]
         out: PathBuf,
+        /// Open the report with its coverage of the grid (the one `cnn-bench
+        /// grid` prints, on a machine with every device): how many of its
+        /// benchmarks are recorded, and which remain.
+        #[arg(long)]
+        grid: bool,
     },
     /// Compare two runs; exits with 1 when a benchmark regressed beyond the threshold.
     ///
@@ -62,7 +69,9 @@ fn main() {
         }
         Command::Grid => Grid::from_env().and_then(|g| {
             g.check_sizes()?;
+            let benchmarks = planned(&g, &Filter::All).cases.len();
             print!("{}", g.describe());
+            println!("{} groups, {benchmarks} benchmarks", g.groups().len());
             Ok(0)
         }),
         Command::Report {
@@ -70,13 +79,19 @@ fn main() {
             csv,
             baseline,
             out,
+            grid,
         } => {
             let roots = if criterion.is_empty() {
                 vec![criterion_dir()]
             } else {
                 criterion
             };
-            write_report(&roots, &csv, &baseline, &out).map(|_| 0)
+            let expected = match grid {
+                true => Grid::from_env().map(|g| Some(planned(&g, &Filter::All).cases)),
+                false => Ok(None),
+            };
+            expected
+                .and_then(|e| write_report(&roots, &csv, &baseline, e.as_deref(), &out).map(|_| 0))
         }
         Command::Compare {
             old,
@@ -93,15 +108,21 @@ fn main() {
     }
 }
 
-fn write_report(roots: &[PathBuf], csv: &[PathBuf], baseline: &str, out: &Path) -> Result<()> {
+fn write_report(
+    roots: &[PathBuf],
+    csv: &[PathBuf],
+    baseline: &str,
+    expected: Option<&[(Group, Case)]>,
+    out: &Path,
+) -> Result<()> {
     let (said, summary) = if csv.is_empty() {
-        cnn_bench::publish::write(roots, baseline, out)?
+        cnn_bench::publish::write(roots, baseline, expected, out)?
     } else {
         let mut rows = Vec::new();
         for f in csv {
             rows.extend(report::rows_from_csv(f)?);
         }
-        cnn_bench::publish::write_rows(rows, vec![], out)?
+        cnn_bench::publish::write_rows(rows, vec![], expected, out)?
     };
     for w in said {
         eprintln!("cnn-bench: warning: {w}");

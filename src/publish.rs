@@ -1,24 +1,33 @@
 //! Writes a report folder: report.md, report.csv, the figures and
 //! index.html, from criterion's folders (or a published CSV's rows).
 
+use crate::grid::{Case, Group};
 use crate::report::{
-    collect_many, index_html, key, machines, markdown, timed, write_csv, Row, SECTIONS,
+    collect_many, document, index_page, key, machines, render, timed, write_csv, Coverage, Row,
+    SECTIONS,
 };
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
 /// Writes the report of `roots` (report.md, report.csv, the figures,
 /// index.html) into `out`; returns the warnings (a benchmark in two
-/// folders, a table that mixes machines) and a line saying what was written.
-pub fn write(roots: &[PathBuf], baseline: &str, out: &Path) -> Result<(Vec<String>, String)> {
+/// folders, a table that mixes machines) and what was written. With
+/// `expected` (a selection's benchmarks) the report opens with its coverage.
+pub fn write(
+    roots: &[PathBuf],
+    baseline: &str,
+    expected: Option<&[(Group, Case)]>,
+    out: &Path,
+) -> Result<(Vec<String>, String)> {
     let (rows, warnings) = collect_many(roots, baseline)?;
-    write_rows(rows, warnings, out)
+    write_rows(rows, warnings, expected, out)
 }
 
 /// Writes the report of `rows` into `out` (see [`write`]).
 pub fn write_rows(
     mut rows: Vec<Row>,
     mut warnings: Vec<String>,
+    expected: Option<&[(Group, Case)]>,
     out: &Path,
 ) -> Result<(Vec<String>, String)> {
     rows.sort_by_key(|r| key(&r.record));
@@ -32,7 +41,12 @@ pub fn write_rows(
         }
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    std::fs::write(out.join("report.md"), markdown(&rows))?;
+    let coverage = expected.map(|cases| Coverage::of(cases, &rows));
+    let mut sections = document(&rows);
+    if let Some(c) = &coverage {
+        sections.insert(0, c.section());
+    }
+    std::fs::write(out.join("report.md"), render(&sections))?;
     write_csv(&rows, &out.join("report.csv"))?;
     let figures = crate::figures::write_all(&rows, out)?;
     let rows: Vec<Row> = rows
@@ -42,14 +56,20 @@ pub fn write_rows(
             r
         })
         .collect();
-    std::fs::write(out.join("index.html"), index_html(&rows, &figures))?;
+    std::fs::write(
+        out.join("index.html"),
+        index_page(&rows, &sections, &figures),
+    )?;
     let failed = rows.iter().filter(|r| r.mean().is_none()).count();
     let rough = rows.iter().filter(|r| r.estimate().is_some()).count();
-    let summary = format!(
+    let mut summary = format!(
         "{} benchmarks ({rough} estimates, {failed} without a number) -> {}/{{report.md, report.csv, index.html}} and {} figure(s)",
         rows.len(),
         out.display(),
         figures.len()
     );
+    if let Some(c) = coverage {
+        summary = format!("{}; {summary}", c.line());
+    }
     Ok((warnings, summary))
 }

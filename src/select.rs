@@ -6,7 +6,7 @@
 use crate::filter::Filter;
 use crate::frameworks::adapter;
 use crate::grid::{check_size, Case, Grid, Group};
-use crate::identities::Framework;
+use crate::identities::{Device, Framework};
 use std::collections::BTreeMap;
 
 /// The benchmarks to run, in order, and what was left out and why.
@@ -21,14 +21,66 @@ pub struct Selection {
     pub too_small: Vec<String>,
 }
 
-/// The selection of `grid` under `filter`.
+/// The selection of `grid` under `filter` on this machine: a device is
+/// asked whether it is present (its adapter's probe).
 pub fn select(grid: &Grid, filter: &Filter) -> Selection {
+    select_where(grid, filter, |fw, device| {
+        adapter(fw)
+            .device_present(device)
+            .map_err(|e| format!("{e:#}"))
+    })
+}
+
+/// The selection of `grid` under `filter` on a machine that has every
+/// device: the benchmarks the grid is made of, wherever it is read (what a
+/// report's coverage counts).
+pub fn planned(grid: &Grid, filter: &Filter) -> Selection {
+    select_where(grid, filter, |_, _| Ok(()))
+}
+
+/// `grid`, or, when `filter` selects none of its benchmarks but does select
+/// those of catalogue models outside it (`cargo bench --
+/// densenet121/cpu`), the grid with those models instead, so any model can
+/// be benchmarked by name alone.
+pub fn widened(grid: &Grid, filter: &Filter) -> Grid {
+    let selects = |g: &Grid| {
+        let s = planned(g, filter);
+        !s.cases.is_empty() || !s.too_small.is_empty()
+    };
+    if selects(grid) {
+        return grid.clone();
+    }
+    let models: Vec<String> = cnn_models::MODELS
+        .iter()
+        .map(|m| m.to_string())
+        .filter(|m| {
+            selects(&Grid {
+                models: vec![m.clone()],
+                ..grid.clone()
+            })
+        })
+        .collect();
+    if models.is_empty() {
+        return grid.clone();
+    }
+    Grid {
+        models,
+        ..grid.clone()
+    }
+}
+
+fn select_where(
+    grid: &Grid,
+    filter: &Filter,
+    present: impl Fn(Framework, Device) -> Result<(), String>,
+) -> Selection {
     let mut device_ok: BTreeMap<(String, Framework), Result<(), String>> = BTreeMap::new();
     // device -> (framework, why) in the grid's order, and how many
     // benchmarks that leaves out.
     type Absent = (Vec<(Framework, String)>, usize);
     let mut devices: BTreeMap<String, Absent> = BTreeMap::new();
-    let mut phases: BTreeMap<String, Vec<Framework>> = BTreeMap::new();
+    // What frameworks can never run, by device or phase: absent from those groups.
+    let mut never: BTreeMap<String, Vec<Framework>> = BTreeMap::new();
     let mut sizes: Vec<String> = Vec::new();
     let mut out = Selection::default();
     for group in grid.groups() {
@@ -46,25 +98,33 @@ pub fn select(grid: &Grid, filter: &Filter) -> Selection {
             }
             let fw = case.framework;
             let (device, phase) = (group.device.to_string(), group.phase.to_string());
-            let d = device_ok.entry((device.clone(), fw)).or_insert_with(|| {
-                adapter(fw)
-                    .check_device(group.device)
-                    .map_err(|e| format!("{e:#}"))
-            });
+            let absent = if fw.lacks_device(group.device).is_some() {
+                Some(format!(
+                    "run on no {device}: absent from the {device} groups"
+                ))
+            } else if fw.lacks(group.phase).is_some() {
+                Some(format!(
+                    "can run no {phase} step: absent from the {phase} groups"
+                ))
+            } else {
+                None
+            };
+            if let Some(what) = absent {
+                let fws = never.entry(what).or_default();
+                if !fws.contains(&fw) {
+                    fws.push(fw);
+                }
+                continue;
+            }
+            let d = device_ok
+                .entry((device.clone(), fw))
+                .or_insert_with(|| present(fw, group.device));
             if let Err(why) = d {
                 let entry = devices.entry(device).or_default();
                 if !entry.0.iter().any(|(f, _)| *f == fw) {
                     entry.0.push((fw, why.clone()));
                 }
                 entry.1 += 1;
-                continue;
-            }
-            // A framework that cannot run a phase is absent from its groups.
-            if fw.lacks(group.phase).is_some() {
-                let fws = phases.entry(phase).or_default();
-                if !fws.contains(&fw) {
-                    fws.push(fw);
-                }
                 continue;
             }
             out.cases.push((group.clone(), case));
@@ -88,11 +148,9 @@ pub fn select(grid: &Grid, filter: &Filter) -> Selection {
             reasons.join("; ")
         ));
     }
-    for (phase, fws) in phases {
-        out.left_out.push(format!(
-            "{} can run no {phase} step: absent from the {phase} groups",
-            fws.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
-        ));
+    for (what, fws) in never {
+        let names: Vec<&str> = fws.iter().map(|f| f.name()).collect();
+        out.left_out.push(format!("{} {what}", names.join(", ")));
     }
     out.too_small = sizes;
     out
@@ -102,6 +160,22 @@ pub fn select(grid: &Grid, filter: &Filter) -> Selection {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn a_filter_naming_a_model_outside_the_grid_selects_it() {
+        let g = Grid::from_parts(
+            include_str!("../cnn-bench.toml"),
+            Path::new("cnn-bench.toml"),
+            &Default::default(),
+        )
+        .unwrap();
+        let f = |s: &str| Filter::from_args([s.to_string()]).unwrap();
+        assert_eq!(widened(&g, &f("resnet18/cpu")).models, g.models);
+        let densenet = widened(&g, &f("densenet121/cpu/inference"));
+        assert_eq!(densenet.models, ["densenet121"]);
+        assert_eq!(widened(&g, &f("^inception_v3/")).models, ["inception_v3"]);
+        assert_eq!(widened(&g, &f("alexnet")).models, g.models);
+    }
 
     #[test]
     #[cfg(not(feature = "cuda"))]
@@ -123,15 +197,28 @@ mod tests {
         let s = select(&grid, &Filter::All);
         // CPU inference only: five frameworks.
         assert_eq!(s.cases.len(), 5, "{:?}", s.cases);
-        assert_eq!(s.left_out.len(), 1, "{:#?}", s.left_out);
+        assert_eq!(s.left_out.len(), 2, "{:#?}", s.left_out);
         let gpu = &s.left_out[0];
         assert!(
-            gpu.starts_with("gpu is unavailable, its 10 benchmark(s) are skipped (")
+            gpu.starts_with("gpu is unavailable, its 6 benchmark(s) are skipped (")
                 && gpu.contains("tch, tch-jit: libtorch sees 0 CUDA device(s)")
-                && gpu.contains("; candle: ")
-                && gpu.contains("; ort: ")
-                && gpu.contains("; tract: "),
+                && gpu.contains("; candle: "),
             "{gpu}"
+        );
+        assert_eq!(
+            s.left_out[1],
+            "ort, tract run on no gpu: absent from the gpu groups"
+        );
+        // The grid itself, whatever this machine has: what a report counts.
+        let all = planned(&grid, &Filter::All);
+        assert_eq!(
+            all.cases.len(),
+            3 + 3 + 5,
+            "gpu train, gpu inference, cpu inference"
+        );
+        assert_eq!(
+            all.left_out,
+            ["ort, tract run on no gpu: absent from the gpu groups"]
         );
         let cpu_train = Grid {
             runs: vec![(crate::grid::Device::Cpu, crate::grid::Phase::Train)],

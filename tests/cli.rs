@@ -26,7 +26,7 @@ fn grid(vars: &[(&str, &str)]) -> (i32, String, String) {
 fn the_default_grid_is_printed() {
     let (code, out, _) = grid(&[]);
     assert_eq!(code, 0);
-    assert!(out.contains("21 groups, 1092 benchmarks"), "{out}");
+    assert!(out.contains("21 groups, 924 benchmarks"), "{out}");
 }
 
 #[test]
@@ -83,5 +83,33 @@ fn sizes_are_checked_for_what_the_filter_selects() {
     assert!(
         err.contains("size 128 cannot be used for inception_v3 in train"),
         "{err}"
+    );
+}
+
+/// `report --grid` counts the grid's benchmarks with the selection a run
+/// makes (on a machine with every device): the published CPU grid is all of
+/// the default grid's CPU half, and none of its GPU half.
+#[test]
+fn a_report_of_the_published_cpu_grid_covers_the_grids_cpu_half() {
+    let csv = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target-reports/rust-2core-xeon-cpu-grid/report.csv"
+    );
+    let out = concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-coverage");
+    let report = |vars: &[(&str, &str)]| {
+        let args = ["report", "--grid", "--csv", csv, "--out", out];
+        run(env!("CARGO_BIN_EXE_cnn-bench"), &args, vars)
+    };
+    let (code, said, err) = report(&[("CNN_BENCH_RUNS", "cpu/inference")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        said.starts_with("420 of 420 selected benchmarks recorded; 0 remain;"),
+        "{said}"
+    );
+    let (code, said, err) = report(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        said.starts_with("420 of 924 selected benchmarks recorded; 504 remain;"),
+        "{said}"
     );
 }

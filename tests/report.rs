@@ -405,3 +405,42 @@ fn a_framework_absent_from_a_configuration_takes_no_room_in_its_figure() {
     assert!(svg.contains("resnet18 64px b2  candle"), "{svg}");
     assert!(!svg.contains("resnet18 64px b4  candle"), "an empty slot");
 }
+
+/// Given the selection it was run for, a report opens with how much of it
+/// is recorded (a failure is recorded) and lists what remains.
+#[test]
+fn a_report_says_which_benchmarks_of_its_selection_remain() {
+    use cnn_bench::record::StepEstimate;
+    let dir = scratch("report-coverage");
+    let mut tch = record("tch", None);
+    tch.estimate = Some(StepEstimate::of(&[2e6, 2e6]));
+    write_record(&dir, &group(), &case("tch"), &tch).unwrap();
+    let candle = record("candle", Some("out of memory"));
+    write_record(&dir, &group(), &case("candle"), &candle).unwrap();
+    let expected: Vec<(Group, Case)> = ["tch", "candle", "ort"]
+        .iter()
+        .map(|f| (group(), case(f)))
+        .collect();
+    let out = dir.join("report");
+    let (_, summary) =
+        cnn_bench::publish::write(std::slice::from_ref(&dir), "new", Some(&expected), &out)
+            .unwrap();
+    assert!(
+        summary.starts_with("2 of 3 selected benchmarks recorded; 1 remain; 2 benchmarks"),
+        "{summary}"
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.starts_with(
+            "## Coverage\n\n2 of 3 selected benchmarks recorded; 1 remain.\n\n\
+             - `resnet18/cpu/inference/ort/size64-batch2`\n"
+        ),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("<h2>Coverage</h2>"), "{html}");
+    // Without a selection, no coverage.
+    let (_, summary) =
+        cnn_bench::publish::write(std::slice::from_ref(&dir), "new", None, &out).unwrap();
+    assert!(summary.starts_with("2 benchmarks"), "{summary}");
+}

@@ -33,7 +33,7 @@ impl Adapter for Candle {
         std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
     }
 
-    fn check_device(&self, d: Device) -> Result<()> {
+    fn device_present(&self, d: Device) -> Result<()> {
         match d {
             Device::Cpu => Ok(()),
             Device::Gpu(_) if !candle_core::utils::cuda_is_available() => {

@@ -25,8 +25,21 @@ pub trait Adapter {
     /// once, before the framework runs anything.
     fn set_threads(&self, threads: usize);
 
-    /// Whether `device` can run here; `Err` says why not, in one line.
-    fn check_device(&self, device: Device) -> Result<()>;
+    /// Whether this build and machine have `device`, one the framework can
+    /// use (see `Framework::lacks_device`); `Err` says why not, in one line.
+    /// Nothing to probe by default.
+    fn device_present(&self, _device: Device) -> Result<()> {
+        Ok(())
+    }
+
+    /// Whether `device` can run here: first what the framework can use at
+    /// all (data), then whether it is present; `Err` says why not.
+    fn check_device(&self, device: Device) -> Result<()> {
+        match self.id().lacks_device(device) {
+            None => self.device_present(device),
+            Some(why) => bail!("{why}"),
+        }
+    }
 
     /// Whether this framework can run `phase` (see `Framework::lacks`);
     /// `Err` says why not, in one line.

@@ -48,7 +48,7 @@ impl Adapter for Tch {
         tch::set_num_threads(threads as i32);
     }
 
-    fn check_device(&self, d: Device) -> Result<()> {
+    fn device_present(&self, d: Device) -> Result<()> {
         match d {
             Device::Cpu => Ok(()),
             Device::Gpu(i) if tch::Cuda::device_count() > i as i64 => Ok(()),

@@ -4,7 +4,7 @@
 
 use super::{onnx_model, seconds, Adapter, Cycle, Job, Step};
 use crate::identities::{Device, Framework};
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{Context, Result};
 use cnn_models::onnx;
 use tract_linalg::multithread::{set_default_executor, Executor};
 use tract_onnx::prelude::{Framework as _, *};
@@ -50,15 +50,8 @@ impl Adapter for Tract {
         });
     }
 
-    fn check_device(&self, d: Device) -> Result<()> {
-        match d {
-            Device::Cpu => Ok(()),
-            Device::Gpu(_) => bail!("tract runs on the CPU only"),
-        }
-    }
-
     fn matmul_seconds(&self, d: Device, n: usize) -> Result<f64> {
-        ensure!(d == Device::Cpu, "tract runs on the CPU only");
+        self.check_device(d)?;
         let mut state = load(&onnx::matmul(n), &[n, n])?;
         let a = TValue::from_const(tensor_from(&[n, n], onnx::matmul_operand(n))?.into());
         seconds(|| infer(&mut state, &a))

@@ -23,6 +23,12 @@ img{max-width:100%;border:1px solid #eee}
 /// An HTML page: the study's tables (the sections of report.md), the
 /// figures, and every benchmark with a link to criterion's report for it.
 pub fn index_html(rows: &[Row], figures: &[PathBuf]) -> String {
+    index_page(rows, &document(rows), figures)
+}
+
+/// [`index_html`] with the document's sections given (report.md's, when a
+/// coverage section was added to them).
+pub fn index_page(rows: &[Row], sections: &[Section], figures: &[PathBuf]) -> String {
     let mut out = format!(
         "<!doctype html>\n<meta charset=\"utf-8\">\n<title>cnn-bench</title>\n<style>\n{STYLE}\n</style>\n<h1>cnn-bench</h1>\n"
     );
@@ -50,8 +56,8 @@ pub fn index_html(rows: &[Row], figures: &[PathBuf]) -> String {
         out,
         "<p class=\"legend\">Each time is the mean step time, in brackets relative to the fastest framework of its row (1.00, highlighted); below it, images per second. <code>~</code> marks an estimate, <code>- [n]</code> a failure explained in note n.</p>"
     );
-    for s in document(rows) {
-        out += &section(&s);
+    for s in sections {
+        out += &section(s);
     }
     if !figures.is_empty() {
         out += "<h2>Figures</h2>\n";

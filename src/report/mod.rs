@@ -12,16 +12,18 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 mod compare;
+mod coverage;
 mod csv;
 mod document;
 mod html;
 mod markdown;
 
 pub use compare::*;
+pub use coverage::Coverage;
 pub use csv::*;
 pub use document::{document, Cell, Section, Table};
-pub use html::index_html;
-pub use markdown::markdown;
+pub use html::{index_html, index_page};
+pub use markdown::{markdown, render};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,62 @@
+//! How much of a grid a report holds: which benchmarks of a selection (the
+//! one `--list` prints and a run measures) have a record, and which remain.
+
+use super::{Row, Section};
+use crate::grid::{Case, Group};
+use std::collections::HashSet;
+
+/// The benchmarks a report was expected to hold, and those it lacks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Coverage {
+    pub expected: usize,
+    /// Ids of the expected benchmarks with no record, in the grid's order.
+    pub missing: Vec<String>,
+}
+
+/// The missing ids a report lists before it says "and N more".
+const LISTED: usize = 30;
+
+impl Coverage {
+    /// Which of `cases` none of `rows` records (failed ones are recorded).
+    pub fn of(cases: &[(Group, Case)], rows: &[Row]) -> Self {
+        let recorded: HashSet<&str> = rows.iter().map(|r| r.record.id.as_str()).collect();
+        let missing = cases
+            .iter()
+            .map(|(g, c)| g.bench_id(c))
+            .filter(|id| !recorded.contains(id.as_str()))
+            .collect();
+        Coverage {
+            expected: cases.len(),
+            missing,
+        }
+    }
+
+    /// One line: how many are recorded, how many remain.
+    pub fn line(&self) -> String {
+        format!(
+            "{} of {} selected benchmarks recorded; {} remain",
+            self.expected - self.missing.len(),
+            self.expected,
+            self.missing.len()
+        )
+    }
+
+    /// The report's section: the line and the first missing ids.
+    pub fn section(&self) -> Section {
+        let mut items: Vec<String> = self
+            .missing
+            .iter()
+            .take(LISTED)
+            .map(|id| format!("`{id}`"))
+            .collect();
+        if self.missing.len() > LISTED {
+            items.push(format!("and {} more", self.missing.len() - LISTED));
+        }
+        Section {
+            title: "Coverage".into(),
+            text: vec![format!("{}.", self.line())],
+            items,
+            ..Section::default()
+        }
+    }
+}
