@@ -48,7 +48,7 @@ mod tests {
         let vgg16 = t.lines().find(|l| l.starts_with("vgg16 ")).unwrap();
         assert_eq!(vgg16.split_whitespace().nth(3), Some("32x32"), "{vgg16}");
         assert!(
-            resnet18.ends_with("tch, tch-jit, candle, ort, tract"),
+            resnet18.ends_with("tch, tch-jit, candle, ort, tract, pytorch"),
             "{resnet18}"
         );
     }

@@ -63,16 +63,19 @@ pub enum Framework {
     Ort,
     /// tract on the exported ONNX model.
     Tract,
+    /// PyTorch from Python on torchvision's model: the reference column.
+    Pytorch,
 }
 
 impl Framework {
     /// Every framework, in the tables' order.
-    pub const ALL: [Framework; 5] = [
+    pub const ALL: [Framework; 6] = [
         Framework::Tch,
         Framework::TchJit,
         Framework::Candle,
         Framework::Ort,
         Framework::Tract,
+        Framework::Pytorch,
     ];
 
     pub fn name(self) -> &'static str {
@@ -82,6 +85,7 @@ impl Framework {
             Framework::Candle => "candle",
             Framework::Ort => "ort",
             Framework::Tract => "tract",
+            Framework::Pytorch => "pytorch",
         }
     }
 
@@ -110,6 +114,12 @@ impl Framework {
             (Framework::Tract, Device::Gpu(_)) => Some("tract runs on the CPU only"),
             _ => None,
         }
+    }
+
+    /// Whether its steps run in a worker process of their own (PyTorch from
+    /// Python), whose memory this process does not see.
+    pub fn runs_in_a_worker(self) -> bool {
+        self == Framework::Pytorch
     }
 
     /// Why it has no `phase` step, when it has none: the inference engines
@@ -213,7 +223,10 @@ mod tests {
     #[test]
     fn identities_keep_the_names_records_already_hold() {
         let names: Vec<&str> = Framework::ALL.iter().map(|f| f.name()).collect();
-        assert_eq!(names, ["tch", "tch-jit", "candle", "ort", "tract"]);
+        assert_eq!(
+            names,
+            ["tch", "tch-jit", "candle", "ort", "tract", "pytorch"]
+        );
         for f in Framework::ALL {
             let json = serde_json::to_string(&f).unwrap();
             assert_eq!(json, format!("\"{}\"", f.name()));
@@ -221,7 +234,7 @@ mod tests {
         }
         assert_eq!(
             Framework::parse("jax").unwrap_err(),
-            "unknown framework `jax`; valid frameworks: tch, tch-jit, candle, ort, tract"
+            "unknown framework `jax`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch"
         );
         let d: Device = serde_json::from_str("\"gpu1\"").unwrap();
         assert_eq!(

@@ -74,10 +74,9 @@ pub fn measure(
             Metric::Memory => vec![],
         };
         while values.len() < steps {
-            let t = Instant::now();
-            guarded(|| step.run()).context("a step failed during measurement")?;
+            let t = guarded(|| step.run_timed(1)).context("a step failed during measurement")?;
             values.push(match b.metric {
-                Metric::Time => t.elapsed().as_nanos() as f64,
+                Metric::Time => t.as_nanos() as f64,
                 Metric::Memory => memory_mib(device).map_err(|e| anyhow!(e))?,
             });
         }
@@ -96,14 +95,11 @@ pub fn measure(
             BenchmarkId::new(b.case.framework.name(), b.case.parameter()),
             |bencher| {
                 bencher.iter_custom(|iters| {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        if let Err(e) = step.run() {
-                            panic!("{id}: a step failed during measurement: {e:#}");
-                        }
-                    }
+                    let took = step.run_timed(iters).unwrap_or_else(|e| {
+                        panic!("{id}: a step failed during measurement: {e:#}")
+                    });
                     match metric {
-                        Metric::Time => start.elapsed().as_nanos() as f64,
+                        Metric::Time => took.as_nanos() as f64,
                         Metric::Memory => {
                             iters as f64
                                 * memory_mib(device).unwrap_or_else(|e| panic!("{id}: {e}"))
@@ -118,7 +114,11 @@ pub fn measure(
     record.measure_seconds = Some(start.elapsed().as_secs_f64());
     stage("finishing");
     record.first_step_seconds = Some(first_s);
-    record.memory = Some(memory::read(device, peak));
+    let memory = memory::read(device, peak);
+    record.memory = Some(match b.case.framework.runs_in_a_worker() {
+        true => memory.of_another_process(),
+        false => memory,
+    });
     // After the measurement, so it cannot warm or cool what was measured.
     record.peak_gflops = framework_peak(b).ok();
     Ok(())
@@ -187,9 +187,8 @@ fn prepare(b: &Bench) -> Result<(Box<dyn Step>, Duration)> {
     })?;
     let mut step = Delayed(step, b.options.step_delay);
     step.run().context("first (warm-up) step")?;
-    let start = Instant::now();
-    step.run().context("second (timed) step")?;
-    Ok((Box::new(step), start.elapsed()))
+    let first = step.run_timed(1).context("second (timed) step")?;
+    Ok((Box::new(step), first))
 }
 
 /// A step with the test-only delay (`CNN_BENCH_STEP_DELAY_MS`) added: a
@@ -203,6 +202,13 @@ impl Step for Delayed {
             std::thread::sleep(self.1);
         }
         Ok(out)
+    }
+
+    fn run_timed(&mut self, n: u64) -> Result<Duration> {
+        let took = self.0.run_timed(n)?;
+        let delay = self.1 * n as u32;
+        std::thread::sleep(delay);
+        Ok(took + delay)
     }
 
     fn logits(&mut self) -> Result<Vec<f32>> {

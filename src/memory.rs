@@ -85,6 +85,21 @@ pub fn read(device: Device, peak: Reading) -> MemoryRecord {
     }
 }
 
+impl MemoryRecord {
+    /// For a step that ran in another process (`pytorch`'s worker): this
+    /// process's figures would be small and wrong, so none is given but the
+    /// whole device's use.
+    pub fn of_another_process(mut self) -> Self {
+        let why =
+            || Reading::Unavailable("the step ran in a worker process, which is not read".into());
+        self.nvml_process_mib = why();
+        self.nvml_peak_mib = why();
+        self.allocator_peak_mib = why();
+        self.peak_rss_mib = why();
+        self
+    }
+}
+
 /// Samples this process's GPU memory (NVML) every millisecond on a thread
 /// of its own until [`PeakSampler::finish`], keeping the highest reading.
 pub struct PeakSampler {

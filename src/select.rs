@@ -195,14 +195,15 @@ mod tests {
         )
         .unwrap();
         let s = select(&grid, &Filter::All);
-        // CPU inference only: five frameworks.
-        assert_eq!(s.cases.len(), 5, "{:?}", s.cases);
+        // CPU inference only: six frameworks.
+        assert_eq!(s.cases.len(), 6, "{:?}", s.cases);
         assert_eq!(s.left_out.len(), 2, "{:#?}", s.left_out);
         let gpu = &s.left_out[0];
         assert!(
-            gpu.starts_with("gpu is unavailable, its 6 benchmark(s) are skipped (")
+            gpu.starts_with("gpu is unavailable, its 8 benchmark(s) are skipped (")
                 && gpu.contains("tch, tch-jit: libtorch sees 0 CUDA device(s)")
-                && gpu.contains("; candle: "),
+                && gpu.contains("; candle: ")
+                && gpu.contains("; pytorch: PyTorch sees 0 CUDA device(s)"),
             "{gpu}"
         );
         assert_eq!(
@@ -213,7 +214,7 @@ mod tests {
         let all = planned(&grid, &Filter::All);
         assert_eq!(
             all.cases.len(),
-            3 + 3 + 5,
+            4 + 4 + 6,
             "gpu train, gpu inference, cpu inference"
         );
         assert_eq!(
@@ -225,7 +226,7 @@ mod tests {
             ..grid
         };
         let s = select(&cpu_train, &Filter::All);
-        assert_eq!(s.cases.len(), 3);
+        assert_eq!(s.cases.len(), 4);
         assert_eq!(
             s.left_out,
             ["ort, tract can run no train step: absent from the train groups"]

@@ -104,6 +104,13 @@ fn tract_logits_match_torchvision() {
     check_logits("tract");
 }
 
+/// PyTorch from Python through its adapter: torchvision's own model, given
+/// the weights and input the way every benchmark gives them.
+#[test]
+fn pytorch_logits_match_torchvision() {
+    check_logits("pytorch");
+}
+
 #[test]
 fn every_framework_has_its_parity_test() {
     let text = include_str!("parity.rs");

@@ -5,6 +5,7 @@
 
 mod candle;
 mod ort;
+mod pytorch;
 mod tch;
 mod tract;
 
@@ -77,6 +78,16 @@ pub trait Step {
     /// `None`.
     fn run(&mut self) -> Result<Option<f32>>;
 
+    /// Runs `n` steps and returns how long they took. A step that runs in
+    /// another process (`pytorch`) times them there.
+    fn run_timed(&mut self, n: u64) -> Result<std::time::Duration> {
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            self.run()?;
+        }
+        Ok(start.elapsed())
+    }
+
     /// For an inference step, the logits of its next batch (row-major
     /// `[batch, classes]`) from the very forward pass `run` times: what the
     /// parity tests compare with torchvision's. A train step refuses.
@@ -91,6 +102,7 @@ pub fn adapter(fw: Framework) -> Box<dyn Adapter> {
         Framework::Candle => Box::new(candle::Candle),
         Framework::Ort => Box::new(ort::Ort),
         Framework::Tract => Box::new(tract::Tract),
+        Framework::Pytorch => Box::new(pytorch::Pytorch),
     }
 }
 
@@ -173,7 +185,7 @@ mod tests {
             .to_string();
         assert_eq!(
             e,
-            "unknown framework `tensorflow`; valid frameworks: tch, tch-jit, candle, ort, tract"
+            "unknown framework `tensorflow`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch"
         );
     }
 

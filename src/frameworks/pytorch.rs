@@ -1,0 +1,272 @@
+//! `pytorch`: PyTorch from Python, the reference column. torchvision's model
+//! with the benchmark's weights, run by a Python worker
+//! (`pytorch_worker.py`, built into the binary) on the project's venv, whose
+//! torch wheel carries the libtorch tch links. The worker times its steps
+//! itself (device synchronised), so the pipe costs the measurement nothing.
+
+use super::{Adapter, Job, Step};
+use crate::identities::{Device, Framework, Phase};
+use anyhow::{anyhow, bail, ensure, Context, Result};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+const WORKER: &str = include_str!("pytorch_worker.py");
+
+/// The thread count `set_threads` was given; each worker starts with it.
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+pub struct Pytorch;
+
+/// The Python with torch and torchvision: `$CNN_BENCH_PYTHON`, else this
+/// checkout's `.venv` (`make setup`), else the GPU machines'
+/// `/opt/torch/.venv`, else `python3`.
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("CNN_BENCH_PYTHON") {
+        return p.into();
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let gpu_machine = PathBuf::from("/opt/torch/.venv/bin/python");
+    [venv, gpu_machine]
+        .into_iter()
+        .find(|p| p.exists())
+        .unwrap_or_else(|| "python3".into())
+}
+
+/// What the Python here offers: its versions and CUDA devices, or why it
+/// cannot run the worker (asked once per process).
+fn probe() -> &'static Result<(String, usize), String> {
+    static PROBE: OnceLock<Result<(String, usize), String>> = OnceLock::new();
+    PROBE.get_or_init(|| {
+        let py = python();
+        let code = "import torch, torchvision; print(f'PyTorch {torch.__version__}, torchvision {torchvision.__version__}'); print(torch.cuda.device_count())";
+        let out = Command::new(&py)
+            .args(["-c", code])
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", py.display()))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines = text.lines();
+        match (out.status.success(), lines.next(), lines.next()) {
+            (true, Some(version), Some(gpus)) => Ok((version.to_string(), gpus.trim().parse().unwrap_or(0))),
+            _ => {
+                let err = String::from_utf8_lossy(&out.stderr);
+                Err(format!(
+                    "{} cannot import torch and torchvision (`make setup` installs them; CNN_BENCH_PYTHON names another Python): {}",
+                    py.display(),
+                    err.trim().lines().last().unwrap_or("no message")
+                ))
+            }
+        }
+    })
+}
+
+/// A running worker process and its pipes.
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Worker {
+    fn start() -> Result<Worker> {
+        probe().as_ref().map_err(|e| anyhow!("{e}"))?;
+        let threads = match THREADS.load(Ordering::Relaxed) {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let mut child = Command::new(python())
+            .args(["-c", WORKER, &threads.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting the PyTorch worker")?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut w = Worker {
+            child,
+            stdin,
+            stdout,
+        };
+        w.answer()?; // its greeting, once torch is imported
+        Ok(w)
+    }
+
+    /// The worker's next line; an error when it says one or has exited.
+    fn answer(&mut self) -> Result<Value> {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line)?;
+        ensure!(
+            !line.is_empty(),
+            "the PyTorch worker exited (its error is above)"
+        );
+        let v: Value = serde_json::from_str(&line).context("the PyTorch worker's answer")?;
+        match v.get("error") {
+            Some(e) => bail!("PyTorch: {}", e.as_str().unwrap_or("error")),
+            None => Ok(v),
+        }
+    }
+
+    fn call(&mut self, request: Value) -> Result<Value> {
+        writeln!(self.stdin, "{request}").context("writing to the PyTorch worker")?;
+        self.stdin.flush()?;
+        self.answer()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn device_name(d: Device) -> String {
+    match d {
+        Device::Cpu => "cpu".into(),
+        Device::Gpu(i) => format!("cuda:{i}"),
+    }
+}
+
+/// A scratch file for what the worker reads, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(what: &str) -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let name = format!(
+            "cnn-bench-pytorch-{}-{n}-{what}.safetensors",
+            std::process::id()
+        );
+        Scratch(std::env::temp_dir().join(name))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The job's batches as `images{i}` (f32) and `labels{i}` (i64).
+fn write_batches(job: &Job, path: &std::path::Path) -> Result<()> {
+    use safetensors::{tensor::TensorView, Dtype};
+    let bytes: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = job
+        .batches
+        .iter()
+        .enumerate()
+        .flat_map(|(i, b)| {
+            let images = b.images.iter().flat_map(|v| v.to_le_bytes()).collect();
+            let labels = b
+                .labels
+                .iter()
+                .flat_map(|&l| (l as i64).to_le_bytes())
+                .collect();
+            [
+                (format!("images{i}"), b.shape().to_vec(), Dtype::F32, images),
+                (format!("labels{i}"), vec![b.batch], Dtype::I64, labels),
+            ]
+        })
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(name, shape, dtype, data)| {
+            Ok((name.as_str(), TensorView::new(*dtype, shape.clone(), data)?))
+        })
+        .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()?;
+    safetensors::serialize_to_file(views, &None, path)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+impl Adapter for Pytorch {
+    fn id(&self) -> Framework {
+        Framework::Pytorch
+    }
+
+    fn version(&self) -> String {
+        match probe() {
+            Ok((version, _)) => format!("{version} (from Python)"),
+            Err(_) => "PyTorch (unavailable)".into(),
+        }
+    }
+
+    fn set_threads(&self, threads: usize) {
+        THREADS.store(threads, Ordering::Relaxed);
+    }
+
+    fn device_present(&self, d: Device) -> Result<()> {
+        let (_, gpus) = probe().as_ref().map_err(|e| anyhow!("{e}"))?;
+        match d {
+            Device::Cpu => Ok(()),
+            Device::Gpu(i) if i < *gpus => Ok(()),
+            Device::Gpu(i) => {
+                bail!("PyTorch sees {gpus} CUDA device(s), so GPU {i} is unavailable")
+            }
+        }
+    }
+
+    fn matmul_seconds(&self, d: Device, n: usize) -> Result<f64> {
+        // One worker for every peak measurement of this process.
+        static PEAK: Mutex<Option<Worker>> = Mutex::new(None);
+        let mut w = PEAK.lock().unwrap_or_else(|e| e.into_inner());
+        if w.is_none() {
+            *w = Some(Worker::start()?);
+        }
+        let worker = w.as_mut().expect("started");
+        let v = worker.call(json!({"op": "matmul", "device": device_name(d), "n": n}))?;
+        v["seconds"].as_f64().context("the worker's matmul time")
+    }
+
+    fn prepare(&self, job: &Job) -> Result<Box<dyn Step>> {
+        self.check_device(job.device)?;
+        let mut worker = Worker::start()?;
+        let (weights, batches) = (Scratch::new("weights"), Scratch::new("batches"));
+        job.weights.write_safetensors(&weights.0)?;
+        write_batches(job, &batches.0)?;
+        worker.call(json!({
+            "op": "prepare",
+            "model": job.graph.name,
+            "device": device_name(job.device),
+            "phase": job.phase.to_string(),
+            "weights": weights.0,
+            "batches": batches.0,
+            "count": job.batches.len(),
+        }))?;
+        Ok(Box::new(PytorchStep {
+            worker,
+            train: job.phase == Phase::Train,
+        }))
+    }
+}
+
+struct PytorchStep {
+    worker: Worker,
+    train: bool,
+}
+
+impl Step for PytorchStep {
+    fn run(&mut self) -> Result<Option<f32>> {
+        let v = self.worker.call(json!({"op": "run", "n": 1}))?;
+        Ok(v["loss"].as_f64().map(|l| l as f32))
+    }
+
+    fn run_timed(&mut self, n: u64) -> Result<Duration> {
+        let v = self.worker.call(json!({"op": "run", "n": n}))?;
+        let s = v["seconds"].as_f64().context("the worker's step time")?;
+        Ok(Duration::from_secs_f64(s))
+    }
+
+    fn logits(&mut self) -> Result<Vec<f32>> {
+        ensure!(!self.train, "a train step has no eval logits");
+        let v = self.worker.call(json!({"op": "logits"}))?;
+        let logits = v["logits"].as_array().context("the worker's logits")?;
+        Ok(logits
+            .iter()
+            .map(|x| x.as_f64().unwrap_or(f64::NAN) as f32)
+            .collect())
+    }
+}

@@ -1,0 +1,161 @@
+"""cnn-bench's `pytorch` framework: torchvision's model run by PyTorch from
+Python, as its users run it, driven by the Rust adapter (pytorch.rs) over
+stdin/stdout, one JSON object per line each way.
+
+Requests: {"op": "prepare", ...} builds a step; {"op": "run", "n": N} runs
+N steps and answers the seconds they took, timed here (device synchronised)
+so that the pipe costs nothing; {"op": "logits"} answers an inference step's
+logits; {"op": "matmul", "device", "n"} times one n x n product. An error
+answers {"error": "..."}.
+"""
+
+import json
+import struct
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+import torchvision
+
+# Inception v3's auxiliary loss weight, as in the Rust adapters (AUX_WEIGHT).
+AUX_WEIGHT = 0.4
+
+
+def torchvision_name(model):
+    """cnn-bench's model name -> torchvision's (mobilenetv2 -> mobilenet_v2)."""
+    if model == "mobilenetv2":
+        return "mobilenet_v2"
+    if model.startswith("efficientnetb"):
+        return "efficientnet_b" + model[len("efficientnetb"):]
+    return model
+
+
+def read_safetensors(path):
+    """The f32/i64 tensors of a safetensors file (its format: an 8-byte
+    header length, a JSON header, the data), without the safetensors package."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    body = memoryview(data)[8 + n:]
+    dtypes = {"F32": torch.float32, "I64": torch.int64}
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        lo, hi = t["data_offsets"]
+        flat = torch.frombuffer(bytearray(body[lo:hi]), dtype=dtypes[t["dtype"]])
+        out[name] = flat.reshape(t["shape"])
+    return out
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class Step:
+    def __init__(self, req):
+        self.device = torch.device(req["device"])
+        self.train = req["phase"] == "train"
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        name = torchvision_name(req["model"])
+        extra = {"init_weights": False, "aux_logits": True} if name == "inception_v3" else {}
+        model = torchvision.models.get_model(name, weights=None, **extra)
+        state = read_safetensors(req["weights"])
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+        if missing or unexpected:
+            raise ValueError(f"weights do not fit torchvision's {name}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        self.model = model.to(self.device)
+        self.model.train(self.train)
+        batches = read_safetensors(req["batches"])
+        # Host tensors, moved to the device each step, as the Rust adapters do.
+        self.batches = [(batches[f"images{i}"], batches[f"labels{i}"]) for i in range(req["count"])]
+        self.cursor = 0
+        # PyTorch's default Adam (on CUDA its multi-tensor `foreach` kernels).
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3) if self.train else None
+
+    def next(self):
+        b = self.batches[self.cursor]
+        self.cursor = (self.cursor + 1) % len(self.batches)
+        return b
+
+    def step(self):
+        x, y = self.next()
+        x = x.to(self.device)
+        if not self.train:
+            with torch.inference_mode():
+                out = self.model(x)
+            sync(self.device)
+            return out, None
+        y = y.to(self.device)
+        out = self.model(x)
+        if isinstance(out, tuple):  # Inception's main and auxiliary logits
+            loss = F.cross_entropy(out[0], y) + AUX_WEIGHT * F.cross_entropy(out[1], y)
+        else:
+            loss = F.cross_entropy(out, y)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        sync(self.device)
+        return None, loss
+
+    def run(self, n):
+        loss = None
+        start = time.perf_counter()
+        for _ in range(n):
+            _, loss = self.step()
+        seconds = time.perf_counter() - start
+        return {"seconds": seconds, "loss": None if loss is None else loss.item()}
+
+    def logits(self):
+        if self.train:
+            raise ValueError("a train step has no eval logits")
+        out, _ = self.step()
+        return {"logits": out.float().cpu().flatten().tolist()}
+
+
+def matmul(req):
+    device = torch.device(req["device"])
+    n = req["n"]
+    a = torch.randn(n, n, device=device)
+    sync(device)
+    start = time.perf_counter()
+    c = a @ a
+    sync(device)
+    seconds = time.perf_counter() - start
+    del c
+    return {"seconds": seconds}
+
+
+def main():
+    torch.set_num_threads(int(sys.argv[1]))
+    reply = {"version": f"PyTorch {torch.__version__}, torchvision {torchvision.__version__}"}
+    print(json.dumps(reply), flush=True)
+    step = None
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            op = req["op"]
+            if op == "prepare":
+                step = None
+                step = Step(req)
+                reply = {}
+            elif op == "run":
+                reply = step.run(req["n"])
+            elif op == "logits":
+                reply = step.logits()
+            elif op == "matmul":
+                reply = matmul(req)
+            else:
+                raise ValueError(f"unknown request {op!r}")
+        except Exception as e:  # answered, so the Rust side records it
+            reply = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(reply), flush=True)
+
+
+if __name__ == "__main__":
+    main()
