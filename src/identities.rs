@@ -144,7 +144,7 @@ impl fmt::Display for Framework {
 }
 
 /// What criterion's value is.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
     /// Seconds per step, device synchronised (values in nanoseconds).

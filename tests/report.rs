@@ -444,3 +444,33 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
         cnn_bench::publish::write(std::slice::from_ref(&dir), "new", None, &out).unwrap();
     assert!(summary.starts_with("2 benchmarks"), "{summary}");
 }
+
+/// report.csv gives each benchmark's time relative to `pytorch`'s in the
+/// same configuration; none where either has no number.
+#[test]
+fn the_csv_relates_every_time_to_pytorchs() {
+    use cnn_bench::record::StepEstimate;
+    let dir = scratch("report-relative");
+    for (fw, ms) in [("tch", Some(2.0)), ("pytorch", Some(4.0)), ("candle", None)] {
+        let mut r = record(fw, ms.is_none().then_some("out of memory"));
+        r.estimate = ms.map(|ms| StepEstimate::of(&[ms * 1e6, ms * 1e6]));
+        write_record(&dir, &group(), &case(fw), &r).unwrap();
+    }
+    let rows = report::collect(&dir, "new").unwrap();
+    let relative: Vec<(Framework, Option<f64>)> = report::csv_rows(&rows)
+        .iter()
+        .map(|r| (r.framework, r.relative_to_pytorch))
+        .collect();
+    assert!(
+        relative.contains(&(Framework::Tch, Some(0.5))),
+        "{relative:?}"
+    );
+    assert!(
+        relative.contains(&(Framework::Pytorch, Some(1.0))),
+        "{relative:?}"
+    );
+    assert!(
+        relative.contains(&(Framework::Candle, None)),
+        "{relative:?}"
+    );
+}

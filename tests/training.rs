@@ -1,6 +1,6 @@
 //! Train steps, through the same adapters the benchmarks use: from
 //! torchvision's weights and batch, every framework that trains (tch,
-//! tch-jit, candle) gives torchvision's train-mode loss, and a few Adam steps
+//! tch-jit, candle, pytorch) gives torchvision's train-mode loss, and a few Adam steps
 //! on the repeated batch lower it. The inference engines refuse to train.
 
 mod common;
@@ -68,7 +68,7 @@ fn trainers() -> Vec<&'static str> {
 
 #[test]
 fn eager_and_traced_torch_train_the_inference_engines_do_not() {
-    assert_eq!(trainers(), ["tch", "tch-jit", "candle"]);
+    assert_eq!(trainers(), ["tch", "tch-jit", "candle", "pytorch"]);
     let g = model("resnet18").unwrap();
     let weights = Weights::random(&g, 1);
     let batches = cnn_bench::inputs::batches(1, 32, 1000, 3);

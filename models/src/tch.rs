@@ -2,7 +2,7 @@
 //! `VarStore` (so `nn::Adam` trains it), and a forward pass that interprets
 //! the nodes with libtorch's own ops.
 
-use crate::graph::{Graph, Node, Op, Schedule, TensorKind};
+use crate::graph::{Graph, Node, NodeId, Op, Schedule, TensorKind};
 use crate::weights::Weights;
 use anyhow::{bail, Result};
 use std::collections::HashMap;
@@ -174,9 +174,25 @@ impl TchModel {
     ) -> (Tensor, Option<Tensor>) {
         let t = |node: &Node, leaf: &str| &tensors[&node.path.join(leaf)];
         let schedule = if train { &self.train } else { &self.eval };
+        let nodes = &self.graph.nodes;
+        // Whether node `i` may overwrite its input `k`, as torchvision's
+        // `ReLU(inplace=True)` and ResNet's `out += identity` do: nothing
+        // later reads it, and the op that made it allocated it (it is no
+        // view of a value still needed). Saves an allocation and a pass
+        // over memory. Inference only: in training an earlier reader (a
+        // convolution) may have saved the value for its backward pass.
+        let owned = |i: NodeId, k: usize| {
+            let j = nodes[i].inputs[k];
+            !train
+                && schedule.last_use[j] == i
+                && matches!(
+                    nodes[j].op,
+                    Op::Conv2d(_) | Op::BatchNorm2d { .. } | Op::Add | Op::Linear { .. }
+                )
+        };
         let pass = self
             .graph
-            .evaluate(schedule, train, |_, node, args: &[&Tensor]| {
+            .evaluate(schedule, train, |i, node, args: &[&Tensor]| {
                 let arg = |k: usize| args[k];
                 Ok::<_, std::convert::Infallible>(match &node.op {
                     Op::Input => x.shallow_clone(),
@@ -197,6 +213,7 @@ impl TchModel {
                         *eps,
                         true,
                     ),
+                    Op::Relu if owned(i, 0) => arg(0).shallow_clone().relu_(),
                     Op::Relu => arg(0).relu(),
                     Op::Relu6 => arg(0).relu6(),
                     Op::Silu => arg(0).silu(),
@@ -220,6 +237,11 @@ impl TchModel {
                     Op::Concat => Tensor::cat(args, 1),
                     Op::AdaptiveAvgPool2d { output } => {
                         arg(0).adaptive_avg_pool2d([*output as i64; 2])
+                    }
+                    Op::Add if owned(i, 0) && arg(0).size() == arg(1).size() => {
+                        let mut y = arg(0).shallow_clone();
+                        y += arg(1);
+                        y
                     }
                     Op::Add => arg(0) + arg(1),
                     Op::Mul => arg(0) * arg(1),

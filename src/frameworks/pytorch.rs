@@ -235,12 +235,22 @@ impl Adapter for Pytorch {
             "weights": weights.0,
             "batches": batches.0,
             "count": job.batches.len(),
+            "dropout": has_dropout(job.graph),
         }))?;
         Ok(Box::new(PytorchStep {
             worker,
             train: job.phase == Phase::Train,
         }))
     }
+}
+
+/// Whether the graph drops anything in training; a test's graph without
+/// dropout (`Graph::without_dropout`) has the worker turn torchvision's off.
+fn has_dropout(g: &cnn_models::graph::Graph) -> bool {
+    use cnn_models::graph::Op;
+    g.nodes
+        .iter()
+        .any(|n| matches!(n.op, Op::Dropout { p } | Op::StochasticDepth { p } if p > 0.0))
 }
 
 struct PytorchStep {

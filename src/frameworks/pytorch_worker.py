@@ -71,6 +71,10 @@ class Step:
             raise ValueError(f"weights do not fit torchvision's {name}: missing {missing[:5]}, unexpected {unexpected[:5]}")
         self.model = model.to(self.device)
         self.model.train(self.train)
+        if not req["dropout"]:  # the graph has none: as Graph::without_dropout
+            for m in self.model.modules():
+                if isinstance(m, torch.nn.Dropout) or type(m).__name__ == "StochasticDepth":
+                    m.eval()
         batches = read_safetensors(req["batches"])
         # Host tensors, moved to the device each step, as the Rust adapters do.
         self.batches = [(batches[f"images{i}"], batches[f"labels{i}"]) for i in range(req["count"])]

@@ -3,6 +3,7 @@
 
 use super::Row;
 use crate::identities::{Device, Framework, Metric, Phase, Status};
+use crate::record::Record;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -38,6 +39,9 @@ pub struct CsvRow {
     pub median_ci_low: Option<f64>,
     pub median_ci_high: Option<f64>,
     pub images_per_second: Option<f64>,
+    /// `mean` over `pytorch`'s mean for the same configuration in the same
+    /// report (PyTorch from Python, the reference column).
+    pub relative_to_pytorch: Option<f64>,
     pub flops_per_step: u64,
     pub achieved_gflops: Option<f64>,
     /// The framework's matrix-product rate on the device, measured with the run.
@@ -62,6 +66,16 @@ pub struct CsvRow {
 
 /// The CSV rows of a run.
 pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
+    // PyTorch's mean per configuration (the key without the framework).
+    let config = |r: &Record| {
+        let k = super::key(r);
+        (k.0, k.1, k.2, k.3, k.4, r.metric)
+    };
+    let pytorch: std::collections::HashMap<_, f64> = rows
+        .iter()
+        .filter(|r| r.record.framework == Framework::Pytorch)
+        .filter_map(|r| Some((config(&r.record), r.mean()?)))
+        .collect();
     rows.iter()
         .map(|r| {
             let rec = &r.record;
@@ -94,6 +108,7 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 median_ci_low: e.map(|e| e.median.low * unit),
                 median_ci_high: e.map(|e| e.median.high * unit),
                 images_per_second: mean_s.map(|s| rec.batch as f64 / s),
+                relative_to_pytorch: r.mean().zip(pytorch.get(&config(rec))).map(|(m, p)| m / p),
                 flops_per_step: rec.flops_per_step,
                 achieved_gflops: mean_s.map(|s| rec.flops_per_step as f64 / s / 1e9),
                 peak_gflops: rec.peak_gflops,
@@ -133,7 +148,7 @@ pub fn write_csv(rows: &[Row], path: &Path) -> Result<()> {
 /// a report (tables, figures, index.html) can be made again from it.
 pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
     use crate::memory::{MemoryRecord, Reading};
-    use crate::record::{Record, StepEstimate};
+    use crate::record::StepEstimate;
     use crate::report::{Estimates, Interval};
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
