@@ -329,13 +329,11 @@ fn reports_merge_folders_and_say_which_machine_measured_each_cell() {
 }
 
 #[test]
-fn each_of_five_frameworks_has_a_colour_of_its_own() {
+fn each_framework_has_a_colour_of_its_own() {
     use cnn_bench::record::StepEstimate;
     let dir = scratch("report-colours");
-    for (i, f) in ["tch", "tch-jit", "candle", "ort", "tract"]
-        .iter()
-        .enumerate()
-    {
+    let names = Framework::ALL.map(Framework::name);
+    for (i, f) in names.iter().enumerate() {
         let mut r = record(f, None);
         r.estimate = Some(StepEstimate::of(&[(i + 1) as f64 * 1e6; 2]));
         write_record(&dir, &group(), &case(f), &r).unwrap();
@@ -352,7 +350,7 @@ fn each_of_five_frameworks_has_a_colour_of_its_own() {
         .collect();
     colours.sort();
     colours.dedup();
-    assert_eq!(colours.len(), 5, "{colours:?}");
+    assert_eq!(colours.len(), names.len(), "{colours:?}");
 }
 
 #[test]

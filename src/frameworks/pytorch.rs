@@ -117,6 +117,27 @@ impl Worker {
     }
 }
 
+/// A worker no step holds: the next `prepare` or peak measurement takes it
+/// rather than starting Python and importing torch again (seconds each).
+static IDLE: Mutex<Option<Worker>> = Mutex::new(None);
+
+impl Worker {
+    /// The idle worker, or a new one.
+    fn take() -> Result<Worker> {
+        match IDLE.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Some(w) => Ok(w),
+            None => Worker::start(),
+        }
+    }
+
+    /// Makes it the idle worker, its step (and the step's memory) released.
+    fn give_back(mut self) {
+        if self.call(json!({"op": "release"})).is_ok() {
+            *IDLE.lock().unwrap_or_else(|e| e.into_inner()) = Some(self);
+        }
+    }
+}
+
 impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -210,20 +231,15 @@ impl Adapter for Pytorch {
     }
 
     fn matmul_seconds(&self, d: Device, n: usize) -> Result<f64> {
-        // One worker for every peak measurement of this process.
-        static PEAK: Mutex<Option<Worker>> = Mutex::new(None);
-        let mut w = PEAK.lock().unwrap_or_else(|e| e.into_inner());
-        if w.is_none() {
-            *w = Some(Worker::start()?);
-        }
-        let worker = w.as_mut().expect("started");
+        let mut worker = Worker::take()?;
         let v = worker.call(json!({"op": "matmul", "device": device_name(d), "n": n}))?;
+        worker.give_back();
         v["seconds"].as_f64().context("the worker's matmul time")
     }
 
     fn prepare(&self, job: &Job) -> Result<Box<dyn Step>> {
         self.check_device(job.device)?;
-        let mut worker = Worker::start()?;
+        let mut worker = Worker::take()?;
         let (weights, batches) = (Scratch::new("weights"), Scratch::new("batches"));
         job.weights.write_safetensors(&weights.0)?;
         write_batches(job, &batches.0)?;
@@ -238,7 +254,7 @@ impl Adapter for Pytorch {
             "dropout": has_dropout(job.graph),
         }))?;
         Ok(Box::new(PytorchStep {
-            worker,
+            worker: Some(worker),
             train: job.phase == Phase::Train,
         }))
     }
@@ -254,25 +270,43 @@ fn has_dropout(g: &cnn_models::graph::Graph) -> bool {
 }
 
 struct PytorchStep {
-    worker: Worker,
+    /// Always `Some` until dropped, when it goes back to [`IDLE`].
+    worker: Option<Worker>,
     train: bool,
+}
+
+impl PytorchStep {
+    fn call(&mut self, request: Value) -> Result<Value> {
+        self.worker
+            .as_mut()
+            .expect("held until dropped")
+            .call(request)
+    }
+}
+
+impl Drop for PytorchStep {
+    fn drop(&mut self) {
+        if let Some(w) = self.worker.take() {
+            w.give_back();
+        }
+    }
 }
 
 impl Step for PytorchStep {
     fn run(&mut self) -> Result<Option<f32>> {
-        let v = self.worker.call(json!({"op": "run", "n": 1}))?;
+        let v = self.call(json!({"op": "run", "n": 1}))?;
         Ok(v["loss"].as_f64().map(|l| l as f32))
     }
 
     fn run_timed(&mut self, n: u64) -> Result<Duration> {
-        let v = self.worker.call(json!({"op": "run", "n": n}))?;
+        let v = self.call(json!({"op": "run", "n": n}))?;
         let s = v["seconds"].as_f64().context("the worker's step time")?;
         Ok(Duration::from_secs_f64(s))
     }
 
     fn logits(&mut self) -> Result<Vec<f32>> {
         ensure!(!self.train, "a train step has no eval logits");
-        let v = self.worker.call(json!({"op": "logits"}))?;
+        let v = self.call(json!({"op": "logits"}))?;
         let logits = v["logits"].as_array().context("the worker's logits")?;
         Ok(logits
             .iter()

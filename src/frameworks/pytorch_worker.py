@@ -5,7 +5,8 @@ stdin/stdout, one JSON object per line each way.
 Requests: {"op": "prepare", ...} builds a step; {"op": "run", "n": N} runs
 N steps and answers the seconds they took, timed here (device synchronised)
 so that the pipe costs nothing; {"op": "logits"} answers an inference step's
-logits; {"op": "matmul", "device", "n"} times one n x n product. An error
+logits; {"op": "release"} frees the step; {"op": "matmul", "device", "n"}
+times one n x n product. An error
 answers {"error": "..."}.
 """
 
@@ -152,6 +153,9 @@ def main():
                 reply = step.run(req["n"])
             elif op == "logits":
                 reply = step.logits()
+            elif op == "release":
+                step = None
+                reply = {}
             elif op == "matmul":
                 reply = matmul(req)
             else:
