@@ -190,7 +190,7 @@ fn draw(b: &Bars, path: &Path) -> Result<()> {
                 format!("{t:.0}")
             }
         } else {
-            format!("{v}")
+            tick_label(*v)
         }
     };
     let mut chart = ChartBuilder::on(&root)
@@ -270,4 +270,21 @@ fn draw(b: &Bars, path: &Path) -> Result<()> {
         .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
     Ok(())
+}
+
+/// A linear axis's tick: at most three decimals, no trailing zeros (`0.6`,
+/// not the float sum `0.6000000000000001`).
+fn tick_label(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ticks_are_short() {
+        let ticks = [0.6000000000000001, 1.5999999999999999, 0.0, 2000.0, 0.25];
+        let labels = ticks.map(super::tick_label);
+        assert_eq!(labels, ["0.6", "1.6", "0", "2000", "0.25"]);
+    }
 }
