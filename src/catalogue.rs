@@ -7,7 +7,8 @@ use cnn_models::{analysis, model, MODELS};
 /// multiply-add counted as 2), the smallest square input it accepts for
 /// inference and for training (they differ for Inception v3), and the
 /// frameworks that run it (every lowering handles every op of the
-/// description, so all of them; ort and tract for inference only).
+/// description, so all of them, but for those that run models of their own
+/// instead; ort and tract for inference only).
 pub fn table() -> String {
     let mut out = format!(
         "{:<16} {:>12} {:>11} {:>10} {:>10}  frameworks\n",
@@ -26,7 +27,12 @@ pub fn table() -> String {
             flops as f64 / 1e9,
             infer,
             train,
-            Framework::ALL.map(|f| f.name()).join(", ")
+            Framework::ALL
+                .into_iter()
+                .filter(|f| f.has_model(name))
+                .map(Framework::name)
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     out
@@ -48,7 +54,7 @@ mod tests {
         let vgg16 = t.lines().find(|l| l.starts_with("vgg16 ")).unwrap();
         assert_eq!(vgg16.split_whitespace().nth(3), Some("32x32"), "{vgg16}");
         assert!(
-            resnet18.ends_with("tch, tch-jit, candle, ort, tract, pytorch"),
+            resnet18.ends_with("tch, tch-jit, candle, ort, tract, pytorch, tch-vision"),
             "{resnet18}"
         );
     }

@@ -65,17 +65,21 @@ pub enum Framework {
     Tract,
     /// PyTorch from Python on torchvision's model: the reference column.
     Pytorch,
+    /// tch's own hand-written models (`tch::vision`) on libtorch: what our
+    /// interpreter (`tch`) is measured against.
+    TchVision,
 }
 
 impl Framework {
     /// Every framework, in the tables' order.
-    pub const ALL: [Framework; 6] = [
+    pub const ALL: [Framework; 7] = [
         Framework::Tch,
         Framework::TchJit,
         Framework::Candle,
         Framework::Ort,
         Framework::Tract,
         Framework::Pytorch,
+        Framework::TchVision,
     ];
 
     pub fn name(self) -> &'static str {
@@ -86,6 +90,7 @@ impl Framework {
             Framework::Ort => "ort",
             Framework::Tract => "tract",
             Framework::Pytorch => "pytorch",
+            Framework::TchVision => "tch-vision",
         }
     }
 
@@ -114,6 +119,29 @@ impl Framework {
             (Framework::Tract, Device::Gpu(_)) => Some("tract runs on the CPU only"),
             _ => None,
         }
+    }
+
+    /// The models it has a definition of its own for, when it runs its own
+    /// rather than cnn-models' description (every model otherwise).
+    pub fn own_models(self) -> Option<&'static [&'static str]> {
+        match self {
+            // tch::vision's VGG has no adaptive pool (224x224 inputs only)
+            // and its EfficientNet other parameter names: left out.
+            Framework::TchVision => Some(&[
+                "resnet18",
+                "resnet34",
+                "resnet50",
+                "resnet101",
+                "resnet152",
+                "mobilenetv2",
+            ]),
+            _ => None,
+        }
+    }
+
+    /// Whether it can run `model` at all (see [`Framework::own_models`]).
+    pub fn has_model(self, model: &str) -> bool {
+        self.own_models().is_none_or(|m| m.contains(&model))
     }
 
     /// Whether its steps run in a worker process of their own (PyTorch from
@@ -225,7 +253,15 @@ mod tests {
         let names: Vec<&str> = Framework::ALL.iter().map(|f| f.name()).collect();
         assert_eq!(
             names,
-            ["tch", "tch-jit", "candle", "ort", "tract", "pytorch"]
+            [
+                "tch",
+                "tch-jit",
+                "candle",
+                "ort",
+                "tract",
+                "pytorch",
+                "tch-vision"
+            ]
         );
         for f in Framework::ALL {
             let json = serde_json::to_string(&f).unwrap();
@@ -234,7 +270,7 @@ mod tests {
         }
         assert_eq!(
             Framework::parse("jax").unwrap_err(),
-            "unknown framework `jax`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch"
+            "unknown framework `jax`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch, tch-vision"
         );
         let d: Device = serde_json::from_str("\"gpu1\"").unwrap();
         assert_eq!(

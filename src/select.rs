@@ -81,6 +81,8 @@ fn select_where(
     let mut devices: BTreeMap<String, Absent> = BTreeMap::new();
     // What frameworks can never run, by device or phase: absent from those groups.
     let mut never: BTreeMap<String, Vec<Framework>> = BTreeMap::new();
+    // The models a framework with models of its own lacks.
+    let mut no_model: BTreeMap<Framework, Vec<String>> = BTreeMap::new();
     let mut sizes: Vec<String> = Vec::new();
     let mut out = Selection::default();
     for group in grid.groups() {
@@ -97,6 +99,13 @@ fn select_where(
                 continue;
             }
             let fw = case.framework;
+            if !fw.has_model(&group.model) {
+                let models = no_model.entry(fw).or_default();
+                if !models.contains(&group.model) {
+                    models.push(group.model.clone());
+                }
+                continue;
+            }
             let (device, phase) = (group.device.to_string(), group.phase.to_string());
             let absent = if fw.lacks_device(group.device).is_some() {
                 Some(format!(
@@ -148,6 +157,12 @@ fn select_where(
             reasons.join("; ")
         ));
     }
+    for (fw, models) in no_model {
+        out.left_out.push(format!(
+            "{fw} has no model of its own for {}: absent from their groups",
+            models.join(", ")
+        ));
+    }
     for (what, fws) in never {
         let names: Vec<&str> = fws.iter().map(|f| f.name()).collect();
         out.left_out.push(format!("{} {what}", names.join(", ")));
@@ -195,13 +210,13 @@ mod tests {
         )
         .unwrap();
         let s = select(&grid, &Filter::All);
-        // CPU inference only: six frameworks.
-        assert_eq!(s.cases.len(), 6, "{:?}", s.cases);
+        // CPU inference only: seven frameworks.
+        assert_eq!(s.cases.len(), 7, "{:?}", s.cases);
         assert_eq!(s.left_out.len(), 2, "{:#?}", s.left_out);
         let gpu = &s.left_out[0];
         assert!(
-            gpu.starts_with("gpu is unavailable, its 8 benchmark(s) are skipped (")
-                && gpu.contains("tch, tch-jit: libtorch sees 0 CUDA device(s)")
+            gpu.starts_with("gpu is unavailable, its 10 benchmark(s) are skipped (")
+                && gpu.contains("tch, tch-jit, tch-vision: libtorch sees 0 CUDA device(s)")
                 && gpu.contains("; candle: ")
                 && gpu.contains("; pytorch: PyTorch sees 0 CUDA device(s)"),
             "{gpu}"
@@ -214,7 +229,7 @@ mod tests {
         let all = planned(&grid, &Filter::All);
         assert_eq!(
             all.cases.len(),
-            4 + 4 + 6,
+            5 + 5 + 7,
             "gpu train, gpu inference, cpu inference"
         );
         assert_eq!(
@@ -226,7 +241,16 @@ mod tests {
             ..grid
         };
         let s = select(&cpu_train, &Filter::All);
-        assert_eq!(s.cases.len(), 4);
+        // tch-vision runs only the models it has a definition of.
+        let vgg = Grid {
+            models: vec!["vgg16".into()],
+            ..cpu_train.clone()
+        };
+        assert_eq!(
+            select(&vgg, &Filter::All).left_out[0],
+            "tch-vision has no model of its own for vgg16: absent from their groups"
+        );
+        assert_eq!(s.cases.len(), 5);
         assert_eq!(
             s.left_out,
             ["ort, tract can run no train step: absent from the train groups"]

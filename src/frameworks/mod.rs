@@ -7,6 +7,7 @@ mod candle;
 mod ort;
 mod pytorch;
 mod tch;
+mod tch_vision;
 mod tract;
 
 use crate::identities::{Device, Framework, Phase};
@@ -97,8 +98,7 @@ pub trait Step {
 /// The adapter of `fw`.
 pub fn adapter(fw: Framework) -> Box<dyn Adapter> {
     match fw {
-        Framework::Tch => Box::new(tch::Tch { jit: false }),
-        Framework::TchJit => Box::new(tch::Tch { jit: true }),
+        Framework::Tch | Framework::TchJit | Framework::TchVision => Box::new(tch::Tch(fw)),
         Framework::Candle => Box::new(candle::Candle),
         Framework::Ort => Box::new(ort::Ort),
         Framework::Tract => Box::new(tract::Tract),
@@ -185,7 +185,7 @@ mod tests {
             .to_string();
         assert_eq!(
             e,
-            "unknown framework `tensorflow`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch"
+            "unknown framework `tensorflow`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch, tch-vision"
         );
     }
 

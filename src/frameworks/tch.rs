@@ -1,7 +1,9 @@
 //! tch (libtorch) adapter: the model from `cnn_models::tch`, `nn::Adam`, and
-//! libtorch's cross-entropy. Two frameworks: `tch` runs the model eagerly
+//! libtorch's cross-entropy. Three frameworks: `tch` runs the model eagerly
 //! (op by op from Rust, as PyTorch's eager mode), `tch-jit` runs the same
-//! model traced to a TorchScript graph (as a frozen TensorFlow graph).
+//! model traced to a TorchScript graph (as a frozen TensorFlow graph), and
+//! `tch-vision` runs tch's own hand-written definition instead (see
+//! `tch_vision.rs`), through the same steps.
 
 use super::{seconds, Adapter, Cycle, Job, Step, AUX_WEIGHT};
 use crate::identities::{Device, Framework, Phase};
@@ -10,10 +12,8 @@ use cnn_models::tch::{TchModel, Traced};
 use tch::nn::OptimizerConfig;
 use tch::{nn, Kind, Tensor};
 
-pub struct Tch {
-    /// Trace the model to TorchScript and run the graph (`tch-jit`).
-    pub jit: bool,
-}
+/// `tch`, `tch-jit` or `tch-vision`.
+pub struct Tch(pub Framework);
 
 fn device(d: Device) -> tch::Device {
     match d {
@@ -31,16 +31,16 @@ fn synchronize(d: tch::Device) {
 
 impl Adapter for Tch {
     fn id(&self) -> Framework {
-        if self.jit {
-            Framework::TchJit
-        } else {
-            Framework::Tch
-        }
+        self.0
     }
 
     fn version(&self) -> String {
         // tch 0.24 is built for libtorch 2.11 (checked by torch-sys at build time).
-        let engine = if self.jit { ", TorchScript trace" } else { "" };
+        let engine = match self.0 {
+            Framework::TchJit => ", TorchScript trace",
+            Framework::TchVision => ", tch::vision models",
+            _ => "",
+        };
         format!("tch 0.24 (libtorch 2.11.0{engine})")
     }
 
@@ -79,7 +79,14 @@ impl Adapter for Tch {
             // convolution algorithms on the first step and keeps the fastest.
             tch::Cuda::cudnn_set_benchmark(true);
         }
-        let model = TchModel::new(graph, weights, dev)?;
+        let net = match self.0 {
+            Framework::TchVision => {
+                let vs = nn::VarStore::new(dev);
+                let module = super::tch_vision::build(&graph.name, &vs, weights)?;
+                Net::Vision { module, vs }
+            }
+            _ => Net::Ours(TchModel::new(graph, weights, dev)?),
+        };
         let host: Vec<(Tensor, Tensor)> = batches
             .iter()
             .map(|b| {
@@ -92,10 +99,10 @@ impl Adapter for Tch {
             })
             .collect();
         let optimizer = match phase {
-            Phase::Train => Some(nn::Adam::default().build(model.var_store(), 1e-3)?),
+            Phase::Train => Some(nn::Adam::default().build(net.var_store(), 1e-3)?),
             Phase::Inference => None,
         };
-        let traced = if self.jit {
+        let traced = if let (Framework::TchJit, Net::Ours(model)) = (self.0, &net) {
             let (images, _) = &host[0];
             let example = images.to_device(dev);
             let train = phase == Phase::Train;
@@ -109,7 +116,7 @@ impl Adapter for Tch {
             None
         };
         Ok(Box::new(TchStep {
-            model,
+            net,
             traced,
             optimizer,
             host: Cycle::new(host),
@@ -117,8 +124,30 @@ impl Adapter for Tch {
     }
 }
 
+/// What a step runs: cnn-models' description, or tch::vision's own model.
+enum Net {
+    Ours(TchModel),
+    Vision {
+        module: Box<dyn nn::ModuleT>,
+        vs: nn::VarStore,
+    },
+}
+
+impl Net {
+    fn var_store(&self) -> &nn::VarStore {
+        match self {
+            Net::Ours(model) => model.var_store(),
+            Net::Vision { vs, .. } => vs,
+        }
+    }
+
+    fn device(&self) -> tch::Device {
+        self.var_store().device()
+    }
+}
+
 struct TchStep {
-    model: TchModel,
+    net: Net,
     /// The TorchScript graph that runs instead of the eager model (`tch-jit`).
     traced: Option<Traced>,
     /// Adam (lr 1e-3, no weight decay) for a train step; `None` for inference.
@@ -130,24 +159,25 @@ impl TchStep {
     /// The logits (and auxiliary logits) of `x`, eagerly or through the
     /// traced graph.
     fn forward(&self, x: &Tensor, train: bool) -> Result<(Tensor, Option<Tensor>)> {
-        match &self.traced {
-            Some(traced) => self.model.forward_traced(traced, x),
-            None if train => Ok(self.model.forward_train(x)),
-            None => Ok((self.model.forward_t(x, false), None)),
+        match (&self.net, &self.traced) {
+            (Net::Ours(model), Some(traced)) => model.forward_traced(traced, x),
+            (Net::Ours(model), None) if train => Ok(model.forward_train(x)),
+            (Net::Ours(model), None) => Ok((model.forward_t(x, false), None)),
+            (Net::Vision { module, .. }, _) => Ok((module.forward_t(x, train), None)),
         }
     }
 
     /// An inference forward pass on the next batch.
     fn infer(&mut self) -> Result<Tensor> {
         let (images, _) = self.host.next();
-        let x = images.to_device(self.model.device());
+        let x = images.to_device(self.net.device());
         Ok(tch::no_grad(|| self.forward(&x, false))?.0)
     }
 }
 
 impl Step for TchStep {
     fn run(&mut self) -> Result<Option<f32>> {
-        let dev = self.model.device();
+        let dev = self.net.device();
         if self.optimizer.is_none() {
             let _logits = self.infer()?;
             synchronize(dev);
