@@ -16,7 +16,6 @@ tar xzf "$dest/criterion.tar.gz" -C "$work"
 # The GPU grid gpu-grid.sh runs: its coverage (recorded / remaining) is
 # counted by the same selection the bench binary makes.
 export CNN_BENCH_RUNS=${CNN_BENCH_RUNS:-gpu/train,gpu/inference}
-export CNN_BENCH_FRAMEWORKS=${CNN_BENCH_FRAMEWORKS:-tch,tch-jit,candle,pytorch}
 summary=$("$cli" report --grid --criterion "$work/criterion" --out "$work/report")
 echo "$summary"
 coverage=$(sed -E 's/^([^;]*; [0-9]+ remain);.*/\1/' <<< "$summary")

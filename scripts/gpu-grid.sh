@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One slice of the default GPU grid (7 models x 3 sizes x 4 batches x train
-# and inference x tch, tch-jit, candle, pytorch = 672 benchmarks, GPU memory recorded
+# and inference x the default frameworks that run on a GPU (tch, tch-jit,
+# candle, pytorch; tch-vision on the 4 models it has) = 768 benchmarks, GPU memory recorded
 # with each), on a lent GPU machine (H100/H200, driver 580, PyTorch
 # 2.11.0+cu130 in /opt/torch/.venv, no Rust, no network). Build on the build
 # machine with `make gpu-bundle`, carry device-bundle/, and run from the
@@ -59,7 +60,7 @@ config=$bundle/cnn-bench.toml
 [ -f "$config" ] || config=cnn-bench.toml
 export CRITERION_HOME=$work/criterion CNN_BENCH_CONFIG=$config
 export CNN_BENCH_RUNS=${CNN_BENCH_RUNS:-gpu/train,gpu/inference}
-export CNN_BENCH_FRAMEWORKS=${CNN_BENCH_FRAMEWORKS:-tch,tch-jit,candle,pytorch}
+# Frameworks: the config's (ort and tract run on no GPU, said once).
 export CNN_BENCH_TARGET_SECONDS=${CNN_BENCH_TARGET_SECONDS:-1}
 export CNN_BENCH_BUDGET=${CNN_BENCH_BUDGET:-10}
 export CNN_BENCH_TIME_LIMIT=${CNN_BENCH_TIME_LIMIT:-120}
