@@ -144,12 +144,6 @@ impl Framework {
         self.own_models().is_none_or(|m| m.contains(&model))
     }
 
-    /// Whether its steps run in a worker process of their own (PyTorch from
-    /// Python), whose memory this process does not see.
-    pub fn runs_in_a_worker(self) -> bool {
-        self == Framework::Pytorch
-    }
-
     /// Why it has no `phase` step, when it has none: the inference engines
     /// do not train.
     pub fn lacks(self, phase: Phase) -> Option<&'static str> {

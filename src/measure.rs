@@ -59,6 +59,7 @@ pub fn measure(
     let prepared = guarded(|| prepare(b));
     let peak = sampler.finish();
     let (mut step, first) = prepared?;
+    let worker = step.process_id();
     stage("measuring");
     let start = Instant::now();
     let budget = b.grid.budget_seconds;
@@ -77,7 +78,7 @@ pub fn measure(
             let t = guarded(|| step.run_timed(1)).context("a step failed during measurement")?;
             values.push(match b.metric {
                 Metric::Time => t.as_nanos() as f64,
-                Metric::Memory => memory_mib(device).map_err(|e| anyhow!(e))?,
+                Metric::Memory => memory_mib(device, worker).map_err(|e| anyhow!(e))?,
             });
         }
         record.estimate = Some(StepEstimate::of(&values));
@@ -102,7 +103,7 @@ pub fn measure(
                         Metric::Time => took.as_nanos() as f64,
                         Metric::Memory => {
                             iters as f64
-                                * memory_mib(device).unwrap_or_else(|e| panic!("{id}: {e}"))
+                                * memory_mib(device, worker).unwrap_or_else(|e| panic!("{id}: {e}"))
                         }
                     }
                 })
@@ -115,9 +116,9 @@ pub fn measure(
     stage("finishing");
     record.first_step_seconds = Some(first_s);
     let memory = memory::read(device, peak);
-    record.memory = Some(match b.case.framework.runs_in_a_worker() {
-        true => memory.of_another_process(),
-        false => memory,
+    record.memory = Some(match worker {
+        Some(pid) => memory.of_process(device, pid),
+        None => memory,
     });
     // After the measurement, so it cannot warm or cool what was measured.
     record.peak_gflops = framework_peak(b).ok();
@@ -154,10 +155,17 @@ fn framework_peak(b: &Bench) -> Result<f64> {
 
 /// The memory criterion measures with `CNN_BENCH_MEASURE=memory`: NVML's
 /// figure for this process on a GPU, peak resident memory on the CPU.
-fn memory_mib(device: Device) -> Result<f64, String> {
-    let bytes = match device {
-        Device::Gpu(i) => memory::nvml_process_bytes(i)?,
-        Device::Cpu => memory::peak_rss_bytes()?,
+/// `worker`: the process that runs the steps, when not this one.
+fn memory_mib(device: Device, worker: Option<u32>) -> Result<f64, String> {
+    let bytes = match (device, worker) {
+        (Device::Gpu(i), None) => memory::nvml_process_bytes(i)?,
+        (Device::Gpu(i), Some(pid)) => memory::nvml_process_bytes_of(i, pid)?,
+        (Device::Cpu, None) => memory::peak_rss_bytes()?,
+        (Device::Cpu, Some(pid)) => {
+            return Err(format!(
+                "the steps ran in process {pid}, whose peak memory is not read"
+            ))
+        }
     };
     Ok(bytes as f64 / (1024.0 * 1024.0))
 }
@@ -213,6 +221,10 @@ impl Step for Delayed {
 
     fn logits(&mut self) -> Result<Vec<f32>> {
         self.0.logits()
+    }
+
+    fn process_id(&self) -> Option<u32> {
+        self.0.process_id()
     }
 }
 

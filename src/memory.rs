@@ -86,14 +86,21 @@ pub fn read(device: Device, peak: Reading) -> MemoryRecord {
 }
 
 impl MemoryRecord {
-    /// For a step that ran in another process (`pytorch`'s worker): this
-    /// process's figures would be small and wrong, so none is given but the
-    /// whole device's use.
-    pub fn of_another_process(mut self) -> Self {
-        let why =
-            || Reading::Unavailable("the step ran in a worker process, which is not read".into());
-        self.nvml_process_mib = why();
-        self.nvml_peak_mib = why();
+    /// For steps that ran in process `pid` (`pytorch`'s worker): NVML's
+    /// figure is that process's; what is sampled or read in this process
+    /// would be small and wrong, so it is not given. (The worker outlives
+    /// benchmarks run in one process, so its peak resident memory is not
+    /// one benchmark's either.)
+    pub fn of_process(mut self, device: Device, pid: u32) -> Self {
+        let why = || {
+            Reading::Unavailable(format!(
+                "the steps ran in process {pid}, which is not sampled"
+            ))
+        };
+        if let Device::Gpu(i) = device {
+            self.nvml_process_mib = Reading::from_bytes(nvml_process_bytes_of(i, pid));
+            self.nvml_peak_mib = why();
+        }
         self.allocator_peak_mib = why();
         self.peak_rss_mib = why();
         self
@@ -121,7 +128,7 @@ impl PeakSampler {
                     let mut last_err = String::new();
                     loop {
                         let done = stop.load(Ordering::Relaxed);
-                        match process_bytes(&nvml, index) {
+                        match process_bytes(&nvml, index, std::process::id()) {
                             Ok(b) => peak = Some(peak.map_or(b, |p| p.max(b))),
                             Err(e) => last_err = e,
                         }
@@ -168,10 +175,15 @@ pub fn gpu_description(index: usize) -> Result<String, String> {
 
 /// GPU memory NVML attributes to this process on GPU `index`.
 pub fn nvml_process_bytes(index: usize) -> Result<u64, String> {
-    process_bytes(&init_nvml()?, index)
+    nvml_process_bytes_of(index, std::process::id())
 }
 
-fn process_bytes(nvml: &nvml_wrapper::Nvml, index: usize) -> Result<u64, String> {
+/// GPU memory NVML attributes to process `pid` on GPU `index`.
+pub fn nvml_process_bytes_of(index: usize, pid: u32) -> Result<u64, String> {
+    process_bytes(&init_nvml()?, index, pid)
+}
+
+fn process_bytes(nvml: &nvml_wrapper::Nvml, index: usize, pid: u32) -> Result<u64, String> {
     use nvml_wrapper::enums::device::UsedGpuMemory;
     let device = nvml
         .device_by_index(index as u32)
@@ -179,7 +191,6 @@ fn process_bytes(nvml: &nvml_wrapper::Nvml, index: usize) -> Result<u64, String>
     let processes = device
         .running_compute_processes()
         .map_err(|e| format!("NVML cannot list processes: {e}"))?;
-    let pid = std::process::id();
     match processes.iter().find(|p| p.pid == pid).map(|p| &p.used_gpu_memory) {
         Some(UsedGpuMemory::Used(bytes)) => Ok(*bytes),
         Some(UsedGpuMemory::Unavailable) => Err("NVML lists this process but not its memory".into()),
@@ -249,6 +260,21 @@ mod tests {
         );
         assert!(r.peak_rss_mib.mib().unwrap() > 1.0);
         assert!(r.allocator_peak_mib.mib().is_none());
+    }
+
+    /// Steps run by another process (pytorch's worker): this process's
+    /// peak resident memory is not passed off as theirs.
+    #[test]
+    fn a_worker_processs_benchmark_is_not_given_this_processs_memory() {
+        let r = read(Device::Cpu, PeakSampler::start(Device::Cpu).finish())
+            .of_process(Device::Cpu, 4242);
+        assert!(
+            matches!(&r.peak_rss_mib, Reading::Unavailable(w) if w.contains("process 4242")),
+            "{r:?}"
+        );
+        let gpu = read(Device::Gpu(0), Reading::Unavailable("test".into()))
+            .of_process(Device::Gpu(0), 4242);
+        assert!(gpu.nvml_process_mib.mib().is_none() && gpu.peak_rss_mib.mib().is_none());
     }
 
     #[test]

@@ -89,6 +89,12 @@ pub trait Step {
         Ok(start.elapsed())
     }
 
+    /// The process that runs the steps when it is not this one (`pytorch`'s
+    /// worker): its GPU memory is what the record gives.
+    fn process_id(&self) -> Option<u32> {
+        None
+    }
+
     /// For an inference step, the logits of its next batch (row-major
     /// `[batch, classes]`) from the very forward pass `run` times: what the
     /// parity tests compare with torchvision's. A train step refuses.

@@ -304,6 +304,10 @@ impl Step for PytorchStep {
         Ok(Duration::from_secs_f64(s))
     }
 
+    fn process_id(&self) -> Option<u32> {
+        self.worker.as_ref().map(|w| w.child.id())
+    }
+
     fn logits(&mut self) -> Result<Vec<f32>> {
         ensure!(!self.train, "a train step has no eval logits");
         let v = self.call(json!({"op": "logits"}))?;
