@@ -117,23 +117,27 @@ impl Worker {
     }
 }
 
-/// A worker no step holds: the next `prepare` or peak measurement takes it
+/// Workers no step holds: the next `prepare` or peak measurement takes one
 /// rather than starting Python and importing torch again (seconds each).
-static IDLE: Mutex<Option<Worker>> = Mutex::new(None);
+/// Two at most: a benchmark's peak is measured while its step holds one.
+static IDLE: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
 
 impl Worker {
-    /// The idle worker, or a new one.
+    /// An idle worker, or a new one.
     fn take() -> Result<Worker> {
-        match IDLE.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        match IDLE.lock().unwrap_or_else(|e| e.into_inner()).pop() {
             Some(w) => Ok(w),
             None => Worker::start(),
         }
     }
 
-    /// Makes it the idle worker, its step (and the step's memory) released.
+    /// Makes it an idle worker, its step (and the step's memory) released.
     fn give_back(mut self) {
         if self.call(json!({"op": "release"})).is_ok() {
-            *IDLE.lock().unwrap_or_else(|e| e.into_inner()) = Some(self);
+            let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < 2 {
+                idle.push(self);
+            }
         }
     }
 }

@@ -64,10 +64,15 @@ class Step:
             torch.backends.cudnn.benchmark = True
         name = torchvision_name(req["model"])
         extra = {"init_weights": False, "aux_logits": True} if name == "inception_v3" else {}
-        model = torchvision.models.get_model(name, weights=None, **extra)
+        # Built on the meta device (no random initialisation: seconds for the
+        # large models), then given the benchmark's weights.
+        with torch.device("meta"):
+            model = torchvision.models.get_model(name, weights=None, **extra)
         state = read_safetensors(req["weights"])
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+        for k in model.state_dict():
+            if k.endswith("num_batches_tracked") and k not in state:
+                state[k] = torch.zeros((), dtype=torch.long)
+        missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
         if missing or unexpected:
             raise ValueError(f"weights do not fit torchvision's {name}: missing {missing[:5]}, unexpected {unexpected[:5]}")
         self.model = model.to(self.device)
