@@ -64,6 +64,9 @@ export CNN_BENCH_RUNS=${CNN_BENCH_RUNS:-gpu/train,gpu/inference}
 export CNN_BENCH_TARGET_SECONDS=${CNN_BENCH_TARGET_SECONDS:-1}
 export CNN_BENCH_BUDGET=${CNN_BENCH_BUDGET:-10}
 export CNN_BENCH_TIME_LIMIT=${CNN_BENCH_TIME_LIMIT:-120}
+# candle's kernels are PTX, compiled by the driver when a process first
+# loads them; its cache must hold them all, or every child compiles again.
+export CUDA_CACHE_MAXSIZE=${CUDA_CACHE_MAXSIZE:-4294967296}
 
 "$bin" --bench --noplot --max-time "$max_time" ${SHARD:+--shard "$SHARD"} > "$out/slice.log" 2>&1
 status=$?

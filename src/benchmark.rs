@@ -84,7 +84,11 @@ pub(crate) fn in_child(
     cmd.args(Filter::child_args(r.args, &id))
         .env(CHILD_VAR, "1")
         .env(crate::options::RUN_ID_VAR, &r.options.run_id)
-        .env(WEIGHTS_VAR, weights);
+        .env(WEIGHTS_VAR, weights)
+        .env(
+            crate::run_info::RUN_INFO_VAR,
+            serde_json::to_string(&r.info).unwrap_or_default(),
+        );
     let ended = child::run(cmd, Some(kill_at));
     let by_deadline = kill_at < by_limit;
     if by_deadline && matches!(ended, Ok(Ended::Killed { .. })) {

@@ -38,14 +38,20 @@ pub fn run(mut cmd: Command, kill_at: Option<Instant>) -> Result<Ended> {
         VecDeque::<String>::new(),
         "starting".to_string(),
     )));
+    // When each stage began: where a benchmark's time goes besides its
+    // measurement, said once it ends.
+    let stages = Arc::new(Mutex::new(vec![("starting".to_string(), Instant::now())]));
     let reader = {
-        let seen = seen.clone();
+        let (seen, stages) = (seen.clone(), stages.clone());
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let line = line.unwrap_or_default();
                 let mut s = seen.lock().expect("the reader alone writes");
                 if let Some(stage) = line.strip_prefix(STAGE_PREFIX) {
                     s.1 = stage.trim().to_string();
+                    if let Ok(mut st) = stages.lock() {
+                        st.push((s.1.clone(), Instant::now()));
+                    }
                     continue;
                 }
                 let _ = writeln!(std::io::stderr(), "{line}");
@@ -71,6 +77,12 @@ pub fn run(mut cmd: Command, kill_at: Option<Instant>) -> Result<Ended> {
         std::thread::sleep(Duration::from_millis(20));
     };
     let _ = reader.join();
+    if let Ok(st) = stages.lock() {
+        eprintln!(
+            "cnn-bench: child's stages: {}",
+            stage_times(&st, Instant::now())
+        );
+    }
     if status.success() {
         return Ok(Ended::Finished);
     }
@@ -90,6 +102,20 @@ pub fn run(mut cmd: Command, kill_at: Option<Instant>) -> Result<Ended> {
     Err(anyhow!("{how}; its last output: {}", last.join(" | ")))
 }
 
+/// `starting 2.1 s, preparing 3.4 s, ...`: how long each stage lasted, the
+/// last one until `end`.
+fn stage_times(stages: &[(String, Instant)], end: Instant) -> String {
+    stages
+        .iter()
+        .enumerate()
+        .map(|(i, (name, began))| {
+            let until = stages.get(i + 1).map_or(end, |s| s.1);
+            format!("{name} {:.1} s", (until - *began).as_secs_f64())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Says `stage` to the parent (a line it reads and does not pass on).
 pub fn announce(stage: &str) {
     eprintln!("{STAGE_PREFIX}{stage}");
@@ -103,6 +129,19 @@ mod tests {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", script]);
         run(cmd, limit.map(|l| Instant::now() + l))
+    }
+
+    #[test]
+    fn stage_times_say_how_long_each_stage_lasted() {
+        let t = Instant::now();
+        let stages = [
+            ("starting".to_string(), t),
+            ("preparing".to_string(), t + Duration::from_millis(1500)),
+        ];
+        assert_eq!(
+            stage_times(&stages, t + Duration::from_millis(4000)),
+            "starting 1.5 s, preparing 2.5 s"
+        );
     }
 
     #[test]

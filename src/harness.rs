@@ -43,7 +43,12 @@ pub fn main() {
     }
     let widened_models = widened.models != grid.models;
     let grid = widened;
-    let selection = crate::select::select(&grid, &filter);
+    // A child runs what its parent selected: the parent probed the device.
+    let selection = if options.child {
+        crate::select::planned(&grid, &filter)
+    } else {
+        crate::select::select(&grid, &filter)
+    };
     // Sizes are checked for what the filter selects (a grid of Inception
     // asked only for CPU inference needs no train-sized input).
     if !widened_models && !selection.too_small.is_empty() {
@@ -82,7 +87,7 @@ pub fn main() {
         args: &args,
         out: &out,
         metric,
-        info: RunInfo::collect(&grid),
+        info: RunInfo::inherited_or_collect(&grid),
         options: &options,
     };
     let summary = match runner::run(&mut c, &run) {

@@ -18,7 +18,21 @@ pub struct RunInfo {
     pub gpu: String,
 }
 
+/// The parent's run facts, handed to its child processes (JSON), so a
+/// child neither asks every framework its version again (PyTorch's costs a
+/// Python start, seconds per benchmark) nor dates its record differently.
+pub const RUN_INFO_VAR: &str = "CNN_BENCH_RUN_INFO";
+
 impl RunInfo {
+    /// The facts a parent handed down (`RUN_INFO_VAR`), or else collected
+    /// here.
+    pub fn inherited_or_collect(grid: &Grid) -> Self {
+        std::env::var(RUN_INFO_VAR)
+            .ok()
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_else(|| Self::collect(grid))
+    }
+
     /// Collects the facts for a run of `grid`.
     pub fn collect(grid: &Grid) -> Self {
         let git = std::process::Command::new("git")
