@@ -120,6 +120,9 @@ pub fn measure(
         Some(pid) => memory.of_process(device, pid),
         None => memory,
     });
+    // The step's resources go back before the peak is measured (PyTorch's
+    // worker is reused for it rather than a second one started).
+    drop(step);
     // After the measurement, so it cannot warm or cool what was measured.
     record.peak_gflops = framework_peak(b).ok();
     Ok(())

@@ -17,8 +17,15 @@ use std::time::Duration;
 
 const WORKER: &str = include_str!("pytorch_worker.py");
 
-/// The thread count `set_threads` was given; each worker starts with it.
+/// The thread count `set_threads` was given; each request carries it.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+fn threads() -> usize {
+    match THREADS.load(Ordering::Relaxed) {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
 
 pub struct Pytorch;
 
@@ -38,29 +45,22 @@ fn python() -> PathBuf {
 }
 
 /// What the Python here offers: its versions and CUDA devices, or why it
-/// cannot run the worker (asked once per process).
+/// cannot run the worker (asked once per process). The worker that answered
+/// stays, idle, for the first benchmark: one Python start, not two.
 fn probe() -> &'static Result<(String, usize), String> {
     static PROBE: OnceLock<Result<(String, usize), String>> = OnceLock::new();
     PROBE.get_or_init(|| {
         let py = python();
-        let code = "import torch, torchvision; print(f'PyTorch {torch.__version__}, torchvision {torchvision.__version__}'); print(torch.cuda.device_count())";
-        let out = Command::new(&py)
-            .args(["-c", code])
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", py.display()))?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let mut lines = text.lines();
-        match (out.status.success(), lines.next(), lines.next()) {
-            (true, Some(version), Some(gpus)) => Ok((version.to_string(), gpus.trim().parse().unwrap_or(0))),
-            _ => {
-                let err = String::from_utf8_lossy(&out.stderr);
-                Err(format!(
-                    "{} cannot import torch and torchvision (`make setup` installs them; CNN_BENCH_PYTHON names another Python): {}",
-                    py.display(),
-                    err.trim().lines().last().unwrap_or("no message")
-                ))
-            }
-        }
+        let (worker, hello) = Worker::start().map_err(|e| {
+            format!(
+                "{} cannot run the PyTorch worker (`make setup` installs torch and torchvision; CNN_BENCH_PYTHON names another Python): {e:#}",
+                py.display()
+            )
+        })?;
+        let version = hello["version"].as_str().unwrap_or("PyTorch").to_string();
+        let gpus = hello["gpus"].as_u64().unwrap_or(0) as usize;
+        IDLE.lock().unwrap_or_else(|e| e.into_inner()).push(worker);
+        Ok((version, gpus))
     })
 }
 
@@ -72,18 +72,15 @@ struct Worker {
 }
 
 impl Worker {
-    fn start() -> Result<Worker> {
-        probe().as_ref().map_err(|e| anyhow!("{e}"))?;
-        let threads = match THREADS.load(Ordering::Relaxed) {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
-        let mut child = Command::new(python())
-            .args(["-c", WORKER, &threads.to_string()])
+    /// A new worker and its greeting (versions, CUDA devices).
+    fn start() -> Result<(Worker, Value)> {
+        let py = python();
+        let mut child = Command::new(&py)
+            .args(["-c", WORKER])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .context("starting the PyTorch worker")?;
+            .with_context(|| format!("cannot run {}", py.display()))?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
         let mut w = Worker {
@@ -91,8 +88,8 @@ impl Worker {
             stdin,
             stdout,
         };
-        w.answer()?; // its greeting, once torch is imported
-        Ok(w)
+        let hello = w.answer()?; // once torch is imported
+        Ok((w, hello))
     }
 
     /// The worker's next line; an error when it says one or has exited.
@@ -110,7 +107,9 @@ impl Worker {
         }
     }
 
-    fn call(&mut self, request: Value) -> Result<Value> {
+    /// Sends `request` with the thread count to use; the answer.
+    fn call(&mut self, mut request: Value) -> Result<Value> {
+        request["threads"] = json!(threads());
         writeln!(self.stdin, "{request}").context("writing to the PyTorch worker")?;
         self.stdin.flush()?;
         self.answer()
@@ -127,7 +126,7 @@ impl Worker {
     fn take() -> Result<Worker> {
         match IDLE.lock().unwrap_or_else(|e| e.into_inner()).pop() {
             Some(w) => Ok(w),
-            None => Worker::start(),
+            None => Ok(Worker::start()?.0),
         }
     }
 

@@ -2,6 +2,8 @@
 Python, as its users run it, driven by the Rust adapter (pytorch.rs) over
 stdin/stdout, one JSON object per line each way.
 
+Its first line says PyTorch's version and how many CUDA devices it sees (or
+that torch cannot be imported). Requests carry the thread count to use.
 Requests: {"op": "prepare", ...} builds a step; {"op": "run", "n": N} runs
 N steps and answers the seconds they took, timed here (device synchronised)
 so that the pipe costs nothing; {"op": "logits"} answers an inference step's
@@ -15,9 +17,13 @@ import struct
 import sys
 import time
 
-import torch
-import torch.nn.functional as F
-import torchvision
+try:
+    import torch
+    import torch.nn.functional as F
+    import torchvision
+except Exception as e:  # said once by the Rust side, as the framework's absence
+    print(json.dumps({"error": f"cannot import torch and torchvision: {e}"}), flush=True)
+    sys.exit(1)
 
 # Inception v3's auxiliary loss weight, as in the Rust adapters (AUX_WEIGHT).
 AUX_WEIGHT = 0.4
@@ -142,14 +148,18 @@ def matmul(req):
 
 
 def main():
-    torch.set_num_threads(int(sys.argv[1]))
-    reply = {"version": f"PyTorch {torch.__version__}, torchvision {torchvision.__version__}"}
+    reply = {
+        "version": f"PyTorch {torch.__version__}, torchvision {torchvision.__version__}",
+        "gpus": torch.cuda.device_count(),
+    }
     print(json.dumps(reply), flush=True)
     step = None
     for line in sys.stdin:
         req = json.loads(line)
         try:
             op = req["op"]
+            if "threads" in req and req["threads"] != torch.get_num_threads():
+                torch.set_num_threads(req["threads"])
             if op == "prepare":
                 step = None
                 step = Step(req)
