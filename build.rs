@@ -5,6 +5,8 @@
 //!   linker's `--as-needed` drops it otherwise (nothing references it
 //!   directly), and libtorch then sees no GPU (tch-rs issues #907, #980).
 //!
+//! It compiles csrc/fused_adam.cpp (tch's fused Adam) against libtorch.
+//!
 //! It also sets `STEP_CODE_HASH`, a hash of the step code: the files that
 //! decide what a benchmark computes and how it is timed. A resumed run
 //! (`--resume`) reuses a result only when this hash is the one it was
@@ -22,6 +24,7 @@ const STEP_CODE: &[&str] = &[
     "src/plan.rs",
     "src/measure.rs",
     "src/measurement.rs",
+    "csrc",
     "Cargo.lock",
 ];
 
@@ -35,6 +38,27 @@ fn main() {
         println!("cargo:rustc-link-arg=-Wl,--as-needed");
     }
     println!("cargo:rustc-env=STEP_CODE_HASH={:016x}", step_code_hash());
+    fused_adam();
+}
+
+/// tch's fused Adam (csrc/fused_adam.cpp), compiled against the libtorch
+/// that torch-sys builds with (`LIBTORCH`, set by .cargo/config.toml) and
+/// its C++ ABI (the PyTorch wheels' since 2.6).
+fn fused_adam() {
+    println!("cargo:rerun-if-changed=csrc/fused_adam.cpp");
+    println!("cargo:rerun-if-env-changed=LIBTORCH");
+    println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
+    let libtorch = std::env::var("LIBTORCH")
+        .expect("LIBTORCH names libtorch (.cargo/config.toml: `make setup` links it)");
+    let abi = std::env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".into());
+    cc::Build::new()
+        .cpp(true)
+        .file("csrc/fused_adam.cpp")
+        .include(Path::new(&libtorch).join("include"))
+        .flag("-std=c++17")
+        .define("_GLIBCXX_USE_CXX11_ABI", abi.as_str())
+        .warnings(false)
+        .compile("cnnb_fused_adam");
 }
 
 /// FNV-1a over every step-code file's path and bytes, in path order (a

@@ -4,6 +4,7 @@
 //! identity in `identities::Framework` and its line in [`adapter`].
 
 mod candle;
+mod fused_adam;
 mod ort;
 mod pytorch;
 mod tch;

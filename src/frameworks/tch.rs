@@ -1,15 +1,16 @@
-//! tch (libtorch) adapter: the model from `cnn_models::tch`, `nn::Adam`, and
-//! libtorch's cross-entropy. Three frameworks: `tch` runs the model eagerly
+//! tch (libtorch) adapter: the model from `cnn_models::tch`, libtorch's
+//! fused Adam (`fused_adam.rs`: tch's `nn::Adam` is per parameter) and
+//! cross-entropy. Three frameworks: `tch` runs the model eagerly
 //! (op by op from Rust, as PyTorch's eager mode), `tch-jit` runs the same
 //! model traced to a TorchScript graph (as a frozen TensorFlow graph), and
 //! `tch-vision` runs tch's own hand-written definition instead (see
 //! `tch_vision.rs`), through the same steps.
 
+use super::fused_adam::FusedAdam;
 use super::{seconds, Adapter, Cycle, Job, Step, AUX_WEIGHT};
 use crate::identities::{Device, Framework, Phase};
 use anyhow::{bail, ensure, Result};
 use cnn_models::tch::{TchModel, Traced};
-use tch::nn::OptimizerConfig;
 use tch::{nn, Kind, Tensor};
 
 /// `tch`, `tch-jit` or `tch-vision`.
@@ -99,7 +100,7 @@ impl Adapter for Tch {
             })
             .collect();
         let optimizer = match phase {
-            Phase::Train => Some(nn::Adam::default().build(net.var_store(), 1e-3)?),
+            Phase::Train => Some(FusedAdam::new(net.var_store().trainable_variables(), 1e-3)),
             Phase::Inference => None,
         };
         let traced = if let (Framework::TchJit, Net::Ours(model)) = (self.0, &net) {
@@ -151,7 +152,7 @@ struct TchStep {
     /// The TorchScript graph that runs instead of the eager model (`tch-jit`).
     traced: Option<Traced>,
     /// Adam (lr 1e-3, no weight decay) for a train step; `None` for inference.
-    optimizer: Option<nn::Optimizer>,
+    optimizer: Option<FusedAdam>,
     host: Cycle<(Tensor, Tensor)>,
 }
 
@@ -196,9 +197,9 @@ impl Step for TchStep {
             .optimizer
             .as_mut()
             .expect("a train step has an optimizer");
-        opt.zero_grad();
+        opt.zero_grad()?;
         loss.backward();
-        opt.step();
+        opt.step()?;
         synchronize(dev);
         Ok(Some(loss.to_kind(Kind::Float).double_value(&[]) as f32))
     }
