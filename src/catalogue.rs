@@ -54,7 +54,9 @@ mod tests {
         let vgg16 = t.lines().find(|l| l.starts_with("vgg16 ")).unwrap();
         assert_eq!(vgg16.split_whitespace().nth(3), Some("32x32"), "{vgg16}");
         assert!(
-            resnet18.ends_with("tch, tch-jit, candle, ort, tract, pytorch, tch-vision"),
+            resnet18.ends_with(
+                "tch, tch-jit, candle, ort, tract, pytorch, tch-vision, candle-transformers"
+            ),
             "{resnet18}"
         );
     }

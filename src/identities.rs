@@ -68,11 +68,14 @@ pub enum Framework {
     /// tch's own hand-written models (`tch::vision`) on libtorch: what our
     /// interpreter (`tch`) is measured against.
     TchVision,
+    /// candle-transformers' own hand-written models on candle: what our
+    /// interpreter on candle (`candle`) is measured against.
+    CandleTransformers,
 }
 
 impl Framework {
     /// Every framework, in the tables' order.
-    pub const ALL: [Framework; 7] = [
+    pub const ALL: [Framework; 8] = [
         Framework::Tch,
         Framework::TchJit,
         Framework::Candle,
@@ -80,6 +83,7 @@ impl Framework {
         Framework::Tract,
         Framework::Pytorch,
         Framework::TchVision,
+        Framework::CandleTransformers,
     ];
 
     pub fn name(self) -> &'static str {
@@ -91,6 +95,7 @@ impl Framework {
             Framework::Tract => "tract",
             Framework::Pytorch => "pytorch",
             Framework::TchVision => "tch-vision",
+            Framework::CandleTransformers => "candle-transformers",
         }
     }
 
@@ -135,6 +140,12 @@ impl Framework {
                 "resnet152",
                 "mobilenetv2",
             ]),
+            // Its VGG is timm's (other names, a ReLU on the logits), its
+            // EfficientNet pads as TensorFlow does ("same"), and it has no
+            // MobileNetV2, DenseNet or Inception: left out.
+            Framework::CandleTransformers => {
+                Some(&["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"])
+            }
             _ => None,
         }
     }
@@ -154,6 +165,9 @@ impl Framework {
             (Framework::Tract, Phase::Train) => {
                 Some("tract is an inference engine: it does not train")
             }
+            (Framework::CandleTransformers, Phase::Train) => Some(
+                "candle-transformers' models are inference-only (batch norm always in eval mode)",
+            ),
             _ => None,
         }
     }
@@ -254,7 +268,8 @@ mod tests {
                 "ort",
                 "tract",
                 "pytorch",
-                "tch-vision"
+                "tch-vision",
+                "candle-transformers"
             ]
         );
         for f in Framework::ALL {
@@ -264,7 +279,7 @@ mod tests {
         }
         assert_eq!(
             Framework::parse("jax").unwrap_err(),
-            "unknown framework `jax`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch, tch-vision"
+            "unknown framework `jax`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch, tch-vision, candle-transformers"
         );
         let d: Device = serde_json::from_str("\"gpu1\"").unwrap();
         assert_eq!(

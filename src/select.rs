@@ -210,50 +210,54 @@ mod tests {
         )
         .unwrap();
         let s = select(&grid, &Filter::All);
-        // CPU inference only: seven frameworks.
-        assert_eq!(s.cases.len(), 7, "{:?}", s.cases);
-        assert_eq!(s.left_out.len(), 2, "{:#?}", s.left_out);
+        // CPU inference only: eight frameworks.
+        assert_eq!(s.cases.len(), 8, "{:?}", s.cases);
+        assert_eq!(s.left_out.len(), 3, "{:#?}", s.left_out);
         let gpu = &s.left_out[0];
         assert!(
-            gpu.starts_with("gpu is unavailable, its 10 benchmark(s) are skipped (")
+            gpu.starts_with("gpu is unavailable, its 11 benchmark(s) are skipped (")
                 && gpu.contains("tch, tch-jit, tch-vision: libtorch sees 0 CUDA device(s)")
-                && gpu.contains("; candle: ")
+                && gpu.contains("; candle, candle-transformers: ")
                 && gpu.contains("; pytorch: PyTorch sees 0 CUDA device(s)"),
             "{gpu}"
         );
         assert_eq!(
-            s.left_out[1],
-            "ort, tract run on no gpu: absent from the gpu groups"
+            s.left_out[1..],
+            [
+                "candle-transformers can run no train step: absent from the train groups",
+                "ort, tract run on no gpu: absent from the gpu groups"
+            ]
         );
         // The grid itself, whatever this machine has: what a report counts.
         let all = planned(&grid, &Filter::All);
         assert_eq!(
             all.cases.len(),
-            5 + 5 + 7,
+            5 + 6 + 8,
             "gpu train, gpu inference, cpu inference"
         );
-        assert_eq!(
-            all.left_out,
-            ["ort, tract run on no gpu: absent from the gpu groups"]
-        );
+        assert_eq!(all.left_out, s.left_out[1..]);
         let cpu_train = Grid {
             runs: vec![(crate::grid::Device::Cpu, crate::grid::Phase::Train)],
             ..grid
         };
         let s = select(&cpu_train, &Filter::All);
-        // tch-vision runs only the models it has a definition of.
+        // tch-vision and candle-transformers run only the models they have
+        // a definition of.
         let vgg = Grid {
             models: vec!["vgg16".into()],
             ..cpu_train.clone()
         };
         assert_eq!(
-            select(&vgg, &Filter::All).left_out[0],
-            "tch-vision has no model of its own for vgg16: absent from their groups"
+            select(&vgg, &Filter::All).left_out[..2],
+            [
+                "tch-vision has no model of its own for vgg16: absent from their groups",
+                "candle-transformers has no model of its own for vgg16: absent from their groups"
+            ]
         );
         assert_eq!(s.cases.len(), 5);
         assert_eq!(
             s.left_out,
-            ["ort, tract can run no train step: absent from the train groups"]
+            ["ort, tract, candle-transformers can run no train step: absent from the train groups"]
         );
     }
 }

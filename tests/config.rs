@@ -44,7 +44,7 @@ fn defaults_are_the_studys_grid() {
     ];
     assert_eq!(g.runs, runs);
     assert_eq!(g.groups().len(), 7 * 3);
-    assert_eq!(g.cases().len(), 7 * 3 * 4);
+    assert_eq!(g.cases().len(), 8 * 3 * 4);
     assert!(g.threads >= 1);
 }
 

@@ -112,6 +112,13 @@ fn tch_vision_logits_match_torchvision() {
     check_logits("tch-vision");
 }
 
+/// candle-transformers' hand-written resnets, given torchvision's weights
+/// by name.
+#[test]
+fn candle_transformers_logits_match_torchvision() {
+    check_logits("candle-transformers");
+}
+
 /// PyTorch from Python through its adapter: torchvision's own model, given
 /// the weights and input the way every benchmark gives them.
 #[test]

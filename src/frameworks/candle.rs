@@ -10,7 +10,7 @@ use cnn_models::candle::CandleModel;
 
 pub struct Candle;
 
-fn device(d: Device) -> Result<candle_core::Device> {
+pub(super) fn device(d: Device) -> Result<candle_core::Device> {
     Ok(match d {
         Device::Cpu => candle_core::Device::Cpu,
         Device::Gpu(i) => candle_core::Device::new_cuda(i)?,

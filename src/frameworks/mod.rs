@@ -4,6 +4,7 @@
 //! identity in `identities::Framework` and its line in [`adapter`].
 
 mod candle;
+mod candle_transformers;
 mod fused_adam;
 mod ort;
 mod pytorch;
@@ -110,6 +111,7 @@ pub fn adapter(fw: Framework) -> Box<dyn Adapter> {
         Framework::Ort => Box::new(ort::Ort),
         Framework::Tract => Box::new(tract::Tract),
         Framework::Pytorch => Box::new(pytorch::Pytorch),
+        Framework::CandleTransformers => Box::new(candle_transformers::CandleTransformers),
     }
 }
 
@@ -192,7 +194,7 @@ mod tests {
             .to_string();
         assert_eq!(
             e,
-            "unknown framework `tensorflow`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch, tch-vision"
+            "unknown framework `tensorflow`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch, tch-vision, candle-transformers"
         );
     }
 
