@@ -41,7 +41,7 @@ impl Adapter for CandleTransformers {
 
     fn prepare(&self, job: &Job) -> Result<Box<dyn Step>> {
         if job.phase == Phase::Train {
-            bail!("candle-transformers' models are inference-only");
+            bail!("candle-transformers' models are inference-only: no train step");
         }
         let dev = device(job.device)?;
         let tensors = job
