@@ -34,24 +34,21 @@ pub fn run(mut cmd: Command, kill_at: Option<Instant>) -> Result<Ended> {
         .spawn()
         .context("starting a child process")?;
     let stderr = child.stderr.take().expect("stderr is piped");
+    // The child's last lines, and each stage it announced with when it
+    // began: the last is the one a kill interrupts, and all of them say
+    // where its time went besides the measurement.
     let seen = Arc::new(Mutex::new((
         VecDeque::<String>::new(),
-        "starting".to_string(),
+        vec![("starting".to_string(), Instant::now())],
     )));
-    // When each stage began: where a benchmark's time goes besides its
-    // measurement, said once it ends.
-    let stages = Arc::new(Mutex::new(vec![("starting".to_string(), Instant::now())]));
     let reader = {
-        let (seen, stages) = (seen.clone(), stages.clone());
+        let seen = seen.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let line = line.unwrap_or_default();
                 let mut s = seen.lock().expect("the reader alone writes");
                 if let Some(stage) = line.strip_prefix(STAGE_PREFIX) {
-                    s.1 = stage.trim().to_string();
-                    if let Ok(mut st) = stages.lock() {
-                        st.push((s.1.clone(), Instant::now()));
-                    }
+                    s.1.push((stage.trim().to_string(), Instant::now()));
                     continue;
                 }
                 let _ = writeln!(std::io::stderr(), "{line}");
@@ -71,16 +68,20 @@ pub fn run(mut cmd: Command, kill_at: Option<Instant>) -> Result<Ended> {
         if kill_at.is_some_and(|t| Instant::now() >= t) {
             let _ = child.kill();
             let _ = child.wait();
-            let stage = seen.lock().map(|s| s.1.clone()).unwrap_or_default();
+            let stage = seen
+                .lock()
+                .ok()
+                .and_then(|s| s.1.last().map(|(name, _)| name.clone()))
+                .unwrap_or_default();
             return Ok(Ended::Killed { stage });
         }
         std::thread::sleep(Duration::from_millis(20));
     };
     let _ = reader.join();
-    if let Ok(st) = stages.lock() {
+    if let Ok(s) = seen.lock() {
         eprintln!(
             "cnn-bench: child's stages: {}",
-            stage_times(&st, Instant::now())
+            stage_times(&s.1, Instant::now())
         );
     }
     if status.success() {

@@ -166,7 +166,7 @@ impl Framework {
                 Some("tract is an inference engine: it does not train")
             }
             (Framework::CandleTransformers, Phase::Train) => Some(
-                "candle-transformers' models are inference-only (batch norm always in eval mode)",
+                "candle-transformers' models are inference-only: no train mode (batch norm always in eval mode)",
             ),
             _ => None,
         }

@@ -10,7 +10,7 @@
 
 use super::candle::{device, Candle};
 use super::{Adapter, Cycle, Job, Step};
-use crate::identities::{Device, Framework, Phase};
+use crate::identities::{Device, Framework};
 use anyhow::{bail, Result};
 use candle_core::{DType, Module, Tensor};
 use candle_nn::{Func, VarBuilder};
@@ -40,9 +40,7 @@ impl Adapter for CandleTransformers {
     }
 
     fn prepare(&self, job: &Job) -> Result<Box<dyn Step>> {
-        if job.phase == Phase::Train {
-            bail!("candle-transformers' models are inference-only: no train step");
-        }
+        self.check_phase(job.phase)?;
         let dev = device(job.device)?;
         let tensors = job
             .weights

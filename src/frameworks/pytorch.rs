@@ -59,7 +59,7 @@ fn probe() -> &'static Result<(String, usize), String> {
         })?;
         let version = hello["version"].as_str().unwrap_or("PyTorch").to_string();
         let gpus = hello["gpus"].as_u64().unwrap_or(0) as usize;
-        IDLE.lock().unwrap_or_else(|e| e.into_inner()).push(worker);
+        *IDLE.lock().unwrap_or_else(|e| e.into_inner()) = Some(worker);
         Ok((version, gpus))
     })
 }
@@ -116,27 +116,24 @@ impl Worker {
     }
 }
 
-/// Workers no step holds: the next `prepare` or peak measurement takes one
+/// A worker no step holds: the next `prepare` or peak measurement takes it
 /// rather than starting Python and importing torch again (seconds each).
-/// Two at most: a benchmark's peak is measured while its step holds one.
-static IDLE: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
+/// One is enough: a benchmark's step is dropped before its peak is measured.
+static IDLE: Mutex<Option<Worker>> = Mutex::new(None);
 
 impl Worker {
-    /// An idle worker, or a new one.
+    /// The idle worker, or a new one.
     fn take() -> Result<Worker> {
-        match IDLE.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+        match IDLE.lock().unwrap_or_else(|e| e.into_inner()).take() {
             Some(w) => Ok(w),
             None => Ok(Worker::start()?.0),
         }
     }
 
-    /// Makes it an idle worker, its step (and the step's memory) released.
+    /// Makes it the idle worker, its step (and the step's memory) released.
     fn give_back(mut self) {
         if self.call(json!({"op": "release"})).is_ok() {
-            let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < 2 {
-                idle.push(self);
-            }
+            *IDLE.lock().unwrap_or_else(|e| e.into_inner()) = Some(self);
         }
     }
 }
