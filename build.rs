@@ -7,26 +7,82 @@
 //!
 //! It compiles csrc/fused_adam.cpp (tch's fused Adam) against libtorch.
 //!
-//! It also sets `STEP_CODE_HASH`, a hash of the step code: the files that
-//! decide what a benchmark computes and how it is timed. A resumed run
-//! (`--resume`) reuses a result only when this hash is the one it was
-//! measured with, so a change to a model, an adapter or the timing restarts
-//! the grid while documentation, reports and scheduling changes do not.
+//! It also sets `STEP_CODE_HASH_<FRAMEWORK>`, one hash per framework of its
+//! step code: the files that decide what its benchmark computes and how it
+//! is timed (the shared ones and its own), and the crates that run its steps
+//! at the versions Cargo.lock pins, with everything they depend on. A
+//! resumed run (`--resume`) reuses a result only when its framework's hash
+//! is the one it was measured with, so a change to a model, an adapter, a
+//! library or the timing re-measures what it touches, while documentation,
+//! reports, scheduling and the other frameworks' code and crates do not.
 
 use std::path::{Path, PathBuf};
 
-/// What a step computes (models, adapters, inputs, library versions) and
-/// how it is timed (criterion's plan, the measurement, the estimate).
-const STEP_CODE: &[&str] = &[
+/// Every framework's step code: what the steps compute (models, inputs)
+/// and how they are timed (criterion's plan, the measurement, the
+/// estimate). A file a framework lists below is its own, not shared.
+const SHARED: &[&str] = &[
     "models/src",
-    "src/frameworks",
+    "src/frameworks/mod.rs",
     "src/inputs.rs",
     "src/plan.rs",
     "src/measure.rs",
     "src/measurement.rs",
-    "csrc",
-    "Cargo.lock",
 ];
+
+/// Each framework's own step code: (its name, its files, the crates that
+/// run its steps). tch-jit, tch-vision and candle-transformers run through
+/// the tch and candle adapters, so those are theirs too.
+const FRAMEWORKS: &[(&str, &[&str], &[&str])] = &[
+    ("tch", TCH, &["tch"]),
+    ("tch-jit", TCH, &["tch"]),
+    (
+        "tch-vision",
+        &[
+            "src/frameworks/tch_vision.rs",
+            "src/frameworks/tch.rs",
+            "src/frameworks/fused_adam.rs",
+            "csrc",
+            "models/src/tch.rs",
+        ],
+        &["tch"],
+    ),
+    ("candle", CANDLE, &["candle-core", "candle-nn"]),
+    (
+        "candle-transformers",
+        &[
+            "src/frameworks/candle_transformers.rs",
+            "src/frameworks/candle.rs",
+            "models/src/candle.rs",
+        ],
+        &["candle-core", "candle-nn", "candle-transformers"],
+    ),
+    (
+        "pytorch",
+        &[
+            "src/frameworks/pytorch.rs",
+            "src/frameworks/pytorch_worker.py",
+        ],
+        &["safetensors"],
+    ),
+    (
+        "ort",
+        &["src/frameworks/ort.rs", "models/src/onnx"],
+        &["ort"],
+    ),
+    (
+        "tract",
+        &["src/frameworks/tract.rs", "models/src/onnx"],
+        &["tract-onnx", "tract-linalg"],
+    ),
+];
+const TCH: &[&str] = &[
+    "src/frameworks/tch.rs",
+    "src/frameworks/fused_adam.rs",
+    "csrc",
+    "models/src/tch.rs",
+];
+const CANDLE: &[&str] = &["src/frameworks/candle.rs", "models/src/candle.rs"];
 
 fn main() {
     if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
@@ -37,7 +93,7 @@ fn main() {
         println!("cargo:rustc-link-arg=-ltorch_cuda");
         println!("cargo:rustc-link-arg=-Wl,--as-needed");
     }
-    println!("cargo:rustc-env=STEP_CODE_HASH={:016x}", step_code_hash());
+    step_code_hashes();
     fused_adam();
 }
 
@@ -61,23 +117,138 @@ fn fused_adam() {
         .compile("cnnb_fused_adam");
 }
 
-/// FNV-1a over every step-code file's path and bytes, in path order (a
-/// fixed function, so every machine and toolchain agrees).
-fn step_code_hash() -> u64 {
-    let mut files = Vec::new();
-    for p in STEP_CODE {
-        println!("cargo:rerun-if-changed={p}");
-        collect(Path::new(p), &mut files);
+/// Sets `STEP_CODE_HASH_<FRAMEWORK>` for every framework (see the top).
+fn step_code_hashes() {
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    let lock = std::fs::read_to_string("Cargo.lock").expect("Cargo.lock");
+    let packages = locked_packages(&lock);
+    let own: Vec<PathBuf> = FRAMEWORKS
+        .iter()
+        .flat_map(|(_, paths, _)| files(paths))
+        .collect();
+    let mut shared = files(SHARED);
+    shared.retain(|f| !own.contains(f));
+    for (name, paths, crates) in FRAMEWORKS {
+        let mut h = Fnv::default();
+        let mut mine = files(paths);
+        mine.extend(shared.iter().cloned());
+        mine.sort();
+        mine.dedup();
+        for f in mine {
+            h.add(f.to_string_lossy().as_bytes());
+            h.add(&std::fs::read(&f).unwrap_or_default());
+        }
+        for pinned in closure(&packages, crates) {
+            h.add(pinned.as_bytes());
+        }
+        let var = name.to_uppercase().replace('-', "_");
+        println!("cargo:rustc-env=STEP_CODE_HASH_{var}={:016x}", h.0);
     }
-    files.sort();
-    let mut h: u64 = 0xcbf29ce484222325;
-    for f in files {
-        let bytes = std::fs::read(&f).unwrap_or_default();
-        for b in f.to_string_lossy().bytes().chain([0]).chain(bytes) {
-            h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+}
+
+/// FNV-1a, each part followed by a zero byte (a fixed function, so every
+/// machine and toolchain agrees).
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf29ce484222325)
+    }
+}
+
+impl Fnv {
+    fn add(&mut self, bytes: &[u8]) {
+        for &b in bytes.iter().chain(&[0]) {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100000001b3);
         }
     }
-    h
+}
+
+/// Cargo.lock's packages: `name version` and the `name version` of each
+/// of their dependencies. Read line by line (Cargo.lock's fixed layout)
+/// rather than with a TOML crate, whose features would change the build
+/// dependencies candle's CUDA kernels are built with and rebuild them.
+fn locked_packages(lock: &str) -> Vec<(String, Vec<String>)> {
+    let mut raw: Vec<(String, String, Vec<String>)> = Vec::new();
+    let quoted = |l: &str| l.trim().trim_end_matches(',').trim_matches('"').to_string();
+    let mut in_deps = false;
+    for line in lock.lines() {
+        if line == "[[package]]" {
+            raw.push(Default::default());
+            in_deps = false;
+        } else if let (Some(p), Some(v)) = (raw.last_mut(), line.strip_prefix("name = ")) {
+            p.0 = quoted(v);
+        } else if let (Some(p), Some(v)) = (raw.last_mut(), line.strip_prefix("version = ")) {
+            p.1 = quoted(v);
+        } else if line == "dependencies = [" {
+            in_deps = true;
+        } else if line == "]" {
+            in_deps = false;
+        } else if let (true, Some(p)) = (in_deps, raw.last_mut()) {
+            p.2.push(quoted(line));
+        }
+    }
+    let version_of = |name: &str| {
+        raw.iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, v, _)| v.clone())
+            .unwrap_or_default()
+    };
+    raw.iter()
+        .map(|(name, version, deps)| {
+            let deps = deps
+                .iter()
+                .map(|d| {
+                    // "name", or "name version [(source)]" when several are locked.
+                    let mut parts = d.split(' ');
+                    let n = parts.next().unwrap_or("");
+                    let v = parts.next().map_or_else(|| version_of(n), str::to_string);
+                    format!("{n} {v}")
+                })
+                .collect();
+            (format!("{name} {version}"), deps)
+        })
+        .collect()
+}
+
+/// `name version` of the `crates` (direct dependencies of this package)
+/// and of everything they depend on, sorted.
+fn closure(packages: &[(String, Vec<String>)], crates: &[&str]) -> Vec<String> {
+    let root = format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+    let (_, direct) = packages
+        .iter()
+        .find(|(id, _)| *id == root)
+        .expect("this package is in Cargo.lock");
+    let mut todo: Vec<String> = direct
+        .iter()
+        .filter(|id| crates.iter().any(|c| id.split(' ').next() == Some(*c)))
+        .cloned()
+        .collect();
+    assert_eq!(
+        todo.len(),
+        crates.len(),
+        "every step crate is a dependency: {crates:?}"
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(id) = todo.pop() {
+        if seen.insert(id.clone()) {
+            if let Some((_, deps)) = packages.iter().find(|(p, _)| *p == id) {
+                todo.extend(deps.iter().cloned());
+            }
+        }
+    }
+    seen.into_iter().collect()
+}
+
+/// The files under `paths`, each path announced to cargo.
+fn files(paths: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        println!("cargo:rerun-if-changed={p}");
+        collect(Path::new(p), &mut out);
+    }
+    out.sort();
+    out
 }
 
 fn collect(p: &Path, out: &mut Vec<PathBuf>) {

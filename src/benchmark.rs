@@ -12,7 +12,7 @@ use crate::measure::{measure, Bench};
 use crate::measurement::StepMetric;
 use crate::options::{scratch, WEIGHTS_VAR};
 use crate::record::{read_record, record_path, remove_record, write_record, Record};
-use crate::run::{measured_with, new_record, short_reason, Run, Summary};
+use crate::run::{new_record, short_reason, Run, Summary};
 use crate::watchdog::{timed_out, Watch, Watchdog};
 use anyhow::{Context, Result};
 use cnn_models::{Graph, Weights};
@@ -108,7 +108,10 @@ fn settle(
     record: &mut Record,
 ) -> Outcome {
     match ended {
-        Ok(Ended::Killed { stage }) => fail(record, timed_out(limit, &stage)),
+        Ok(Ended::Killed { stage }) => {
+            record.timed_out_after = Some(limit.as_secs_f64());
+            fail(record, timed_out(limit, &stage))
+        }
         Ok(Ended::Finished) => match theirs() {
             Ok(Some(theirs)) => {
                 *record = theirs;
@@ -170,8 +173,7 @@ pub(crate) fn run_as_child(
             Some(p) => Weights::from_safetensors(&graph, p)?,
             None => Weights::random(&graph, r.grid.seed),
         };
-        let settings = measured_with(r);
-        let mut record = new_record(r, &group, &case, &graph, &settings)?;
+        let mut record = new_record(r, &group, &case, &graph)?;
         record.isolated = true;
         let mut bench_group = c.benchmark_group(group.id());
         let progress = format!("cnn-bench {}", group.bench_id(&case));
@@ -228,5 +230,6 @@ mod tests {
             r.reason.as_deref(),
             Some("timed out after 9 s while preparing")
         );
+        assert_eq!(r.timed_out_after, Some(9.0));
     }
 }

@@ -29,6 +29,9 @@ pub struct Record {
     /// otherwise.
     pub status: Status,
     pub reason: Option<String>,
+    /// The time limit (s) that stopped it, when one did.
+    #[serde(default)]
+    pub timed_out_after: Option<f64>,
     /// Whether it ran in a process of its own.
     #[serde(default)]
     pub isolated: bool,
@@ -97,7 +100,8 @@ impl StepEstimate {
 /// step (see `build.rs`), and the grid keys that change what is measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MeasuredWith {
-    /// Hash of the step code (models, adapters, inputs, timing), `build.rs`.
+    /// Hash of the framework's step code (models, its adapter and crates,
+    /// inputs, timing), `build.rs`.
     pub code: String,
     pub threads: usize,
     pub seed: u64,
@@ -107,8 +111,21 @@ pub struct MeasuredWith {
     pub step_delay_ms: f64,
 }
 
-/// The hash of the step code this binary was built from.
-pub const CODE: &str = env!("STEP_CODE_HASH");
+/// The hash of `framework`'s step code this binary was built from (see
+/// `build.rs`): a change to one framework's adapter or crates re-measures
+/// its benchmarks only.
+pub fn code(framework: Framework) -> &'static str {
+    match framework {
+        Framework::Tch => env!("STEP_CODE_HASH_TCH"),
+        Framework::TchJit => env!("STEP_CODE_HASH_TCH_JIT"),
+        Framework::TchVision => env!("STEP_CODE_HASH_TCH_VISION"),
+        Framework::Candle => env!("STEP_CODE_HASH_CANDLE"),
+        Framework::CandleTransformers => env!("STEP_CODE_HASH_CANDLE_TRANSFORMERS"),
+        Framework::Pytorch => env!("STEP_CODE_HASH_PYTORCH"),
+        Framework::Ort => env!("STEP_CODE_HASH_ORT"),
+        Framework::Tract => env!("STEP_CODE_HASH_TRACT"),
+    }
+}
 
 /// Where a benchmark's record lives.
 pub fn record_path(out: &Path, group: &Group, case: &Case) -> PathBuf {
@@ -161,6 +178,22 @@ pub fn remove_record(out: &Path, group: &Group, case: &Case) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_framework_has_the_hash_of_its_own_step_code() {
+        for fw in Framework::ALL {
+            let h = code(fw);
+            assert!(
+                h.len() == 16 && h.chars().all(|c| c.is_ascii_hexdigit()),
+                "{fw}: {h}"
+            );
+        }
+        // tch-jit runs tch's adapter, nothing else; candle's code is other.
+        assert_eq!(code(Framework::Tch), code(Framework::TchJit));
+        assert_ne!(code(Framework::Tch), code(Framework::Candle));
+        assert_ne!(code(Framework::Candle), code(Framework::CandleTransformers));
+        assert_ne!(code(Framework::Ort), code(Framework::Tract));
+    }
     use crate::grid::{Device, Phase};
 
     /// A record as cnn-bench wrote them before identities were typed (and

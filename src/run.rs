@@ -4,11 +4,11 @@
 
 use crate::frameworks::{adapter, Adapter};
 use crate::grid::{Case, Grid, Group};
-use crate::identities::Status;
+use crate::identities::{Framework, Status};
 use crate::measure::{flops_per_step, Bench};
 use crate::measurement::Metric;
 use crate::options::Options;
-use crate::record::{MeasuredWith, Record, CODE};
+use crate::record::{code, MeasuredWith, Record};
 use crate::run_info::RunInfo;
 use crate::select::Selection;
 use anyhow::Result;
@@ -68,10 +68,10 @@ pub struct Summary {
     pub elsewhere: usize,
 }
 
-/// The settings this run measures with (see [`MeasuredWith`]).
-pub fn measured_with(r: &Run) -> MeasuredWith {
+/// The settings this run measures `framework` with (see [`MeasuredWith`]).
+pub fn measured_with(r: &Run, framework: Framework) -> MeasuredWith {
     MeasuredWith {
-        code: CODE.to_string(),
+        code: code(framework).to_string(),
         threads: r.grid.threads,
         seed: r.grid.seed,
         target_seconds: r.grid.target_seconds,
@@ -91,13 +91,7 @@ pub fn short_reason(full: &str) -> String {
     }
 }
 
-pub(crate) fn new_record(
-    r: &Run,
-    group: &Group,
-    case: &Case,
-    graph: &Graph,
-    settings: &MeasuredWith,
-) -> Result<Record> {
+pub(crate) fn new_record(r: &Run, group: &Group, case: &Case, graph: &Graph) -> Result<Record> {
     let fw = adapter(case.framework);
     Ok(Record {
         id: group.bench_id(case),
@@ -114,7 +108,7 @@ pub(crate) fn new_record(
         isolated: r.grid.isolate.applies(group.device),
         metric: r.metric,
         flops_per_step: flops_per_step(graph, case, group.phase)?,
-        settings: Some(settings.clone()),
+        settings: Some(measured_with(r, case.framework)),
         run_id: r.options.run_id.clone(),
         run: r.info.clone(),
         ..Record::default()

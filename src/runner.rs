@@ -67,12 +67,15 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
         .filter(|(i, _)| r.options.shard.is_none_or(|s| s.holds(*i)))
         .map(|(_, x)| x)
         .collect();
-    let settings = measured_with(r);
-    let (mut before, mut todo) = (BTreeSet::new(), Vec::new());
+    let (mut before, mut todo, mut timed_out) = (BTreeSet::new(), Vec::new(), Vec::new());
     for (g, k) in &mine {
-        match read_record(r.out, g, k).ok().flatten() {
+        let rec = read_record(r.out, g, k).ok().flatten();
+        if let Some(t) = rec.as_ref().filter(|t| stopped_with(t, r)) {
+            timed_out.push(t.clone());
+        }
+        match rec {
             Some(rec) if r.options.continuing && rec.run_id == r.options.run_id => {}
-            Some(rec) if finished(&rec, r.options.resume, &settings) => {
+            Some(rec) if finished(&rec, r.options.resume, &measured_with(r, k.framework)) => {
                 before.insert(g.bench_id(k));
             }
             _ => todo.push((g.clone(), k.clone())),
@@ -133,10 +136,17 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
                 "{progress}: about {} left in this run (estimate)",
                 human(predicted.iter().sum())
             );
-            let mut record = new_record(r, &group, &case, graph, &settings)?;
+            let mut record = new_record(r, &group, &case, graph)?;
             let started = Instant::now();
             let isolate = r.grid.isolate.applies(group.device);
-            let ended = if isolate {
+            let ended = if let Some(smaller) = outgrown(&timed_out, &group, &case, r) {
+                record.status = crate::identities::Status::Failed;
+                record.reason = Some(format!(
+                    "not run: {} ran past the {} s limit, and this configuration is no smaller",
+                    smaller.id, r.grid.time_limit_seconds
+                ));
+                Outcome::Recorded
+            } else if isolate {
                 let w = weights.file(r, graph, &group.model)?;
                 in_child(r, &group, &case, &mut record, &w)
             } else {
@@ -161,6 +171,9 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
                 eprintln!("{progress}: FAILED: {reason}");
             }
             write_record(r.out, &group, &case, &record)?;
+            if stopped_with(&record, r) {
+                timed_out.push(record.clone());
+            }
             predictor.learn(record);
             k += 1;
         }
@@ -180,6 +193,32 @@ fn finished(rec: &Record, resume: Resume, settings: &MeasuredWith) -> bool {
         Resume::OkOnly => same && rec.status == crate::identities::Status::Ok,
         Resume::Finished => same,
     }
+}
+
+/// Whether `rec` was stopped by a time limit at least this run's, measured
+/// with this run's settings.
+fn stopped_with(rec: &Record, r: &Run) -> bool {
+    rec.timed_out_after
+        .is_some_and(|l| l >= r.grid.time_limit_seconds)
+        && rec.settings == Some(measured_with(r, rec.framework))
+}
+
+/// A smaller configuration of this benchmark (the same model, device, phase
+/// and framework; size and batch no larger) among those stopped by the time
+/// limit: a step grows with its input, so this one would run past the limit
+/// too, and is recorded as failed without spending the limit again.
+fn outgrown<'a>(stopped: &'a [Record], group: &Group, case: &Case, r: &Run) -> Option<&'a Record> {
+    let id = group.bench_id(case);
+    stopped.iter().find(|t| {
+        t.id != id
+            && t.model == group.model
+            && t.device == group.device
+            && t.phase == group.phase
+            && t.framework == case.framework
+            && t.size <= case.size
+            && t.batch <= case.batch
+            && stopped_with(t, r)
+    })
 }
 
 /// The run's benchmarks, group by group, in order.

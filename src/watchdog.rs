@@ -83,6 +83,7 @@ fn give_up(w: &mut Watch) -> ! {
     eprintln!("cnn-bench: {}: FAILED: {reason}", w.record.id);
     w.record.status = crate::identities::Status::Failed;
     w.record.reason = Some(reason);
+    w.record.timed_out_after = Some(w.limit.as_secs_f64());
     w.record.wall_seconds = Some(w.started.elapsed().as_secs_f64());
     let written = crate::record::write_path(&w.record_path, &w.record);
     if let Err(e) = &written {

@@ -97,6 +97,48 @@ fn an_in_process_benchmark_past_its_limit_is_recorded_and_the_harness_restarts_o
 }
 
 #[test]
+fn a_configuration_larger_than_one_past_the_limit_is_not_run_again() {
+    let out = scratch("limits-outgrown");
+    let vars = [
+        ("CNN_BENCH_ISOLATE", "all"),
+        ("CNN_BENCH_TIME_LIMIT", "8"),
+        ("CNN_BENCH_HANG", "preparing@/tch/size64-batch1$"),
+    ];
+    let started = std::time::Instant::now();
+    let (code, said) = harness(&out, "1,2", &vars, &[]);
+    assert_eq!(code, 0, "{said}");
+    let small = record(&out, "tch", 1).expect("recorded");
+    assert_eq!(small.timed_out_after, Some(8.0), "{said}");
+    // Batch 2 would not hang, but it is larger than batch 1, which ran past
+    // the limit: recorded as failed, saying why, without being started.
+    let large = record(&out, "tch", 2).expect("recorded");
+    assert_eq!(large.status, Status::Failed, "{said}");
+    assert_eq!(
+        large.reason.as_deref(),
+        Some("not run: resnet18/cpu/inference/tch/size64-batch1 ran past the 8 s limit, and this configuration is no smaller"),
+        "{said}"
+    );
+    assert_eq!(large.timed_out_after, None);
+    assert!(started.elapsed().as_secs_f64() < 8.0 * 2.0, "{said}");
+    // tract's benchmarks are other frameworks': measured.
+    assert_eq!(record(&out, "tract", 2).map(|r| r.status), Some(Status::Ok));
+    // With a longer limit the earlier stop decides nothing: retrying the
+    // failed ones measures batch 2.
+    let (code, said) = harness(
+        &out,
+        "1,2",
+        &[("CNN_BENCH_ISOLATE", "all"), ("CNN_BENCH_TIME_LIMIT", "60")],
+        &["--retry-failed"],
+    );
+    assert_eq!(code, 0, "{said}");
+    assert_eq!(
+        record(&out, "tch", 2).map(|r| r.status),
+        Some(Status::Ok),
+        "{said}"
+    );
+}
+
+#[test]
 fn a_hang_while_measuring_is_reported_as_such() {
     let out = scratch("limits-hang-measuring");
     let (code, said) = harness(
