@@ -66,4 +66,5 @@ gpu-bundle: build-cuda
 	strip device-bundle/cnn-bench-gpu
 	gzip -9 device-bundle/cnn-bench-gpu
 	cp cnn-bench.toml scripts/gpu-check.sh scripts/gpu-grid.sh device-bundle/
+	git describe --always --dirty --abbrev=12 > device-bundle/COMMIT
 	ls -la device-bundle

@@ -25,6 +25,8 @@ bin=$bundle/cnn-bench-gpu
 if [ ! -x "$bin" ] && [ -f "$bin.gz" ]; then # make gpu-bundle gzips it
   gunzip -c "$bin.gz" > /tmp/cnn-bench-gpu && chmod +x /tmp/cnn-bench-gpu && bin=/tmp/cnn-bench-gpu
 fi
+# The commit the bundle was built from (the tree it runs in may be another).
+[ -f "$bundle/COMMIT" ] && export CNN_BENCH_GIT_COMMIT=$(cat "$bundle/COMMIT")
 # The GPU frameworks (ort and tract are CPU builds); two sections narrow it.
 export CNN_BENCH_FRAMEWORKS=tch,tch-jit,candle
 

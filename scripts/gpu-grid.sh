@@ -41,6 +41,8 @@ if [ ! -x "$bin" ] && [ -f "$bin.gz" ]; then # make gpu-bundle gzips it
   gunzip -c "$bin.gz" > /tmp/cnn-bench-gpu && chmod +x /tmp/cnn-bench-gpu && bin=/tmp/cnn-bench-gpu
 fi
 [ -x "$bin" ] || { echo "gpu-grid: no bench binary at $bin (make gpu-bundle, or BIN=...)" >&2; exit 2; }
+# The commit the bundle was built from (the tree it runs in may be another).
+[ -z "${BIN:-}" ] && [ -f "$bundle/COMMIT" ] && export CNN_BENCH_GIT_COMMIT=$(cat "$bundle/COMMIT")
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 
 # The grid's state: the criterion folder of every slice so far.

@@ -63,16 +63,17 @@ pub fn measure(
     stage("measuring");
     let start = Instant::now();
     let budget = b.grid.budget_seconds;
+    let (first, next) = past_warm_up(first, budget, progress, || {
+        guarded(|| step.run_timed(1)).context("a step failed during measurement")
+    })?;
     let first_s = first.as_secs_f64();
-    if let Some(steps) = estimate_steps(first_s, budget) {
-        // Criterion's minimum does not fit: the first timed step is one of
-        // the estimate's steps for time.
+    if let (Some(steps), Some(next)) = (estimate_steps(first_s, budget), next) {
         eprintln!(
             "{progress}: first step {first_s:.3} s; {MIN_SAMPLES} samples do not fit the {budget} s budget: an estimate from {steps} steps"
         );
         let mut values = match b.metric {
-            Metric::Time => vec![first_s * 1e9],
-            Metric::Memory => vec![],
+            Metric::Time => vec![first_s * 1e9, next.as_nanos() as f64],
+            Metric::Memory => vec![memory_mib(device, worker).map_err(|e| anyhow!(e))?],
         };
         while values.len() < steps {
             let t = guarded(|| step.run_timed(1)).context("a step failed during measurement")?;
@@ -126,6 +127,33 @@ pub fn measure(
     // After the measurement, so it cannot warm or cool what was measured.
     record.peak_gflops = framework_peak(b).ok();
     Ok(())
+}
+
+/// The step's time to plan with, from the `first` timed step: when
+/// criterion's minimum does not fit the budget the first is one of the
+/// estimate's steps, unless it was still warming up (tch-jit specialises
+/// its graph in its first steps): a next step under half its time replaces
+/// it, and the choice is made again from that one. Returns the step to plan
+/// with and, for an estimate, the next step already timed.
+fn past_warm_up(
+    mut first: Duration,
+    budget: f64,
+    progress: &str,
+    mut time_one: impl FnMut() -> Result<Duration>,
+) -> Result<(Duration, Option<Duration>)> {
+    while estimate_steps(first.as_secs_f64(), budget).is_some() {
+        let t = time_one()?;
+        if t.as_secs_f64() >= first.as_secs_f64() / 2.0 {
+            return Ok((first, Some(t)));
+        }
+        eprintln!(
+            "{progress}: a step took {:.4} s after {:.3} s: still warming up",
+            t.as_secs_f64(),
+            first.as_secs_f64()
+        );
+        first = t;
+    }
+    Ok((first, None))
 }
 
 /// The framework's matrix-product peak on the benchmark's device. On the
@@ -250,4 +278,33 @@ pub fn flops_per_step(graph: &Graph, case: &Case, phase: Phase) -> Result<u64> {
     } else {
         forward
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `past_warm_up` over steps of `secs` (the first is the first timed step).
+    fn settle(secs: &[f64], budget: f64) -> (f64, Option<f64>, usize) {
+        let mut rest = secs[1..].iter().map(|s| Duration::from_secs_f64(*s));
+        let mut timed = 0;
+        let (first, next) = past_warm_up(Duration::from_secs_f64(secs[0]), budget, "t", || {
+            timed += 1;
+            Ok(rest.next().expect("no more steps scripted"))
+        })
+        .unwrap();
+        (first.as_secs_f64(), next.map(|n| n.as_secs_f64()), timed)
+    }
+
+    #[test]
+    fn a_first_step_still_warming_up_is_not_the_steps_time() {
+        // Criterion's 10 samples fit: nothing more is timed.
+        assert_eq!(settle(&[0.5], 10.0), (0.5, None, 0));
+        // A slow step: the next one is the estimate's second.
+        assert_eq!(settle(&[5.0, 4.8], 10.0), (5.0, Some(4.8), 1));
+        // tch-jit specialising: 1.75 s, then 5 ms steps, which criterion measures.
+        assert_eq!(settle(&[1.75, 0.005], 10.0), (0.005, None, 1));
+        // Still slow after the warm-up: an estimate from the later steps.
+        assert_eq!(settle(&[8.0, 3.0, 2.9], 10.0), (3.0, Some(2.9), 2));
+    }
 }

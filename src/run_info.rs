@@ -22,6 +22,9 @@ pub struct RunInfo {
 /// child neither asks every framework its version again (PyTorch's costs a
 /// Python start, seconds per benchmark) nor dates its record differently.
 pub const RUN_INFO_VAR: &str = "CNN_BENCH_RUN_INFO";
+/// The commit a run's binary was built from, when not the tree's (the GPU
+/// bundle: `make gpu-bundle` writes it beside the binary).
+pub const COMMIT_VAR: &str = "CNN_BENCH_GIT_COMMIT";
 
 impl RunInfo {
     /// The facts a parent handed down (`RUN_INFO_VAR`), or else collected
@@ -35,20 +38,12 @@ impl RunInfo {
 
     /// Collects the facts for a run of `grid`.
     pub fn collect(grid: &Grid) -> Self {
-        let git = std::process::Command::new("git")
-            .args([
-                "-C",
-                env!("CARGO_MANIFEST_DIR"),
-                "describe",
-                "--always",
-                "--dirty",
-                "--abbrev=12",
-            ])
-            .output()
+        // A binary carried to another machine (the GPU bundle) says which
+        // commit it was built from: the tree it runs beside may be another.
+        let git = std::env::var(COMMIT_VAR)
             .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_else(|| "unknown (not a git work tree)".into());
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(git_describe);
         let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
             .and_then(|t| {
@@ -81,4 +76,23 @@ impl RunInfo {
             gpu,
         }
     }
+}
+
+/// The commit of the source tree this package was built in, `-dirty` when
+/// it has uncommitted changes.
+fn git_describe() -> String {
+    std::process::Command::new("git")
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "describe",
+            "--always",
+            "--dirty",
+            "--abbrev=12",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown (not a git work tree)".into())
 }

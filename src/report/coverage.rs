@@ -3,6 +3,7 @@
 
 use super::{Row, Section};
 use crate::grid::{Case, Group};
+use crate::record::code;
 use std::collections::HashSet;
 
 /// The benchmarks a report was expected to hold, and those it lacks.
@@ -11,30 +12,53 @@ pub struct Coverage {
     pub expected: usize,
     /// Ids of the expected benchmarks with no record, in the grid's order.
     pub missing: Vec<String>,
+    /// How many of `missing` have a record, measured with other step code
+    /// than this build's (a resumed run measures them again).
+    pub stale: usize,
 }
 
 /// The missing ids a report lists before it says "and N more".
 const LISTED: usize = 30;
 
 impl Coverage {
-    /// Which of `cases` none of `rows` records (failed ones are recorded).
+    /// Which of `cases` none of `rows` records with this build's step code
+    /// (failed ones are recorded).
     pub fn of(cases: &[(Group, Case)], rows: &[Row]) -> Self {
-        let recorded: HashSet<&str> = rows.iter().map(|r| r.record.id.as_str()).collect();
-        let missing = cases
+        let current = |r: &Row| {
+            r.record.settings.as_ref().map(|s| s.code.as_str()) == Some(code(r.record.framework))
+        };
+        let ids = |keep: bool| -> HashSet<&str> {
+            rows.iter()
+                .filter(|r| current(r) == keep)
+                .map(|r| r.record.id.as_str())
+                .collect()
+        };
+        let (recorded, older) = (ids(true), ids(false));
+        let missing: Vec<String> = cases
             .iter()
             .map(|(g, c)| g.bench_id(c))
             .filter(|id| !recorded.contains(id.as_str()))
             .collect();
         Coverage {
             expected: cases.len(),
+            stale: missing
+                .iter()
+                .filter(|id| older.contains(id.as_str()))
+                .count(),
             missing,
         }
     }
 
     /// One line: how many are recorded, how many remain.
     pub fn line(&self) -> String {
+        let stale = match self.stale {
+            0 => String::new(),
+            n => format!(
+                " ({n} of them recorded with older step code, shown in the tables until measured again)"
+            ),
+        };
         format!(
-            "{} of {} selected benchmarks recorded; {} remain",
+            "{} of {} selected benchmarks recorded; {} remain{stale}",
             self.expected - self.missing.len(),
             self.expected,
             self.missing.len()
