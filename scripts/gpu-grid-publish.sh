@@ -18,7 +18,7 @@ tar xzf "$dest/criterion.tar.gz" -C "$work"
 export CNN_BENCH_RUNS=${CNN_BENCH_RUNS:-gpu/train,gpu/inference}
 summary=$("$cli" report --grid --criterion "$work/criterion" --out "$work/report")
 echo "$summary"
-coverage=$(sed -E 's/^([^;]*; [0-9]+ remain);.*/\1/' <<< "$summary")
+coverage=$(sed -E 's/^([^;]*; [0-9]+ remain( \([^)]*\))?);.*/\1/' <<< "$summary")
 cp "$work/report/report.md" "$work/report/report.csv" "$dest/"
 cp "$work/report"/*.svg "$dest/" 2>/dev/null || true
 # index.html links criterion's folders, which are in the archive only.
