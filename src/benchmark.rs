@@ -71,6 +71,7 @@ pub(crate) fn in_child(
     case: &Case,
     record: &mut Record,
     weights: &Path,
+    zygote: Option<&Path>,
 ) -> Outcome {
     let id = group.bench_id(case);
     remove_record(r.out, group, case);
@@ -85,6 +86,7 @@ pub(crate) fn in_child(
         .env(CHILD_VAR, "1")
         .env(crate::options::RUN_ID_VAR, &r.options.run_id)
         .env(WEIGHTS_VAR, weights)
+        .envs(zygote.map(|z| (crate::frameworks::ZYGOTE_VAR, z)))
         .env(
             crate::run_info::RUN_INFO_VAR,
             serde_json::to_string(&r.info).unwrap_or_default(),

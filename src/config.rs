@@ -253,6 +253,7 @@ fn parse_var(key: &str, value: &str) -> Result<Settings> {
         | "CNN_BENCH_RUN_ID"
         | "CNN_BENCH_RUN_INFO"
         | "CNN_BENCH_GIT_COMMIT"
+        | "CNN_BENCH_PYTORCH_ZYGOTE"
         | "CNN_BENCH_PYTHON"
         | "CNN_BENCH_WEIGHTS"
         | "CNN_BENCH_RESUME"

@@ -9,8 +9,9 @@
 //! already recorded; a shard runs every N-th benchmark.
 
 use crate::benchmark::{in_child, in_process, run_as_child, Outcome, SharedWeights};
-use crate::frameworks::adapter;
+use crate::frameworks::{adapter, Zygote};
 use crate::grid::{Case, Grid, Group};
+use crate::identities::Framework;
 use crate::measure::flops_per_step;
 use crate::measurement::StepMetric;
 use crate::options::{scratch, Resume};
@@ -111,6 +112,7 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
     );
     let dog = Watchdog::start();
     let mut weights = SharedWeights::default();
+    let zygote = pytorch_zygote(r, &todo);
     let done_before = mine.len() - todo.len();
     let mut k = 0;
     'groups: for (group, cases) in by_group(&todo) {
@@ -148,7 +150,8 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
                 Outcome::Recorded
             } else if isolate {
                 let w = weights.file(r, graph, &group.model)?;
-                in_child(r, &group, &case, &mut record, &w)
+                let z = zygote.as_ref().map(Zygote::path);
+                in_child(r, &group, &case, &mut record, &w, z)
             } else {
                 let w = weights.in_memory(r, graph, &group.model);
                 let fw = adapter(case.framework);
@@ -192,6 +195,30 @@ fn finished(rec: &Record, resume: Resume, settings: &MeasuredWith) -> bool {
         Resume::No => false,
         Resume::OkOnly => same && rec.status == crate::identities::Status::Ok,
         Resume::Finished => same,
+    }
+}
+
+/// A zygote for the run's `pytorch` benchmarks in child processes (see
+/// `frameworks::Zygote`); none when there are none, or when it cannot
+/// start (said: each child then starts its own Python).
+fn pytorch_zygote(r: &Run, todo: &[(Group, Case)]) -> Option<Zygote> {
+    let wanted = todo
+        .iter()
+        .any(|(g, k)| k.framework == Framework::Pytorch && r.grid.isolate.applies(g.device));
+    if !wanted {
+        return None;
+    }
+    match Zygote::start(&scratch(&r.options.run_id)) {
+        Ok(z) => {
+            eprintln!(
+                "cnn-bench: pytorch's workers are forked from one Python (torch imported once)"
+            );
+            Some(z)
+        }
+        Err(e) => {
+            eprintln!("cnn-bench: {e:#}; each pytorch benchmark starts its own Python");
+            None
+        }
     }
 }
 

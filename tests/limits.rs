@@ -262,6 +262,30 @@ fn a_run_stopped_by_its_deadline_finishes_on_the_next_run_without_measuring_twic
     assert!(said.contains("0 benchmark(s) remain"), "{said}");
 }
 
+/// Isolated `pytorch` benchmarks take their Python workers from one
+/// zygote, which imported torch once, rather than each starting Python.
+#[test]
+fn isolated_pytorch_benchmarks_fork_their_workers_from_one_python() {
+    let out = scratch("limits-zygote");
+    let vars = [
+        ("CNN_BENCH_FRAMEWORKS", "pytorch"),
+        ("CNN_BENCH_ISOLATE", "all"),
+    ];
+    let (code, said) = harness(&out, "1,2", &vars, &[]);
+    assert_eq!(code, 0, "{said}");
+    assert!(
+        said.contains("pytorch's workers are forked from one Python"),
+        "{said}"
+    );
+    assert_eq!(said.matches("forked by the zygote").count(), 2, "{said}");
+    assert!(!said.contains("does not answer"), "{said}");
+    for batch in [1, 2] {
+        let r = record(&out, "pytorch", batch).expect("recorded");
+        assert_eq!(r.status, Status::Ok, "{said}");
+        assert!(r.isolated);
+    }
+}
+
 #[test]
 fn bad_run_options_exit_with_2() {
     let out = scratch("limits-bad");

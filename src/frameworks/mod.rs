@@ -8,9 +8,12 @@ mod candle_transformers;
 mod fused_adam;
 mod ort;
 mod pytorch;
+mod pytorch_worker;
 mod tch;
 mod tch_vision;
 mod tract;
+
+pub use pytorch_worker::{Zygote, ZYGOTE_VAR};
 
 use crate::identities::{Device, Framework, Phase};
 use crate::inputs::Batch;

@@ -4,18 +4,15 @@
 //! torch wheel carries the libtorch tch links. The worker times its steps
 //! itself (device synchronised), so the pipe costs the measurement nothing.
 
+use super::pytorch_worker::Worker;
 use super::{Adapter, Job, Step};
 use crate::identities::{Device, Framework, Phase};
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
-
-const WORKER: &str = include_str!("pytorch_worker.py");
 
 /// The thread count `set_threads` was given; each request carries it.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
@@ -32,7 +29,7 @@ pub struct Pytorch;
 /// The Python with torch and torchvision: `$CNN_BENCH_PYTHON`, else this
 /// checkout's `.venv` (`make setup`), else the GPU machines'
 /// `/opt/torch/.venv`, else `python3`.
-fn python() -> PathBuf {
+pub(super) fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("CNN_BENCH_PYTHON") {
         return p.into();
     }
@@ -64,58 +61,6 @@ fn probe() -> &'static Result<(String, usize), String> {
     })
 }
 
-/// A running worker process and its pipes.
-struct Worker {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Worker {
-    /// A new worker and its greeting (versions, CUDA devices).
-    fn start() -> Result<(Worker, Value)> {
-        let py = python();
-        let mut child = Command::new(&py)
-            .args(["-c", WORKER])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("cannot run {}", py.display()))?;
-        let stdin = child.stdin.take().expect("piped");
-        let stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut w = Worker {
-            child,
-            stdin,
-            stdout,
-        };
-        let hello = w.answer()?; // once torch is imported
-        Ok((w, hello))
-    }
-
-    /// The worker's next line; an error when it says one or has exited.
-    fn answer(&mut self) -> Result<Value> {
-        let mut line = String::new();
-        self.stdout.read_line(&mut line)?;
-        ensure!(
-            !line.is_empty(),
-            "the PyTorch worker exited (its error is above)"
-        );
-        let v: Value = serde_json::from_str(&line).context("the PyTorch worker's answer")?;
-        match v.get("error") {
-            Some(e) => bail!("PyTorch: {}", e.as_str().unwrap_or("error")),
-            None => Ok(v),
-        }
-    }
-
-    /// Sends `request` with the thread count to use; the answer.
-    fn call(&mut self, mut request: Value) -> Result<Value> {
-        request["threads"] = json!(threads());
-        writeln!(self.stdin, "{request}").context("writing to the PyTorch worker")?;
-        self.stdin.flush()?;
-        self.answer()
-    }
-}
-
 /// A worker no step holds: the next `prepare` or peak measurement takes it
 /// rather than starting Python and importing torch again (seconds each).
 /// One is enough: a benchmark's step is dropped before its peak is measured.
@@ -132,16 +77,9 @@ impl Worker {
 
     /// Makes it the idle worker, its step (and the step's memory) released.
     fn give_back(mut self) {
-        if self.call(json!({"op": "release"})).is_ok() {
+        if self.call(json!({"op": "release"}), threads()).is_ok() {
             *IDLE.lock().unwrap_or_else(|e| e.into_inner()) = Some(self);
         }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -232,7 +170,10 @@ impl Adapter for Pytorch {
 
     fn matmul_seconds(&self, d: Device, n: usize) -> Result<f64> {
         let mut worker = Worker::take()?;
-        let v = worker.call(json!({"op": "matmul", "device": device_name(d), "n": n}))?;
+        let v = worker.call(
+            json!({"op": "matmul", "device": device_name(d), "n": n}),
+            threads(),
+        )?;
         worker.give_back();
         v["seconds"].as_f64().context("the worker's matmul time")
     }
@@ -243,7 +184,7 @@ impl Adapter for Pytorch {
         let (weights, batches) = (Scratch::new("weights"), Scratch::new("batches"));
         job.weights.write_safetensors(&weights.0)?;
         write_batches(job, &batches.0)?;
-        worker.call(json!({
+        let request = json!({
             "op": "prepare",
             "model": job.graph.name,
             "device": device_name(job.device),
@@ -252,7 +193,8 @@ impl Adapter for Pytorch {
             "batches": batches.0,
             "count": job.batches.len(),
             "dropout": has_dropout(job.graph),
-        }))?;
+        });
+        worker.call(request, threads())?;
         Ok(Box::new(PytorchStep {
             worker: Some(worker),
             train: job.phase == Phase::Train,
@@ -280,7 +222,7 @@ impl PytorchStep {
         self.worker
             .as_mut()
             .expect("held until dropped")
-            .call(request)
+            .call(request, threads())
     }
 }
 
@@ -305,7 +247,7 @@ impl Step for PytorchStep {
     }
 
     fn process_id(&self) -> Option<u32> {
-        self.worker.as_ref().map(|w| w.child.id())
+        self.worker.as_ref().map(|w| w.pid)
     }
 
     fn logits(&mut self) -> Result<Vec<f32>> {

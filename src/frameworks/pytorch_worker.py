@@ -1,9 +1,11 @@
 """cnn-bench's `pytorch` framework: torchvision's model run by PyTorch from
 Python, as its users run it, driven by the Rust adapter (pytorch.rs) over
-stdin/stdout, one JSON object per line each way.
+stdin/stdout, or over a connection to `--zygote SOCKET` (which forks a
+worker per connection, torch imported once), one JSON object per line each
+way.
 
-Its first line says PyTorch's version and how many CUDA devices it sees (or
-that torch cannot be imported). Requests carry the thread count to use.
+Its first line says PyTorch's version, how many CUDA devices it sees and its
+process id (or that torch cannot be imported). Requests carry the thread count to use.
 Requests: {"op": "prepare", ...} builds a step; {"op": "run", "n": N} runs
 N steps and answers the seconds they took, timed here (device synchronised)
 so that the pipe costs nothing; {"op": "logits"} answers an inference step's
@@ -13,6 +15,7 @@ answers {"error": "..."}.
 """
 
 import json
+import os
 import struct
 import sys
 import time
@@ -147,14 +150,20 @@ def matmul(req):
     return {"seconds": seconds}
 
 
-def main():
-    reply = {
+def serve(rfile, wfile):
+    """Answers requests from rfile on wfile until rfile ends."""
+
+    def say(reply):
+        wfile.write(json.dumps(reply) + "\n")
+        wfile.flush()
+
+    say({
         "version": f"PyTorch {torch.__version__}, torchvision {torchvision.__version__}",
         "gpus": torch.cuda.device_count(),
-    }
-    print(json.dumps(reply), flush=True)
+        "pid": os.getpid(),
+    })
     step = None
-    for line in sys.stdin:
+    for line in rfile:
         req = json.loads(line)
         try:
             op = req["op"]
@@ -177,8 +186,47 @@ def main():
                 raise ValueError(f"unknown request {op!r}")
         except Exception as e:  # answered, so the Rust side records it
             reply = {"error": f"{type(e).__name__}: {e}"}
-        print(json.dumps(reply), flush=True)
+        say(reply)
+
+
+def zygote(path):
+    """Forks a worker for each connection to the Unix socket at `path`,
+    torch already imported (CUDA is not initialised here: each worker
+    starts its own). Dies with the process that started it."""
+    import ctypes
+    import signal
+    import socket
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers reap themselves
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    print(json.dumps({"ready": os.getpid()}), flush=True)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nobody reads stdout now
+    while True:
+        conn, _ = listener.accept()
+        if os.fork() == 0:
+            listener.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            code = 0
+            try:
+                f = conn.makefile("rw")
+                serve(f, f)
+            except Exception:
+                import traceback
+
+                traceback.print_exc()
+                code = 1
+            os._exit(code)
+        conn.close()
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--zygote"]:
+        zygote(sys.argv[2])
+    else:
+        serve(sys.stdin, sys.stdout)
