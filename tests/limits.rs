@@ -104,7 +104,6 @@ fn a_configuration_larger_than_one_past_the_limit_is_not_run_again() {
         ("CNN_BENCH_TIME_LIMIT", "8"),
         ("CNN_BENCH_HANG", "preparing@/tch/size64-batch1$"),
     ];
-    let started = std::time::Instant::now();
     let (code, said) = harness(&out, "1,2", &vars, &[]);
     assert_eq!(code, 0, "{said}");
     let small = record(&out, "tch", 1).expect("recorded");
@@ -119,7 +118,7 @@ fn a_configuration_larger_than_one_past_the_limit_is_not_run_again() {
         "{said}"
     );
     assert_eq!(large.timed_out_after, None);
-    assert!(started.elapsed().as_secs_f64() < 8.0 * 2.0, "{said}");
+    assert!(!said.contains("tch/size64-batch2: preparing"), "{said}");
     // tract's benchmarks are other frameworks': measured.
     assert_eq!(record(&out, "tract", 2).map(|r| r.status), Some(Status::Ok));
     // With a longer limit the earlier stop decides nothing: retrying the

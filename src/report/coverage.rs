@@ -12,8 +12,9 @@ pub struct Coverage {
     pub expected: usize,
     /// Ids of the expected benchmarks with no record, in the grid's order.
     pub missing: Vec<String>,
-    /// How many of `missing` have a record, measured with other step code
-    /// than this build's (a resumed run measures them again).
+    /// How many of the recorded were measured with other step code than
+    /// this build's (a resumed run measures them again); a record without
+    /// its settings (from a CSV, or older than them) is not counted.
     pub stale: usize,
 }
 
@@ -21,31 +22,29 @@ pub struct Coverage {
 const LISTED: usize = 30;
 
 impl Coverage {
-    /// Which of `cases` none of `rows` records with this build's step code
-    /// (failed ones are recorded).
+    /// Which of `cases` none of `rows` records (failed ones are recorded),
+    /// and how many of the recorded are older step code.
     pub fn of(cases: &[(Group, Case)], rows: &[Row]) -> Self {
-        let current = |r: &Row| {
-            r.record.settings.as_ref().map(|s| s.code.as_str()) == Some(code(r.record.framework))
+        let older = |r: &Row| {
+            r.record
+                .settings
+                .as_ref()
+                .is_some_and(|s| s.code != code(r.record.framework))
         };
-        let ids = |keep: bool| -> HashSet<&str> {
-            rows.iter()
-                .filter(|r| current(r) == keep)
-                .map(|r| r.record.id.as_str())
-                .collect()
-        };
-        let (recorded, older) = (ids(true), ids(false));
-        let missing: Vec<String> = cases
+        let recorded: HashSet<&str> = rows.iter().map(|r| r.record.id.as_str()).collect();
+        let stale: HashSet<&str> = rows
             .iter()
-            .map(|(g, c)| g.bench_id(c))
-            .filter(|id| !recorded.contains(id.as_str()))
+            .filter(|r| older(r))
+            .map(|r| r.record.id.as_str())
             .collect();
+        let ids: Vec<String> = cases.iter().map(|(g, c)| g.bench_id(c)).collect();
         Coverage {
             expected: cases.len(),
-            stale: missing
-                .iter()
-                .filter(|id| older.contains(id.as_str()))
-                .count(),
-            missing,
+            stale: ids.iter().filter(|id| stale.contains(id.as_str())).count(),
+            missing: ids
+                .into_iter()
+                .filter(|id| !recorded.contains(id.as_str()))
+                .collect(),
         }
     }
 
@@ -53,12 +52,10 @@ impl Coverage {
     pub fn line(&self) -> String {
         let stale = match self.stale {
             0 => String::new(),
-            n => format!(
-                " ({n} of them recorded with older step code, shown in the tables until measured again)"
-            ),
+            n => format!(" ({n} of them with older step code, which a resumed run measures again)"),
         };
         format!(
-            "{} of {} selected benchmarks recorded; {} remain{stale}",
+            "{} of {} selected benchmarks recorded{stale}; {} remain",
             self.expected - self.missing.len(),
             self.expected,
             self.missing.len()
