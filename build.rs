@@ -61,6 +61,7 @@ const FRAMEWORKS: &[(&str, &[&str], &[&str])] = &[
         "pytorch",
         &[
             "src/frameworks/pytorch.rs",
+            "src/frameworks/pytorch_worker.rs",
             "src/frameworks/pytorch_worker.py",
         ],
         &["safetensors"],
@@ -128,6 +129,14 @@ fn step_code_hashes() {
         .collect();
     let mut shared = files(SHARED);
     shared.retain(|f| !own.contains(f));
+    // An adapter file no framework claims would change no hash.
+    for f in files(&["src/frameworks"]) {
+        assert!(
+            own.contains(&f) || shared.contains(&f),
+            "build.rs: {} is in no framework's step code (FRAMEWORKS)",
+            f.display()
+        );
+    }
     for (name, paths, crates) in FRAMEWORKS {
         let mut h = Fnv::default();
         let mut mine = files(paths);
