@@ -178,6 +178,7 @@ pub fn remove_record(out: &Path, group: &Group, case: &Case) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::grid::{Device, Phase};
 
     #[test]
     fn each_framework_has_the_hash_of_its_own_step_code() {
@@ -194,7 +195,6 @@ mod tests {
         assert_ne!(code(Framework::Candle), code(Framework::CandleTransformers));
         assert_ne!(code(Framework::Ort), code(Framework::Tract));
     }
-    use crate::grid::{Device, Phase};
 
     /// A record as cnn-bench wrote them before identities were typed (and
     /// before the metric, the estimate and the timings were recorded).

@@ -141,7 +141,7 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
             let mut record = new_record(r, &group, &case, graph)?;
             let started = Instant::now();
             let isolate = r.grid.isolate.applies(group.device);
-            let ended = if let Some(smaller) = outgrown(&timed_out, &group, &case, r) {
+            let ended = if let Some(smaller) = outgrown(&timed_out, &group, &case) {
                 record.status = crate::identities::Status::Failed;
                 record.reason = Some(format!(
                     "not run: {} ran past the {} s limit, and this configuration is no smaller",
@@ -231,10 +231,10 @@ fn stopped_with(rec: &Record, r: &Run) -> bool {
 }
 
 /// A smaller configuration of this benchmark (the same model, device, phase
-/// and framework; size and batch no larger) among those stopped by the time
-/// limit: a step grows with its input, so this one would run past the limit
+/// and framework; size and batch no larger) among `stopped`, the records
+/// [`stopped_with`] this run's limit and settings: a step grows with its input, so this one would run past the limit
 /// too, and is recorded as failed without spending the limit again.
-fn outgrown<'a>(stopped: &'a [Record], group: &Group, case: &Case, r: &Run) -> Option<&'a Record> {
+fn outgrown<'a>(stopped: &'a [Record], group: &Group, case: &Case) -> Option<&'a Record> {
     let id = group.bench_id(case);
     stopped.iter().find(|t| {
         t.id != id
@@ -244,7 +244,6 @@ fn outgrown<'a>(stopped: &'a [Record], group: &Group, case: &Case, r: &Run) -> O
             && t.framework == case.framework
             && t.size <= case.size
             && t.batch <= case.batch
-            && stopped_with(t, r)
     })
 }
 

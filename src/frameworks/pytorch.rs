@@ -4,7 +4,7 @@
 //! torch wheel carries the libtorch tch links. The worker times its steps
 //! itself (device synchronised), so the pipe costs the measurement nothing.
 
-use super::pytorch_worker::Worker;
+use super::pytorch_worker::{python, Worker};
 use super::{Adapter, Job, Step};
 use crate::identities::{Device, Framework, Phase};
 use anyhow::{anyhow, bail, ensure, Context, Result};
@@ -25,21 +25,6 @@ fn threads() -> usize {
 }
 
 pub struct Pytorch;
-
-/// The Python with torch and torchvision: `$CNN_BENCH_PYTHON`, else this
-/// checkout's `.venv` (`make setup`), else the GPU machines'
-/// `/opt/torch/.venv`, else `python3`.
-pub(super) fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("CNN_BENCH_PYTHON") {
-        return p.into();
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    let gpu_machine = PathBuf::from("/opt/torch/.venv/bin/python");
-    [venv, gpu_machine]
-        .into_iter()
-        .find(|p| p.exists())
-        .unwrap_or_else(|| "python3".into())
-}
 
 /// What the Python here offers: its versions and CUDA devices, or why it
 /// cannot run the worker (asked once per process). The worker that answered

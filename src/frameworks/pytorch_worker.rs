@@ -5,7 +5,6 @@
 //! parent harness, so that each child saves the seconds of that import (on
 //! the GPU grid most of a `pytorch` cell's overhead).
 
-use super::pytorch::python;
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
@@ -14,6 +13,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 const WORKER: &str = include_str!("pytorch_worker.py");
+
+/// The Python with torch and torchvision: `$CNN_BENCH_PYTHON`, else this
+/// checkout's `.venv` (`make setup`), else the GPU machines'
+/// `/opt/torch/.venv`, else `python3`.
+pub(super) fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("CNN_BENCH_PYTHON") {
+        return p.into();
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let gpu_machine = PathBuf::from("/opt/torch/.venv/bin/python");
+    [venv, gpu_machine]
+        .into_iter()
+        .find(|p| p.exists())
+        .unwrap_or_else(|| "python3".into())
+}
 
 /// The zygote's socket, handed by the parent harness to its children.
 pub const ZYGOTE_VAR: &str = "CNN_BENCH_PYTORCH_ZYGOTE";
@@ -71,11 +85,9 @@ impl Worker {
             pid: 0,
         };
         let hello = w.answer()?; // once torch is imported
-        w.pid = match (hello["pid"].as_u64(), &w.child) {
-            (Some(pid), _) => pid as u32,
-            (None, Some(c)) => c.id(),
-            (None, None) => bail!("the PyTorch worker did not say its process id"),
-        };
+        w.pid = hello["pid"]
+            .as_u64()
+            .context("the PyTorch worker did not say its process id")? as u32;
         Ok((w, hello))
     }
 
