@@ -14,12 +14,18 @@ TORCHVISION := torchvision==0.26.0
 # library the `ort` framework loads (the version ort 2.0.0-rc.15 is built for).
 ONNX := onnx==1.23.2 onnxruntime==1.31.1
 STAMP := $(VENV)/.installed-torch-2.11.0-torchvision-0.26.0-onnx-1.23.2-onnxruntime-1.31.1
+# TensorFlow's C library, from PyPI's tensorflow-cpu wheel (its
+# libtensorflow_cc.so.2 exports the C API): only the two libraries are kept,
+# with the name the `tensorflow` crate loads (libtensorflow.so).
+TENSORFLOW := tensorflow-cpu==2.21.0
+TF_DIR := $(CACHE)/tensorflow-cpu-2.21.0
 
 .PHONY: setup bench test ci setup-cuda build-cuda gpu-bundle
 .DEFAULT_GOAL := bench
 
-## Install libtorch (the torch wheel), torchvision, onnx and ONNX Runtime once; link them here.
-setup: $(STAMP)
+## Install libtorch (the torch wheel), torchvision, onnx, ONNX Runtime and TensorFlow's library once; link them here.
+setup: $(STAMP) $(TF_DIR)/libtensorflow.so
+	@ln -sfn $(TF_DIR) .libtensorflow
 	@ln -sfn $(VENV) .venv
 	@ln -sfn "$$($(VENV)/bin/python -c 'import torch, os; print(os.path.dirname(torch.__file__))')" .libtorch
 	@ln -sfn "$$($(VENV)/bin/python -c 'import onnxruntime, os, glob; print(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so.*"))[0])')" .libonnxruntime.so
@@ -28,6 +34,14 @@ $(STAMP):
 	$(PYTHON3) -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check $(TORCH) $(TORCHVISION) safetensors numpy $(ONNX)
 	touch $@
+
+$(TF_DIR)/libtensorflow.so: $(STAMP)
+	rm -rf $(TF_DIR).part && mkdir -p $(TF_DIR).part
+	$(VENV)/bin/pip download --disable-pip-version-check --no-deps -d $(TF_DIR).part $(TENSORFLOW)
+	cd $(TF_DIR).part && $(VENV)/bin/python -c 'import glob, zipfile; z = zipfile.ZipFile(glob.glob("*.whl")[0]); [open(n, "wb").write(z.read("tensorflow/" + n)) for n in ("libtensorflow_cc.so.2", "libtensorflow_framework.so.2")]'
+	rm $(TF_DIR).part/*.whl
+	ln -s libtensorflow_cc.so.2 $(TF_DIR).part/libtensorflow.so
+	rm -rf $(TF_DIR) && mv $(TF_DIR).part $(TF_DIR)
 
 ## Run the benchmarks; pass criterion arguments in ARGS, e.g. make bench ARGS=resnet18/cpu/inference
 bench: setup

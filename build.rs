@@ -76,6 +76,11 @@ const FRAMEWORKS: &[(&str, &[&str], &[&str])] = &[
         &["src/frameworks/tract.rs", "models/src/onnx"],
         &["tract-onnx", "tract-linalg"],
     ),
+    (
+        "tensorflow",
+        &["src/frameworks/tensorflow.rs", "models/src/tensorflow"],
+        &["tensorflow"],
+    ),
 ];
 const TCH: &[&str] = &[
     "src/frameworks/tch.rs",

@@ -71,11 +71,14 @@ pub enum Framework {
     /// candle-transformers' own hand-written models on candle: what our
     /// interpreter on candle (`candle`) is measured against.
     CandleTransformers,
+    /// TensorFlow's graph mode through its C API (the `tensorflow` crate),
+    /// on the CPU.
+    Tensorflow,
 }
 
 impl Framework {
     /// Every framework, in the tables' order.
-    pub const ALL: [Framework; 8] = [
+    pub const ALL: [Framework; 9] = [
         Framework::Tch,
         Framework::TchJit,
         Framework::Candle,
@@ -84,6 +87,7 @@ impl Framework {
         Framework::Pytorch,
         Framework::TchVision,
         Framework::CandleTransformers,
+        Framework::Tensorflow,
     ];
 
     pub fn name(self) -> &'static str {
@@ -96,6 +100,7 @@ impl Framework {
             Framework::Pytorch => "pytorch",
             Framework::TchVision => "tch-vision",
             Framework::CandleTransformers => "candle-transformers",
+            Framework::Tensorflow => "tensorflow",
         }
     }
 
@@ -122,6 +127,9 @@ impl Framework {
                 "the ONNX Runtime `make setup` installs (PyPI `onnxruntime`) has only the CPU execution provider",
             ),
             (Framework::Tract, Device::Gpu(_)) => Some("tract runs on the CPU only"),
+            (Framework::Tensorflow, Device::Gpu(_)) => Some(
+                "the TensorFlow `make setup` installs (PyPI `tensorflow-cpu`) has no CUDA",
+            ),
             _ => None,
         }
     }
@@ -269,7 +277,8 @@ mod tests {
                 "tract",
                 "pytorch",
                 "tch-vision",
-                "candle-transformers"
+                "candle-transformers",
+                "tensorflow"
             ]
         );
         for f in Framework::ALL {
@@ -279,7 +288,7 @@ mod tests {
         }
         assert_eq!(
             Framework::parse("jax").unwrap_err(),
-            "unknown framework `jax`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch, tch-vision, candle-transformers"
+            "unknown framework `jax`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch, tch-vision, candle-transformers, tensorflow"
         );
         let d: Device = serde_json::from_str("\"gpu1\"").unwrap();
         assert_eq!(

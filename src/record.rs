@@ -124,6 +124,7 @@ pub fn code(framework: Framework) -> &'static str {
         Framework::Pytorch => env!("STEP_CODE_HASH_PYTORCH"),
         Framework::Ort => env!("STEP_CODE_HASH_ORT"),
         Framework::Tract => env!("STEP_CODE_HASH_TRACT"),
+        Framework::Tensorflow => env!("STEP_CODE_HASH_TENSORFLOW"),
     }
 }
 

@@ -210,8 +210,8 @@ mod tests {
         )
         .unwrap();
         let s = select(&grid, &Filter::All);
-        // CPU inference only: eight frameworks.
-        assert_eq!(s.cases.len(), 8, "{:?}", s.cases);
+        // CPU inference only: nine frameworks.
+        assert_eq!(s.cases.len(), 9, "{:?}", s.cases);
         assert_eq!(s.left_out.len(), 3, "{:#?}", s.left_out);
         let gpu = &s.left_out[0];
         assert!(
@@ -225,14 +225,14 @@ mod tests {
             s.left_out[1..],
             [
                 "candle-transformers can run no train step: absent from the train groups",
-                "ort, tract run on no gpu: absent from the gpu groups"
+                "ort, tract, tensorflow run on no gpu: absent from the gpu groups"
             ]
         );
         // The grid itself, whatever this machine has: what a report counts.
         let all = planned(&grid, &Filter::All);
         assert_eq!(
             all.cases.len(),
-            5 + 6 + 8,
+            5 + 6 + 9,
             "gpu train, gpu inference, cpu inference"
         );
         assert_eq!(all.left_out, s.left_out[1..]);
@@ -254,7 +254,7 @@ mod tests {
                 "candle-transformers has no model of its own for vgg16: absent from their groups"
             ]
         );
-        assert_eq!(s.cases.len(), 5);
+        assert_eq!(s.cases.len(), 6);
         assert_eq!(
             s.left_out,
             ["ort, tract, candle-transformers can run no train step: absent from the train groups"]

@@ -126,6 +126,13 @@ fn pytorch_logits_match_torchvision() {
     check_logits("pytorch");
 }
 
+/// TensorFlow's graph mode through its C API, on our graph lowered to
+/// TensorFlow's ops (NHWC).
+#[test]
+fn tensorflow_logits_match_torchvision() {
+    check_logits("tensorflow");
+}
+
 #[test]
 fn every_framework_has_its_parity_test() {
     let text = include_str!("parity.rs");

@@ -1,10 +1,11 @@
 //! Train steps, through the same adapters the benchmarks use: from
 //! torchvision's weights and batch, every framework that trains (tch,
-//! tch-jit, candle, pytorch, tch-vision) gives torchvision's train-mode loss, and a few Adam steps
-//! on the repeated batch lower it; on resnet18 the libtorch frameworks'
-//! Adam (libtorch's fused kernel) takes PyTorch's Adam's steps, loss for
-//! loss. The inference engines and candle-transformers (inference-only
-//! models) refuse to train.
+//! tch-jit, candle, pytorch, tch-vision, tensorflow) gives torchvision's
+//! train-mode loss, and a few Adam steps on the repeated batch lower it; on
+//! resnet18 the libtorch frameworks' Adam (libtorch's fused kernel) takes
+//! PyTorch's Adam's steps, loss for loss, and candle's and TensorFlow's
+//! stay near them. The inference engines and candle-transformers
+//! (inference-only models) refuse to train.
 
 mod common;
 
@@ -67,14 +68,22 @@ fn train_steps_match_torchvision_and_lower_the_loss() {
         }
         // resnet18's steps stay close enough to compare (mobilenetv2's and
         // inception's drift apart after two or three steps, as float
-        // differences grow): the same Adam gives the same losses.
+        // differences grow): the same Adam gives the same losses. On
+        // libtorch, loss for loss; other engines' gradients differ in the
+        // last bits, which Adam's first, nearly sign-sized steps amplify
+        // (candle and TensorFlow end within 2% of PyTorch; twice the learning
+        // rate lands far outside 5%).
         if name == "resnet18" {
             let reference = &all["pytorch"];
-            for fw in ["tch", "tch-jit", "tch-vision"] {
+            let libtorch = [("tch", 1e-3), ("tch-jit", 1e-3), ("tch-vision", 1e-3)];
+            for (fw, tolerance) in libtorch
+                .into_iter()
+                .chain([("candle", 5e-2), ("tensorflow", 5e-2)])
+            {
                 for (step, (a, b)) in all[fw].iter().zip(reference).enumerate() {
                     let rel = ((a - b) / b).abs();
                     assert!(
-                        rel < 1e-3,
+                        rel < tolerance,
                         "{fw} resnet18, loss {step}: {a} vs PyTorch's Adam's {b} (relative {rel:.1e})"
                     );
                 }
@@ -96,7 +105,14 @@ fn trainers() -> Vec<&'static str> {
 fn eager_and_traced_torch_train_the_inference_engines_do_not() {
     assert_eq!(
         trainers(),
-        ["tch", "tch-jit", "candle", "pytorch", "tch-vision"]
+        [
+            "tch",
+            "tch-jit",
+            "candle",
+            "pytorch",
+            "tch-vision",
+            "tensorflow"
+        ]
     );
     let g = model("resnet18").unwrap();
     let weights = Weights::random(&g, 1);

@@ -1,6 +1,6 @@
 //! Every network of the benchmark, described once in framework-neutral form
 //! ([`Graph`]) and lowered to each framework by a small interpreter
-//! (`tch.rs`, `candle.rs`, each behind the cargo feature of the same name).
+//! (`tch.rs`, `candle.rs`, `tensorflow.rs`, each behind the cargo feature of the same name).
 //!
 //! Parameter names equal torchvision's `state_dict` keys, so weights exported
 //! from torchvision load unchanged into every framework.
@@ -23,6 +23,8 @@ pub mod candle;
 pub mod onnx;
 #[cfg(feature = "tch")]
 pub mod tch;
+#[cfg(feature = "tensorflow")]
+pub mod tensorflow;
 
 pub use graph::{Graph, Op, Path};
 pub use weights::Weights;

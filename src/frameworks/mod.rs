@@ -11,6 +11,7 @@ mod pytorch;
 mod pytorch_worker;
 mod tch;
 mod tch_vision;
+mod tensorflow;
 mod tract;
 
 pub use pytorch_worker::{Zygote, ZYGOTE_VAR};
@@ -115,6 +116,7 @@ pub fn adapter(fw: Framework) -> Box<dyn Adapter> {
         Framework::Tract => Box::new(tract::Tract),
         Framework::Pytorch => Box::new(pytorch::Pytorch),
         Framework::CandleTransformers => Box::new(candle_transformers::CandleTransformers),
+        Framework::Tensorflow => Box::new(tensorflow::Tensorflow),
     }
 }
 
@@ -191,13 +193,13 @@ mod tests {
 
     #[test]
     fn unknown_frameworks_are_refused_with_the_valid_ones() {
-        let e = framework("tensorflow")
+        let e = framework("burn")
             .err()
-            .expect("tensorflow is not a framework here")
+            .expect("burn is not a framework here")
             .to_string();
         assert_eq!(
             e,
-            "unknown framework `tensorflow`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch, tch-vision, candle-transformers"
+            "unknown framework `burn`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch, tch-vision, candle-transformers, tensorflow"
         );
     }
 
