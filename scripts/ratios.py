@@ -1,25 +1,32 @@
 #!/usr/bin/env python3
-"""Each framework's time over pytorch's, per configuration, from a report.csv:
-the ratio of criterion's means, a conservative interval from their 95%
-confidence intervals (low: low / pytorch's high; high: high / pytorch's low),
-and the geometric mean over the configurations.
+"""Each framework's time over a reference framework's (pytorch unless
+--reference names another), per configuration, from a report.csv: the ratio
+of criterion's means, a conservative interval from their 95% confidence
+intervals (low: low / the reference's high; high: high / its low), `~` where
+either is an estimate, and the geometric mean over the configurations.
 
-Usage: scripts/pytorch_ratios.py report.csv [framework ...]   (default: tch tch-jit)
+Usage: scripts/ratios.py report.csv [--reference NAME] [framework ...]   (default: tch tch-jit)
 """
 import csv
 import math
 import sys
 
-path, frameworks = sys.argv[1], sys.argv[2:] or ["tch", "tch-jit"]
+args = sys.argv[2:]
+reference = "pytorch"
+if "--reference" in args:
+    i = args.index("--reference")
+    reference = args[i + 1]
+    del args[i : i + 2]
+path, frameworks = sys.argv[1], args or ["tch", "tch-jit"]
 rows = [r for r in csv.DictReader(open(path)) if r["metric"] == "time" and r["mean"]]
 key = lambda r: (r["model"], r["device"], r["phase"], int(r["size"]), int(r["batch"]))
 by = {(key(r), r["framework"]): r for r in rows}
-configs = sorted({key(r) for r in rows if r["framework"] == "pytorch"})
-print("| model | device | phase | size | batch | pytorch | " + " | ".join(f"{f} / pytorch" for f in frameworks) + " |")
+configs = sorted({key(r) for r in rows if r["framework"] == reference})
+print(f"| model | device | phase | size | batch | {reference} | " + " | ".join(f"{f} / {reference}" for f in frameworks) + " |")
 print("|---|---|---|---|---|---|" + "---|" * len(frameworks))
 logs = {f: [] for f in frameworks}
 for c in configs:
-    p = by[(c, "pytorch")]
+    p = by[(c, reference)]
     cells = []
     for f in frameworks:
         r = by.get((c, f))
