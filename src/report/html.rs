@@ -6,10 +6,10 @@ use crate::identities::Metric;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1600px;padding:0 1em;color:#222}
 h1{margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-table{border-collapse:collapse;margin:.5em 0 1em;font-size:14px}
-th,td{padding:4px 10px;border-bottom:1px solid #e4e4e4;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:.5em 0 1em;font-size:13px}
+th,td{padding:4px 7px;border-bottom:1px solid #e4e4e4;text-align:left;vertical-align:top}
 th{background:#f3f5f8;position:sticky;top:0}
 tr:nth-child(even) td{background:#fafbfc}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
