@@ -116,3 +116,26 @@ fn a_report_of_the_published_cpu_grid_covers_the_grids_cpu_half() {
         "{said}"
     );
 }
+
+/// Without TensorFlow's library the run says why once and skips its
+/// benchmarks; nothing calls into the missing library.
+#[test]
+fn a_missing_tensorflow_library_is_said_not_a_crash() {
+    let out = concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-no-tensorflow");
+    let _ = std::fs::remove_dir_all(out);
+    let vars = [
+        ("TENSORFLOW_DIR", "/nonexistent/tensorflow"),
+        ("LD_LIBRARY_PATH", ""),
+        ("CRITERION_HOME", out),
+        ("CNN_BENCH_REPORT", "none"),
+        ("CNN_BENCH_PROFILE", "quick"),
+    ];
+    let args = ["--bench", "--noplot", "resnet18/cpu/inference/tensorflow"];
+    let (code, _, err) = run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, &vars);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("its 2 benchmark(s) are skipped (tensorflow: cannot load TensorFlow from /nonexistent/tensorflow"),
+        "{err}"
+    );
+    assert!(err.contains("0 benchmark(s) measured"), "{err}");
+}

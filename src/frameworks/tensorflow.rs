@@ -74,7 +74,11 @@ impl Adapter for Tensorflow {
     }
 
     fn version(&self) -> String {
-        let lib = tensorflow::version().unwrap_or_else(|_| "unknown version".into());
+        // Every call into the library panics until it is loaded.
+        let lib = match library() {
+            Ok(()) => tensorflow::version().unwrap_or_else(|_| "unknown version".into()),
+            Err(_) => "not loaded".into(),
+        };
         format!("tensorflow 0.21 (TensorFlow {lib}, graph mode, CPU)")
     }
 
