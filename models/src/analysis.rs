@@ -31,6 +31,14 @@ pub fn averaging_matrix(len: usize, output: usize) -> Vec<f32> {
     m
 }
 
+/// The transpose of the row-major `rows`x`cols` matrix `m` (a weight or an
+/// averaging matrix in another framework's layout).
+pub fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    (0..cols)
+        .flat_map(|c| (0..rows).map(move |r| m[r * cols + c]))
+        .collect()
+}
+
 /// Output shape of a pooling or convolution window along one axis, as
 /// PyTorch computes it (floor mode). Fails when the window no longer fits.
 fn window_out(len: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {

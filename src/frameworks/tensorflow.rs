@@ -133,16 +133,18 @@ impl Adapter for Tensorflow {
             false => None,
         };
         let session = session(&model.scope).context("TensorFlow refused the graph")?;
-        let mut init = SessionRunArgs::new();
-        for v in &model.variables {
-            init.add_target(v.initializer());
-        }
+        // A train graph's variables and Adam's moments start from their
+        // initial values; an inference graph has none.
         if let Some(t) = &train {
-            for v in &t.slots {
-                init.add_target(v);
+            let mut init = SessionRunArgs::new();
+            for op in model
+                .variables
+                .iter()
+                .map(|v| v.initializer())
+                .chain(&t.slots)
+            {
+                init.add_target(op);
             }
-        }
-        if !model.variables.is_empty() {
             session.run(&mut init)?;
         }
         Ok(Box::new(TfStep {

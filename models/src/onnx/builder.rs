@@ -78,19 +78,13 @@ impl Builder<'_> {
             AdaptivePool::Matrices => {}
         }
         let rows = analysis::averaging_matrix(len, output);
-        let cols = transpose(&rows, output, len);
+        let cols = analysis::transpose(&rows, output, len);
         let rows = self.initializer(&format!("{out}.rows"), &[output, len], &rows);
         let cols = self.initializer(&format!("{out}.cols"), &[len, output], &cols);
         // [o, h] x [n, c, h, w] -> [n, c, o, w]; then x [w, o] -> [n, c, o, o].
         let half = self.node("MatMul", &format!("{out}.half"), vec![rows, x], vec![]);
         self.node("MatMul", out, vec![half, cols], vec![])
     }
-}
-
-pub(super) fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    (0..cols)
-        .flat_map(|c| (0..rows).map(move |r| m[r * cols + c]))
-        .collect()
 }
 
 /// Attributes of a square pooling window without dilation or ceil mode.

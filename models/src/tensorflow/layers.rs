@@ -3,7 +3,7 @@
 //! layout.
 
 use super::TfModel;
-use crate::analysis::averaging_matrix;
+use crate::analysis::{averaging_matrix, transpose};
 use crate::graph::Conv;
 use anyhow::Result;
 use tensorflow::{ops, DataType, Output};
@@ -125,13 +125,7 @@ impl TfModel {
             let rows = (lead.iter().product::<usize>()) as i32;
             let flat = m.constant::<i32>(&[rows, len as i32], &[2])?;
             let t: Output = ops::reshape(t, flat, &mut m.scope)?.into();
-            let a = averaging_matrix(len, out);
-            let mut at = vec![0f32; a.len()];
-            for i in 0..out {
-                for j in 0..len {
-                    at[j * out + i] = a[i * len + j];
-                }
-            }
+            let at = transpose(&averaging_matrix(len, out), out, len);
             let at = m.constant(&at, &[len as u64, out as u64])?;
             let y: Output = ops::mat_mul(t, at, &mut m.scope)?.into();
             let dims: Vec<i32> = lead.iter().map(|&d| d as i32).chain([out as i32]).collect();

@@ -16,8 +16,8 @@
 //! flattening a map larger than 1x1 goes through NCHW, so the classifier
 //! sees PyTorch's feature order.
 
-use crate::analysis::{adaptive_pool, shapes_in, AdaptivePool};
-use crate::graph::{Graph, Op, TensorKind};
+use crate::analysis::{adaptive_pool, shapes_in, transpose, AdaptivePool};
+use crate::graph::{Graph, Op, TensorKind, TensorKind::Parameter};
 use crate::weights::Weights;
 use anyhow::Result;
 use layers::filter;
@@ -41,6 +41,8 @@ pub struct TfModel {
     /// The assignments of batch norms' running statistics, run with every
     /// train step.
     pub updates: Vec<Operation>,
+    /// Whether it is a train graph (weights as variables).
+    train: bool,
 }
 
 impl TfModel {
@@ -68,6 +70,7 @@ impl TfModel {
             parameters: Vec::new(),
             variables: Vec::new(),
             updates: Vec::new(),
+            train,
         };
         let schedule = graph.schedule(train);
         let (logits, aux) = graph.evaluate(&schedule, train, |_, node, args: &[&Output]| {
@@ -80,20 +83,19 @@ impl TfModel {
             let tensor = |leaf: &str| weights.get(&node.path.join(leaf));
             let kind = |leaf: &str| {
                 let spec = node.op.tensors().into_iter().find(|t| t.leaf == leaf);
-                spec.map_or(TensorKind::Parameter, |t| t.kind)
+                spec.map_or(Parameter, |t| t.kind)
             };
             let y: Output = match &node.op {
                 Op::Input => m.input.clone(),
                 Op::Conv2d(conv) => {
                     let t = tensor("weight")?;
                     let (filter, shape) = filter(conv, &t.data);
-                    let f = m.tensor(&filter, &shape, TensorKind::Parameter, train)?;
+                    let f = m.tensor(&filter, &shape, Parameter)?;
                     let y = m.conv(x(), f, conv, (h, w))?;
                     match conv.bias {
                         true => {
                             let b = tensor("bias")?;
-                            let b =
-                                m.tensor(&b.data, &[b.data.len()], TensorKind::Parameter, train)?;
+                            let b = m.tensor(&b.data, &b.shape, Parameter)?;
                             ops::BiasAdd::new()
                                 .data_format("NHWC")
                                 .build(y, b, &mut m.scope)?
@@ -105,7 +107,7 @@ impl TfModel {
                 Op::BatchNorm2d { eps, momentum, .. } => {
                     let mut t = |leaf| -> Result<Output> {
                         let v = tensor(leaf)?;
-                        m.tensor(&v.data, &[v.data.len()], kind(leaf), train)
+                        m.tensor(&v.data, &v.shape, kind(leaf))
                     };
                     let (g, b, mean, var) = (
                         t("weight")?,
@@ -196,20 +198,10 @@ impl TfModel {
                 } => {
                     // torchvision's [out, in] as TensorFlow's [in, out].
                     let t = tensor("weight")?;
-                    let mut kernel = vec![0f32; t.data.len()];
-                    for o in 0..*out_features {
-                        for k in 0..*in_features {
-                            kernel[k * out_features + o] = t.data[o * in_features + k];
-                        }
-                    }
-                    let k = m.tensor(
-                        &kernel,
-                        &[*in_features, *out_features],
-                        TensorKind::Parameter,
-                        train,
-                    )?;
+                    let kernel = transpose(&t.data, *out_features, *in_features);
+                    let k = m.tensor(&kernel, &[*in_features, *out_features], Parameter)?;
                     let b = tensor("bias")?;
-                    let b = m.tensor(&b.data, &[b.data.len()], TensorKind::Parameter, train)?;
+                    let b = m.tensor(&b.data, &b.shape, Parameter)?;
                     let y: Output = ops::mat_mul(x(), k, &mut m.scope)?.into();
                     ops::bias_add(y, b, &mut m.scope)?.into()
                 }
@@ -229,22 +221,16 @@ impl TfModel {
 
     /// A weight: a constant in an inference graph; in a train graph a
     /// variable (a parameter, or a buffer the optimizer leaves alone).
-    fn tensor(
-        &mut self,
-        values: &[f32],
-        shape: &[usize],
-        kind: TensorKind,
-        train: bool,
-    ) -> Result<Output> {
+    fn tensor(&mut self, values: &[f32], shape: &[usize], kind: TensorKind) -> Result<Output> {
         let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-        if !train {
+        if !self.train {
             return self.constant(values, &shape);
         }
         let t = Tensor::<f32>::new(&shape).with_values(values)?;
         let v = Variable::builder()
             .const_initial_value(t)
             .build(&mut self.scope)?;
-        if kind == TensorKind::Parameter {
+        if kind == Parameter {
             self.parameters.push(v.clone());
         }
         self.variables.push(v.clone());
