@@ -81,6 +81,11 @@ const FRAMEWORKS: &[(&str, &[&str], &[&str])] = &[
         &["src/frameworks/tensorflow.rs", "models/src/tensorflow"],
         &["tensorflow"],
     ),
+    (
+        "burn",
+        &["src/frameworks/burn.rs", "models/src/burn.rs"],
+        &["burn"],
+    ),
 ];
 const TCH: &[&str] = &[
     "src/frameworks/tch.rs",

@@ -55,7 +55,7 @@ mod tests {
         assert_eq!(vgg16.split_whitespace().nth(3), Some("32x32"), "{vgg16}");
         assert!(
             resnet18.ends_with(
-                "tch, tch-jit, candle, ort, tract, pytorch, tch-vision, candle-transformers, tensorflow"
+                "tch, tch-jit, candle, ort, tract, pytorch, tch-vision, candle-transformers, tensorflow, burn"
             ),
             "{resnet18}"
         );

@@ -74,11 +74,13 @@ pub enum Framework {
     /// TensorFlow's graph mode through its C API (the `tensorflow` crate),
     /// on the CPU.
     Tensorflow,
+    /// burn on its own backends: Flex on the CPU, CubeCL's CUDA on a GPU.
+    Burn,
 }
 
 impl Framework {
     /// Every framework, in the tables' order.
-    pub const ALL: [Framework; 9] = [
+    pub const ALL: [Framework; 10] = [
         Framework::Tch,
         Framework::TchJit,
         Framework::Candle,
@@ -88,6 +90,7 @@ impl Framework {
         Framework::TchVision,
         Framework::CandleTransformers,
         Framework::Tensorflow,
+        Framework::Burn,
     ];
 
     pub fn name(self) -> &'static str {
@@ -101,6 +104,7 @@ impl Framework {
             Framework::TchVision => "tch-vision",
             Framework::CandleTransformers => "candle-transformers",
             Framework::Tensorflow => "tensorflow",
+            Framework::Burn => "burn",
         }
     }
 
@@ -278,7 +282,8 @@ mod tests {
                 "pytorch",
                 "tch-vision",
                 "candle-transformers",
-                "tensorflow"
+                "tensorflow",
+                "burn"
             ]
         );
         for f in Framework::ALL {
@@ -288,7 +293,7 @@ mod tests {
         }
         assert_eq!(
             Framework::parse("jax").unwrap_err(),
-            "unknown framework `jax`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch, tch-vision, candle-transformers, tensorflow"
+            "unknown framework `jax`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch, tch-vision, candle-transformers, tensorflow, burn"
         );
         let d: Device = serde_json::from_str("\"gpu1\"").unwrap();
         assert_eq!(

@@ -125,6 +125,7 @@ pub fn code(framework: Framework) -> &'static str {
         Framework::Ort => env!("STEP_CODE_HASH_ORT"),
         Framework::Tract => env!("STEP_CODE_HASH_TRACT"),
         Framework::Tensorflow => env!("STEP_CODE_HASH_TENSORFLOW"),
+        Framework::Burn => env!("STEP_CODE_HASH_BURN"),
     }
 }
 

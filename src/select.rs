@@ -210,15 +210,16 @@ mod tests {
         )
         .unwrap();
         let s = select(&grid, &Filter::All);
-        // CPU inference only: nine frameworks.
-        assert_eq!(s.cases.len(), 9, "{:?}", s.cases);
+        // CPU inference only: ten frameworks.
+        assert_eq!(s.cases.len(), 10, "{:?}", s.cases);
         assert_eq!(s.left_out.len(), 3, "{:#?}", s.left_out);
         let gpu = &s.left_out[0];
         assert!(
-            gpu.starts_with("gpu is unavailable, its 11 benchmark(s) are skipped (")
+            gpu.starts_with("gpu is unavailable, its 13 benchmark(s) are skipped (")
                 && gpu.contains("tch, tch-jit, tch-vision: libtorch sees 0 CUDA device(s)")
                 && gpu.contains("; candle, candle-transformers: ")
-                && gpu.contains("; pytorch: PyTorch sees 0 CUDA device(s)"),
+                && gpu.contains("; pytorch: PyTorch sees 0 CUDA device(s)")
+                && gpu.contains("; burn: this build of burn has no CUDA backend"),
             "{gpu}"
         );
         assert_eq!(
@@ -232,7 +233,7 @@ mod tests {
         let all = planned(&grid, &Filter::All);
         assert_eq!(
             all.cases.len(),
-            5 + 6 + 9,
+            6 + 7 + 10,
             "gpu train, gpu inference, cpu inference"
         );
         assert_eq!(all.left_out, s.left_out[1..]);
@@ -254,7 +255,7 @@ mod tests {
                 "candle-transformers has no model of its own for vgg16: absent from their groups"
             ]
         );
-        assert_eq!(s.cases.len(), 6);
+        assert_eq!(s.cases.len(), 7);
         assert_eq!(
             s.left_out,
             ["ort, tract, candle-transformers can run no train step: absent from the train groups"]

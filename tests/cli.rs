@@ -26,7 +26,7 @@ fn grid(vars: &[(&str, &str)]) -> (i32, String, String) {
 fn the_default_grid_is_printed() {
     let (code, out, _) = grid(&[]);
     assert_eq!(code, 0);
-    assert!(out.contains("21 groups, 1476 benchmarks"), "{out}");
+    assert!(out.contains("21 groups, 1728 benchmarks"), "{out}");
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn sizes_are_checked_for_what_the_filter_selects() {
     let inception = [("CNN_BENCH_MODELS", "inception_v3")];
     let (code, out, err) = list(&inception, &["/cpu/inference/"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.lines().count(), 84, "{out}");
+    assert_eq!(out.lines().count(), 96, "{out}");
     assert!(out.lines().all(|l| l.contains("/cpu/inference/")), "{out}");
     // Asked for everything, its 128x128 train benchmarks are refused.
     let (code, _, err) = list(&inception, &[]);
@@ -90,8 +90,8 @@ fn sizes_are_checked_for_what_the_filter_selects() {
 /// makes (on a machine with every device): the published CPU grid is the
 /// default grid's CPU half but for `pytorch` (7 x 12 benchmarks) and
 /// `tch-vision` (4 x 12: it has no vgg16 or efficientnet of its own) and
-/// `candle-transformers` (3 x 12: its resnets only) and `tensorflow`
-/// (7 x 12), and none of its GPU half.
+/// `candle-transformers` (3 x 12: its resnets only), `tensorflow` and
+/// `burn` (7 x 12 each), and none of its GPU half.
 #[test]
 fn a_report_of_the_published_cpu_grid_covers_the_grids_cpu_half() {
     let csv = concat!(
@@ -106,13 +106,13 @@ fn a_report_of_the_published_cpu_grid_covers_the_grids_cpu_half() {
     let (code, said, err) = report(&[("CNN_BENCH_RUNS", "cpu/inference")]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        said.starts_with("420 of 672 selected benchmarks recorded; 252 remain;"),
+        said.starts_with("420 of 756 selected benchmarks recorded; 336 remain;"),
         "{said}"
     );
     let (code, said, err) = report(&[]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        said.starts_with("420 of 1476 selected benchmarks recorded; 1056 remain;"),
+        said.starts_with("420 of 1728 selected benchmarks recorded; 1308 remain;"),
         "{said}"
     );
 }

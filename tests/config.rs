@@ -44,7 +44,7 @@ fn defaults_are_the_studys_grid() {
     ];
     assert_eq!(g.runs, runs);
     assert_eq!(g.groups().len(), 7 * 3);
-    assert_eq!(g.cases().len(), 9 * 3 * 4);
+    assert_eq!(g.cases().len(), 10 * 3 * 4);
     assert!(g.threads >= 1);
 }
 
@@ -82,9 +82,9 @@ fn unknown_names_are_refused_with_the_valid_ones() {
         e.contains("unknown model `resnet1000`") && e.contains("efficientnetb7"),
         "{e}"
     );
-    let e = err(&[("CNN_BENCH_FRAMEWORKS", "tch,burn")]);
+    let e = err(&[("CNN_BENCH_FRAMEWORKS", "tch,jax")]);
     assert!(
-        e.contains("unknown framework `burn`; valid frameworks: tch, tch-jit, candle, ort, tract"),
+        e.contains("unknown framework `jax`; valid frameworks: tch, tch-jit, candle, ort, tract"),
         "{e}"
     );
     let e = err(&[("CNN_BENCH_RUNS", "tpu/train")]);

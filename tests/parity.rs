@@ -133,6 +133,13 @@ fn tensorflow_logits_match_torchvision() {
     check_logits("tensorflow");
 }
 
+/// burn on its Flex CPU backend, on our graph lowered to burn-nn's modules
+/// and burn's tensor ops.
+#[test]
+fn burn_logits_match_torchvision() {
+    check_logits("burn");
+}
+
 #[test]
 fn every_framework_has_its_parity_test() {
     let text = include_str!("parity.rs");

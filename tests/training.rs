@@ -1,10 +1,10 @@
 //! Train steps, through the same adapters the benchmarks use: from
 //! torchvision's weights and batch, every framework that trains (tch,
-//! tch-jit, candle, pytorch, tch-vision, tensorflow) gives torchvision's
+//! tch-jit, candle, pytorch, tch-vision, tensorflow, burn) gives torchvision's
 //! train-mode loss, and a few Adam steps on the repeated batch lower it; on
 //! resnet18 the libtorch frameworks' Adam (libtorch's fused kernel) takes
-//! PyTorch's Adam's steps, loss for loss, and candle's and TensorFlow's
-//! stay near them. The inference engines and candle-transformers
+//! PyTorch's Adam's steps, loss for loss, and candle's, TensorFlow's and
+//! burn's stay near them. The inference engines and candle-transformers
 //! (inference-only models) refuse to train.
 
 mod common;
@@ -76,9 +76,10 @@ fn train_steps_match_torchvision_and_lower_the_loss() {
         if name == "resnet18" {
             let reference = &all["pytorch"];
             let libtorch = [("tch", 1e-3), ("tch-jit", 1e-3), ("tch-vision", 1e-3)];
-            for (fw, tolerance) in libtorch
-                .into_iter()
-                .chain([("candle", 5e-2), ("tensorflow", 5e-2)])
+            for (fw, tolerance) in
+                libtorch
+                    .into_iter()
+                    .chain([("candle", 5e-2), ("tensorflow", 5e-2), ("burn", 5e-2)])
             {
                 for (step, (a, b)) in all[fw].iter().zip(reference).enumerate() {
                     let rel = ((a - b) / b).abs();
@@ -111,7 +112,8 @@ fn eager_and_traced_torch_train_the_inference_engines_do_not() {
             "candle",
             "pytorch",
             "tch-vision",
-            "tensorflow"
+            "tensorflow",
+            "burn"
         ]
     );
     let g = model("resnet18").unwrap();

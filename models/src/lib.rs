@@ -1,6 +1,6 @@
 //! Every network of the benchmark, described once in framework-neutral form
 //! ([`Graph`]) and lowered to each framework by a small interpreter
-//! (`tch.rs`, `candle.rs`, `tensorflow.rs`, each behind the cargo feature of the same name).
+//! (`tch.rs`, `candle.rs`, `tensorflow/`, `burn.rs`, each behind the cargo feature of the same name).
 //!
 //! Parameter names equal torchvision's `state_dict` keys, so weights exported
 //! from torchvision load unchanged into every framework.
@@ -17,6 +17,8 @@ pub mod vgg;
 pub mod walk;
 pub mod weights;
 
+#[cfg(feature = "burn")]
+pub mod burn;
 #[cfg(feature = "candle")]
 pub mod candle;
 #[cfg(feature = "onnx")]

@@ -3,6 +3,7 @@
 //! docs/methodology.md defines; adding a framework is one file here, its
 //! identity in `identities::Framework` and its line in [`adapter`].
 
+mod burn;
 mod candle;
 mod candle_transformers;
 mod fused_adam;
@@ -117,6 +118,7 @@ pub fn adapter(fw: Framework) -> Box<dyn Adapter> {
         Framework::Pytorch => Box::new(pytorch::Pytorch),
         Framework::CandleTransformers => Box::new(candle_transformers::CandleTransformers),
         Framework::Tensorflow => Box::new(tensorflow::Tensorflow),
+        Framework::Burn => Box::new(burn::Burn),
     }
 }
 
@@ -193,13 +195,13 @@ mod tests {
 
     #[test]
     fn unknown_frameworks_are_refused_with_the_valid_ones() {
-        let e = framework("burn")
+        let e = framework("jax")
             .err()
-            .expect("burn is not a framework here")
+            .expect("jax is not a framework here")
             .to_string();
         assert_eq!(
             e,
-            "unknown framework `burn`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch, tch-vision, candle-transformers, tensorflow"
+            "unknown framework `jax`; valid frameworks: tch, tch-jit, candle, ort, tract, pytorch, tch-vision, candle-transformers, tensorflow, burn"
         );
     }
 

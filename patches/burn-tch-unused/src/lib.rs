@@ -1,0 +1,1 @@
+//! Never built: see this crate's Cargo.toml.

@@ -1,0 +1,155 @@
+//! burn adapter: the model from `cnn_models::burn` on burn's own backends,
+//! Flex (pure Rust, eager: gemm and SIMD kernels on rayon's pool) on the
+//! CPU and CubeCL's CUDA backend (kernels compiled at run time through
+//! NVRTC, fusion and autotune as burn ships them) on a GPU, under the
+//! `cuda` feature. Train: burn's autodiff device, burn-nn's cross-entropy
+//! and burn-optim's Adam with PyTorch's epsilon.
+
+use super::{seconds, Adapter, Cycle, Job, Step, AUX_WEIGHT};
+use crate::identities::{Device, Framework, Phase};
+use anyhow::{anyhow, bail, ensure, Result};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Int, Tensor, TensorData};
+use cnn_models::burn::BurnModel;
+
+pub struct Burn;
+
+/// Adam as PyTorch defines it (lr 1e-3, betas 0.9/0.999, eps 1e-8); burn's
+/// default epsilon is 1e-5.
+const LR: f64 = 1e-3;
+const EPS: f32 = 1e-8;
+
+/// burn's device for `d`: Flex on the CPU, CUDA on a GPU.
+fn device(d: Device) -> Result<burn::tensor::Device> {
+    match d {
+        Device::Cpu => Ok(burn::tensor::Device::flex()),
+        #[cfg(feature = "cuda")]
+        Device::Gpu(i) => Ok(burn::tensor::Device::cuda(i)),
+        #[cfg(not(feature = "cuda"))]
+        Device::Gpu(_) => {
+            bail!("this build of burn has no CUDA backend (build with the `cuda` feature)")
+        }
+    }
+}
+
+/// Waits until the device has finished what was queued on it.
+fn sync(d: &burn::tensor::Device) -> Result<()> {
+    d.sync().map_err(|e| anyhow!("burn: {e:?}"))
+}
+
+impl Adapter for Burn {
+    fn id(&self) -> Framework {
+        Framework::Burn
+    }
+
+    fn version(&self) -> String {
+        "burn 0.22.1 (flex on the CPU, cuda on a GPU)".to_string()
+    }
+
+    fn set_threads(&self, threads: usize) {
+        // Flex's kernels and gemm run on rayon's global pool, which reads
+        // this variable when it first starts.
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    }
+
+    fn device_present(&self, d: Device) -> Result<()> {
+        device(d).map(|_| ())
+    }
+
+    fn matmul_seconds(&self, d: Device, n: usize) -> Result<f64> {
+        let dev = device(d)?;
+        let a = Tensor::<2>::random([n, n], burn::tensor::Distribution::Default, &dev);
+        sync(&dev)?;
+        seconds(|| {
+            let c = a.clone().matmul(a.clone());
+            sync(&dev)?;
+            Ok(c)
+        })
+    }
+
+    fn prepare(&self, job: &Job) -> Result<Box<dyn Step>> {
+        let plain = device(job.device)?;
+        // Gradients are a property of the device in burn.
+        let dev = match job.phase {
+            Phase::Train => plain.clone().autodiff(),
+            Phase::Inference => plain,
+        };
+        let model = BurnModel::new(job.graph, job.weights, &dev)?;
+        // The batches wait in host memory (Flex's tensors), and are moved
+        // to the device in each step.
+        let host = burn::tensor::Device::flex();
+        let batches = job
+            .batches
+            .iter()
+            .map(|b| {
+                let images = TensorData::new(b.images.clone(), b.shape().to_vec());
+                let labels: Vec<i64> = b.labels.iter().map(|&l| l.into()).collect();
+                let labels = TensorData::new(labels, [b.batch]);
+                (
+                    Tensor::<4>::from_data(images, &host),
+                    Tensor::<1, Int>::from_data(labels, &host),
+                )
+            })
+            .collect();
+        let optimizer = match job.phase {
+            Phase::Train => Some(AdamConfig::new().with_epsilon(EPS).init()),
+            Phase::Inference => None,
+        };
+        Ok(Box::new(BurnStep {
+            model,
+            optimizer,
+            batches: Cycle::new(batches),
+            device: dev,
+        }))
+    }
+}
+
+struct BurnStep {
+    model: BurnModel,
+    /// Adam for a train step; `None` for inference.
+    optimizer: Option<ModuleOptimizer>,
+    batches: Cycle<(Tensor<4>, Tensor<1, Int>)>,
+    device: burn::tensor::Device,
+}
+
+impl BurnStep {
+    /// The next batch's logits, in train mode on an autodiff device.
+    fn forward(&mut self) -> Result<(Tensor<2>, Option<Tensor<2>>, Tensor<1, Int>)> {
+        let (images, labels) = self.batches.next().clone();
+        let x = images.to_device(&self.device);
+        let (logits, aux) = self.model.forward(x)?;
+        Ok((logits, aux, labels.to_device(&self.device)))
+    }
+}
+
+impl Step for BurnStep {
+    fn run(&mut self) -> Result<Option<f32>> {
+        let (logits, aux, y) = self.forward()?;
+        let Some(optimizer) = self.optimizer.as_mut() else {
+            drop(logits);
+            sync(&self.device)?;
+            return Ok(None);
+        };
+        let ce = CrossEntropyLossConfig::new().init(&self.device);
+        let mut loss = ce.forward(logits, y.clone());
+        // Inception v3's auxiliary classifier, weighted as usual.
+        if let Some(aux) = aux {
+            loss = loss + ce.forward(aux, y) * AUX_WEIGHT;
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model.layers);
+        let layers = self.model.layers.clone();
+        self.model.layers = optimizer.step(LR, layers, grads);
+        sync(&self.device)?;
+        Ok(Some(loss.into_scalar::<f32>()))
+    }
+
+    fn logits(&mut self) -> Result<Vec<f32>> {
+        ensure!(self.optimizer.is_none(), "a train step has no eval logits");
+        let (logits, _, _) = self.forward()?;
+        logits
+            .into_data()
+            .try_into_vec::<f32>()
+            .map_err(|e| anyhow!("burn: {e:?}"))
+    }
+}
