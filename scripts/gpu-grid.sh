@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One slice of the default GPU grid (7 models x 3 sizes x 4 batches x train
 # and inference x the default frameworks that run on a GPU (tch, tch-jit,
-# candle, pytorch; tch-vision on the 4 models it has; candle-transformers'
-# inference on its 3 resnets) = 804 benchmarks, GPU memory recorded
+# candle, pytorch, burn; tch-vision on the 4 models it has;
+# candle-transformers' inference on its 3 resnets) = 972 benchmarks, GPU memory recorded
 # with each), on a lent GPU machine (H100/H200, driver 580, PyTorch
 # 2.11.0+cu130 in /opt/torch/.venv, no Rust, no network). Build on the build
 # machine with `make gpu-bundle`, carry device-bundle/, and run from the

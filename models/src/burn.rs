@@ -61,8 +61,8 @@ impl Value {
     fn flat(&self) -> Result<Tensor<2>> {
         match self {
             Value::Flat(t) => Ok(t.clone()),
-            // A 1x1 map after adaptive pooling, as in torchvision's
-            // `flatten` of `[n, c, 1, 1]`.
+            // PyTorch's `flatten(1)`: NCHW order (VGG's classifier reads
+            // its 7x7 map in that order).
             Value::Map(t) => Ok(t.clone().flatten(1, 3)),
         }
     }
