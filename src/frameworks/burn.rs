@@ -2,12 +2,13 @@
 //! Flex (pure Rust, eager: gemm and SIMD kernels on rayon's pool) on the
 //! CPU and CubeCL's CUDA backend (kernels compiled at run time through
 //! NVRTC, fusion and autotune as burn ships them) on a GPU, under the
-//! `cuda` feature. Train: burn's autodiff device, burn-nn's cross-entropy
-//! and burn-optim's Adam with PyTorch's epsilon.
+//! `burn-cuda` feature (see Cargo.toml: its build downloads LLVM). Train:
+//! burn's autodiff device, burn-nn's cross-entropy and burn-optim's Adam
+//! with PyTorch's epsilon.
 
 use super::{seconds, Adapter, Cycle, Job, Step, AUX_WEIGHT};
 use crate::identities::{Device, Framework, Phase};
-use anyhow::{anyhow, bail, ensure, Result};
+use anyhow::{anyhow, ensure, Result};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Int, Tensor, TensorData};
@@ -24,12 +25,13 @@ const EPS: f32 = 1e-8;
 fn device(d: Device) -> Result<burn::tensor::Device> {
     match d {
         Device::Cpu => Ok(burn::tensor::Device::flex()),
-        #[cfg(feature = "cuda")]
+        #[cfg(feature = "burn-cuda")]
         Device::Gpu(i) => Ok(burn::tensor::Device::cuda(i)),
-        #[cfg(not(feature = "cuda"))]
-        Device::Gpu(_) => {
-            bail!("this build of burn has no CUDA backend (build with the `cuda` feature)")
-        }
+        #[cfg(not(feature = "burn-cuda"))]
+        Device::Gpu(_) => anyhow::bail!(
+            "this build of burn has no CUDA backend (build with the `burn-cuda` feature; \
+             its build script downloads LLVM from GitHub)"
+        ),
     }
 }
 
@@ -44,7 +46,7 @@ impl Adapter for Burn {
     }
 
     fn version(&self) -> String {
-        "burn 0.22.1 (flex on the CPU, cuda on a GPU)".to_string()
+        "burn 0.22.1 (Flex on the CPU, CUDA in a burn-cuda build)".to_string()
     }
 
     fn set_threads(&self, threads: usize) {
