@@ -9,7 +9,7 @@
 use super::{seconds, Adapter, Cycle, Job, Step, AUX_WEIGHT};
 use crate::identities::{Device, Framework, Phase};
 use anyhow::{anyhow, ensure, Result};
-use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Int, Tensor, TensorData};
 use cnn_models::burn::BurnModel;
@@ -94,60 +94,69 @@ impl Adapter for Burn {
                 )
             })
             .collect();
-        let optimizer = match job.phase {
-            Phase::Train => Some(AdamConfig::new().with_epsilon(EPS).init()),
+        let train = match job.phase {
+            Phase::Train => Some(Train {
+                optimizer: AdamConfig::new().with_epsilon(EPS).init(),
+                loss: CrossEntropyLossConfig::new().init(&dev),
+            }),
             Phase::Inference => None,
         };
         Ok(Box::new(BurnStep {
             model,
-            optimizer,
+            train,
             batches: Cycle::new(batches),
             device: dev,
         }))
     }
 }
 
+/// What a train step adds to the forward pass, built once when prepared.
+struct Train {
+    optimizer: ModuleOptimizer,
+    loss: CrossEntropyLoss,
+}
+
 struct BurnStep {
     model: BurnModel,
-    /// Adam for a train step; `None` for inference.
-    optimizer: Option<ModuleOptimizer>,
+    /// Adam and the loss for a train step; `None` for inference.
+    train: Option<Train>,
     batches: Cycle<(Tensor<4>, Tensor<1, Int>)>,
     device: burn::tensor::Device,
 }
 
 impl BurnStep {
-    /// The next batch's logits, in train mode on an autodiff device.
+    /// The next batch's logits (in train mode on an autodiff device) and
+    /// its labels, still in host memory.
     fn forward(&mut self) -> Result<(Tensor<2>, Option<Tensor<2>>, Tensor<1, Int>)> {
         let (images, labels) = self.batches.next().clone();
-        let x = images.to_device(&self.device);
-        let (logits, aux) = self.model.forward(x)?;
-        Ok((logits, aux, labels.to_device(&self.device)))
+        let (logits, aux) = self.model.forward(images.to_device(&self.device))?;
+        Ok((logits, aux, labels))
     }
 }
 
 impl Step for BurnStep {
     fn run(&mut self) -> Result<Option<f32>> {
-        let (logits, aux, y) = self.forward()?;
-        let Some(optimizer) = self.optimizer.as_mut() else {
+        let (logits, aux, labels) = self.forward()?;
+        let Some(train) = self.train.as_mut() else {
             drop(logits);
             sync(&self.device)?;
             return Ok(None);
         };
-        let ce = CrossEntropyLossConfig::new().init(&self.device);
-        let mut loss = ce.forward(logits, y.clone());
+        let y = labels.to_device(&self.device);
+        let mut loss = train.loss.forward(logits, y.clone());
         // Inception v3's auxiliary classifier, weighted as usual.
         if let Some(aux) = aux {
-            loss = loss + ce.forward(aux, y) * AUX_WEIGHT;
+            loss = loss + train.loss.forward(aux, y) * AUX_WEIGHT;
         }
         let grads = GradientsParams::from_grads(loss.backward(), &self.model.layers);
         let layers = self.model.layers.clone();
-        self.model.layers = optimizer.step(LR, layers, grads);
+        self.model.layers = train.optimizer.step(LR, layers, grads);
         sync(&self.device)?;
         Ok(Some(loss.into_scalar::<f32>()))
     }
 
     fn logits(&mut self) -> Result<Vec<f32>> {
-        ensure!(self.optimizer.is_none(), "a train step has no eval logits");
+        ensure!(self.train.is_none(), "a train step has no eval logits");
         let (logits, _, _) = self.forward()?;
         logits
             .into_data()
