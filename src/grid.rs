@@ -144,12 +144,16 @@ isolate:    {:?} (own process per benchmark)
         out
     }
 
-    /// The benchmarks of every group: framework x size x batch.
+    /// The benchmarks of every group: size x batch x framework, every
+    /// framework at one input before the next input. Interleaved so that a
+    /// few minutes of load from elsewhere on a shared machine fall on every
+    /// framework of the configurations then running, not on one framework's
+    /// column, which would skew the ratios between frameworks.
     pub fn cases(&self) -> Vec<Case> {
         let mut out = Vec::new();
-        for framework in &self.frameworks {
-            for &size in &self.sizes {
-                for &batch in &self.batches {
+        for &size in &self.sizes {
+            for &batch in &self.batches {
+                for framework in &self.frameworks {
                     out.push(Case {
                         framework: *framework,
                         size,

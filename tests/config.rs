@@ -46,6 +46,14 @@ fn defaults_are_the_studys_grid() {
     assert_eq!(g.groups().len(), 7 * 3);
     assert_eq!(g.cases().len(), 10 * 3 * 4);
     assert!(g.threads >= 1);
+    // Interleaved: every framework at one input before the next input.
+    let first: Vec<_> = g.cases()[..11]
+        .iter()
+        .map(|c| (c.framework, c.size, c.batch))
+        .collect();
+    let mut expected: Vec<_> = Framework::ALL.iter().map(|&f| (f, 128, 1)).collect();
+    expected.push((Framework::ALL[0], 128, 8));
+    assert_eq!(first, expected);
 }
 
 #[test]

@@ -231,8 +231,9 @@ fn a_run_stopped_by_its_deadline_finishes_on_the_next_run_without_measuring_twic
             .map(|(f, b)| record(out, f, *b).map(|r| r.run_id))
             .collect()
     };
-    // tch, new to this folder, is predicted at 10.3 s and starts; tract,
-    // predicted as long, would not finish in what is left of 12 s.
+    // The first benchmark (tch at batch 1), new to this folder, is predicted
+    // at 10.3 s and starts; the next, predicted as long, would not finish in
+    // what is left of 12 s.
     let (code, said) = harness(&out, "1,2", &[], &["--max-time", "12"]);
     assert_eq!(code, 0, "{said}");
     let first = first_ids(&out);
