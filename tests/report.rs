@@ -452,10 +452,20 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
     );
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("<h2>Coverage</h2>"), "{html}");
+    // A record outside the selection (an earlier run's, in the same
+    // folder) is in the tables, and the coverage says so.
+    write_record(&dir, &group(), &case("tract"), &record("tract", None)).unwrap();
+    let (_, summary) =
+        cnn_bench::publish::write(std::slice::from_ref(&dir), "new", Some(&expected), &out)
+            .unwrap();
+    assert!(
+        summary.contains("1 remain; 1 other recorded benchmark, outside this selection, is in the tables too; 3 benchmarks"),
+        "{summary}"
+    );
     // Without a selection, no coverage.
     let (_, summary) =
         cnn_bench::publish::write(std::slice::from_ref(&dir), "new", None, &out).unwrap();
-    assert!(summary.starts_with("2 benchmarks"), "{summary}");
+    assert!(summary.starts_with("3 benchmarks"), "{summary}");
 }
 
 /// report.csv gives each benchmark's time relative to `pytorch`'s in the

@@ -16,6 +16,9 @@ pub struct Coverage {
     /// this build's (a resumed run measures them again); a record without
     /// its settings (from a CSV, or older than them) is not counted.
     pub stale: usize,
+    /// Recorded benchmarks outside the selection (a folder that earlier
+    /// runs with other settings also wrote to): in the tables too.
+    pub outside: usize,
 }
 
 /// The missing ids a report lists before it says "and N more".
@@ -38,8 +41,10 @@ impl Coverage {
             .map(|r| r.record.id.as_str())
             .collect();
         let ids: Vec<String> = cases.iter().map(|(g, c)| g.bench_id(c)).collect();
+        let selected: HashSet<&str> = ids.iter().map(String::as_str).collect();
         Coverage {
             expected: cases.len(),
+            outside: recorded.difference(&selected).count(),
             stale: ids.iter().filter(|id| stale.contains(id.as_str())).count(),
             missing: ids
                 .into_iter()
@@ -54,8 +59,17 @@ impl Coverage {
             0 => String::new(),
             n => format!(" ({n} of them with older step code, which a resumed run measures again)"),
         };
+        let outside = match self.outside {
+            0 => String::new(),
+            1 => {
+                "; 1 other recorded benchmark, outside this selection, is in the tables too".into()
+            }
+            n => format!(
+                "; {n} other recorded benchmarks, outside this selection, are in the tables too"
+            ),
+        };
         format!(
-            "{} of {} selected benchmarks recorded{stale}; {} remain",
+            "{} of {} selected benchmarks recorded{stale}; {} remain{outside}",
             self.expected - self.missing.len(),
             self.expected,
             self.missing.len()
