@@ -1,8 +1,9 @@
 //! The bench binary's `main` (`cargo bench`, and the `cnn-bench-run`
 //! binary, the same harness for scripts and tests): one criterion group per
 //! model x device x phase of the grid (`{model}/{device}/{phase}`), one
-//! benchmark per size x batch x framework (interleaved). See docs/methodology.md for the step
-//! definitions, the grid's settings and the run options.
+//! benchmark per size x batch x framework (interleaved). See
+//! docs/methodology.md for the step definitions, the grid's settings and
+//! the run options.
 
 use crate::filter::Filter;
 use crate::grid::Grid;

@@ -1,8 +1,9 @@
 //! burn adapter: the model from `cnn_models::burn` on burn's own backends,
 //! Flex (pure Rust, eager: gemm and SIMD kernels on rayon's pool) on the
-//! CPU and CubeCL's CUDA backend (kernels compiled at run time through
-//! NVRTC, fusion and autotune as burn ships them) on a GPU, under the
-//! `burn-cuda` feature (see Cargo.toml: its build downloads LLVM). Train:
+//! CPU and CubeCL's CUDA backend (kernels compiled at run time to PTX
+//! through LLVM, cubecl 0.11's default CUDA compiler; fusion and autotune as
+//! burn ships them) on a GPU, under the `burn-cuda` feature (see Cargo.toml:
+//! its build downloads LLVM). Train:
 //! burn's autodiff device, burn-nn's cross-entropy and burn-optim's Adam
 //! with PyTorch's epsilon.
 
