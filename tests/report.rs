@@ -228,6 +228,12 @@ fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
         html.contains("<img src=\"relative-time-cpu-inference.svg\""),
         "{html}"
     );
+    // One figure per line in a cell (time, ratio, images per second), so a
+    // ten-framework table fits a window; report.md keeps `time (ratio)`.
+    assert!(
+        html.contains("<span class=\"rel\">(1.00)</span><span class=\"detail\">"),
+        "{html}"
+    );
     assert!(
         html.contains("<li>resnet18_cpu_inference (no criterion report)</li>"),
         "{html}"

@@ -28,7 +28,13 @@ pub struct Table {
 #[derive(Clone, Debug, Default)]
 pub struct Cell {
     pub text: String,
-    /// Shown beside the text in HTML (images per second).
+    /// A second figure, in brackets after the text in Markdown and on a
+    /// line of its own in HTML (time relative to the row's fastest, peak
+    /// memory): one line per figure keeps a ten-framework table narrow.
+    pub bracket: Option<String>,
+    /// The machine tag (`@M2`) when a table mixes machines.
+    pub machine: Option<String>,
+    /// Shown below the figures in HTML only (images per second).
     pub detail: Option<String>,
     /// A number (right-aligned in HTML).
     pub numeric: bool,
@@ -37,6 +43,18 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// The cell as report.md writes it: `45.86 ms (2.68) @M1`.
+    pub fn markdown(&self) -> String {
+        let mut out = self.text.clone();
+        if let Some(b) = &self.bracket {
+            out += &format!(" ({b})");
+        }
+        if let Some(m) = &self.machine {
+            out += &format!(" {m}");
+        }
+        out
+    }
+
     fn label(text: impl ToString) -> Self {
         Cell {
             text: text.to_string(),
@@ -109,20 +127,21 @@ fn time_table(title: &str, mine: &[&Row], notes: &mut Vec<String>) -> Section {
                 let mut cell = match r.mean() {
                     Some(mean) => Cell {
                         text: format!(
-                            "{}{} ({:.2})",
+                            "{}{}",
                             if r.estimate().is_some() { "~" } else { "" },
-                            format_ns(mean),
-                            mean / fastest
+                            format_ns(mean)
                         ),
+                        bracket: Some(format!("{:.2}", mean / fastest)),
                         detail: Some(images_per_second(r.record.batch as f64 / (mean * 1e-9))),
                         numeric: true,
                         fastest: mean == fastest,
+                        ..Cell::default()
                     },
                     None => Cell::number(failed(r, notes)),
                 };
                 if let Some(i) = machines.iter().position(|m| *m == r.machine()) {
                     if mixed {
-                        cell.text += &format!(" @M{}", i + 1);
+                        cell.machine = Some(format!("@M{}", i + 1));
                     }
                 }
                 cell
@@ -163,11 +182,10 @@ fn memory_table(gpu: &[&Row], notes: &mut Vec<String>) -> Section {
                     let v = |x: &crate::memory::Reading| {
                         x.mib().map_or("n/a".to_string(), |v| format!("{v:.0}"))
                     };
-                    Cell::number(format!(
-                        "{} ({})",
-                        v(&m.nvml_process_mib),
-                        v(&m.nvml_peak_mib)
-                    ))
+                    Cell {
+                        bracket: Some(v(&m.nvml_peak_mib)),
+                        ..Cell::number(v(&m.nvml_process_mib))
+                    }
                 }
                 _ => Cell::number(failed(r, notes)),
             },

@@ -14,6 +14,7 @@ th{background:#f3f5f8;position:sticky;top:0}
 tr:nth-child(even) td{background:#fafbfc}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.fastest{background:#e3f4e3!important;font-weight:600}
+.rel{display:block}
 .detail{display:block;color:#777;font-size:12px;font-weight:normal}
 code{background:#f3f3f3;padding:0 3px;border-radius:3px}
 .warn{background:#fff4d6;padding:.4em .6em;border-left:4px solid #e0a800}
@@ -54,7 +55,7 @@ pub fn index_page(rows: &[Row], sections: &[Section], figures: &[PathBuf]) -> St
     let _ = writeln!(out, "<p>{}</p>", links.join(" · "));
     let _ = writeln!(
         out,
-        "<p class=\"legend\">Each time is the mean step time, in brackets relative to the fastest framework of its row (1.00, highlighted); below it, images per second. <code>~</code> marks an estimate, <code>- [n]</code> a failure explained in note n.</p>"
+        "<p class=\"legend\">Each time is the mean step time; below it, in brackets, the time relative to the fastest framework of its row (1.00, highlighted), then images per second. <code>~</code> marks an estimate, <code>- [n]</code> a failure explained in note n.</p>"
     );
     for s in sections {
         out += &section(s);
@@ -155,12 +156,17 @@ fn section(s: &Section) -> String {
                 } else {
                     format!(" class=\"{}\"", classes.join(" "))
                 };
-                let detail = c
-                    .detail
-                    .as_ref()
-                    .map(|d| format!("<span class=\"detail\">{}</span>", html_escape(d)))
-                    .unwrap_or_default();
-                let _ = write!(out, "<td{class}>{}{detail}</td>", html_escape(&c.text));
+                let mut text = html_escape(&c.text);
+                if let Some(m) = &c.machine {
+                    let _ = write!(text, " {}", html_escape(m));
+                }
+                if let Some(b) = &c.bracket {
+                    let _ = write!(text, "<span class=\"rel\">({})</span>", html_escape(b));
+                }
+                if let Some(d) = &c.detail {
+                    let _ = write!(text, "<span class=\"detail\">{}</span>", html_escape(d));
+                }
+                let _ = write!(out, "<td{class}>{text}</td>");
             }
             out += "</tr>\n";
         }

@@ -21,7 +21,7 @@ pub fn render(sections: &[Section]) -> String {
             let _ = writeln!(out, "| {} |", t.columns.join(" | "));
             let _ = writeln!(out, "|{}", "---|".repeat(t.columns.len()));
             for row in &t.rows {
-                let cells: Vec<&str> = row.iter().map(|c| c.text.as_str()).collect();
+                let cells: Vec<String> = row.iter().map(|c| c.markdown()).collect();
                 let _ = writeln!(out, "| {} |", cells.join(" | "));
             }
             out.push('\n');
