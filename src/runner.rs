@@ -69,6 +69,11 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
         .map(|(_, x)| x)
         .collect();
     let (mut before, mut todo, mut timed_out) = (BTreeSet::new(), Vec::new(), Vec::new());
+    // A resumed run measures what was never recorded first, then what was
+    // recorded with older step code or other settings (or failed, retried):
+    // a deadline-bounded slice of GPU time fills the grid before it
+    // refreshes it. Each part keeps the grid's order.
+    let mut again = Vec::new();
     for (g, k) in &mine {
         let rec = read_record(r.out, g, k).ok().flatten();
         if let Some(t) = rec.as_ref().filter(|t| stopped_with(t, r)) {
@@ -79,9 +84,11 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
             Some(rec) if finished(&rec, r.options.resume, &measured_with(r, k.framework)) => {
                 before.insert(g.bench_id(k));
             }
+            Some(_) if r.options.resume != Resume::No => again.push((g.clone(), k.clone())),
             _ => todo.push((g.clone(), k.clone())),
         }
     }
+    todo.extend(again);
     if !before.is_empty() {
         eprintln!(
             "cnn-bench: resume: {} of {} benchmark(s) already recorded with these settings are skipped",

@@ -2,7 +2,8 @@
 //! stopped and recorded while the run goes on (in a child process and in
 //! this process), a step too slow for criterion's 10 samples in the budget
 //! becomes an estimate that the report flags, and a run stopped by its
-//! deadline finishes on the next run without measuring anything twice.
+//! deadline finishes on the next run without measuring anything twice,
+//! measuring what was never recorded before what is stale.
 //! Each test runs the real harness (`cnn-bench-run`, what `cargo bench`
 //! runs) on resnet18 at 64x64 on the CPU, with tch and tract.
 
@@ -260,6 +261,35 @@ fn a_run_stopped_by_its_deadline_finishes_on_the_next_run_without_measuring_twic
         "{said}"
     );
     assert!(said.contains("0 benchmark(s) remain"), "{said}");
+}
+
+/// A resumed run measures the benchmarks never recorded before those
+/// recorded with older step code, so a short slice fills the grid first.
+#[test]
+fn a_resumed_run_measures_what_is_missing_before_what_is_stale() {
+    let out = scratch("limits-missing-first");
+    let (code, said) = harness(&out, "1", &[], &["--resume"]);
+    assert_eq!(code, 0, "{said}");
+    // tch's batch-1 record now looks measured by older step code.
+    let path = out.join("resnet18_cpu_inference/tch/size64-batch1/cnn-bench.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    json["settings"]["code"] = "older".into();
+    std::fs::write(&path, json.to_string()).unwrap();
+    let (code, said) = harness(&out, "1,2", &[], &["--resume"]);
+    assert_eq!(code, 0, "{said}");
+    let at = |id: &str| {
+        said.find(&format!("] resnet18/cpu/inference/{id}: about"))
+            .unwrap_or_else(|| panic!("{id} was not run\n{said}"))
+    };
+    let stale = at("tch/size64-batch1");
+    assert!(at("tch/size64-batch2") < stale, "{said}");
+    assert!(at("tract/size64-batch2") < stale, "{said}");
+    assert!(!said.contains("tract/size64-batch1: about"), "{said}");
+    assert!(
+        said.contains("1 of 4 benchmark(s) already recorded"),
+        "{said}"
+    );
 }
 
 /// Isolated `pytorch` benchmarks take their Python workers from one
