@@ -54,7 +54,7 @@ test: setup
 ## What CI runs: formatting, lints, then the tests.
 ci: setup
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --release --workspace --all-targets -- -D warnings
 	$(MAKE) test
 
 ## --- GPU (the `cuda` feature); see docs/gpu.md ---------------------------
