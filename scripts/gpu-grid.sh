@@ -11,9 +11,11 @@
 #
 # It brings in the grid's state (STATE, default
 # target-reports/gpu-grid/criterion.tar.gz, committed), runs the bench binary
-# with --max-time MAX_TIME (420 s: no benchmark is started that is predicted
-# to end later, and one running at the deadline is stopped unrecorded), which
-# implies --resume (what is recorded with the same settings is skipped), and
+# in passes of frameworks, cheapest first (PASSES, below), each with
+# --max-time set to what is left of MAX_TIME (420 s from the script's start:
+# no benchmark is started that is predicted to end later, and one running at
+# the deadline is stopped unrecorded), which implies --resume (what is
+# recorded with the same settings is skipped; never-recorded cells first), and
 # packs the criterion folder into $OUT/criterion.tar.gz with the log. Back on
 # the build machine, `scripts/gpu-grid-publish.sh <that archive>` makes it the
 # new state and regenerates target-reports/gpu-grid/. The same command
@@ -63,7 +65,13 @@ config=$bundle/cnn-bench.toml
 [ -f "$config" ] || config=cnn-bench.toml
 export CRITERION_HOME=$work/criterion CNN_BENCH_CONFIG=$config
 export CNN_BENCH_RUNS=${CNN_BENCH_RUNS:-gpu/train,gpu/inference}
-# Frameworks: the config's (ort and tract run on no GPU, said once).
+# Frameworks, in passes, cheapest per cell first (docs/gpu.md, "Order of
+# the next slices"): each pass resumes the grid for its frameworks with the
+# time left, so a slice finishes tch's and tch-jit's cells before it starts
+# candle's, and the reference columns last. CNN_BENCH_FRAMEWORKS makes one
+# pass of those; PASSES sets them (space between passes, comma within).
+passes=${PASSES:-"tch,tch-jit candle pytorch,tch-vision,candle-transformers,burn"}
+[ -n "${CNN_BENCH_FRAMEWORKS:-}" ] && passes=$CNN_BENCH_FRAMEWORKS
 export CNN_BENCH_TARGET_SECONDS=${CNN_BENCH_TARGET_SECONDS:-1}
 export CNN_BENCH_BUDGET=${CNN_BENCH_BUDGET:-10}
 export CNN_BENCH_TIME_LIMIT=${CNN_BENCH_TIME_LIMIT:-120}
@@ -71,9 +79,19 @@ export CNN_BENCH_TIME_LIMIT=${CNN_BENCH_TIME_LIMIT:-120}
 # loads them; its cache must hold them all, or every child compiles again.
 export CUDA_CACHE_MAXSIZE=${CUDA_CACHE_MAXSIZE:-4294967296}
 
-"$bin" --bench --noplot --max-time "$max_time" ${SHARD:+--shard "$SHARD"} > "$out/slice.log" 2>&1
-status=$?
-grep -E '^cnn-bench: (resume|deadline|[0-9]+ benchmark)|^  - |^cnn-bench \[' "$out/slice.log" | tail -n 40
+deadline=$(( started + max_time ))
+: > "$out/slice.log"
+status=0
+for frameworks in $passes; do
+  left=$(( deadline - $(date +%s) ))
+  [ "$left" -ge 10 ] || break
+  echo "gpu-grid: pass $frameworks, $left s left" >> "$out/slice.log"
+  CNN_BENCH_FRAMEWORKS=$frameworks "$bin" --bench --noplot --max-time "$left" \
+    ${SHARD:+--shard "$SHARD"} >> "$out/slice.log" 2>&1
+  status=$?
+  [ "$status" -eq 0 ] || break
+done
+grep -E '^gpu-grid: pass|^cnn-bench: (resume|deadline|[0-9]+ benchmark)|^  - |^cnn-bench \[' "$out/slice.log" | tail -n 40
 echo "gpu-grid: bench binary exit status $status"
 
 # The report of everything recorded so far, written by the run.
