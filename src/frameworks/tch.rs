@@ -38,7 +38,7 @@ impl Adapter for Tch {
     fn version(&self) -> String {
         // tch 0.24 is built for libtorch 2.11 (checked by torch-sys at build time).
         let engine = match self.0 {
-            Framework::TchJit => ", TorchScript trace",
+            Framework::TchJit => ", TorchScript trace, TensorExpr fuser off on GPUs",
             Framework::TchVision => ", tch::vision models",
             _ => "",
         };
@@ -79,6 +79,18 @@ impl Adapter for Tch {
             // As `torch.backends.cudnn.benchmark = True`: cuDNN times its
             // convolution algorithms on the first step and keeps the fastest.
             tch::Cuda::cudnn_set_benchmark(true);
+            if self.0 == Framework::TchJit {
+                // TorchScript's TensorExpr fuser (on by default on CUDA)
+                // compiles its fusion groups in the first optimised steps:
+                // over densenet121's chains of concatenations that took
+                // minutes (pytorch/pytorch#33354). Off, as on the CPU.
+                tch::jit::set_tensor_expr_fuser_enabled(false);
+                if tch::jit::get_tensor_expr_fuser_enabled() {
+                    eprintln!(
+                        "tch-jit: PYTORCH_TENSOREXPR keeps TorchScript's TensorExpr fuser on"
+                    );
+                }
+            }
         }
         let net = match self.0 {
             Framework::TchVision => {
