@@ -2,7 +2,7 @@
 //! `CNN_BENCH_*` environment variables, validated so that a misspelt name
 //! fails before anything runs.
 
-use crate::grid::{Device, Framework, Grid, Isolate, Phase, DEVICES, PHASES};
+use crate::grid::{Device, Framework, Grid, Isolate, Malloc, Phase, DEVICES, PHASES};
 use anyhow::{bail, ensure, Context, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -25,6 +25,7 @@ struct Settings {
     budget_seconds: Option<f64>,
     time_limit_seconds: Option<f64>,
     isolate: Option<Isolate>,
+    malloc: Option<Malloc>,
     #[serde(default)]
     profiles: BTreeMap<String, Settings>,
 }
@@ -37,7 +38,7 @@ impl Settings {
         }
         take!(models, sizes, batches, frameworks, runs, threads);
         take!(gpu, seed, target_seconds, budget_seconds);
-        take!(time_limit_seconds, isolate);
+        take!(time_limit_seconds, isolate, malloc);
     }
 }
 
@@ -57,6 +58,7 @@ pub const ENV_KEYS: &[&str] = &[
     "CNN_BENCH_BUDGET",
     "CNN_BENCH_TIME_LIMIT",
     "CNN_BENCH_ISOLATE",
+    "CNN_BENCH_MALLOC",
     "CNN_BENCH_MEASURE",
     "CNN_BENCH_RESUME",
     "CNN_BENCH_RETRY_FAILED",
@@ -181,6 +183,7 @@ impl Grid {
             budget_seconds,
             time_limit_seconds,
             isolate: s.isolate.unwrap_or(Isolate::Gpu),
+            malloc: s.malloc.unwrap_or_default(),
         })
     }
 }
@@ -273,6 +276,9 @@ fn parse_var(key: &str, value: &str) -> Result<Settings> {
                     Isolate::NAMES.join(", ")
                 ),
             })
+        }
+        "CNN_BENCH_MALLOC" => {
+            s.malloc = Some(Malloc::parse(value).with_context(|| key.to_string())?)
         }
         "CNN_BENCH_MODELS" => s.models = Some(list()),
         "CNN_BENCH_SIZES" => s.sizes = Some(nums()?),

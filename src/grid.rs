@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 pub use crate::identities::{Device, Framework, Phase, DEVICES, PHASES};
+pub use crate::malloc::Malloc;
 
 /// A validated grid.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,6 +28,8 @@ pub struct Grid {
     /// measurement) is stopped and recorded as failed.
     pub time_limit_seconds: f64,
     pub isolate: Isolate,
+    /// glibc's malloc in the benchmark processes (`malloc.rs`).
+    pub malloc: Malloc,
 }
 
 /// Which benchmarks run in a child process of their own.
@@ -110,6 +113,7 @@ target:     {} s per benchmark
 budget:     {} s of measurement at most (fewer steps: an estimate)
 time limit: {} s per benchmark (then stopped, recorded as failed)
 isolate:    {:?} (own process per benchmark)
+malloc:     {}
 ",
             self.models.join(", "),
             self.sizes,
@@ -126,6 +130,7 @@ isolate:    {:?} (own process per benchmark)
             self.budget_seconds,
             self.time_limit_seconds,
             self.isolate,
+            self.malloc.name(),
         )
     }
 

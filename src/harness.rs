@@ -35,6 +35,10 @@ pub fn main() {
         Ok(v) => v,
         Err(e) => usage_error(e),
     };
+    // Before any thread or process starts: they inherit it.
+    if let Err(e) = grid.malloc.apply() {
+        usage_error(e);
+    }
     let widened = crate::select::widened(&grid, &filter);
     if widened.models != grid.models && !options.child {
         eprintln!(

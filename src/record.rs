@@ -3,6 +3,7 @@
 
 use crate::grid::{Case, Group};
 use crate::identities::{Device, Framework, Metric, Phase, Status};
+use crate::malloc::Malloc;
 use crate::memory::MemoryRecord;
 use crate::run_info::RunInfo;
 use anyhow::{Context, Result};
@@ -109,6 +110,9 @@ pub struct MeasuredWith {
     pub budget_seconds: f64,
     pub metric: Metric,
     pub step_delay_ms: f64,
+    /// Absent from records made before the setting: glibc's defaults.
+    #[serde(default)]
+    pub malloc: Malloc,
 }
 
 /// The hash of `framework`'s step code this binary was built from (see
@@ -226,6 +230,23 @@ mod tests {
         assert_eq!(again["device"], "gpu0");
         assert_eq!(again["framework"], "tch-jit");
         assert_eq!(again["status"], "failed");
+    }
+
+    /// Settings recorded before `malloc` existed were glibc's defaults: a
+    /// run with `retain` measures them again, one with `default` keeps them.
+    #[test]
+    fn settings_without_malloc_read_as_glibcs_defaults() {
+        let old = r#"{"code": "0123456789abcdef", "threads": 2, "seed": 2021,
+          "target_seconds": 5.0, "budget_seconds": 60.0, "metric": "time",
+          "step_delay_ms": 0.0}"#;
+        let s: MeasuredWith = serde_json::from_str(old).unwrap();
+        assert_eq!(s.malloc, Malloc::Default);
+        let retain = MeasuredWith {
+            malloc: Malloc::Retain,
+            ..s.clone()
+        };
+        assert_ne!(s, retain);
+        assert_eq!(serde_json::to_value(&retain).unwrap()["malloc"], "retain");
     }
 
     #[test]

@@ -78,6 +78,7 @@ pub fn measured_with(r: &Run, framework: Framework) -> MeasuredWith {
         budget_seconds: r.grid.budget_seconds,
         metric: r.metric,
         step_delay_ms: r.options.step_delay.as_secs_f64() * 1e3,
+        malloc: r.grid.malloc,
     }
 }
 

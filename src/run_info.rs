@@ -1,8 +1,9 @@
 //! Facts about a run recorded with every benchmark, so a result can be
-//! traced to its code and machine: commit, date, versions, CPU, GPU.
+//! traced to its code and machine: commit, date, versions, CPU, GPU, and
+//! the malloc setting.
 
 use crate::frameworks::adapter;
-use crate::grid::{Device, Grid};
+use crate::grid::{Device, Grid, Malloc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -16,6 +17,10 @@ pub struct RunInfo {
     pub cpu_model: String,
     /// GPU name and driver version from NVML, or why there is none.
     pub gpu: String,
+    /// glibc's malloc in the run's processes (absent before the setting
+    /// existed: glibc's defaults).
+    #[serde(default)]
+    pub malloc: Malloc,
 }
 
 /// The parent's run facts, handed to its child processes (JSON), so a
@@ -74,6 +79,7 @@ impl RunInfo {
             versions,
             cpu_model,
             gpu,
+            malloc: grid.malloc,
         }
     }
 }

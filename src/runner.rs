@@ -314,6 +314,7 @@ mod tests {
             budget_seconds: 60.0,
             metric: Metric::Time,
             step_delay_ms: 0.0,
+            malloc: Default::default(),
         };
         let ok = Record {
             status: Status::Ok,

@@ -142,6 +142,7 @@ mod tests {
             budget_seconds: 20.0,
             time_limit_seconds: 100.0,
             isolate: crate::grid::Isolate::Gpu,
+            malloc: Default::default(),
         }
     }
 

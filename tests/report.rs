@@ -62,6 +62,7 @@ fn record(framework: &str, failure: Option<&str>) -> Record {
             versions: "test".into(),
             cpu_model: "test cpu".into(),
             gpu: "none".into(),
+            ..RunInfo::default()
         },
         ..Record::default()
     }
@@ -426,6 +427,7 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
             budget_seconds: 60.0,
             metric: Metric::Time,
             step_delay_ms: 0.0,
+            malloc: Default::default(),
         })
     };
     let mut tch = record("tch", None);
@@ -502,4 +504,39 @@ fn the_csv_relates_every_time_to_pytorchs() {
         relative.contains(&(Framework::Candle, None)),
         "{relative:?}"
     );
+}
+
+#[test]
+fn a_table_says_its_malloc_setting_and_warns_when_it_mixes_two() {
+    use cnn_bench::grid::Malloc;
+    use cnn_bench::record::StepEstimate;
+    let dir = scratch("report-malloc");
+    for (fw, malloc) in [("tch", Malloc::Retain), ("pytorch", Malloc::Retain)] {
+        let mut r = record(fw, None);
+        r.estimate = Some(StepEstimate::of(&[2e6, 2e6]));
+        r.run.malloc = malloc;
+        write_record(&dir, &group(), &case(fw), &r).unwrap();
+    }
+    let rows = report::collect(&dir, "new").unwrap();
+    let md = report::markdown(&rows);
+    assert!(md.contains("glibc's malloc: `retain`"), "{md}");
+    // Kept through the CSV a report can be made again from.
+    let csv = dir.join("report.csv");
+    report::write_csv(&rows, &csv).unwrap();
+    let again = report::markdown(&report::rows_from_csv(&csv).unwrap());
+    assert!(again.contains("glibc's malloc: `retain`"), "{again}");
+
+    let mut other = record("tch-jit", None);
+    other.estimate = Some(StepEstimate::of(&[2e6, 2e6]));
+    write_record(&dir, &group(), &case("tch-jit"), &other).unwrap();
+    let md = report::markdown(&report::collect(&dir, "new").unwrap());
+    assert!(
+        md.contains("this table mixes malloc settings** (`default`, `retain`)"),
+        "{md}"
+    );
+    // glibc's defaults (every run before the setting) go unsaid.
+    let plain = scratch("report-malloc-default");
+    write_record(&plain, &group(), &case("tch"), &other).unwrap();
+    let md = report::markdown(&report::collect(&plain, "new").unwrap());
+    assert!(!md.contains("malloc"), "{md}");
 }

@@ -3,6 +3,7 @@
 
 use super::Row;
 use crate::identities::{Device, Framework, Metric, Phase, Status};
+use crate::malloc::Malloc;
 use crate::record::Record;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -62,6 +63,9 @@ pub struct CsvRow {
     pub cpu_model: String,
     pub gpu: String,
     pub versions: String,
+    /// glibc's malloc setting (a CSV from before it: glibc's defaults).
+    #[serde(default)]
+    pub malloc: Malloc,
 }
 
 /// The CSV rows of a run.
@@ -128,6 +132,7 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 cpu_model: rec.run.cpu_model.clone(),
                 gpu: rec.run.gpu.clone(),
                 versions: rec.run.versions.clone(),
+                malloc: rec.run.malloc,
             }
         })
         .collect()
@@ -221,6 +226,7 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
                     versions: c.versions,
                     cpu_model: c.cpu_model,
                     gpu: c.gpu,
+                    malloc: c.malloc,
                 },
                 ..Record::default()
             },

@@ -4,6 +4,7 @@
 
 use super::{by_configuration, format_ns, frameworks_of, machines, timed, unique, Row, SECTIONS};
 use crate::identities::{Framework, Status};
+use crate::malloc::Malloc;
 use std::collections::BTreeMap;
 
 /// One section: a heading, paragraphs, a table, a list.
@@ -151,7 +152,7 @@ fn time_table(title: &str, mine: &[&Row], notes: &mut Vec<String>) -> Section {
     }
     Section {
         title: title.into(),
-        text: say_machines(&machines),
+        text: [say_machines(&machines), say_malloc(mine)].concat(),
         table: Some(table),
         ..Section::default()
     }
@@ -305,6 +306,25 @@ fn say_machines(machines: &[String]) -> Vec<String> {
                 legend.join("; ")
             )]
         }
+    }
+}
+
+/// Which malloc setting a table's runs used, when not glibc's defaults,
+/// and a warning when it mixes them.
+fn say_malloc(rows: &[&Row]) -> Vec<String> {
+    let mut settings: Vec<Malloc> = rows.iter().map(|r| r.record.run.malloc).collect();
+    settings.sort_by_key(|m| m.name());
+    settings.dedup();
+    match settings[..] {
+        [Malloc::Default] | [] => vec![],
+        [one] => vec![format!(
+            "glibc's malloc: `{}` (freed memory kept for reuse; see docs/methodology.md).",
+            one.name()
+        )],
+        _ => vec![format!(
+            "**Warning: this table mixes malloc settings** ({}): times measured with one do not compare with the other's.",
+            settings.iter().map(|m| format!("`{}`", m.name())).collect::<Vec<_>>().join(", ")
+        )],
     }
 }
 
