@@ -183,7 +183,8 @@ impl Grid {
             budget_seconds,
             time_limit_seconds,
             isolate: s.isolate.unwrap_or(Isolate::Gpu),
-            malloc: s.malloc.unwrap_or_default(),
+            // Not glibc's own: see `malloc.rs` (absent from a record, it was).
+            malloc: s.malloc.unwrap_or(Malloc::Retain),
         })
     }
 }

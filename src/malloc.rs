@@ -3,9 +3,10 @@
 //! trimmed off the heap's top), so the next step faults its activations in
 //! again, each page zeroed by the kernel: about a fifth of resnet50's CPU
 //! step at 224x224 batch 8, in libtorch from Rust and from Python alike
-//! (docs/findings.md). `retain` keeps freed memory for reuse, as the
-//! allocators PyTorch's CPU tuning guide recommends do, in this process and
-//! in every process it starts (the bench's children, PyTorch's worker).
+//! (docs/findings.md). `retain`, the grid's default, keeps freed memory for
+//! reuse, as the allocators PyTorch's CPU tuning guide recommends do, in
+//! this process and in every process it starts (the bench's children,
+//! PyTorch's worker), so every framework gets it alike.
 
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Malloc {
-    /// glibc's own settings (every record before this setting existed).
+    /// glibc's own settings (every record before this setting existed,
+    /// hence serde's default; a grid without the key gets `Retain`).
     #[default]
     Default,
     /// Freed memory kept for reuse: blocks under 256 MiB come from the heap

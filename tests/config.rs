@@ -81,18 +81,18 @@ fn profile_then_environment_override_the_file() {
     assert!(g.isolate.applies(Device::Cpu));
     let e = err(&[("CNN_BENCH_ISOLATE", "some")]);
     assert!(e.contains("valid values: none, gpu, all"), "{e}");
-    assert_eq!(grid(&[]).unwrap().malloc, Malloc::Default);
-    let g = grid(&[("CNN_BENCH_MALLOC", "retain")]).unwrap();
-    assert_eq!(g.malloc, Malloc::Retain);
+    assert_eq!(grid(&[]).unwrap().malloc, Malloc::Retain);
+    let g = grid(&[("CNN_BENCH_MALLOC", "default")]).unwrap();
+    assert_eq!(g.malloc, Malloc::Default);
     let e = err(&[("CNN_BENCH_MALLOC", "tcmalloc")]);
     assert!(
         e.contains("CNN_BENCH_MALLOC") && e.contains("valid values: default, retain"),
         "{e}"
     );
-    let file = format!("{CONFIG}\n[profiles.kept]\nmalloc = \"retain\"\n");
-    let vars = BTreeMap::from([("CNN_BENCH_PROFILE".to_string(), "kept".to_string())]);
+    let file = format!("{CONFIG}\n[profiles.glibc]\nmalloc = \"default\"\n");
+    let vars = BTreeMap::from([("CNN_BENCH_PROFILE".to_string(), "glibc".to_string())]);
     let g = Grid::from_parts(&file, Path::new("cnn-bench.toml"), &vars).unwrap();
-    assert_eq!(g.malloc, Malloc::Retain);
+    assert_eq!(g.malloc, Malloc::Default);
 }
 
 #[test]
