@@ -234,8 +234,10 @@ fn a_run_stopped_by_its_deadline_finishes_on_the_next_run_without_measuring_twic
     };
     // The first benchmark (tch at batch 1), new to this folder, is predicted
     // at 10.3 s and starts; the next, predicted as long, would not finish in
-    // what is left of 12 s.
-    let (code, said) = harness(&out, "1,2", &[], &["--max-time", "12"]);
+    // what is left of 12 s. 200 ms more a step make the first take over
+    // 2.4 s (two preparation steps, criterion's 10 samples) on any machine.
+    let slow = [("CNN_BENCH_STEP_DELAY_MS", "200")];
+    let (code, said) = harness(&out, "1,2", &slow, &["--max-time", "12"]);
     assert_eq!(code, 0, "{said}");
     let first = first_ids(&out);
     let done = first.iter().filter(|r| r.is_some()).count();
@@ -245,7 +247,7 @@ fn a_run_stopped_by_its_deadline_finishes_on_the_next_run_without_measuring_twic
         "{said}"
     );
     // The same command again finishes the grid and skips what is recorded.
-    let (code, said) = harness(&out, "1,2", &[], &["--max-time", "120"]);
+    let (code, said) = harness(&out, "1,2", &slow, &["--max-time", "120"]);
     assert_eq!(code, 0, "{said}");
     let second = first_ids(&out);
     assert!(second.iter().all(|r| r.is_some()), "{second:?}\n{said}");
