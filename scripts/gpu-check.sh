@@ -36,9 +36,9 @@ echo "== libraries the binary loads (libtorch_cuda must be among them)"
 ldd "$bin" | grep -E 'torch_cuda|libcudnn|libcublas\.|libcuda\.' | sed 's/ (0x.*//'
 
 export CRITERION_HOME=$out/criterion CNN_BENCH_CONFIG=$bundle/cnn-bench.toml CNN_BENCH_TARGET_SECONDS=${TARGET_SECONDS:-1}
-# The bench binary has no time limit of its own yet, and tch-jit's
-# densenet121 inference hangs in preparation on the GPU: each call below gets
-# BENCH_TIMEOUT seconds (exit status 124 when it runs out), so the rest runs.
+# A guard kept from before the bench binary had a time limit of its own
+# (CNN_BENCH_TIME_LIMIT): each call below gets BENCH_TIMEOUT seconds (exit
+# status 124 when it runs out), so the rest runs.
 limit=${BENCH_TIMEOUT:-900}
 [ -n "${SHORT:-}" ] && limit=${BENCH_TIMEOUT:-150}
 bench() { # bench LOG [criterion args]: runs the bench binary, keeps its log
@@ -71,5 +71,5 @@ CNN_BENCH_FRAMEWORKS=tch,candle CNN_BENCH_MODELS=vgg16 CNN_BENCH_SIZES=320 CNN_B
 
 "$py" scripts/gpu_table.py "$out/criterion" "$out/criterion-memory"
 # One archive for the build machine's `cnn-bench report` (the device tool
-# does not bring back folders as deep as criterion's).
+# brings back at most 8 files, none as deep as criterion's).
 tar czf "$out/criterion.tgz" -C "$out" criterion criterion-memory

@@ -16,7 +16,8 @@
 # no benchmark is started that is predicted to end later, and one running at
 # the deadline is stopped unrecorded), which implies --resume (what is
 # recorded with the same settings is skipped; never-recorded cells first), and
-# packs the criterion folder into $OUT/criterion.tar.gz with the log. Back on
+# leaves three files in $OUT: the criterion folder packed as criterion.tar.gz,
+# the log (slice-<time>.log) and the report (report.tar.gz). Back on
 # the build machine, `scripts/gpu-grid-publish.sh <that archive>` makes it the
 # new state and regenerates target-reports/gpu-grid/. The same command
 # finishes the grid, slice by slice, on any machine.
@@ -94,11 +95,12 @@ done
 grep -E '^gpu-grid: pass|^cnn-bench: (resume|deadline|[0-9]+ benchmark)|^  - |^cnn-bench \[' "$out/slice.log" | tail -n 40
 echo "gpu-grid: bench binary exit status $status"
 
-# The report of everything recorded so far, written by the run.
-rm -rf "$out/report" && cp -r "$work/cnn-bench-report" "$out/report" 2>/dev/null
-# criterion's HTML reports are not needed to resume or to report.
+# Three files, as the device tool brings back at most 8 from $OUT: the
+# state (criterion's HTML reports are not needed to resume or to report),
+# the log, and the report of everything recorded so far, written by the run.
 tar czf "$out/criterion.tar.gz" -C "$work" --exclude=report criterion
-cp "$out/slice.log" "$out/slice-$(date -u +%Y%m%dT%H%M%SZ).log"
+mv "$out/slice.log" "$out/slice-$(date -u +%Y%m%dT%H%M%SZ).log"
+[ -d "$work/cnn-bench-report" ] && tar czf "$out/report.tar.gz" -C "$work" cnn-bench-report
 echo "gpu-grid: $(find "$work/criterion" -name cnn-bench.json | wc -l) benchmark(s) recorded in all;" \
   "this slice took $(( $(date +%s) - started )) s; state packed into $out/criterion.tar.gz ($(du -h "$out/criterion.tar.gz" | cut -f1))"
 rm -rf "$work"
