@@ -45,6 +45,7 @@ pub fn write_rows(
     let mut sections = document(&rows);
     if let Some(c) = &coverage {
         sections.insert(0, c.section());
+        sections.extend(c.remaining());
     }
     std::fs::write(out.join("report.md"), render(&sections))?;
     write_csv(&rows, &out.join("report.csv"))?;

@@ -453,13 +453,25 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(
         md.starts_with(
-            "## Coverage\n\n2 of 3 selected benchmarks recorded (1 of them with older step code, which a resumed run measures again); 1 remain.\n\n\
-             - `resnet18/cpu/inference/ort/size64-batch2`\n"
+            "## Coverage\n\n2 of 3 selected benchmarks recorded (1 of them with older step code, which a resumed run measures again); 1 remain.\n\n## "
+        ),
+        "{md}"
+    );
+    // The remaining ones are listed last, after the tables.
+    assert!(
+        md.trim_end().ends_with(
+            "## Remaining benchmarks\n\nNot recorded yet: 1, in the order a run measures them.\n\n\
+             - `resnet18/cpu/inference/ort/size64-batch2`"
         ),
         "{md}"
     );
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("<h2>Coverage</h2>"), "{html}");
+    let at = |h: &str| html.find(&format!("<h2>{h}</h2>")).expect(h);
+    assert!(
+        at("Remaining benchmarks") > at("Inference step time, CPU"),
+        "{html}"
+    );
     // A record outside the selection (an earlier run's, in the same
     // folder) is in the tables, and the coverage says so.
     write_record(&dir, &group(), &case("tract"), &record("tract", None)).unwrap();

@@ -76,8 +76,21 @@ impl Coverage {
         )
     }
 
-    /// The report's section: the line and the first missing ids.
+    /// The report's first section: the line.
     pub fn section(&self) -> Section {
+        Section {
+            title: "Coverage".into(),
+            text: vec![format!("{}.", self.line())],
+            ..Section::default()
+        }
+    }
+
+    /// The report's last section, when any remain: the first missing ids
+    /// (after the tables, which are what a reader opens the report for).
+    pub fn remaining(&self) -> Option<Section> {
+        if self.missing.is_empty() {
+            return None;
+        }
         let mut items: Vec<String> = self
             .missing
             .iter()
@@ -87,11 +100,14 @@ impl Coverage {
         if self.missing.len() > LISTED {
             items.push(format!("and {} more", self.missing.len() - LISTED));
         }
-        Section {
-            title: "Coverage".into(),
-            text: vec![format!("{}.", self.line())],
+        Some(Section {
+            title: "Remaining benchmarks".into(),
+            text: vec![format!(
+                "Not recorded yet: {}, in the order a run measures them.",
+                self.missing.len()
+            )],
             items,
             ..Section::default()
-        }
+        })
     }
 }
