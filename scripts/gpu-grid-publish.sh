@@ -3,8 +3,9 @@
 # $OUT/criterion.tar.gz) the grid's new state and regenerates the report:
 #     scripts/gpu-grid-publish.sh /path/to/criterion.tar.gz
 # -> target-reports/gpu-grid/{criterion.tar.gz, report.md, report.csv,
-#    index.html, *.svg, status.txt}; commit them so the next slice, on any
-#    machine, goes on from there. Needs the release CLI (cargo build --release).
+#    *.svg, status.txt (coverage, overheads, what is left and about how
+#    long)}; commit them so the next slice, on any machine, goes on from
+#    there. Needs the release CLI (cargo build --release).
 set -euo pipefail
 archive=$1
 dest=${DEST:-target-reports/gpu-grid}
@@ -15,14 +16,20 @@ work=$(mktemp -d)
 tar xzf "$dest/criterion.tar.gz" -C "$work"
 # The GPU grid gpu-grid.sh runs: its coverage (recorded / remaining) is
 # counted by the same selection the bench binary makes.
+# gpu-grid.sh's settings, for the prediction of what is left.
 export CNN_BENCH_RUNS=${CNN_BENCH_RUNS:-gpu/train,gpu/inference}
-summary=$("$cli" report --grid --criterion "$work/criterion" --out "$work/report")
-echo "$summary"
+export CNN_BENCH_TARGET_SECONDS=${CNN_BENCH_TARGET_SECONDS:-1}
+export CNN_BENCH_BUDGET=${CNN_BENCH_BUDGET:-10}
+export CNN_BENCH_TIME_LIMIT=${CNN_BENCH_TIME_LIMIT:-120}
+said=$("$cli" report --grid --criterion "$work/criterion" --out "$work/report")
+echo "$said"
+summary=$(head -n 1 <<< "$said")
+left=$(tail -n +2 <<< "$said")
 coverage=$(sed -E 's/^([^;]*; [0-9]+ remain( \([^)]*\))?);.*/\1/' <<< "$summary")
 cp "$work/report/report.md" "$work/report/report.csv" "$dest/"
 cp "$work/report"/*.svg "$dest/" 2>/dev/null || true
 # index.html links criterion's folders, which are in the archive only.
-python3 - "$work/criterion" "$coverage" > "$dest/status.txt" <<'PY'
+python3 - "$work/criterion" "$coverage" "$left" > "$dest/status.txt" <<'PY'
 import glob, json, os, sys
 recs = [json.load(open(p)) for p in glob.glob(os.path.join(sys.argv[1], "*", "*", "*", "cnn-bench.json"))]
 ok = [r for r in recs if r["status"] == "ok"]
@@ -33,6 +40,7 @@ machines = sorted({r["run"]["gpu"] for r in recs if r.get("run")})
 print(f"GPU grid: {sys.argv[2]} ({len(ok) - len(est)} measured, {len(est)} estimates, {len(failed)} failed)")
 print(f"GPU time in the recorded benchmarks (sum of their wall times): {wall:.0f} s")
 print("machines: " + ("; ".join(machines) if machines else "none yet"))
+print(sys.argv[3])
 fw = {}
 for r in recs:
     if r.get("wall_seconds") is not None and r.get("measure_seconds") is not None:

@@ -43,7 +43,8 @@ enum Command {
         out: PathBuf,
         /// Open the report with its coverage of the grid (the one `cnn-bench
         /// grid` prints, on a machine with every device): how many of its
-        /// benchmarks are recorded, and which remain.
+        /// benchmarks are recorded, and which remain; then print what a
+        /// resumed run has left and about how long it takes.
         #[arg(long)]
         grid: bool,
     },
@@ -86,12 +87,23 @@ fn main() {
             } else {
                 criterion
             };
-            let expected = match grid {
-                true => Grid::from_env().map(|g| Some(planned(&g, &Filter::All).cases)),
+            let grid = match grid {
+                true => Grid::from_env().map(|g| {
+                    let cases = planned(&g, &Filter::All).cases;
+                    Some((g, cases))
+                }),
                 false => Ok(None),
             };
-            expected
-                .and_then(|e| write_report(&roots, &csv, &baseline, e.as_deref(), &out).map(|_| 0))
+            grid.and_then(|grid| {
+                let expected = grid.as_ref().map(|(_, cases)| cases.as_slice());
+                write_report(&roots, &csv, &baseline, expected, &out)?;
+                // What a resumed run of the grid has left (one criterion folder).
+                if let (Some((g, cases)), [root], true) = (&grid, roots.as_slice(), csv.is_empty())
+                {
+                    println!("{}", cnn_bench::schedule::Left::of(g, cases, root)?.lines());
+                }
+                Ok(0)
+            })
         }
         Command::Compare {
             old,
