@@ -63,9 +63,26 @@ impl Predictor {
     }
 
     /// Predicted seconds for `case` of `group`, whose step costs `flops`.
+    /// Records of this build's step code are preferred where the framework
+    /// has any: older code may have cost more around the step (pytorch's
+    /// workers before the zygote: 17 s a cell, then 6).
     pub fn predict(&self, grid: &Grid, group: &Group, case: &Case, flops: u64) -> f64 {
+        let current = |r: &Record| {
+            r.settings
+                .as_ref()
+                .is_some_and(|s| s.code == code(r.framework))
+        };
+        let alike = |r: &&Record| {
+            r.framework == case.framework
+                && r.device == group.device
+                && r.phase == group.phase
+                && r.first_step_seconds.is_some()
+                && r.flops_per_step > 0
+        };
+        let fresh = self.seen.iter().filter(alike).any(current);
+        let usable = |r: &&Record| !fresh || current(r);
         let id = group.bench_id(case);
-        if let Some(r) = self.seen.iter().find(|r| r.id == id) {
+        if let Some(r) = self.seen.iter().filter(usable).find(|r| r.id == id) {
             return r.wall_seconds.unwrap_or_default();
         }
         // The same framework, device and phase at the nearest cost: its
@@ -73,13 +90,8 @@ impl Predictor {
         let nearest = self
             .seen
             .iter()
-            .filter(|r| {
-                r.framework == case.framework
-                    && r.device == group.device
-                    && r.phase == group.phase
-                    && r.first_step_seconds.is_some()
-                    && r.flops_per_step > 0
-            })
+            .filter(alike)
+            .filter(usable)
             .min_by(|a, b| {
                 let d = |r: &Record| (r.flops_per_step as f64 / flops.max(1) as f64).ln().abs();
                 d(a).total_cmp(&d(b))
@@ -306,11 +318,19 @@ mod tests {
         // Candle, never seen: the guess for each of its three.
         let unknown = g.target_seconds + UNKNOWN_OVERHEAD_S;
         assert_eq!(left.by_framework[&Framework::Candle], (3, 3.0 * unknown));
-        // tch: what batch 8 took, and batch 16 scaled from a record's
-        // overhead (4-6.5 s) and step.
+        // tch: batches 8 and 16 scaled from batch 1's record, of this
+        // build's step code (4 s of overhead each, small steps), not from
+        // batch 8's older record (7.5 s, 6.5 of it overhead).
         let (n, secs) = left.by_framework[&Framework::Tch];
         assert_eq!(n, 2);
-        assert!(secs - 7.5 > 4.0 && secs - 7.5 < 10.0, "{secs}");
+        let scaled = |batch: usize| {
+            let step = 0.01 * at(Framework::Tch, batch).2 as f64 / at(Framework::Tch, 1).2 as f64;
+            4.0 + 2.0 * step + measuring(&g, step)
+        };
+        assert!((secs - scaled(8) - scaled(16)).abs() < 1e-9, "{secs}");
+        let (gr, k, f) = at(Framework::Tch, 8);
+        let alone = Predictor::from_folder(&out).predict(&g, gr, k, f);
+        assert!((alone - scaled(8)).abs() < 1e-9, "{alone}");
         assert!((left.seconds - secs - 3.0 * unknown).abs() < 1e-9);
         let lines = left.lines();
         assert!(
