@@ -17,12 +17,11 @@ use crate::measurement::StepMetric;
 use crate::options::{scratch, Resume};
 use crate::record::{read_record, write_record, MeasuredWith, Record};
 use crate::run::{measured_with, new_record, Run, Summary};
-use crate::schedule::{human, Predictor};
+use crate::schedule::{graphs, human, Predictor};
 use crate::watchdog::Watchdog;
 use anyhow::Result;
-use cnn_models::Graph;
 use criterion::Criterion;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -264,16 +263,6 @@ fn by_group(todo: &[(Group, Case)]) -> Vec<(Group, Vec<Case>)> {
         }
     }
     out
-}
-
-fn graphs(todo: &[(Group, Case)]) -> Result<BTreeMap<String, Graph>> {
-    let mut out = BTreeMap::new();
-    for (g, _) in todo {
-        if !out.contains_key(&g.model) {
-            out.insert(g.model.clone(), cnn_models::model(&g.model)?);
-        }
-    }
-    Ok(out)
 }
 
 /// The summary of this run, from the records it wrote.

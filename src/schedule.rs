@@ -10,6 +10,7 @@ use crate::measure::flops_per_step;
 use crate::plan::{estimate_steps, plan};
 use crate::record::{code, read_record, Record};
 use anyhow::Result;
+use cnn_models::Graph;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -67,6 +68,13 @@ impl Predictor {
     /// has any: older code may have cost more around the step (pytorch's
     /// workers before the zygote: 17 s a cell, then 6).
     pub fn predict(&self, grid: &Grid, group: &Group, case: &Case, flops: u64) -> f64 {
+        self.known(grid, group, case, flops)
+            .unwrap_or_else(|| guess(grid))
+    }
+
+    /// [`Predictor::predict`] where the records say anything of `case`;
+    /// `None` where the prediction would be a guess.
+    fn known(&self, grid: &Grid, group: &Group, case: &Case, flops: u64) -> Option<f64> {
         let current = |r: &Record| {
             r.settings
                 .as_ref()
@@ -83,7 +91,7 @@ impl Predictor {
         let usable = |r: &&Record| !fresh || current(r);
         let id = group.bench_id(case);
         if let Some(r) = self.seen.iter().filter(usable).find(|r| r.id == id) {
-            return r.wall_seconds.unwrap_or_default();
+            return Some(r.wall_seconds.unwrap_or_default());
         }
         // The same framework, device and phase at the nearest cost: its
         // overhead, and its step scaled by the FLOPs.
@@ -96,19 +104,34 @@ impl Predictor {
                 let d = |r: &Record| (r.flops_per_step as f64 / flops.max(1) as f64).ln().abs();
                 d(a).total_cmp(&d(b))
             });
-        match nearest {
-            Some(r) => {
-                let first = r.first_step_seconds.unwrap_or_default();
-                let overhead = (r.wall_seconds.unwrap_or_default()
-                    - r.measure_seconds.unwrap_or_default()
-                    - 2.0 * first)
-                    .max(0.0);
-                let step = first * flops as f64 / r.flops_per_step as f64;
-                overhead + 2.0 * step + measuring(grid, step)
-            }
-            None => grid.target_seconds + UNKNOWN_OVERHEAD_S,
+        nearest.map(|r| {
+            let first = r.first_step_seconds.unwrap_or_default();
+            let overhead = (r.wall_seconds.unwrap_or_default()
+                - r.measure_seconds.unwrap_or_default()
+                - 2.0 * first)
+                .max(0.0);
+            let step = first * flops as f64 / r.flops_per_step as f64;
+            overhead + 2.0 * step + measuring(grid, step)
+        })
+    }
+}
+
+/// The graph of each model among `cases`, built once: for the FLOPs a
+/// prediction scales by, and for the run. (Not in measure.rs, whose text is
+/// part of every framework's step-code hash.)
+pub fn graphs(cases: &[(Group, Case)]) -> Result<BTreeMap<String, Graph>> {
+    let mut out = BTreeMap::new();
+    for (g, _) in cases {
+        if !out.contains_key(&g.model) {
+            out.insert(g.model.clone(), cnn_models::model(&g.model)?);
         }
     }
+    Ok(out)
+}
+
+/// The prediction for a framework, device and phase nothing is known of.
+fn guess(grid: &Grid) -> f64 {
+    grid.target_seconds + UNKNOWN_OVERHEAD_S
 }
 
 /// What a resumed run of a selection has left to measure in a criterion
@@ -140,7 +163,7 @@ impl Left {
             guessed: 0,
             by_framework: BTreeMap::new(),
         };
-        let mut graphs = BTreeMap::new();
+        let mut todo = Vec::new();
         for (g, k) in cases {
             match read_record(out, g, k)? {
                 None => left.missing += 1,
@@ -153,19 +176,17 @@ impl Left {
                 }
                 Some(_) => continue,
             }
-            if !graphs.contains_key(&g.model) {
-                graphs.insert(g.model.clone(), cnn_models::model(&g.model)?);
-            }
+            todo.push((g.clone(), k.clone()));
+        }
+        let graphs = graphs(&todo)?;
+        for (g, k) in &todo {
             let flops = flops_per_step(&graphs[&g.model], k, g.phase)?;
-            let secs = p.predict(grid, g, k, flops);
+            let known = p.known(grid, g, k, flops);
+            let secs = known.unwrap_or_else(|| guess(grid));
             left.seconds += secs;
+            left.guessed += usize::from(known.is_none());
             let f = left.by_framework.entry(k.framework).or_default();
             *f = (f.0 + 1, f.1 + secs);
-            let known = p.seen.iter().any(|r| {
-                (r.framework, r.device, r.phase) == (k.framework, g.device, g.phase)
-                    && r.first_step_seconds.is_some()
-            });
-            left.guessed += usize::from(!known);
         }
         Ok(left)
     }
