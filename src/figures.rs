@@ -62,7 +62,10 @@ pub fn write_all(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>> {
         draw(&bars, &path)?;
         files.push(path);
     }
-    let gpu: Vec<&Row> = rows.iter().filter(|r| r.record.device.is_gpu()).collect();
+    let gpu: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.record.group.device.is_gpu())
+        .collect();
     if !gpu.is_empty() {
         let path = dir.join("gpu-memory.svg");
         draw(&memory(&gpu), &path)?;
@@ -72,7 +75,10 @@ pub fn write_all(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn label(r: &Row) -> String {
-    format!("{} {}px b{}", r.record.model, r.record.size, r.record.batch)
+    format!(
+        "{} {}px b{}",
+        r.record.group.model, r.record.case.size, r.record.case.batch
+    )
 }
 
 fn index_of(list: &mut Vec<String>, item: String) -> usize {
@@ -107,7 +113,7 @@ fn relative_times(rows: &[&Row], title: &str) -> Bars {
     }
     for r in rows {
         let c = index_of(&mut bars.configurations, label(r));
-        let s = index_of(&mut bars.series, r.record.framework.to_string());
+        let s = index_of(&mut bars.series, r.record.case.framework.to_string());
         let v = r.mean().map(|m| Bar {
             value: m / fastest[&label(r)],
             estimate: r.estimate().is_some(),
@@ -139,7 +145,7 @@ fn memory(rows: &[&Row]) -> Bars {
         let c = index_of(&mut bars.configurations, label(r));
         let s = index_of(
             &mut bars.series,
-            format!("{} {}", r.record.framework, r.record.phase),
+            format!("{} {}", r.record.case.framework, r.record.group.phase),
         );
         let v = r
             .record

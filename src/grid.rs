@@ -3,7 +3,7 @@
 //! benchmarks it makes.
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::identities::{Device, Framework, Phase, DEVICES, PHASES};
 pub use crate::malloc::Malloc;
@@ -55,7 +55,7 @@ impl Isolate {
 }
 
 /// One criterion group: a model on a device in a phase.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Group {
     pub model: String,
     pub device: Device,
@@ -76,7 +76,7 @@ impl Group {
 }
 
 /// One benchmark of a group: a framework at an input size and batch.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Case {
     pub framework: Framework,
     pub size: usize,

@@ -11,6 +11,7 @@ pub mod grid;
 pub mod harness;
 pub mod identities;
 pub mod inputs;
+pub mod left;
 pub mod malloc;
 pub mod measure;
 pub mod options;

@@ -100,7 +100,7 @@ fn main() {
                 // What a resumed run of the grid has left (one criterion folder).
                 if let (Some((g, cases)), [root], true) = (&grid, roots.as_slice(), csv.is_empty())
                 {
-                    println!("{}", cnn_bench::schedule::Left::of(g, cases, root)?.lines());
+                    println!("{}", cnn_bench::left::Left::of(g, cases, root)?.lines());
                 }
                 Ok(0)
             })

@@ -2,7 +2,7 @@
 //! criterion's own files for it, and how it is read and written.
 
 use crate::grid::{Case, Group};
-use crate::identities::{Device, Framework, Metric, Phase, Status};
+use crate::identities::{Framework, Metric, Status};
 use crate::malloc::Malloc;
 use crate::memory::MemoryRecord;
 use crate::run_info::RunInfo;
@@ -16,14 +16,14 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Record {
     pub id: String,
-    pub model: String,
-    /// `cpu` or `gpu<index>`.
-    pub device: Device,
-    pub phase: Phase,
-    pub framework: Framework,
+    /// The model, the device (`cpu` or `gpu<index>`) and the phase: the
+    /// criterion group, its fields at the record's top level.
+    #[serde(flatten)]
+    pub group: Group,
+    /// The framework, the input size and the batch, likewise.
+    #[serde(flatten)]
+    pub case: Case,
     pub framework_version: String,
-    pub size: usize,
-    pub batch: usize,
     pub threads: usize,
     pub seed: u64,
     /// `ok` when it was measured (by criterion, or as an estimate), `failed`
@@ -216,7 +216,13 @@ mod tests {
         }"#;
         let r: Record = serde_json::from_str(old).unwrap();
         assert_eq!(
-            (r.device, r.phase, r.framework, r.status, r.metric),
+            (
+                r.group.device,
+                r.group.phase,
+                r.case.framework,
+                r.status,
+                r.metric
+            ),
             (
                 Device::Gpu(0),
                 Phase::Train,

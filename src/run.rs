@@ -96,13 +96,9 @@ pub(crate) fn new_record(r: &Run, group: &Group, case: &Case, graph: &Graph) -> 
     let fw = adapter(case.framework);
     Ok(Record {
         id: group.bench_id(case),
-        model: group.model.clone(),
-        device: group.device,
-        phase: group.phase,
-        framework: case.framework,
+        group: group.clone(),
+        case: case.clone(),
         framework_version: fw.version(),
-        size: case.size,
-        batch: case.batch,
         threads: r.grid.threads,
         seed: r.grid.seed,
         status: Status::Ok,

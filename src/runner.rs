@@ -233,23 +233,22 @@ fn pytorch_zygote(r: &Run, todo: &[(Group, Case)]) -> Option<Zygote> {
 fn stopped_with(rec: &Record, r: &Run) -> bool {
     rec.timed_out_after
         .is_some_and(|l| l >= r.grid.time_limit_seconds)
-        && rec.settings == Some(measured_with(r, rec.framework))
+        && rec.settings == Some(measured_with(r, rec.case.framework))
 }
 
 /// A smaller configuration of this benchmark (the same model, device, phase
 /// and framework; size and batch no larger) among `stopped`, the records
-/// [`stopped_with`] this run's limit and settings: a step grows with its input, so this one would run past the limit
-/// too, and is recorded as failed without spending the limit again.
+/// [`stopped_with`] this run's limit and settings: a step grows with its
+/// input, so this one would run past the limit too, and is recorded as
+/// failed without spending the limit again.
 fn outgrown<'a>(stopped: &'a [Record], group: &Group, case: &Case) -> Option<&'a Record> {
     let id = group.bench_id(case);
     stopped.iter().find(|t| {
         t.id != id
-            && t.model == group.model
-            && t.device == group.device
-            && t.phase == group.phase
-            && t.framework == case.framework
-            && t.size <= case.size
-            && t.batch <= case.batch
+            && t.group == *group
+            && t.case.framework == case.framework
+            && t.case.size <= case.size
+            && t.case.batch <= case.batch
     })
 }
 

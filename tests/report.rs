@@ -33,13 +33,9 @@ fn case(framework: &str) -> Case {
 fn record(framework: &str, failure: Option<&str>) -> Record {
     Record {
         id: format!("{GROUP}/{framework}/size64-batch2"),
-        model: "resnet18".into(),
-        device: Device::Cpu,
-        phase: Phase::Inference,
-        framework: Framework::parse(framework).unwrap(),
+        group: group(),
+        case: case(framework),
         framework_version: format!("{framework} test"),
-        size: 64,
-        batch: 2,
         threads: 1,
         seed: 1,
         status: if failure.is_some() {
@@ -119,7 +115,7 @@ fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
         ..group()
     };
     let mut rec = record("candle", Some("CUDA out of memory"));
-    rec.phase = Phase::Train;
+    rec.group.phase = Phase::Train;
     rec.id = "resnet18/cpu/train/candle/size64-batch2".into();
     write_record(&dir, &failed, &case("candle"), &rec).unwrap();
 
@@ -127,7 +123,9 @@ fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
     assert_eq!(rows.len(), 3);
     let tch = rows
         .iter()
-        .find(|r| r.record.framework == Framework::Tch && r.record.phase == Phase::Inference)
+        .find(|r| {
+            r.record.case.framework == Framework::Tch && r.record.group.phase == Phase::Inference
+        })
         .unwrap();
     let mean = tch.estimates.unwrap().mean;
     assert!(
@@ -322,7 +320,7 @@ fn reports_merge_folders_and_say_which_machine_measured_each_cell() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     let kept = rows
         .iter()
-        .find(|r| r.record.framework == Framework::Tch)
+        .find(|r| r.record.case.framework == Framework::Tch)
         .unwrap();
     assert_eq!(kept.mean(), Some(3e6));
     assert_eq!(kept.root, b);
@@ -397,7 +395,7 @@ fn a_framework_absent_from_a_configuration_takes_no_room_in_its_figure() {
     let dir = scratch("report-absent");
     for (f, batch) in [("tch", 2), ("candle", 2), ("tch", 4)] {
         let mut r = record(f, None);
-        r.batch = batch;
+        r.case.batch = batch;
         r.id = format!("{GROUP}/{f}/size64-batch{batch}");
         r.estimate = Some(StepEstimate::of(&[1e6, 1e6]));
         let k = Case { batch, ..case(f) };

@@ -32,7 +32,7 @@ impl Coverage {
             r.record
                 .settings
                 .as_ref()
-                .is_some_and(|s| s.code != code(r.record.framework))
+                .is_some_and(|s| s.code != code(r.record.case.framework))
         };
         let recorded: HashSet<&str> = rows.iter().map(|r| r.record.id.as_str()).collect();
         let stale: HashSet<&str> = rows

@@ -2,6 +2,7 @@
 //! metadata.
 
 use super::Row;
+use crate::grid::{Case, Group};
 use crate::identities::{Device, Framework, Metric, Phase, Status};
 use crate::malloc::Malloc;
 use crate::record::Record;
@@ -77,7 +78,7 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
     };
     let pytorch: std::collections::HashMap<_, f64> = rows
         .iter()
-        .filter(|r| r.record.framework == Framework::Pytorch)
+        .filter(|r| r.record.case.framework == Framework::Pytorch)
         .filter_map(|r| Some((config(&r.record), r.mean()?)))
         .collect();
     rows.iter()
@@ -91,13 +92,13 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
             let mean_s = r.mean().filter(|_| time).map(|m| m * 1e-9);
             let mem = rec.memory.as_ref();
             CsvRow {
-                model: rec.model.clone(),
-                device: rec.device,
-                phase: rec.phase,
-                framework: rec.framework,
+                model: rec.group.model.clone(),
+                device: rec.group.device,
+                phase: rec.group.phase,
+                framework: rec.case.framework,
                 framework_version: rec.framework_version.clone(),
-                size: rec.size,
-                batch: rec.batch,
+                size: rec.case.size,
+                batch: rec.case.batch,
                 status: rec.status,
                 reason: rec.reason.clone(),
                 metric: rec.metric,
@@ -111,7 +112,7 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 median: e.map(|e| e.median.point * unit),
                 median_ci_low: e.map(|e| e.median.low * unit),
                 median_ci_high: e.map(|e| e.median.high * unit),
-                images_per_second: mean_s.map(|s| rec.batch as f64 / s),
+                images_per_second: mean_s.map(|s| rec.case.batch as f64 / s),
                 relative_to_pytorch: r.mean().zip(pytorch.get(&config(rec))).map(|(m, p)| m / p),
                 flops_per_step: rec.flops_per_step,
                 achieved_gflops: mean_s.map(|s| rec.flops_per_step as f64 / s / 1e9),
@@ -202,13 +203,17 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
         rows.push(Row {
             record: Record {
                 id,
-                model: c.model,
-                device: c.device,
-                phase: c.phase,
-                framework: c.framework,
+                group: Group {
+                    model: c.model,
+                    device: c.device,
+                    phase: c.phase,
+                },
+                case: Case {
+                    framework: c.framework,
+                    size: c.size,
+                    batch: c.batch,
+                },
                 framework_version: c.framework_version,
-                size: c.size,
-                batch: c.batch,
                 threads: c.threads,
                 status: c.status,
                 reason: c.reason,

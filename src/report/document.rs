@@ -83,7 +83,10 @@ pub fn document(rows: &[Row]) -> Vec<Section> {
             out.push(time_table(title, &mine, &mut notes));
         }
     }
-    let gpu: Vec<&Row> = rows.iter().filter(|r| r.record.device.is_gpu()).collect();
+    let gpu: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.record.group.device.is_gpu())
+        .collect();
     if !gpu.is_empty() {
         out.push(memory_table(&gpu, &mut notes));
     }
@@ -116,7 +119,7 @@ fn time_table(title: &str, mine: &[&Row], notes: &mut Vec<String>) -> Section {
             .collect(),
         rows: vec![],
     };
-    for ((model, size, batch), cells) in by_configuration(mine, |r| r.record.framework) {
+    for ((model, size, batch), cells) in by_configuration(mine, |r| r.record.case.framework) {
         let fastest = cells
             .values()
             .filter_map(|r| r.mean())
@@ -133,7 +136,9 @@ fn time_table(title: &str, mine: &[&Row], notes: &mut Vec<String>) -> Section {
                             format_ns(mean)
                         ),
                         bracket: Some(format!("{:.2}", mean / fastest)),
-                        detail: Some(images_per_second(r.record.batch as f64 / (mean * 1e-9))),
+                        detail: Some(images_per_second(
+                            r.record.case.batch as f64 / (mean * 1e-9),
+                        )),
                         numeric: true,
                         fastest: mean == fastest,
                         ..Cell::default()
@@ -163,7 +168,7 @@ fn memory_table(gpu: &[&Row], notes: &mut Vec<String>) -> Section {
     // Inference before train, as the reports always had them.
     let columns: Vec<(String, Framework)> = unique(
         gpu.iter()
-            .map(|r| (r.record.phase.to_string(), r.record.framework)),
+            .map(|r| (r.record.group.phase.to_string(), r.record.case.framework)),
     );
     let mut table = Table {
         columns: ["model", "size", "batch"]
@@ -173,7 +178,9 @@ fn memory_table(gpu: &[&Row], notes: &mut Vec<String>) -> Section {
             .collect(),
         rows: vec![],
     };
-    let by_config = by_configuration(gpu, |r| (r.record.phase.to_string(), r.record.framework));
+    let by_config = by_configuration(gpu, |r| {
+        (r.record.group.phase.to_string(), r.record.case.framework)
+    });
     for ((model, size, batch), cells) in by_config {
         let mut row = vec![Cell::label(model), Cell::number(size), Cell::number(batch)];
         row.extend(columns.iter().map(|c| match cells.get(c) {
@@ -239,12 +246,12 @@ fn run_time(rows: &[Row]) -> Option<Section> {
     let mut by: BTreeMap<(String, String), Vec<(f64, f64)>> = BTreeMap::new();
     for r in rows {
         if let (Some(w), Some(m)) = (r.record.wall_seconds, r.record.measure_seconds) {
-            let device = if r.record.device.is_gpu() {
+            let device = if r.record.group.device.is_gpu() {
                 "gpu"
             } else {
                 "cpu"
             };
-            by.entry((device.to_string(), r.record.framework.to_string()))
+            by.entry((device.to_string(), r.record.case.framework.to_string()))
                 .or_default()
                 .push((w, m));
         }

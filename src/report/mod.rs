@@ -83,7 +83,7 @@ impl Row {
     /// model for a CPU one.
     pub fn machine(&self) -> String {
         machine(
-            self.record.device,
+            self.record.group.device,
             &self.record.run.cpu_model,
             &self.record.run.gpu,
         )
@@ -245,12 +245,12 @@ fn read_dir(dir: &Path) -> Result<Vec<PathBuf>> {
 /// them), size, batch, framework (in the harness's order).
 pub(crate) fn key(r: &Record) -> (String, Device, String, usize, usize, Framework) {
     (
-        r.model.clone(),
-        r.device,
-        r.phase.to_string(),
-        r.size,
-        r.batch,
-        r.framework,
+        r.group.model.clone(),
+        r.group.device,
+        r.group.phase.to_string(),
+        r.case.size,
+        r.case.batch,
+        r.case.framework,
     )
 }
 
@@ -266,8 +266,8 @@ pub const SECTIONS: [(&str, Phase, &str); 4] = [
 pub fn timed<'a>(rows: &'a [Row], device: &str, phase: Phase) -> Vec<&'a Row> {
     rows.iter()
         .filter(|r| {
-            r.record.device.to_string() == device
-                && r.record.phase == phase
+            r.record.group.device.to_string() == device
+                && r.record.group.phase == phase
                 && r.record.metric == crate::identities::Metric::Time
         })
         .collect()
@@ -286,7 +286,7 @@ pub fn format_ns(ns: f64) -> String {
 /// The frameworks of `rows` in the harness's order (tch, tch-jit, candle,
 /// ort, tract).
 pub(crate) fn frameworks_of(rows: &[&Row]) -> Vec<Framework> {
-    unique(rows.iter().map(|r| r.record.framework))
+    unique(rows.iter().map(|r| r.record.case.framework))
 }
 
 pub(crate) fn unique<T: Ord + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
@@ -306,7 +306,11 @@ pub(crate) fn by_configuration<'a, K: Ord>(
 ) -> BTreeMap<Configuration, BTreeMap<K, &'a Row>> {
     let mut out: BTreeMap<Configuration, BTreeMap<K, &Row>> = BTreeMap::new();
     for r in rows {
-        let k = (r.record.model.clone(), r.record.size, r.record.batch);
+        let k = (
+            r.record.group.model.clone(),
+            r.record.case.size,
+            r.record.case.batch,
+        );
         out.entry(k).or_default().insert(column(r), *r);
     }
     out

@@ -1,0 +1,167 @@
+//! What a resumed run has left to measure in a criterion folder, and about
+//! how long that takes (`report --grid`, and gpu-grid-publish.sh's
+//! status.txt): for planning the next slices of a grid.
+
+use crate::grid::{Case, Grid, Group};
+use crate::identities::Framework;
+use crate::measure::flops_per_step;
+use crate::record::{code, read_record};
+use crate::schedule::{graphs, guess, human, Predictor};
+use anyhow::Result;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// What a resumed run of a selection has left to measure in a criterion
+/// folder, and about how long that takes.
+#[derive(Debug, PartialEq)]
+pub struct Left {
+    /// Benchmarks without a record.
+    pub missing: usize,
+    /// Benchmarks recorded with older step code (measured again after the
+    /// missing ones).
+    pub stale: usize,
+    /// Predicted seconds for both, from the folder's records.
+    pub seconds: f64,
+    /// How many of them are of a framework, device and phase with no timed
+    /// record yet: their prediction is a guess.
+    pub guessed: usize,
+    /// Benchmarks and predicted seconds per framework, for planning passes.
+    pub by_framework: BTreeMap<Framework, (usize, f64)>,
+}
+
+impl Left {
+    /// What a resumed run of `cases` has left in criterion's folder `out`.
+    pub fn of(grid: &Grid, cases: &[(Group, Case)], out: &Path) -> Result<Self> {
+        let p = Predictor::from_folder(out);
+        let mut left = Left {
+            missing: 0,
+            stale: 0,
+            seconds: 0.0,
+            guessed: 0,
+            by_framework: BTreeMap::new(),
+        };
+        let mut todo = Vec::new();
+        for (g, k) in cases {
+            match read_record(out, g, k)? {
+                None => left.missing += 1,
+                Some(r)
+                    if r.settings
+                        .as_ref()
+                        .is_some_and(|s| s.code != code(k.framework)) =>
+                {
+                    left.stale += 1
+                }
+                Some(_) => continue,
+            }
+            todo.push((g.clone(), k.clone()));
+        }
+        let graphs = graphs(&todo)?;
+        for (g, k) in &todo {
+            let flops = flops_per_step(&graphs[&g.model], k, g.phase)?;
+            let known = p.known(grid, g, k, flops);
+            let secs = known.unwrap_or_else(|| guess(grid));
+            left.seconds += secs;
+            left.guessed += usize::from(known.is_none());
+            let f = left.by_framework.entry(k.framework).or_default();
+            *f = (f.0 + 1, f.1 + secs);
+        }
+        Ok(left)
+    }
+
+    /// Two lines for a person planning the next slices: the whole, and
+    /// per framework.
+    pub fn lines(&self) -> String {
+        let guessed = match self.guessed {
+            0 => String::new(),
+            n => format!("; {n} of them of frameworks with no record yet, guessed"),
+        };
+        let each: Vec<String> = self
+            .by_framework
+            .iter()
+            .map(|(f, (n, secs))| format!("{f} {n} in {}", human(*secs)))
+            .collect();
+        format!(
+            "left to measure: {} benchmark(s) ({} never recorded, {} with older step code), about {} of machine time (an estimate from the records{guessed})\nleft per framework: {}",
+            self.missing + self.stale,
+            self.missing,
+            self.stale,
+            human(self.seconds),
+            each.join(", ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::tests::{grid, rec};
+    use crate::schedule::{measuring, UNKNOWN_OVERHEAD_S};
+
+    #[test]
+    fn what_a_resumed_run_has_left_is_predicted_from_the_folder() {
+        use crate::filter::Filter;
+        use crate::record::{write_record, MeasuredWith};
+        let mut g = grid();
+        g.batches = vec![1, 8, 16];
+        g.frameworks = vec![Framework::Tch, Framework::Candle];
+        let cases = crate::select::planned(&g, &Filter::All).cases;
+        let out = std::env::temp_dir().join(format!("cnn-bench-left-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let graph = cnn_models::model("resnet18").unwrap();
+        let at = |f: Framework, batch: usize| {
+            let (gr, k) = cases
+                .iter()
+                .find(|(_, k)| (k.framework, k.batch) == (f, batch))
+                .unwrap();
+            (gr, k, flops_per_step(&graph, k, gr.phase).unwrap())
+        };
+        let with = |code: &str| MeasuredWith {
+            code: code.into(),
+            threads: 1,
+            seed: 1,
+            target_seconds: 1.0,
+            budget_seconds: 20.0,
+            metric: Default::default(),
+            step_delay_ms: 0.0,
+            malloc: Default::default(),
+        };
+        // tch at batch 1 is done; at batch 8 it is older step code (7.5 s
+        // last time); at batch 16 and every candle cell it is missing.
+        let (gr, k, f) = at(Framework::Tch, 1);
+        let mut done = rec(&gr.bench_id(k), "tch", f, 0.01, 1.0, 5.02);
+        done.settings = Some(with(code(Framework::Tch)));
+        write_record(&out, gr, k, &done).unwrap();
+        let (gr, k, f) = at(Framework::Tch, 8);
+        let mut old = rec(&gr.bench_id(k), "tch", f, 0.02, 1.0, 7.5);
+        old.settings = Some(with("0123456789abcdef"));
+        write_record(&out, gr, k, &old).unwrap();
+
+        let left = Left::of(&g, &cases, &out).unwrap();
+        assert_eq!((left.missing, left.stale, left.guessed), (4, 1, 3));
+        // Candle, never seen: the guess for each of its three.
+        let unknown = g.target_seconds + UNKNOWN_OVERHEAD_S;
+        assert_eq!(left.by_framework[&Framework::Candle], (3, 3.0 * unknown));
+        // tch: batches 8 and 16 scaled from batch 1's record, of this
+        // build's step code (4 s of overhead each, small steps), not from
+        // batch 8's older record (7.5 s, 6.5 of it overhead).
+        let (n, secs) = left.by_framework[&Framework::Tch];
+        assert_eq!(n, 2);
+        let scaled = |batch: usize| {
+            let step = 0.01 * at(Framework::Tch, batch).2 as f64 / at(Framework::Tch, 1).2 as f64;
+            4.0 + 2.0 * step + measuring(&g, step)
+        };
+        assert!((secs - scaled(8) - scaled(16)).abs() < 1e-9, "{secs}");
+        let (gr, k, f) = at(Framework::Tch, 8);
+        let alone = Predictor::from_folder(&out).predict(&g, gr, k, f);
+        assert!((alone - scaled(8)).abs() < 1e-9, "{alone}");
+        assert!((left.seconds - secs - 3.0 * unknown).abs() < 1e-9);
+        let lines = left.lines();
+        assert!(
+            lines.starts_with("left to measure: 5 benchmark(s) (4 never recorded, 1 with older step code), about ")
+                && lines.contains("3 of them of frameworks with no record yet, guessed")
+                && lines.contains("\nleft per framework: tch 2 in "),
+            "{lines}"
+        );
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
