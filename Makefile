@@ -79,6 +79,6 @@ gpu-bundle: build-cuda
 	cp "$$($(CUDA_ENV) cargo bench --features cuda --no-run --message-format=json 2>/dev/null | sed -n 's/.*"executable":"\([^"]*\/deps\/cnn-[0-9a-f]*\)".*/\1/p' | tail -n 1)" device-bundle/cnn-bench-gpu
 	strip device-bundle/cnn-bench-gpu
 	gzip -9 device-bundle/cnn-bench-gpu
-	cp cnn-bench.toml scripts/gpu-check.sh scripts/gpu-grid.sh device-bundle/
+	cp cnn-bench.toml scripts/gpu-check.sh scripts/gpu-grid.sh scripts/gpu-session.sh device-bundle/
 	git describe --always --dirty --abbrev=12 > device-bundle/COMMIT
 	ls -la device-bundle

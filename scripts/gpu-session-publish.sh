@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Publishes what scripts/gpu-session.sh brought back in session.tgz:
+#     scripts/gpu-session-publish.sh /path/to/session.tgz
+# - the grid slice (grid/): the grid's new state and report, through
+#   scripts/gpu-grid-publish.sh, and its log in target-reports/gpu-grid/logs/
+#   (DEST names another folder);
+# - the repeats (rep<i>-tch/, rep<i>-candle/), when there are any:
+#   $REPEATS_DEST (default target-reports/<gpu>-interpreter-repeats-<commit>/)
+#   with each run's report.md and report.csv, the logs, and repeats.md,
+#   scripts/repeats.py's tables (tch / tch-vision, candle /
+#   candle-transformers) over the runs.
+# Needs the release CLI (cargo build --release), as gpu-grid-publish.sh.
+set -euo pipefail
+archive=$1
+here=$(dirname "$0")
+grid=${DEST:-target-reports/gpu-grid}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+tar xzf "$archive" -C "$work"
+
+if [ -f "$work/grid/criterion.tar.gz" ]; then
+  DEST=$grid "$here/gpu-grid-publish.sh" "$work/grid/criterion.tar.gz"
+  mkdir -p "$grid/logs"
+  cp "$work"/grid/slice-*.log "$grid/logs/"
+else
+  echo "gpu-session-publish: no grid slice in $archive"
+fi
+
+reps=$(cd "$work" && ls -d rep*-* 2>/dev/null | sort -V || true)
+[ -n "$reps" ] || { echo "gpu-session-publish: no repeats in $archive"; exit 0; }
+csvs=()
+for r in $reps; do
+  [ -f "$work/$r/report.tar.gz" ] || { echo "gpu-session-publish: $r has no report, left out"; continue; }
+  tar xzf "$work/$r/report.tar.gz" -C "$work/$r"
+  csvs+=("$r")
+done
+first=$(ls "$work"/rep*/cnn-bench-report/report.csv | head -n 1)
+# The folder's name: the GPU's model (h200) or cpu, and the bundle's commit.
+name=$(python3 - "$first" <<'PY'
+import csv, sys
+r = next(csv.DictReader(open(sys.argv[1])))
+words = r["gpu"].split(",")[0].split()
+gpu = words[-1].lower() if words and r["device"] != "cpu" else "cpu"
+print(f"{gpu}-interpreter-repeats-{r['git_commit'][:7]}")
+PY
+)
+dest=${REPEATS_DEST:-target-reports/$name}
+mkdir -p "$dest/logs"
+for r in "${csvs[@]}"; do
+  mkdir -p "$dest/$r"
+  cp "$work/$r/cnn-bench-report/report.md" "$work/$r/cnn-bench-report/report.csv" "$dest/$r/"
+  cp "$work/$r"/slice-*.log "$dest/logs/$r.log"
+done
+# The GPU grid's own record of these cells (each in a process of its own,
+# as in the repeats) is one more run.
+grid_csv=$grid/report.csv
+{
+  echo "# Our interpreter against the crates' own models, in independent runs"
+  echo
+  echo "Every cell in a fresh process in each run: the GPU grid's own (run 1,"
+  echo "$grid_csv) and scripts/gpu-session.sh's repeats;"
+  echo "scripts/repeats.py over the runs' report.csv files."
+  for pair in "tch-vision tch -tch" "candle-transformers candle -candle"; do
+    set -- $pair
+    files=$(ls "$dest"/rep*"$3"/report.csv 2>/dev/null | sort -V || true)
+    [ -n "$files" ] || continue
+    files="$grid_csv $files"
+    echo
+    python3 "$here/repeats.py" --reference "$1" --framework "$2" $files
+  done
+} > "$dest/repeats.md"
+cat "$dest/repeats.md"
+echo "gpu-session-publish: repeats in $dest"
