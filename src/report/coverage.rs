@@ -3,7 +3,6 @@
 
 use super::{Row, Section};
 use crate::grid::{Case, Group};
-use crate::record::code;
 use std::collections::HashSet;
 
 /// The benchmarks a report was expected to hold, and those it lacks.
@@ -28,16 +27,10 @@ impl Coverage {
     /// Which of `cases` none of `rows` records (failed ones are recorded),
     /// and how many of the recorded are older step code.
     pub fn of(cases: &[(Group, Case)], rows: &[Row]) -> Self {
-        let older = |r: &Row| {
-            r.record
-                .settings
-                .as_ref()
-                .is_some_and(|s| s.code != code(r.record.case.framework))
-        };
         let recorded: HashSet<&str> = rows.iter().map(|r| r.record.id.as_str()).collect();
         let stale: HashSet<&str> = rows
             .iter()
-            .filter(|r| older(r))
+            .filter(|r| r.older_step_code())
             .map(|r| r.record.id.as_str())
             .collect();
         let ids: Vec<String> = cases.iter().map(|(g, c)| g.bench_id(c)).collect();

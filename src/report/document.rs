@@ -2,10 +2,11 @@
 //! built once from the rows and rendered both as Markdown (report.md) and
 //! as the HTML index page, so the two always say the same.
 
-use super::{by_configuration, format_ns, frameworks_of, machines, timed, unique, Row, SECTIONS};
+use super::{
+    appendix, by_configuration, format_ns, frameworks_of, machines, timed, unique, Row, SECTIONS,
+};
 use crate::identities::{Framework, Status};
 use crate::malloc::Malloc;
-use std::collections::BTreeMap;
 
 /// One section: a heading, paragraphs, a table, a list.
 #[derive(Clone, Debug, Default)]
@@ -56,14 +57,14 @@ impl Cell {
         out
     }
 
-    fn label(text: impl ToString) -> Self {
+    pub(super) fn label(text: impl ToString) -> Self {
         Cell {
             text: text.to_string(),
             ..Cell::default()
         }
     }
 
-    fn number(text: impl ToString) -> Self {
+    pub(super) fn number(text: impl ToString) -> Self {
         Cell {
             text: text.to_string(),
             numeric: true,
@@ -90,8 +91,8 @@ pub fn document(rows: &[Row]) -> Vec<Section> {
     if !gpu.is_empty() {
         out.push(memory_table(&gpu, &mut notes));
     }
-    out.extend(estimates(rows));
-    out.extend(run_time(rows));
+    out.extend(appendix::estimates(rows));
+    out.extend(appendix::run_time(rows));
     if !notes.is_empty() {
         out.push(Section {
             title: "Failed benchmarks".into(),
@@ -145,6 +146,7 @@ fn time_table(title: &str, mine: &[&Row], notes: &mut Vec<String>) -> Section {
                     },
                     None => Cell::number(failed(r, notes)),
                 };
+                mark_older(&mut cell, r);
                 if let Some(i) = machines.iter().position(|m| *m == r.machine()) {
                     if mixed {
                         cell.machine = Some(format!("@M{}", i + 1));
@@ -157,7 +159,7 @@ fn time_table(title: &str, mine: &[&Row], notes: &mut Vec<String>) -> Section {
     }
     Section {
         title: title.into(),
-        text: [say_machines(&machines), say_malloc(mine)].concat(),
+        text: [say_machines(&machines), say_malloc(mine), say_older(mine)].concat(),
         table: Some(table),
         ..Section::default()
     }
@@ -185,115 +187,31 @@ fn memory_table(gpu: &[&Row], notes: &mut Vec<String>) -> Section {
         let mut row = vec![Cell::label(model), Cell::number(size), Cell::number(batch)];
         row.extend(columns.iter().map(|c| match cells.get(c) {
             None => Cell::default(),
-            Some(r) => match (&r.record.memory, r.record.status) {
-                (Some(m), Status::Ok) => {
-                    let v = |x: &crate::memory::Reading| {
-                        x.mib().map_or("n/a".to_string(), |v| format!("{v:.0}"))
-                    };
-                    Cell {
-                        bracket: Some(v(&m.nvml_peak_mib)),
-                        ..Cell::number(v(&m.nvml_process_mib))
+            Some(r) => {
+                let mut cell = match (&r.record.memory, r.record.status) {
+                    (Some(m), Status::Ok) => {
+                        let v = |x: &crate::memory::Reading| {
+                            x.mib().map_or("n/a".to_string(), |v| format!("{v:.0}"))
+                        };
+                        Cell {
+                            bracket: Some(v(&m.nvml_peak_mib)),
+                            ..Cell::number(v(&m.nvml_process_mib))
+                        }
                     }
-                }
-                _ => Cell::number(failed(r, notes)),
-            },
+                    _ => Cell::number(failed(r, notes)),
+                };
+                mark_older(&mut cell, r);
+                cell
+            }
         }));
         table.rows.push(row);
     }
     Section {
         title: "GPU memory (MiB, NVML, process; peak during preparation in brackets)".into(),
-        text: say_machines(&machines(gpu.iter().copied())),
+        text: [say_machines(&machines(gpu.iter().copied())), say_older(gpu)].concat(),
         table: Some(table),
         ..Section::default()
     }
-}
-
-/// The benchmarks measured as estimates, with their steps.
-fn estimates(rows: &[Row]) -> Option<Section> {
-    let items: Vec<String> = rows
-        .iter()
-        .filter_map(|r| {
-            let e = r.estimate()?;
-            let f = |v: f64| {
-                if r.record.metric == crate::identities::Metric::Time {
-                    format_ns(v)
-                } else {
-                    format!("{v:.0} MiB")
-                }
-            };
-            Some(format!(
-                "`{}`: ~{} from {} steps ({} to {})",
-                r.record.id,
-                f(e.mean),
-                e.steps,
-                f(e.min),
-                f(e.max)
-            ))
-        })
-        .collect();
-    (!items.is_empty()).then(|| Section {
-        title: "Estimates".into(),
-        text: vec!["`~` marks an estimate: criterion's 10 samples did not fit the benchmark's time budget, so the mean is of the steps that did (at least 2 after the warm-up), without a confidence interval.".into()],
-        items,
-        ..Section::default()
-    })
-}
-
-/// What a benchmark costs besides its measurement (process start, weights,
-/// model building, tracing or export, first steps, memory readings, the
-/// peak), per framework and device: where a grid's time goes.
-fn run_time(rows: &[Row]) -> Option<Section> {
-    let mut by: BTreeMap<(String, String), Vec<(f64, f64)>> = BTreeMap::new();
-    for r in rows {
-        if let (Some(w), Some(m)) = (r.record.wall_seconds, r.record.measure_seconds) {
-            let device = if r.record.group.device.is_gpu() {
-                "gpu"
-            } else {
-                "cpu"
-            };
-            by.entry((device.to_string(), r.record.case.framework.to_string()))
-                .or_default()
-                .push((w, m));
-        }
-    }
-    if by.is_empty() {
-        return None;
-    }
-    let mut table = Table {
-        columns: [
-            "device",
-            "framework",
-            "benchmarks",
-            "whole (s)",
-            "measuring (s)",
-            "overhead (s)",
-            "total (s)",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
-        rows: vec![],
-    };
-    for ((device, fw), v) in by {
-        let n = v.len() as f64;
-        let wall: f64 = v.iter().map(|x| x.0).sum();
-        let measuring: f64 = v.iter().map(|x| x.1).sum();
-        table.rows.push(vec![
-            Cell::label(device),
-            Cell::label(fw),
-            Cell::number(v.len()),
-            Cell::number(format!("{:.1}", wall / n)),
-            Cell::number(format!("{:.1}", measuring / n)),
-            Cell::number(format!("{:.1}", (wall - measuring) / n)),
-            Cell::number(format!("{wall:.0}")),
-        ]);
-    }
-    Some(Section {
-        title: "Time per benchmark".into(),
-        text: vec!["Mean seconds per benchmark, whole (preparation included; for one in a process of its own, the process's life) and measuring; the difference is the overhead.".into()],
-        table: Some(table),
-        ..Section::default()
-    })
 }
 
 /// Which machine measured a table: one line, or, for several, a warning
@@ -314,6 +232,27 @@ fn say_machines(machines: &[String]) -> Vec<String> {
             )]
         }
     }
+}
+
+/// The mark of a figure measured with older step code than this build's.
+const OLDER: &str = "†";
+
+/// Marks `cell` when `r` was measured with older step code.
+fn mark_older(cell: &mut Cell, r: &Row) {
+    if r.older_step_code() {
+        cell.text += OLDER;
+    }
+}
+
+/// What the mark means, when a table has one.
+fn say_older(rows: &[&Row]) -> Vec<String> {
+    let n = rows.iter().filter(|r| r.older_step_code()).count();
+    if n == 0 {
+        return vec![];
+    }
+    vec![format!(
+        "{OLDER} ({n} cells): measured with older step code than this report's build (report.csv has each row's commit); a resumed run measures it again."
+    )]
 }
 
 /// Which malloc setting a table's runs used, when not glibc's defaults,
@@ -361,4 +300,80 @@ fn failed(r: &Row, notes: &mut Vec<String>) -> String {
         }
     };
     format!("- [{n}]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::{Case, Device, Group, Phase};
+    use crate::record::{code, MeasuredWith, Record, StepEstimate};
+
+    fn row(framework: Framework, step_code: &str) -> Row {
+        let (group, case) = (
+            Group {
+                model: "resnet18".into(),
+                device: Device::Gpu(0),
+                phase: Phase::Train,
+            },
+            Case {
+                framework,
+                size: 224,
+                batch: 1,
+            },
+        );
+        Row {
+            record: Record {
+                id: group.bench_id(&case),
+                group,
+                case,
+                estimate: Some(StepEstimate::of(&[1e6, 1e6])),
+                settings: Some(MeasuredWith {
+                    code: step_code.into(),
+                    threads: 1,
+                    seed: 1,
+                    target_seconds: 1.0,
+                    budget_seconds: 10.0,
+                    metric: Default::default(),
+                    step_delay_ms: 0.0,
+                    malloc: Default::default(),
+                }),
+                ..Record::default()
+            },
+            estimates: None,
+            root: Default::default(),
+            dir: Default::default(),
+        }
+    }
+
+    /// A figure measured with older step code than this build's says so in
+    /// its cell and under its table: the next slice of a grid replaces it.
+    #[test]
+    fn figures_of_older_step_code_are_marked() {
+        let rows = [
+            row(Framework::Tch, code(Framework::Tch)),
+            row(Framework::Candle, "0123456789abcdef"),
+        ];
+        let doc = document(&rows);
+        let train = doc
+            .iter()
+            .find(|s| s.title == "Train step time, GPU")
+            .unwrap();
+        let cells: Vec<String> = train.table.as_ref().unwrap().rows[0]
+            .iter()
+            .map(Cell::markdown)
+            .collect();
+        assert_eq!(cells[3..], ["~1.00 ms (1.00)", "~1.00 ms† (1.00)"]);
+        assert!(
+            train
+                .text
+                .iter()
+                .any(|t| t.starts_with("† (1 cells): measured with older step code")),
+            "{:?}",
+            train.text
+        );
+        let current = document(&rows[..1]);
+        assert!(current
+            .iter()
+            .all(|s| s.text.iter().all(|t| !t.contains('†'))));
+    }
 }

@@ -11,6 +11,7 @@ use crate::record::{Record, StepEstimate};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+mod appendix;
 mod compare;
 mod coverage;
 mod csv;
@@ -87,6 +88,16 @@ impl Row {
             &self.record.run.cpu_model,
             &self.record.run.gpu,
         )
+    }
+
+    /// Whether it was measured with other step code than this build's (a
+    /// resumed run measures it again); unknown for a record without its
+    /// settings (from a CSV, or older than them): not counted.
+    pub fn older_step_code(&self) -> bool {
+        self.record
+            .settings
+            .as_ref()
+            .is_some_and(|s| s.code != crate::record::code(self.record.case.framework))
     }
 }
 

@@ -1,0 +1,94 @@
+//! The report's sections after its tables: the benchmarks measured as
+//! estimates, and what a benchmark costs besides its measurement.
+
+use super::document::{Cell, Section, Table};
+use super::{format_ns, Row};
+use std::collections::BTreeMap;
+
+/// The benchmarks measured as estimates, with their steps.
+pub(super) fn estimates(rows: &[Row]) -> Option<Section> {
+    let items: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            let e = r.estimate()?;
+            let f = |v: f64| {
+                if r.record.metric == crate::identities::Metric::Time {
+                    format_ns(v)
+                } else {
+                    format!("{v:.0} MiB")
+                }
+            };
+            Some(format!(
+                "`{}`: ~{} from {} steps ({} to {})",
+                r.record.id,
+                f(e.mean),
+                e.steps,
+                f(e.min),
+                f(e.max)
+            ))
+        })
+        .collect();
+    (!items.is_empty()).then(|| Section {
+        title: "Estimates".into(),
+        text: vec!["`~` marks an estimate: criterion's 10 samples did not fit the benchmark's time budget, so the mean is of the steps that did (at least 2 after the warm-up), without a confidence interval.".into()],
+        items,
+        ..Section::default()
+    })
+}
+
+/// What a benchmark costs besides its measurement (process start, weights,
+/// model building, tracing or export, first steps, memory readings, the
+/// peak), per framework and device: where a grid's time goes.
+pub(super) fn run_time(rows: &[Row]) -> Option<Section> {
+    let mut by: BTreeMap<(String, String), Vec<(f64, f64)>> = BTreeMap::new();
+    for r in rows {
+        if let (Some(w), Some(m)) = (r.record.wall_seconds, r.record.measure_seconds) {
+            let device = if r.record.group.device.is_gpu() {
+                "gpu"
+            } else {
+                "cpu"
+            };
+            by.entry((device.to_string(), r.record.case.framework.to_string()))
+                .or_default()
+                .push((w, m));
+        }
+    }
+    if by.is_empty() {
+        return None;
+    }
+    let mut table = Table {
+        columns: [
+            "device",
+            "framework",
+            "benchmarks",
+            "whole (s)",
+            "measuring (s)",
+            "overhead (s)",
+            "total (s)",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        rows: vec![],
+    };
+    for ((device, fw), v) in by {
+        let n = v.len() as f64;
+        let wall: f64 = v.iter().map(|x| x.0).sum();
+        let measuring: f64 = v.iter().map(|x| x.1).sum();
+        table.rows.push(vec![
+            Cell::label(device),
+            Cell::label(fw),
+            Cell::number(v.len()),
+            Cell::number(format!("{:.1}", wall / n)),
+            Cell::number(format!("{:.1}", measuring / n)),
+            Cell::number(format!("{:.1}", (wall - measuring) / n)),
+            Cell::number(format!("{wall:.0}")),
+        ]);
+    }
+    Some(Section {
+        title: "Time per benchmark".into(),
+        text: vec!["Mean seconds per benchmark, whole (preparation included; for one in a process of its own, the process's life) and measuring; the difference is the overhead.".into()],
+        table: Some(table),
+        ..Section::default()
+    })
+}
