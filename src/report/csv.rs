@@ -196,23 +196,21 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
             allocator_peak_mib: reading(None),
             peak_rss_mib: reading(c.peak_rss_mib),
         });
-        let id = format!(
-            "{}/{}/{}/{}/size{}-batch{}",
-            c.model, c.device, c.phase, c.framework, c.size, c.batch
-        );
+        let group = Group {
+            model: c.model,
+            device: c.device,
+            phase: c.phase,
+        };
+        let case = Case {
+            framework: c.framework,
+            size: c.size,
+            batch: c.batch,
+        };
         rows.push(Row {
             record: Record {
-                id,
-                group: Group {
-                    model: c.model,
-                    device: c.device,
-                    phase: c.phase,
-                },
-                case: Case {
-                    framework: c.framework,
-                    size: c.size,
-                    batch: c.batch,
-                },
+                id: group.bench_id(&case),
+                group,
+                case,
                 framework_version: c.framework_version,
                 threads: c.threads,
                 status: c.status,
