@@ -73,11 +73,12 @@ impl Cell {
     }
 }
 
-/// The report of `rows`: the study's time tables, GPU memory, the
-/// estimates, the time per benchmark, and the failures the cells refer to.
+/// The report of `rows`: a summary, the study's time tables, GPU memory,
+/// the estimates, the time per benchmark, and the failures the cells refer
+/// to.
 pub fn document(rows: &[Row]) -> Vec<Section> {
     let mut notes: Vec<String> = Vec::new();
-    let mut out = Vec::new();
+    let mut out: Vec<Section> = super::summary::summary(rows).into_iter().collect();
     for (device, phase, title) in SECTIONS {
         let mine = timed(rows, device, phase);
         if !mine.is_empty() {
@@ -305,44 +306,11 @@ fn failed(r: &Row, notes: &mut Vec<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grid::{Case, Device, Group, Phase};
-    use crate::record::{code, MeasuredWith, Record, StepEstimate};
+    use crate::record::code;
+    use crate::report::test_row;
 
     fn row(framework: Framework, step_code: &str) -> Row {
-        let (group, case) = (
-            Group {
-                model: "resnet18".into(),
-                device: Device::Gpu(0),
-                phase: Phase::Train,
-            },
-            Case {
-                framework,
-                size: 224,
-                batch: 1,
-            },
-        );
-        Row {
-            record: Record {
-                id: group.bench_id(&case),
-                group,
-                case,
-                estimate: Some(StepEstimate::of(&[1e6, 1e6])),
-                settings: Some(MeasuredWith {
-                    code: step_code.into(),
-                    threads: 1,
-                    seed: 1,
-                    target_seconds: 1.0,
-                    budget_seconds: 10.0,
-                    metric: Default::default(),
-                    step_delay_ms: 0.0,
-                    malloc: Default::default(),
-                }),
-                ..Record::default()
-            },
-            estimates: None,
-            root: Default::default(),
-            dir: Default::default(),
-        }
+        test_row(framework, 1, 1e6, step_code)
     }
 
     /// A figure measured with older step code than this build's says so in

@@ -18,6 +18,7 @@ mod csv;
 mod document;
 mod html;
 mod markdown;
+mod summary;
 
 pub use compare::*;
 pub use coverage::Coverage;
@@ -325,4 +326,44 @@ pub(crate) fn by_configuration<'a, K: Ord>(
         out.entry(k).or_default().insert(column(r), *r);
     }
     out
+}
+
+/// A measured row for tests: resnet18's GPU train step at 224 with `batch`,
+/// an estimate of `mean_ns` per step, recorded with step code `step_code`.
+#[cfg(test)]
+pub(crate) fn test_row(framework: Framework, batch: usize, mean_ns: f64, step_code: &str) -> Row {
+    use crate::grid::{Case, Group};
+    use crate::record::MeasuredWith;
+    let group = Group {
+        model: "resnet18".into(),
+        device: Device::Gpu(0),
+        phase: Phase::Train,
+    };
+    let case = Case {
+        framework,
+        size: 224,
+        batch,
+    };
+    Row {
+        record: Record {
+            id: group.bench_id(&case),
+            group,
+            case,
+            estimate: Some(StepEstimate::of(&[mean_ns, mean_ns])),
+            settings: Some(MeasuredWith {
+                code: step_code.into(),
+                threads: 1,
+                seed: 1,
+                target_seconds: 1.0,
+                budget_seconds: 10.0,
+                metric: Default::default(),
+                step_delay_ms: 0.0,
+                malloc: Default::default(),
+            }),
+            ..Record::default()
+        },
+        estimates: None,
+        root: Default::default(),
+        dir: Default::default(),
+    }
 }

@@ -1,0 +1,142 @@
+//! The report's first section: per time table, each framework against the
+//! table's first framework (tch where it ran), and how often it was the
+//! fastest: the study's "which framework is fastest" at a glance, computed
+//! from the same rows as the tables.
+
+use super::document::{Cell, Section, Table};
+use super::{by_configuration, frameworks_of, timed, Row, SECTIONS};
+use crate::identities::Framework;
+use std::collections::BTreeMap;
+
+/// The summary of `rows`' time tables; `None` when no table has two
+/// frameworks to compare.
+pub(super) fn summary(rows: &[Row]) -> Option<Section> {
+    let mut table = Table {
+        columns: [
+            "table",
+            "framework",
+            "configurations",
+            "time / reference (geometric mean)",
+            "range",
+            "fastest in",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        rows: vec![],
+    };
+    for (device, phase, title) in SECTIONS {
+        let mine = timed(rows, device, phase);
+        let frameworks = frameworks_of(&mine);
+        let Some(&reference) = frameworks.first().filter(|_| frameworks.len() > 1) else {
+            continue;
+        };
+        // Each configuration's means, by framework (failures have none).
+        let configs: Vec<BTreeMap<Framework, f64>> =
+            by_configuration(&mine, |r| r.record.case.framework)
+                .into_values()
+                .map(|cells| {
+                    cells
+                        .into_iter()
+                        .filter_map(|(f, r)| Some((f, r.mean()?)))
+                        .collect()
+                })
+                .collect();
+        let older = |f: Framework| {
+            mine.iter()
+                .filter(|r| r.record.case.framework == f && r.mean().is_some())
+                .filter(|r| r.older_step_code())
+                .count()
+        };
+        for &f in &frameworks {
+            let measured: Vec<&BTreeMap<Framework, f64>> =
+                configs.iter().filter(|c| c.contains_key(&f)).collect();
+            let ratios: Vec<f64> = measured
+                .iter()
+                .filter_map(|c| Some(c[&f] / c.get(&reference)?))
+                .collect();
+            let shared: Vec<_> = measured.iter().filter(|c| c.len() > 1).collect();
+            let fastest = shared
+                .iter()
+                .filter(|c| c.values().all(|&other| c[&f] <= other))
+                .count();
+            let (ratio, range) = if f == reference {
+                (format!("1.00 ({reference})"), String::new())
+            } else if ratios.is_empty() {
+                (String::from("-"), String::new())
+            } else {
+                let geo = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+                let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = ratios.iter().copied().fold(0.0, f64::max);
+                (format!("{geo:.2}"), format!("{lo:.2}-{hi:.2}"))
+            };
+            table.rows.push(vec![
+                Cell::label(title),
+                Cell::label(f),
+                Cell {
+                    bracket: Some(format!("{} †", older(f))).filter(|_| older(f) > 0),
+                    ..Cell::number(measured.len())
+                },
+                Cell::number(ratio),
+                Cell::number(range),
+                Cell::number(format!("{fastest} of {}", shared.len())),
+            ]);
+        }
+    }
+    (!table.rows.is_empty()).then(|| Section {
+        title: "Summary".into(),
+        text: vec!["Per table, each framework's step time over the reference's (the table's first framework), as the geometric mean and range of the ratio over the configurations both measured; and in how many of the configurations it shares with another framework it was the fastest. Estimates (`~`) count as measured, and figures of older step code too (how many in brackets: `†`); a failure counts in neither.".into()],
+        table: Some(table),
+        ..Section::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::test_row;
+
+    #[test]
+    fn each_framework_against_the_first_and_how_often_it_was_fastest() {
+        // Measured with this build's step code unless `older`.
+        let at = |f: Framework, batch: usize, ms: f64, older: bool| {
+            let code = if older {
+                "0123456789abcdef"
+            } else {
+                crate::record::code(f)
+            };
+            test_row(f, batch, ms * 1e6, code)
+        };
+        let rows = [
+            at(Framework::Tch, 1, 1.0, false),
+            at(Framework::Candle, 1, 2.0, false),
+            at(Framework::Tch, 8, 4.0, false),
+            at(Framework::Candle, 8, 16.0, true),
+            at(Framework::TchJit, 8, 2.0, false),
+            // Alone in its configuration: counted, but neither compared
+            // nor fastest.
+            at(Framework::Candle, 16, 1.0, false),
+        ];
+        let s = summary(&rows).unwrap();
+        let cells: Vec<Vec<String>> = s
+            .table
+            .unwrap()
+            .rows
+            .iter()
+            .map(|r| r.iter().map(Cell::markdown).collect())
+            .collect();
+        let t = "Train step time, GPU";
+        assert_eq!(
+            cells,
+            [
+                [t, "tch", "2", "1.00 (tch)", "", "1 of 2"],
+                [t, "tch-jit", "1", "0.50", "0.50-0.50", "1 of 1"],
+                [t, "candle", "3 (1 †)", "2.83", "2.00-4.00", "0 of 2"],
+            ]
+        );
+        assert!(
+            summary(&rows[..1]).is_none(),
+            "one framework: nothing to compare"
+        );
+    }
+}
