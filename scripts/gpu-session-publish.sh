@@ -34,6 +34,7 @@ for r in $reps; do
   tar xzf "$work/$r/report.tar.gz" -C "$work/$r"
   csvs+=("$r")
 done
+[ ${#csvs[@]} -gt 0 ] || { echo "gpu-session-publish: no repeat has a report"; exit 0; }
 first=$(ls "$work"/rep*/cnn-bench-report/report.csv | head -n 1)
 # The folder's name: the GPU's model (h200) or cpu, and the bundle's commit.
 name=$(python3 - "$first" <<'PY'
@@ -64,7 +65,7 @@ grid_csv=$grid/report.csv
     set -- $pair
     files=$(ls "$dest"/rep*"$3"/report.csv 2>/dev/null | sort -V || true)
     [ -n "$files" ] || continue
-    files="$grid_csv $files"
+    [ -f "$grid_csv" ] && files="$grid_csv $files"
     echo
     python3 "$here/repeats.py" --reference "$1" --framework "$2" $files
   done
