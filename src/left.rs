@@ -5,7 +5,7 @@
 use crate::grid::{Case, Grid, Group};
 use crate::identities::Framework;
 use crate::measure::flops_per_step;
-use crate::record::{code, read_record};
+use crate::record::read_record;
 use crate::schedule::{graphs, guess, human, Predictor};
 use anyhow::Result;
 use std::collections::BTreeMap;
@@ -44,13 +44,7 @@ impl Left {
         for (g, k) in cases {
             match read_record(out, g, k)? {
                 None => left.missing += 1,
-                Some(r)
-                    if r.settings
-                        .as_ref()
-                        .is_some_and(|s| s.code != code(k.framework)) =>
-                {
-                    left.stale += 1
-                }
+                Some(r) if r.older_step_code() => left.stale += 1,
                 Some(_) => continue,
             }
             todo.push((g.clone(), k.clone()));
@@ -100,7 +94,7 @@ mod tests {
     #[test]
     fn what_a_resumed_run_has_left_is_predicted_from_the_folder() {
         use crate::filter::Filter;
-        use crate::record::{write_record, MeasuredWith};
+        use crate::record::{code, write_record, MeasuredWith};
         let mut g = grid();
         g.batches = vec![1, 8, 16];
         g.frameworks = vec![Framework::Tch, Framework::Candle];

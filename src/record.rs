@@ -72,6 +72,17 @@ pub struct Record {
     pub run: RunInfo,
 }
 
+impl Record {
+    /// Whether it was measured with other step code than this build's (a
+    /// resumed run measures it again); a record without its settings (from
+    /// a CSV, or older than them) is not known to be: `false`.
+    pub fn older_step_code(&self) -> bool {
+        self.settings
+            .as_ref()
+            .is_some_and(|s| s.code != code(self.case.framework))
+    }
+}
+
 /// A measurement with fewer steps than criterion's minimum, in criterion's
 /// unit (ns per step, or MiB): shown as an estimate (`~61.2 s`), never
 /// mixed with criterion's statistics.

@@ -91,14 +91,9 @@ impl Row {
         )
     }
 
-    /// Whether it was measured with other step code than this build's (a
-    /// resumed run measures it again); unknown for a record without its
-    /// settings (from a CSV, or older than them): not counted.
+    /// See [`Record::older_step_code`].
     pub fn older_step_code(&self) -> bool {
-        self.record
-            .settings
-            .as_ref()
-            .is_some_and(|s| s.code != crate::record::code(self.record.case.framework))
+        self.record.older_step_code()
     }
 }
 

@@ -70,11 +70,12 @@ pub(super) fn summary(rows: &[Row]) -> Option<Section> {
                 let hi = ratios.iter().copied().fold(0.0, f64::max);
                 (format!("{geo:.2}"), format!("{lo:.2}-{hi:.2}"))
             };
+            let older = older(f);
             table.rows.push(vec![
                 Cell::label(title),
                 Cell::label(f),
                 Cell {
-                    bracket: Some(format!("{} †", older(f))).filter(|_| older(f) > 0),
+                    bracket: (older > 0).then(|| format!("{older} †")),
                     ..Cell::number(measured.len())
                 },
                 Cell::number(ratio),
