@@ -15,7 +15,13 @@
 # Back on the build machine: scripts/gpu-session-publish.sh <files_at>/session.tgz
 # (the grid's new state, and the repeats' ratios per cell).
 #
-# REPEATS=0 skips the repeats (the whole budget goes to the grid). The same
+# REPEATS=0 skips the repeats (the whole budget goes to the grid). The
+# grid's new state is also kept on the machine, in KEEP (default
+# /tmp/cnn-bench-gpu-state.tar.gz), so that a second call while the machine
+# is still warm continues from it without waiting for it to be published:
+#     STATE=/tmp/cnn-bench-gpu-state.tar.gz REPEATS=0 SECONDS_BUDGET=<s> scripts/gpu-session.sh
+# (publish the first call's session.tgz, then the second's: its state holds
+# both slices). The same
 # cycle runs on a CPU, to try it without a GPU: DEVICE=cpu names the
 # repeats' groups (REPEAT_SIZES, REPEAT_BATCHES make them smaller), and the
 # grid slice takes the caller's CNN_BENCH_* as gpu-grid.sh does, e.g.
@@ -54,6 +60,10 @@ if [ "$(left 100000)" -ge 30 ]; then
   echo "gpu-session: grid slice, $(left 100000) s"
   OUT=$work/grid MAX_TIME=$(left 100000) "$here/gpu-grid.sh" | tail -n 5
   status=${PIPESTATUS[0]}
+  keep=${KEEP:-/tmp/cnn-bench-gpu-state.tar.gz}
+  if [ -f "$work/grid/criterion.tar.gz" ] && cp "$work/grid/criterion.tar.gz" "$keep.new"; then
+    mv "$keep.new" "$keep" && echo "gpu-session: the grid's state kept in $keep for a next call"
+  fi
 else
   echo "gpu-session: no time left for a grid slice"
 fi
