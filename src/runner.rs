@@ -129,7 +129,9 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
             let predicted: Vec<f64> = (k..todo.len())
                 .map(|i| predictor.predict(r.grid, &todo[i].0, &todo[i].1, flops[i]))
                 .collect();
-            if let Some(left) = r.options.time_left() {
+            // Recorded as failed at once, so no deadline keeps it waiting.
+            let smaller = outgrown(&timed_out, &group, &case).map(|t| t.id.clone());
+            if let (None, Some(left)) = (&smaller, r.options.time_left()) {
                 if predicted[0] > left.as_secs_f64() {
                     eprintln!(
                         "cnn-bench: deadline: {id} would take about {} and {} are left; not started",
@@ -147,11 +149,11 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
             let mut record = new_record(r, &group, &case, graph)?;
             let started = Instant::now();
             let isolate = r.grid.isolate.applies(group.device);
-            let ended = if let Some(smaller) = outgrown(&timed_out, &group, &case) {
+            let ended = if let Some(smaller) = smaller {
                 record.status = crate::identities::Status::Failed;
                 record.reason = Some(format!(
-                    "not run: {} ran past the {} s limit, and this configuration is no smaller",
-                    smaller.id, r.grid.time_limit_seconds
+                    "not run: {smaller} ran past the {} s limit, and this configuration is no smaller",
+                    r.grid.time_limit_seconds
                 ));
                 Outcome::Recorded
             } else if isolate {

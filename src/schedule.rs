@@ -23,6 +23,10 @@ pub struct Predictor {
 /// process, first steps) in seconds, added to the target.
 pub(crate) const UNKNOWN_OVERHEAD_S: f64 = 10.0;
 
+/// What a benchmark stopped by its time limit takes beyond the limit: the
+/// child's start before its clock, the kill and the record.
+pub(crate) const AROUND_THE_LIMIT_S: f64 = 5.0;
+
 impl Predictor {
     /// Every record under criterion's folder `out` that says how long its
     /// benchmark took.
@@ -91,17 +95,17 @@ impl Predictor {
         if let Some(r) = self.seen.iter().filter(usable).find(|r| r.id == id) {
             return Some(r.wall_seconds.unwrap_or_default());
         }
-        // The same framework, device and phase at the nearest cost: its
-        // overhead, and its step scaled by the FLOPs.
-        let nearest = self
-            .seen
+        // The same framework, device and phase at the nearest cost, of the
+        // same model where it has any (a step's time per FLOP differs
+        // between models by orders of magnitude: candle's depthwise
+        // convolutions): its overhead, and its step scaled by the FLOPs.
+        let pool: Vec<&Record> = self.seen.iter().filter(alike).filter(usable).collect();
+        let cost = |r: &&&Record| (r.flops_per_step as f64 / flops.max(1) as f64).ln().abs();
+        let nearest = pool
             .iter()
-            .filter(alike)
-            .filter(usable)
-            .min_by(|a, b| {
-                let d = |r: &Record| (r.flops_per_step as f64 / flops.max(1) as f64).ln().abs();
-                d(a).total_cmp(&d(b))
-            });
+            .filter(|r| r.group.model == group.model)
+            .min_by(|a, b| cost(a).total_cmp(&cost(b)))
+            .or_else(|| pool.iter().min_by(|a, b| cost(a).total_cmp(&cost(b))));
         nearest.map(|r| {
             let first = r.first_step_seconds.unwrap_or_default();
             let overhead = (r.wall_seconds.unwrap_or_default()
@@ -109,7 +113,10 @@ impl Predictor {
                 - 2.0 * first)
                 .max(0.0);
             let step = first * flops as f64 / r.flops_per_step as f64;
-            overhead + 2.0 * step + measuring(grid, step)
+            // No more than the time limit (and the few seconds around the
+            // child it bounds): the limit stops the benchmark there.
+            (overhead + 2.0 * step + measuring(grid, step))
+                .min(grid.time_limit_seconds + AROUND_THE_LIMIT_S)
         })
     }
 }
@@ -224,6 +231,33 @@ pub(crate) mod tests {
         assert!((twice - expected).abs() < 1e-9, "{twice} vs {expected}");
         p.learn(rec(&group.bench_id(case), "tch", 100, 0.01, 1.0, 7.5));
         assert_eq!(p.predict(&g, group, case, 200), 7.5);
+    }
+
+    #[test]
+    fn the_same_models_records_come_first_and_no_prediction_passes_the_limit() {
+        let g = grid();
+        let group = &g.groups()[0];
+        let case = &g.cases()[0];
+        let of = |model: &str, r: Record| Record {
+            group: Group {
+                model: model.into(),
+                ..r.group
+            },
+            ..r
+        };
+        let mut p = Predictor::default();
+        // Another model at exactly this cost, with a fast step; this model
+        // at 4x the cost, with a step 400 times slower per FLOP (candle's
+        // depthwise networks against its resnets).
+        p.learn(of("other", rec("a", "tch", 100, 0.01, 1.0, 5.02)));
+        p.learn(of(&group.model, rec("b", "tch", 400, 16.0, 16.0, 52.0)));
+        // 4 s overhead, the step 4 s: scaled from this model's record.
+        let secs = p.predict(&g, group, case, 100);
+        let expected = 4.0 + 8.0 + measuring(&g, 4.0);
+        assert!((secs - expected).abs() < 1e-9, "{secs} vs {expected}");
+        // 100 times the cost would be minutes; the limit stops it first.
+        let capped = p.predict(&g, group, case, 40_000);
+        assert_eq!(capped, g.time_limit_seconds + AROUND_THE_LIMIT_S);
     }
 
     #[test]

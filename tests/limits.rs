@@ -139,6 +139,34 @@ fn a_configuration_larger_than_one_past_the_limit_is_not_run_again() {
 }
 
 #[test]
+fn a_deadline_does_not_hold_back_what_the_limit_already_decided() {
+    let out = scratch("limits-outgrown-deadline");
+    // tch only: batch 1 hangs until its 8 s limit; the 15 s deadline then
+    // leaves less than a guessed benchmark (10 s and more) for batch 2,
+    // which the limit's rule records at once without starting it.
+    let vars = [
+        ("CNN_BENCH_FRAMEWORKS", "tch"),
+        ("CNN_BENCH_ISOLATE", "all"),
+        ("CNN_BENCH_TIME_LIMIT", "8"),
+        ("CNN_BENCH_HANG", "preparing@/tch/size64-batch1$"),
+    ];
+    let (code, said) = harness(&out, "1,2", &vars, &["--max-time", "15"]);
+    assert_eq!(code, 0, "{said}");
+    assert_eq!(record(&out, "tch", 1).unwrap().timed_out_after, Some(8.0));
+    let large = record(&out, "tch", 2).expect("recorded despite the deadline");
+    assert_eq!(large.status, Status::Failed, "{said}");
+    assert!(
+        large
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("not run: "),
+        "{said}"
+    );
+    assert!(said.contains("0 benchmark(s) remain"), "{said}");
+}
+
+#[test]
 fn a_hang_while_measuring_is_reported_as_such() {
     let out = scratch("limits-hang-measuring");
     let (code, said) = harness(
