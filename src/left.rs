@@ -6,7 +6,7 @@ use crate::grid::{Case, Grid, Group};
 use crate::identities::Framework;
 use crate::measure::flops_per_step;
 use crate::record::read_record;
-use crate::schedule::{graphs, guess, human, Predictor};
+use crate::schedule::{graphs, guess, human, Basis, Predictor};
 use anyhow::Result;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,6 +25,9 @@ pub struct Left {
     /// How many of them are of a framework, device and phase with no timed
     /// record yet: their prediction is a guess.
     pub guessed: usize,
+    /// How many are predicted from another model's records only (rough:
+    /// candle's depthwise steps cost far more per FLOP than its resnets').
+    pub other_model: usize,
     /// Benchmarks and predicted seconds per framework, for planning passes.
     pub by_framework: BTreeMap<Framework, (usize, f64)>,
 }
@@ -38,6 +41,7 @@ impl Left {
             stale: 0,
             seconds: 0.0,
             guessed: 0,
+            other_model: 0,
             by_framework: BTreeMap::new(),
         };
         let mut todo = Vec::new();
@@ -53,9 +57,10 @@ impl Left {
         for (g, k) in &todo {
             let flops = flops_per_step(&graphs[&g.model], k, g.phase)?;
             let known = p.known(grid, g, k, flops);
-            let secs = known.unwrap_or_else(|| guess(grid));
+            let secs = known.map_or_else(|| guess(grid), |(secs, _)| secs);
             left.seconds += secs;
             left.guessed += usize::from(known.is_none());
+            left.other_model += usize::from(known.is_some_and(|(_, b)| b == Basis::OtherModel));
             let f = left.by_framework.entry(k.framework).or_default();
             *f = (f.0 + 1, f.1 + secs);
         }
@@ -69,13 +74,17 @@ impl Left {
             0 => String::new(),
             n => format!("; {n} of them of frameworks with no record yet, guessed"),
         };
+        let other = match self.other_model {
+            0 => String::new(),
+            n => format!("; {n} scaled from another model's records by FLOPs, rough"),
+        };
         let each: Vec<String> = self
             .by_framework
             .iter()
             .map(|(f, (n, secs))| format!("{f} {n} in {}", human(*secs)))
             .collect();
         format!(
-            "left to measure: {} benchmark(s) ({} never recorded, {} with older step code), about {} of machine time (an estimate from the records{guessed})\nleft per framework: {}",
+            "left to measure: {} benchmark(s) ({} never recorded, {} with older step code), about {} of machine time (an estimate from the records{guessed}{other})\nleft per framework: {}",
             self.missing + self.stale,
             self.missing,
             self.stale,
@@ -123,15 +132,21 @@ mod tests {
         // last time); at batch 16 and every candle cell it is missing.
         let (gr, k, f) = at(Framework::Tch, 1);
         let mut done = rec(&gr.bench_id(k), "tch", f, 0.01, 1.0, 5.02);
+        done.group = gr.clone();
         done.settings = Some(with(code(Framework::Tch)));
         write_record(&out, gr, k, &done).unwrap();
         let (gr, k, f) = at(Framework::Tch, 8);
         let mut old = rec(&gr.bench_id(k), "tch", f, 0.02, 1.0, 7.5);
+        old.group = gr.clone();
         old.settings = Some(with("0123456789abcdef"));
         write_record(&out, gr, k, &old).unwrap();
 
         let left = Left::of(&g, &cases, &out).unwrap();
         assert_eq!((left.missing, left.stale, left.guessed), (4, 1, 3));
+        assert_eq!(
+            left.other_model, 0,
+            "one model: every prediction is its own"
+        );
         // Candle, never seen: the guess for each of its three.
         let unknown = g.target_seconds + UNKNOWN_OVERHEAD_S;
         assert_eq!(left.by_framework[&Framework::Candle], (3, 3.0 * unknown));

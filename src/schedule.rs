@@ -71,12 +71,18 @@ impl Predictor {
     /// workers before the zygote: 17 s a cell, then 6).
     pub fn predict(&self, grid: &Grid, group: &Group, case: &Case, flops: u64) -> f64 {
         self.known(grid, group, case, flops)
-            .unwrap_or_else(|| guess(grid))
+            .map_or_else(|| guess(grid), |(secs, _)| secs)
     }
 
-    /// [`Predictor::predict`] where the records say anything of `case`;
-    /// `None` where the prediction would be a guess.
-    pub(crate) fn known(&self, grid: &Grid, group: &Group, case: &Case, flops: u64) -> Option<f64> {
+    /// [`Predictor::predict`] where the records say anything of `case`, and
+    /// which records; `None` where the prediction would be a guess.
+    pub(crate) fn known(
+        &self,
+        grid: &Grid,
+        group: &Group,
+        case: &Case,
+        flops: u64,
+    ) -> Option<(f64, Basis)> {
         let current = |r: &Record| {
             r.settings
                 .as_ref()
@@ -93,7 +99,7 @@ impl Predictor {
         let usable = |r: &&Record| !fresh || current(r);
         let id = group.bench_id(case);
         if let Some(r) = self.seen.iter().filter(usable).find(|r| r.id == id) {
-            return Some(r.wall_seconds.unwrap_or_default());
+            return Some((r.wall_seconds.unwrap_or_default(), Basis::ThisBenchmark));
         }
         // The same framework, device and phase at the nearest cost, of the
         // same model where it has any (a step's time per FLOP differs
@@ -105,8 +111,12 @@ impl Predictor {
             .iter()
             .filter(|r| r.group.model == group.model)
             .min_by(|a, b| cost(a).total_cmp(&cost(b)))
-            .or_else(|| pool.iter().min_by(|a, b| cost(a).total_cmp(&cost(b))));
-        nearest.map(|r| {
+            .map(|r| (r, Basis::ThisModel))
+            .or_else(|| {
+                let r = pool.iter().min_by(|a, b| cost(a).total_cmp(&cost(b)))?;
+                Some((r, Basis::OtherModel))
+            });
+        nearest.map(|(r, basis)| {
             let first = r.first_step_seconds.unwrap_or_default();
             let overhead = (r.wall_seconds.unwrap_or_default()
                 - r.measure_seconds.unwrap_or_default()
@@ -115,10 +125,24 @@ impl Predictor {
             let step = first * flops as f64 / r.flops_per_step as f64;
             // No more than the time limit (and the few seconds around the
             // child it bounds): the limit stops the benchmark there.
-            (overhead + 2.0 * step + measuring(grid, step))
-                .min(grid.time_limit_seconds + AROUND_THE_LIMIT_S)
+            let secs = (overhead + 2.0 * step + measuring(grid, step))
+                .min(grid.time_limit_seconds + AROUND_THE_LIMIT_S);
+            (secs, basis)
         })
     }
+}
+
+/// Which records a prediction comes from (the framework's, on the same
+/// device and phase).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Basis {
+    /// This benchmark's own earlier record.
+    ThisBenchmark,
+    /// Another configuration of the same model, scaled by the FLOPs.
+    ThisModel,
+    /// Another model's, scaled by the FLOPs: rough, as a step's cost per
+    /// FLOP differs between models.
+    OtherModel,
 }
 
 /// The graph of each model among `cases`, built once: for the FLOPs a
@@ -255,6 +279,18 @@ pub(crate) mod tests {
         let secs = p.predict(&g, group, case, 100);
         let expected = 4.0 + 8.0 + measuring(&g, 4.0);
         assert!((secs - expected).abs() < 1e-9, "{secs} vs {expected}");
+        assert_eq!(p.known(&g, group, case, 100).unwrap().1, Basis::ThisModel);
+        // A third model has only the others' records: the nearest cost.
+        let third = Group {
+            model: "vgg16".into(),
+            ..group.clone()
+        };
+        let (secs, basis) = p.known(&g, &third, case, 100).unwrap();
+        assert_eq!(basis, Basis::OtherModel);
+        assert!(
+            (secs - (4.0 + 0.02 + measuring(&g, 0.01))).abs() < 1e-9,
+            "{secs}"
+        );
         // 100 times the cost would be minutes; the limit stops it first.
         let capped = p.predict(&g, group, case, 40_000);
         assert_eq!(capped, g.time_limit_seconds + AROUND_THE_LIMIT_S);
