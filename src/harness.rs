@@ -123,6 +123,13 @@ fn write_report(
         Some(d) if d.as_os_str().is_empty() => out.with_file_name("cnn-bench-report"),
         Some(d) => d.clone(),
     };
+    if !out.exists() {
+        eprintln!(
+            "cnn-bench: no report written: nothing is recorded in {} yet",
+            out.display()
+        );
+        return;
+    }
     // The baseline criterion wrote this run's estimates to.
     let baseline = args
         .iter()
