@@ -73,7 +73,8 @@ build-cuda: setup-cuda
 	$(CUDA_ENV) cargo bench --features cuda --no-run
 
 ## Copy the CUDA bench binary, stripped and gzipped (the device tool carries
-## at most 64 MiB; stripped it is about 90), into device-bundle/.
+## at most 64 MiB; stripped it is about 90), into device-bundle/, and start it
+## here (the driver stubbed) to find a broken bundle before GPU time is spent.
 gpu-bundle: build-cuda
 	rm -rf device-bundle && mkdir -p device-bundle
 	cp "$$($(CUDA_ENV) cargo bench --features cuda --no-run --message-format=json 2>/dev/null | sed -n 's/.*"executable":"\([^"]*\/deps\/cnn-[0-9a-f]*\)".*/\1/p' | tail -n 1)" device-bundle/cnn-bench-gpu
@@ -82,3 +83,4 @@ gpu-bundle: build-cuda
 	cp cnn-bench.toml scripts/gpu-check.sh scripts/gpu-grid.sh scripts/gpu-session.sh device-bundle/
 	git describe --always --dirty --abbrev=12 > device-bundle/COMMIT
 	ls -la device-bundle
+	scripts/gpu-bundle-check.sh device-bundle $(CACHE) $(VENV)
