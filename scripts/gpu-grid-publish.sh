@@ -21,15 +21,20 @@ export CNN_BENCH_RUNS=${CNN_BENCH_RUNS:-gpu/train,gpu/inference}
 export CNN_BENCH_TARGET_SECONDS=${CNN_BENCH_TARGET_SECONDS:-1}
 export CNN_BENCH_BUDGET=${CNN_BENCH_BUDGET:-10}
 export CNN_BENCH_TIME_LIMIT=${CNN_BENCH_TIME_LIMIT:-120}
+# The coverage clause of `report --grid`'s first line.
+coverage_of() { sed -E 's/^([^;]*; [0-9]+ remain( \([^)]*\))?);.*/\1/' <<< "$1"; }
 said=$("$cli" report --grid --criterion "$work/criterion" --out "$work/report")
 echo "$said"
+# The GPU grid issue's acceptance: tch's, tch-jit's and candle's cells.
+core=$(CNN_BENCH_FRAMEWORKS=tch,tch-jit,candle "$cli" report --grid --criterion "$work/criterion" --out "$work/core")
+core="tch, tch-jit and candle (the acceptance): $(coverage_of "$(head -n 1 <<< "$core")"); left: $(sed -n 's/^left to measure: //p' <<< "$core")"
 summary=$(head -n 1 <<< "$said")
 left=$(tail -n +2 <<< "$said")
-coverage=$(sed -E 's/^([^;]*; [0-9]+ remain( \([^)]*\))?);.*/\1/' <<< "$summary")
+coverage=$(coverage_of "$summary")
 cp "$work/report/report.md" "$work/report/report.csv" "$dest/"
 cp "$work/report"/*.svg "$dest/" 2>/dev/null || true
 # index.html links criterion's folders, which are in the archive only.
-python3 - "$work/criterion" "$coverage" "$left" > "$dest/status.txt" <<'PY'
+python3 - "$work/criterion" "$coverage" "$left" "$core" > "$dest/status.txt" <<'PY'
 import glob, json, os, sys
 recs = [json.load(open(p)) for p in glob.glob(os.path.join(sys.argv[1], "*", "*", "*", "cnn-bench.json"))]
 ok = [r for r in recs if r["status"] == "ok"]
@@ -41,6 +46,7 @@ print(f"GPU grid: {sys.argv[2]} ({len(ok) - len(est)} measured, {len(est)} estim
 print(f"GPU time in the recorded benchmarks (sum of their wall times): {wall:.0f} s")
 print("machines: " + ("; ".join(machines) if machines else "none yet"))
 print(sys.argv[3])
+print(sys.argv[4])
 fw = {}
 for r in recs:
     if r.get("wall_seconds") is not None and r.get("measure_seconds") is not None:
