@@ -1,0 +1,160 @@
+//! The GPU session's scripts, end to end on the CPU: what a session lent a
+//! GPU runs (`scripts/gpu-session.sh`, which runs `scripts/gpu-grid.sh`)
+//! and what brings its archive back into the repository
+//! (`scripts/gpu-session-publish.sh`, through `scripts/gpu-grid-publish.sh`),
+//! on resnet18 at 64x64, CPU inference. GPU time is too scarce to find a
+//! broken script there: a second call resumes from the state the first
+//! kept on the machine, measuring only what it left, and both archives
+//! publish into a grid report, a status and the repeats' table.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A fresh folder under target/ for this test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `script` from the repository root with the CPU grid's settings
+/// and `vars`; returns what it printed, after checking it exited 0.
+fn script(script: &str, args: &[&Path], vars: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join(script));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .env("BIN", env!("CARGO_BIN_EXE_cnn-bench-run"))
+        .env("CLI", env!("CARGO_BIN_EXE_cnn-bench"))
+        .env("CNN_BENCH_RUNS", "cpu/inference")
+        .env("CNN_BENCH_MODELS", "resnet18")
+        .env("CNN_BENCH_SIZES", "64")
+        .env("CNN_BENCH_THREADS", "1")
+        .env("CNN_BENCH_TARGET_SECONDS", "0.2")
+        .env("PASSES", "tch,tract");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "{script}: {:?}\n{said}", o.status);
+    said
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
+    let dir = scratch("slices-session");
+    let keep = dir.join("keep.tar.gz");
+    let (first, second) = (dir.join("first"), dir.join("second"));
+    let none = dir.join("no-state.tar.gz");
+    // First call: two repeats of the interpreter's cells (tch against
+    // tch-vision, candle against candle-transformers), then the grid at
+    // batch 1, starting from no state.
+    let said = script(
+        "scripts/gpu-session.sh",
+        &[],
+        &[
+            ("DEVICE", "cpu"),
+            ("REPEATS", "2"),
+            ("REPEAT_SIZES", "64"),
+            ("REPEAT_BATCHES", "1"),
+            ("CNN_BENCH_BATCHES", "1"),
+            ("STATE", none.to_str().unwrap()),
+            ("KEEP", keep.to_str().unwrap()),
+            ("OUT", first.to_str().unwrap()),
+        ],
+    );
+    assert!(said.contains("the grid's state kept in"), "{said}");
+    // Second call, the grid grown to batch 2: from the kept state, only
+    // batch 2 is measured.
+    let said = script(
+        "scripts/gpu-session.sh",
+        &[],
+        &[
+            ("REPEATS", "0"),
+            ("CNN_BENCH_BATCHES", "1,2"),
+            ("STATE", keep.to_str().unwrap()),
+            ("KEEP", keep.to_str().unwrap()),
+            ("OUT", second.to_str().unwrap()),
+        ],
+    );
+    let log = || -> String {
+        let archive = second.join("session.tgz");
+        let x = dir.join("x");
+        std::fs::create_dir_all(&x).unwrap();
+        let ok = Command::new("tar")
+            .arg("xzf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&x)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let logs: Vec<PathBuf> = std::fs::read_dir(x.join("grid"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .collect();
+        read(&logs[0])
+    };
+    let log = log();
+    assert!(
+        log.contains(
+            "resume: 2 of 4 benchmark(s) already recorded with these settings are skipped"
+        ),
+        "{said}\n{log}"
+    );
+    assert!(log.contains("2 benchmark(s) measured"), "{log}");
+
+    // Both archives, in order, into a grid folder and a repeats folder.
+    let (grid, repeats) = (dir.join("grid"), dir.join("repeats"));
+    let dests = [
+        ("DEST", grid.to_str().unwrap()),
+        ("REPEATS_DEST", repeats.to_str().unwrap()),
+        ("CNN_BENCH_BATCHES", "1,2"),
+        ("CNN_BENCH_FRAMEWORKS", "tch,tract"),
+    ];
+    script(
+        "scripts/gpu-session-publish.sh",
+        &[&first.join("session.tgz")],
+        &dests,
+    );
+    let said = script(
+        "scripts/gpu-session-publish.sh",
+        &[&second.join("session.tgz")],
+        &dests,
+    );
+    assert!(said.contains("no repeats in"), "{said}");
+    let status = read(&grid.join("status.txt"));
+    assert!(
+        status.starts_with("GPU grid: 4 of 4 selected benchmarks recorded; 0 remain"),
+        "{status}"
+    );
+    let report = read(&grid.join("report.md"));
+    assert!(report.contains("| resnet18 | 64 | 2 |"), "{report}");
+    assert_eq!(std::fs::read_dir(grid.join("logs")).unwrap().count(), 2);
+    let table = read(&repeats.join("repeats.md"));
+    // The grid's own report is a run too (run 1).
+    for pair in [
+        "tch / tch-vision, 3 runs",
+        "candle / candle-transformers, 3 runs",
+    ] {
+        assert!(table.contains(pair), "{table}");
+    }
+    assert_eq!(
+        table
+            .matches("| resnet18 | cpu | inference | 64 | 1 |")
+            .count(),
+        2,
+        "{table}"
+    );
+}
