@@ -104,7 +104,7 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
     let expected: f64 = todo
         .iter()
         .zip(&flops)
-        .map(|((g, k), f)| predictor.predict(r.grid, g, k, *f))
+        .map(|(x, f)| cost(r, &predictor, &timed_out, x, *f))
         .sum();
     eprintln!(
         "cnn-bench: {} benchmark(s) to run, about {} (an estimate from the records in {}){}",
@@ -127,11 +127,9 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
         for case in cases {
             let id = group.bench_id(&case);
             let predicted: Vec<f64> = (k..todo.len())
-                .map(|i| predictor.predict(r.grid, &todo[i].0, &todo[i].1, flops[i]))
+                .map(|i| cost(r, &predictor, &timed_out, &todo[i], flops[i]))
                 .collect();
-            // Recorded as failed at once, so no deadline keeps it waiting.
-            let smaller = outgrown(&timed_out, &group, &case).map(|t| t.id.clone());
-            if let (None, Some(left)) = (&smaller, r.options.time_left()) {
+            if let Some(left) = r.options.time_left() {
                 if predicted[0] > left.as_secs_f64() {
                     eprintln!(
                         "cnn-bench: deadline: {id} would take about {} and {} are left; not started",
@@ -149,11 +147,11 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
             let mut record = new_record(r, &group, &case, graph)?;
             let started = Instant::now();
             let isolate = r.grid.isolate.applies(group.device);
-            let ended = if let Some(smaller) = smaller {
+            let ended = if let Some(smaller) = outgrown(&timed_out, &group, &case) {
                 record.status = crate::identities::Status::Failed;
                 record.reason = Some(format!(
-                    "not run: {smaller} ran past the {} s limit, and this configuration is no smaller",
-                    r.grid.time_limit_seconds
+                    "not run: {} ran past the {} s limit, and this configuration is no smaller",
+                    smaller.id, r.grid.time_limit_seconds
                 ));
                 Outcome::Recorded
             } else if isolate {
@@ -194,6 +192,16 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
     let mut summary = summarise(r, &mine, &before);
     summary.elsewhere = total - mine.len();
     Ok(summary)
+}
+
+/// The predicted seconds of benchmark `x`, whose step costs `flops`: none
+/// for one the time limit already decided (recorded at once, so no
+/// deadline holds it back).
+fn cost(r: &Run, p: &Predictor, stopped: &[Record], x: &(Group, Case), flops: u64) -> f64 {
+    match outgrown(stopped, &x.0, &x.1) {
+        Some(_) => 0.0,
+        None => p.predict(r.grid, &x.0, &x.1, flops),
+    }
 }
 
 /// Whether an earlier record ends this benchmark for a resumed run.
