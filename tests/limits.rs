@@ -7,9 +7,12 @@
 //! Each test runs the real harness (`cnn-bench-run`, what `cargo bench`
 //! runs) on resnet18 at 64x64 on the CPU, with tch and tract.
 
+mod small_grid;
+
 use cnn_bench::identities::Status;
 use cnn_bench::record::Record;
-use std::path::{Path, PathBuf};
+use small_grid::{scratch, small_grid};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 
@@ -18,30 +21,18 @@ use std::sync::Mutex;
 /// (a limit, a deadline) a matter of luck.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// A fresh criterion folder under target/ for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Runs the harness on resnet18, 64x64, CPU inference, tch then tract, with
 /// `batches`, into `out`; returns the exit status and what it said.
 fn harness(out: &Path, batches: &str, vars: &[(&str, &str)], args: &[&str]) -> (i32, String) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cnn-bench-run"));
-    cmd.args(["--bench", "--noplot", "--nresamples", "1000"])
+    small_grid(&mut cmd, "0.3")
+        .args(["--bench", "--noplot", "--nresamples", "1000"])
         .args(args)
         .env("CRITERION_HOME", out)
         .env("CNN_BENCH_REPORT", format!("{}-report", out.display()))
-        .env("CNN_BENCH_MODELS", "resnet18")
-        .env("CNN_BENCH_SIZES", "64")
         .env("CNN_BENCH_BATCHES", batches)
-        .env("CNN_BENCH_FRAMEWORKS", "tch,tract")
-        .env("CNN_BENCH_RUNS", "cpu/inference")
-        .env("CNN_BENCH_THREADS", "1")
-        .env("CNN_BENCH_TARGET_SECONDS", "0.3");
+        .env("CNN_BENCH_FRAMEWORKS", "tch,tract");
     for (k, v) in vars {
         cmd.env(k, v);
     }

@@ -7,30 +7,21 @@
 //! kept on the machine, measuring only what it left, and both archives
 //! publish into a grid report, a status and the repeats' table.
 
+mod small_grid;
+
+use small_grid::{scratch, small_grid};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// A fresh folder under target/ for this test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Runs `script` from the repository root with the CPU grid's settings
 /// and `vars`; returns what it printed, after checking it exited 0.
 fn script(script: &str, args: &[&Path], vars: &[(&str, &str)]) -> String {
     let mut cmd = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join(script));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+    small_grid(&mut cmd, "0.2")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(args)
         .env("BIN", env!("CARGO_BIN_EXE_cnn-bench-run"))
         .env("CLI", env!("CARGO_BIN_EXE_cnn-bench"))
-        .env("CNN_BENCH_RUNS", "cpu/inference")
-        .env("CNN_BENCH_MODELS", "resnet18")
-        .env("CNN_BENCH_SIZES", "64")
-        .env("CNN_BENCH_THREADS", "1")
-        .env("CNN_BENCH_TARGET_SECONDS", "0.2")
         .env("PASSES", "tch,tract");
     for (k, v) in vars {
         cmd.env(k, v);
