@@ -73,13 +73,19 @@ pub struct Record {
 }
 
 impl Record {
-    /// Whether it was measured with other step code than this build's (a
-    /// resumed run measures it again); a record without its settings (from
-    /// a CSV, or older than them) is not known to be: `false`.
-    pub fn older_step_code(&self) -> bool {
+    /// Whether it was measured with this build's step code; `None` for a
+    /// record without its settings (from a CSV, or older than them).
+    pub fn this_step_code(&self) -> Option<bool> {
         self.settings
             .as_ref()
-            .is_some_and(|s| s.code != code(self.case.framework))
+            .map(|s| s.code == code(self.case.framework))
+    }
+
+    /// Whether it was measured with other step code than this build's (a
+    /// resumed run measures it again); a record without its settings is not
+    /// known to be: `false`.
+    pub fn older_step_code(&self) -> bool {
+        self.this_step_code() == Some(false)
     }
 }
 

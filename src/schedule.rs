@@ -6,7 +6,7 @@
 
 use crate::grid::{Case, Grid, Group};
 use crate::plan::{estimate_steps, plan};
-use crate::record::{code, Record};
+use crate::record::Record;
 use anyhow::Result;
 use cnn_models::Graph;
 use std::collections::BTreeMap;
@@ -83,11 +83,7 @@ impl Predictor {
         case: &Case,
         flops: u64,
     ) -> Option<(f64, Basis)> {
-        let current = |r: &Record| {
-            r.settings
-                .as_ref()
-                .is_some_and(|s| s.code == code(r.case.framework))
-        };
+        let current = |r: &Record| r.this_step_code() == Some(true);
         let alike = |r: &&Record| {
             r.case.framework == case.framework
                 && r.group.device == group.device
@@ -105,17 +101,18 @@ impl Predictor {
         // same model where it has any (a step's time per FLOP differs
         // between models by orders of magnitude: candle's depthwise
         // convolutions): its overhead, and its step scaled by the FLOPs.
-        let pool: Vec<&Record> = self.seen.iter().filter(alike).filter(usable).collect();
-        let cost = |r: &&&Record| (r.flops_per_step as f64 / flops.max(1) as f64).ln().abs();
-        let nearest = pool
-            .iter()
-            .filter(|r| r.group.model == group.model)
-            .min_by(|a, b| cost(a).total_cmp(&cost(b)))
+        let cost = |r: &&Record| (r.flops_per_step as f64 / flops.max(1) as f64).ln().abs();
+        let nearest = |any_model: bool| {
+            self.seen
+                .iter()
+                .filter(alike)
+                .filter(usable)
+                .filter(|r| any_model || r.group.model == group.model)
+                .min_by(|a, b| cost(a).total_cmp(&cost(b)))
+        };
+        let nearest = nearest(false)
             .map(|r| (r, Basis::ThisModel))
-            .or_else(|| {
-                let r = pool.iter().min_by(|a, b| cost(a).total_cmp(&cost(b)))?;
-                Some((r, Basis::OtherModel))
-            });
+            .or_else(|| nearest(true).map(|r| (r, Basis::OtherModel)));
         nearest.map(|(r, basis)| {
             let first = r.first_step_seconds.unwrap_or_default();
             let overhead = (r.wall_seconds.unwrap_or_default()

@@ -77,7 +77,8 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
             ("OUT", second.to_str().unwrap()),
         ],
     );
-    let log = || -> String {
+    // The second call's slice log.
+    let log = {
         let archive = second.join("session.tgz");
         let x = dir.join("x");
         std::fs::create_dir_all(&x).unwrap();
@@ -97,7 +98,6 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
             .collect();
         read(&logs[0])
     };
-    let log = log();
     assert!(
         log.contains(
             "resume: 2 of 4 benchmark(s) already recorded with these settings are skipped"
