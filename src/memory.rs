@@ -7,7 +7,7 @@
 //!   libtorch's keeps its peak, candle's frees buffers as it goes);
 //! - `nvml_peak_mib`: the highest NVML reading, sampled every millisecond
 //!   while the two preparation steps ran: the peak for allocators that free
-//!   eagerly too;
+//!   eagerly too (of the process that ran the steps: `pytorch`'s worker);
 //! - `device_used_mib`: memory in use on the whole device (total - free),
 //!   from the CUDA driver (`cuMemGetInfo`), other processes included;
 //! - `allocator_peak_mib`: the framework allocator's own peak, where the
@@ -18,6 +18,7 @@
 
 use crate::grid::Device;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -61,11 +62,15 @@ pub struct MemoryRecord {
     pub device_used_mib: Reading,
     pub allocator_peak_mib: Reading,
     pub peak_rss_mib: Reading,
+    /// What the sampler read of every process, for
+    /// [`MemoryRecord::of_process`]; not recorded (empty when read back).
+    #[serde(skip)]
+    pub sampled: Peaks,
 }
 
-/// Reads every figure for a benchmark that ran on `device`; `peak` comes
+/// Reads every figure for a benchmark that ran on `device`; `peaks` come
 /// from a [`PeakSampler`].
-pub fn read(device: Device, peak: Reading) -> MemoryRecord {
+pub fn read(device: Device, peaks: Peaks) -> MemoryRecord {
     let gpu_only = |what: &str| Reading::Unavailable(format!("{what}: a CPU benchmark"));
     let (nvml, used) = match device {
         Device::Gpu(i) => (
@@ -76,30 +81,31 @@ pub fn read(device: Device, peak: Reading) -> MemoryRecord {
     };
     MemoryRecord {
         nvml_process_mib: nvml,
-        nvml_peak_mib: peak,
+        nvml_peak_mib: peaks.of(std::process::id()),
         device_used_mib: used,
         allocator_peak_mib: Reading::Unavailable(
             "neither tch 0.24 nor candle 0.11 exposes its allocator's peak".into(),
         ),
         peak_rss_mib: Reading::from_bytes(peak_rss_bytes()),
+        sampled: peaks,
     }
 }
 
 impl MemoryRecord {
     /// For steps that ran in process `pid` (`pytorch`'s worker): NVML's
-    /// figure is that process's; what is sampled or read in this process
-    /// would be small and wrong, so it is not given. (The worker outlives
-    /// benchmarks run in one process, so its peak resident memory is not
-    /// one benchmark's either.)
+    /// figure and sampled peak are that process's; what is read of this
+    /// process would be small and wrong, so it is not given. (The worker
+    /// outlives benchmarks run in one process, so its peak resident memory
+    /// is not one benchmark's either.)
     pub fn of_process(mut self, device: Device, pid: u32) -> Self {
         let why = || {
             Reading::Unavailable(format!(
-                "the steps ran in process {pid}, which is not sampled"
+                "the steps ran in process {pid}, whose allocator and host memory are not read"
             ))
         };
         if let Device::Gpu(i) = device {
             self.nvml_process_mib = Reading::from_bytes(nvml_process_bytes_of(i, pid));
-            self.nvml_peak_mib = why();
+            self.nvml_peak_mib = self.sampled.of(pid);
         }
         self.allocator_peak_mib = why();
         self.peak_rss_mib = why();
@@ -107,11 +113,59 @@ impl MemoryRecord {
     }
 }
 
-/// Samples this process's GPU memory (NVML) every millisecond on a thread
-/// of its own until [`PeakSampler::finish`], keeping the highest reading.
+/// The highest NVML reading of each process on the device while a
+/// [`PeakSampler`] ran: this process's, and that of a worker that runs the
+/// steps in a process of its own (`pytorch`), whose id is known only once
+/// the preparation has started it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Peaks {
+    by_process: BTreeMap<u32, u64>,
+    /// Why there is no reading at all, or the last failed sample's error.
+    why: String,
+}
+
+impl Peaks {
+    fn none(why: &str) -> Self {
+        Peaks {
+            why: why.to_string(),
+            ..Peaks::default()
+        }
+    }
+
+    /// Takes one sample: each process's bytes, `None` where NVML lists a
+    /// process but not its memory.
+    fn sample(&mut self, processes: Result<Vec<(u32, Option<u64>)>, String>) {
+        match processes {
+            Ok(list) => {
+                for (pid, bytes) in list {
+                    if let Some(b) = bytes {
+                        let peak = self.by_process.entry(pid).or_insert(b);
+                        *peak = (*peak).max(b);
+                    }
+                }
+            }
+            Err(e) => self.why = e,
+        }
+    }
+
+    /// The peak of process `pid`, or why there is none.
+    pub fn of(&self, pid: u32) -> Reading {
+        match self.by_process.get(&pid) {
+            Some(&bytes) => Reading::from_bytes(Ok(bytes)),
+            None if !self.why.is_empty() => Reading::Unavailable(self.why.clone()),
+            None => Reading::Unavailable(format!(
+                "NVML did not list process {pid} while the preparation ran"
+            )),
+        }
+    }
+}
+
+/// Samples the GPU memory of every process on the device (NVML) every
+/// millisecond on a thread of its own until [`PeakSampler::finish`],
+/// keeping each process's highest reading.
 pub struct PeakSampler {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Result<u64, String>>>,
+    thread: Option<JoinHandle<Peaks>>,
 }
 
 impl PeakSampler {
@@ -123,17 +177,16 @@ impl PeakSampler {
             Device::Gpu(index) => {
                 let stop = stop.clone();
                 Some(std::thread::spawn(move || {
-                    let nvml = init_nvml()?;
-                    let mut peak: Option<u64> = None;
-                    let mut last_err = String::new();
+                    let nvml = match init_nvml() {
+                        Ok(n) => n,
+                        Err(e) => return Peaks::none(&e),
+                    };
+                    let mut peaks = Peaks::default();
                     loop {
                         let done = stop.load(Ordering::Relaxed);
-                        match process_bytes(&nvml, index, std::process::id()) {
-                            Ok(b) => peak = Some(peak.map_or(b, |p| p.max(b))),
-                            Err(e) => last_err = e,
-                        }
+                        peaks.sample(processes(&nvml, index));
                         if done {
-                            return peak.ok_or(last_err);
+                            return peaks;
                         }
                         std::thread::sleep(Duration::from_millis(1));
                     }
@@ -143,15 +196,14 @@ impl PeakSampler {
         Self { stop, thread }
     }
 
-    /// Stops sampling and returns the peak.
-    pub fn finish(mut self) -> Reading {
+    /// Stops sampling and returns the peaks.
+    pub fn finish(mut self) -> Peaks {
         self.stop.store(true, Ordering::Relaxed);
         match self.thread.take() {
-            None => Reading::Unavailable("NVML: a CPU benchmark".into()),
-            Some(t) => Reading::from_bytes(
-                t.join()
-                    .unwrap_or_else(|_| Err("the NVML sampler panicked".into())),
-            ),
+            None => Peaks::none("NVML: a CPU benchmark"),
+            Some(t) => t
+                .join()
+                .unwrap_or_else(|_| Peaks::none("the NVML sampler panicked")),
         }
     }
 }
@@ -183,17 +235,28 @@ pub fn nvml_process_bytes_of(index: usize, pid: u32) -> Result<u64, String> {
     process_bytes(&init_nvml()?, index, pid)
 }
 
-fn process_bytes(nvml: &nvml_wrapper::Nvml, index: usize, pid: u32) -> Result<u64, String> {
+/// Each process NVML lists on GPU `index`, with its memory where NVML gives it.
+fn processes(nvml: &nvml_wrapper::Nvml, index: usize) -> Result<Vec<(u32, Option<u64>)>, String> {
     use nvml_wrapper::enums::device::UsedGpuMemory;
     let device = nvml
         .device_by_index(index as u32)
         .map_err(|e| format!("NVML has no GPU {index}: {e}"))?;
-    let processes = device
+    let list = device
         .running_compute_processes()
         .map_err(|e| format!("NVML cannot list processes: {e}"))?;
-    match processes.iter().find(|p| p.pid == pid).map(|p| &p.used_gpu_memory) {
-        Some(UsedGpuMemory::Used(bytes)) => Ok(*bytes),
-        Some(UsedGpuMemory::Unavailable) => Err("NVML lists this process but not its memory".into()),
+    Ok(list
+        .iter()
+        .map(|p| match p.used_gpu_memory {
+            UsedGpuMemory::Used(bytes) => (p.pid, Some(bytes)),
+            UsedGpuMemory::Unavailable => (p.pid, None),
+        })
+        .collect())
+}
+
+fn process_bytes(nvml: &nvml_wrapper::Nvml, index: usize, pid: u32) -> Result<u64, String> {
+    match processes(nvml, index)?.into_iter().find(|p| p.0 == pid) {
+        Some((_, Some(bytes))) => Ok(bytes),
+        Some((_, None)) => Err("NVML lists this process but not its memory".into()),
         None => Err(format!(
             "NVML does not list process {pid} on GPU {index} (no CUDA context yet, or another PID namespace)"
         )),
@@ -272,9 +335,46 @@ mod tests {
             matches!(&r.peak_rss_mib, Reading::Unavailable(w) if w.contains("process 4242")),
             "{r:?}"
         );
-        let gpu = read(Device::Gpu(0), Reading::Unavailable("test".into()))
-            .of_process(Device::Gpu(0), 4242);
+        let gpu = read(Device::Gpu(0), Peaks::none("test")).of_process(Device::Gpu(0), 4242);
         assert!(gpu.nvml_process_mib.mib().is_none() && gpu.peak_rss_mib.mib().is_none());
+    }
+
+    /// The sampler keeps every process's highest reading, so a worker's
+    /// peak is its own, not this process's (which holds no tensors).
+    #[test]
+    fn each_process_keeps_its_own_peak_and_a_worker_gets_its_own() {
+        const MIB: u64 = 1024 * 1024;
+        let me = std::process::id();
+        let mut peaks = Peaks::default();
+        peaks.sample(Ok(vec![(me, Some(500 * MIB)), (4242, Some(1024 * MIB))]));
+        peaks.sample(Ok(vec![(4242, Some(3072 * MIB)), (me, Some(400 * MIB))]));
+        peaks.sample(Ok(vec![(4242, None), (me, Some(450 * MIB))]));
+        peaks.sample(Err("NVML cannot list processes: busy".into()));
+        assert_eq!(peaks.of(me), Reading::Mib(500.0));
+        assert_eq!(peaks.of(4242), Reading::Mib(3072.0));
+        // A failed sample does not hide what was read, but says why for a
+        // process never read.
+        assert!(
+            matches!(peaks.of(7), Reading::Unavailable(w) if w.contains("busy")),
+            "{:?}",
+            peaks.of(7)
+        );
+        let r = read(Device::Gpu(0), peaks.clone());
+        assert_eq!(r.nvml_peak_mib, Reading::Mib(500.0));
+        let worker = r.of_process(Device::Gpu(0), 4242);
+        assert_eq!(worker.nvml_peak_mib, Reading::Mib(3072.0));
+        // What is written is what a report reads; the samples are not kept.
+        let back: MemoryRecord =
+            serde_json::from_str(&serde_json::to_string(&worker).unwrap()).unwrap();
+        assert_eq!(back.nvml_peak_mib, Reading::Mib(3072.0));
+        assert_eq!(back.sampled, Peaks::default());
+        let mut quiet = Peaks::default();
+        quiet.sample(Ok(vec![(me, Some(MIB))]));
+        assert!(
+            matches!(quiet.of(4242), Reading::Unavailable(w) if w.contains("did not list process 4242")),
+            "{:?}",
+            quiet.of(4242)
+        );
     }
 
     #[test]
@@ -283,7 +383,9 @@ mod tests {
         // test process has no CUDA context, so NVML does not list it.
         let why = nvml_process_bytes(0).unwrap_err();
         assert!(why.contains("NVML"), "{why}");
-        let peak = PeakSampler::start(Device::Gpu(0)).finish();
+        let peak = PeakSampler::start(Device::Gpu(0))
+            .finish()
+            .of(std::process::id());
         assert!(
             matches!(&peak, Reading::Unavailable(w) if w.contains("NVML")),
             "{peak:?}"

@@ -195,6 +195,7 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
             device_used_mib: reading(c.device_used_mib),
             allocator_peak_mib: reading(None),
             peak_rss_mib: reading(c.peak_rss_mib),
+            sampled: Default::default(),
         });
         let group = Group {
             model: c.model,
