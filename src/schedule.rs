@@ -8,9 +8,11 @@ use crate::grid::{Case, Grid, Group};
 use crate::plan::{estimate_steps, plan};
 use crate::record::Record;
 use anyhow::Result;
+use cnn_models::graph::Op;
 use cnn_models::Graph;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// What the harness knows of past benchmarks' durations.
@@ -98,21 +100,28 @@ impl Predictor {
             return Some((r.wall_seconds.unwrap_or_default(), Basis::ThisBenchmark));
         }
         // The same framework, device and phase at the nearest cost, of the
-        // same model where it has any (a step's time per FLOP differs
-        // between models by orders of magnitude: candle's depthwise
-        // convolutions): its overhead, and its step scaled by the FLOPs.
+        // same model where it has any, else of a model that has grouped
+        // (depthwise) convolutions as this one has or has not (a step's time
+        // per FLOP differs between models by orders of magnitude: candle
+        // runs a depthwise layer as one convolution per channel): its
+        // overhead, and its step scaled by the FLOPs.
         let cost = |r: &&Record| (r.flops_per_step as f64 / flops.max(1) as f64).ln().abs();
-        let nearest = |any_model: bool| {
+        let grouped = grouped_convolutions(&group.model);
+        let nearest = |models: &dyn Fn(&str) -> bool| {
             self.seen
                 .iter()
                 .filter(alike)
                 .filter(usable)
-                .filter(|r| any_model || r.group.model == group.model)
+                .filter(|r| models(&r.group.model))
                 .min_by(|a, b| cost(a).total_cmp(&cost(b)))
         };
-        let nearest = nearest(false)
+        let nearest = nearest(&|m| m == group.model)
             .map(|r| (r, Basis::ThisModel))
-            .or_else(|| nearest(true).map(|r| (r, Basis::OtherModel)));
+            .or_else(|| {
+                nearest(&|m| grouped_convolutions(m) == grouped)
+                    .or_else(|| nearest(&|_| true))
+                    .map(|r| (r, Basis::OtherModel))
+            });
         nearest.map(|(r, basis)| {
             let first = r.first_step_seconds.unwrap_or_default();
             let overhead = (r.wall_seconds.unwrap_or_default()
@@ -140,6 +149,22 @@ pub(crate) enum Basis {
     /// Another model's, scaled by the FLOPs: rough, as a step's cost per
     /// FLOP differs between models.
     OtherModel,
+}
+
+/// Whether `model` has grouped (depthwise) convolutions; `None` for a name
+/// cnn-models does not know. Each model's graph is built once per process.
+fn grouped_convolutions(model: &str) -> Option<bool> {
+    static SEEN: Mutex<BTreeMap<String, Option<bool>>> = Mutex::new(BTreeMap::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    *seen.entry(model.to_string()).or_insert_with(|| {
+        let graph = cnn_models::model(model).ok()?;
+        Some(
+            graph
+                .nodes
+                .iter()
+                .any(|n| matches!(&n.op, Op::Conv2d(c) if c.groups > 1)),
+        )
+    })
 }
 
 /// The graph of each model among `cases`, built once: for the FLOPs a
@@ -270,7 +295,7 @@ pub(crate) mod tests {
         // Another model at exactly this cost, with a fast step; this model
         // at 4x the cost, with a step 400 times slower per FLOP (candle's
         // depthwise networks against its resnets).
-        p.learn(of("other", rec("a", "tch", 100, 0.01, 1.0, 5.02)));
+        p.learn(of("vgg19", rec("a", "tch", 100, 0.01, 1.0, 5.02)));
         p.learn(of(&group.model, rec("b", "tch", 400, 16.0, 16.0, 52.0)));
         // 4 s overhead, the step 4 s: scaled from this model's record.
         let secs = p.predict(&g, group, case, 100);
@@ -291,6 +316,43 @@ pub(crate) mod tests {
         // 100 times the cost would be minutes; the limit stops it first.
         let capped = p.predict(&g, group, case, 40_000);
         assert_eq!(capped, g.time_limit_seconds + AROUND_THE_LIMIT_S);
+    }
+
+    /// candle's first efficientnet cell, with records of resnet18 (fast
+    /// per FLOP, at about this cell's FLOPs) and of mobilenetv2 (depthwise,
+    /// slow per FLOP, at a tenth of them): scaled from mobilenetv2's.
+    #[test]
+    fn another_model_with_depthwise_convolutions_comes_before_one_without() {
+        let g = grid();
+        let of = |model: &str, r: Record| Record {
+            group: Group {
+                model: model.into(),
+                ..r.group
+            },
+            ..r
+        };
+        let efficientnet = Group {
+            model: "efficientnetb4".into(),
+            ..g.groups()[0].clone()
+        };
+        let case = &g.cases()[0];
+        let mut p = Predictor::default();
+        p.learn(of("resnet18", rec("a", "tch", 1000, 0.01, 1.0, 5.02)));
+        let (fast, basis) = p.known(&g, &efficientnet, case, 1000).unwrap();
+        assert_eq!(basis, Basis::OtherModel);
+        assert!((fast - (4.02 + measuring(&g, 0.01))).abs() < 1e-9, "{fast}");
+        // A 2 s step at a tenth of the FLOPs: 20 s here, an estimate.
+        p.learn(of("mobilenetv2", rec("b", "tch", 100, 2.0, 4.0, 11.0)));
+        let (slow, basis) = p.known(&g, &efficientnet, case, 1000).unwrap();
+        assert_eq!(basis, Basis::OtherModel);
+        let expected = 3.0 + 40.0 + measuring(&g, 20.0);
+        assert!((slow - expected).abs() < 1e-9, "{slow} vs {expected}");
+        // A model without depthwise convolutions still scales from resnet18.
+        let vgg = Group {
+            model: "vgg16".into(),
+            ..efficientnet.clone()
+        };
+        assert_eq!(p.known(&g, &vgg, case, 1000).unwrap().0, fast);
     }
 
     #[test]
