@@ -32,6 +32,7 @@ summary=$(head -n 1 <<< "$said")
 left=$(tail -n +2 <<< "$said")
 coverage=$(coverage_of "$summary")
 cp "$work/report/report.md" "$work/report/report.csv" "$dest/"
+rm -f "$dest"/*.svg # figures the report no longer draws do not linger
 cp "$work/report"/*.svg "$dest/" 2>/dev/null || true
 # index.html links criterion's folders, which are in the archive only.
 python3 - "$work/criterion" "$coverage" "$left" "$core" > "$dest/status.txt" <<'PY'

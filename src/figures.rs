@@ -1,9 +1,9 @@
 //! The study's figures as SVG (plotters): per configuration, each framework's
 //! step time relative to the fastest (1.0 = fastest), one figure per device
-//! and phase; and GPU memory. Horizontal bars, so every configuration's label
+//! and phase; and GPU memory, one figure per phase. Horizontal bars, so every configuration's label
 //! stays readable without a browser.
 
-use crate::identities::Framework;
+use crate::identities::{Framework, Phase};
 use crate::report::{timed, Row, SECTIONS};
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
@@ -39,8 +39,6 @@ struct Bars {
     configurations: Vec<String>,
     series: Vec<String>,
     values: BTreeMap<(usize, usize), Option<Bar>>,
-    /// Series named after a framework keep its colour in every figure.
-    by_framework: bool,
     /// A logarithmic value axis: relative times spanning more than 10x (one
     /// framework 40x slower) would flatten every other bar on a linear one.
     log: bool,
@@ -62,14 +60,16 @@ pub fn write_all(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>> {
         draw(&bars, &path)?;
         files.push(path);
     }
-    let gpu: Vec<&Row> = rows
-        .iter()
-        .filter(|r| r.record.group.device.is_gpu())
-        .collect();
-    if !gpu.is_empty() {
-        let path = dir.join("gpu-memory.svg");
-        draw(&memory(&gpu), &path)?;
-        files.push(path);
+    for phase in [Phase::Train, Phase::Inference] {
+        let gpu: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.record.group.device.is_gpu() && r.record.group.phase == phase)
+            .collect();
+        if !gpu.is_empty() {
+            let path = dir.join(format!("gpu-memory-{phase}.svg"));
+            draw(&memory(&gpu, phase), &path)?;
+            files.push(path);
+        }
     }
     Ok(files)
 }
@@ -96,7 +96,6 @@ fn relative_times(rows: &[&Row], title: &str) -> Bars {
         configurations: vec![],
         series: vec![],
         values: BTreeMap::new(),
-        by_framework: true,
         log: false,
     };
     // Legend and bars in the harness's order (tch, tch-jit, candle, ...).
@@ -130,23 +129,24 @@ fn relative_times(rows: &[&Row], title: &str) -> Bars {
     bars
 }
 
-/// NVML's process memory after the measurement, per framework and phase.
-fn memory(rows: &[&Row]) -> Bars {
+/// NVML's process memory after the measurement, per configuration and
+/// framework, for the steps of one phase (a figure each, coloured as the
+/// time figures are).
+fn memory(rows: &[&Row], phase: Phase) -> Bars {
     let mut bars = Bars {
-        title: "GPU memory (NVML, process)".into(),
+        title: format!("GPU memory, {phase} (NVML, process)"),
         x_label: "MiB".into(),
         configurations: vec![],
-        series: vec![],
+        series: crate::report::frameworks_of(rows)
+            .iter()
+            .map(|f| f.to_string())
+            .collect(),
         values: BTreeMap::new(),
-        by_framework: false,
         log: false,
     };
     for r in rows {
         let c = index_of(&mut bars.configurations, label(r));
-        let s = index_of(
-            &mut bars.series,
-            format!("{} {}", r.record.case.framework, r.record.group.phase),
-        );
+        let s = index_of(&mut bars.series, r.record.case.framework.to_string());
         let v = r
             .record
             .memory
@@ -225,10 +225,8 @@ fn draw(b: &Bars, path: &Path) -> Result<()> {
         .draw()
         .map_err(|e| err(&e))?;
     for (s, name) in b.series.iter().enumerate() {
-        let known = Framework::ALL
-            .iter()
-            .position(|f| f.name() == name)
-            .filter(|_| b.by_framework);
+        // A framework keeps its colour in every figure.
+        let known = Framework::ALL.iter().position(|f| f.name() == name);
         let colour = COLOURS[known.unwrap_or(s) % COLOURS.len()];
         let mine = || b.values.iter().filter(move |((_, si), _)| *si == s);
         let bars = mine().filter_map(|((c, _), v)| {
@@ -289,6 +287,77 @@ fn tick_label(v: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::grid::{Case, Device, Group};
+    use crate::memory::{read, Peaks, Reading};
+    use crate::record::Record;
+
+    fn gpu_row(framework: Framework, phase: Phase, mib: f64) -> Row {
+        let mut memory = read(Device::Gpu(0), Peaks::default());
+        memory.nvml_process_mib = Reading::Mib(mib);
+        Row {
+            record: Record {
+                group: Group {
+                    model: "resnet18".into(),
+                    device: Device::Gpu(0),
+                    phase,
+                },
+                case: Case {
+                    framework,
+                    size: 224,
+                    batch: 1,
+                },
+                memory: Some(memory),
+                ..Record::default()
+            },
+            estimates: None,
+            root: PathBuf::new(),
+            dir: PathBuf::new(),
+        }
+    }
+
+    /// GPU memory: a figure per phase, each framework in the colour it has
+    /// in the time figures (candle's green, not the colour of its place).
+    #[test]
+    fn gpu_memory_has_a_figure_per_phase_coloured_by_framework() {
+        let dir = std::env::temp_dir().join(format!("cnn-bench-figures-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rows = [
+            gpu_row(Framework::Candle, Phase::Train, 2000.0),
+            gpu_row(Framework::Candle, Phase::Inference, 900.0),
+            gpu_row(Framework::Tch, Phase::Inference, 1000.0),
+        ];
+        let files = write_all(&rows, &dir).unwrap();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.contains(&"gpu-memory-train.svg".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"gpu-memory-inference.svg".to_string()),
+            "{names:?}"
+        );
+        let svg = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+        let (train, inference) = (svg("gpu-memory-train.svg"), svg("gpu-memory-inference.svg"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(train.contains("GPU memory, train") && train.contains("resnet18 224px b1  candle"));
+        assert!(!train.contains("b1  tch"), "tch has no train row");
+        assert!(inference.contains("resnet18 224px b1  tch"));
+        let colour = |f: Framework| {
+            let RGBColor(r, g, b) = COLOURS[Framework::ALL.iter().position(|x| *x == f).unwrap()];
+            format!("#{r:02X}{g:02X}{b:02X}")
+        };
+        assert!(
+            train.contains(&colour(Framework::Candle)),
+            "candle's colour"
+        );
+        assert!(!train.contains(&colour(Framework::Tch)), "no tch in train");
+        assert!(inference.contains(&colour(Framework::Tch)));
+    }
+
     #[test]
     fn ticks_are_short() {
         let ticks = [0.6000000000000001, 1.5999999999999999, 0.0, 2000.0, 0.25];
