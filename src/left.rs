@@ -28,6 +28,9 @@ pub struct Left {
     /// How many are predicted from another model's records only (rough:
     /// candle's depthwise steps cost far more per FLOP than its resnets').
     pub other_model: usize,
+    /// How many of those from a model unlike theirs in having grouped
+    /// (depthwise) convolutions or not: rougher still.
+    pub unlike_model: usize,
     /// Benchmarks and predicted seconds per framework, for planning passes.
     pub by_framework: BTreeMap<Framework, (usize, f64)>,
 }
@@ -42,6 +45,7 @@ impl Left {
             seconds: 0.0,
             guessed: 0,
             other_model: 0,
+            unlike_model: 0,
             by_framework: BTreeMap::new(),
         };
         let mut todo = Vec::new();
@@ -60,7 +64,12 @@ impl Left {
             let secs = known.map_or_else(|| guess(grid), |(secs, _)| secs);
             left.seconds += secs;
             left.guessed += usize::from(known.is_none());
-            left.other_model += usize::from(known.is_some_and(|(_, b)| b == Basis::OtherModel));
+            let basis = known.map(|(_, b)| b);
+            left.other_model += usize::from(matches!(
+                basis,
+                Some(Basis::OtherModel | Basis::UnlikeModel)
+            ));
+            left.unlike_model += usize::from(basis == Some(Basis::UnlikeModel));
             let f = left.by_framework.entry(k.framework).or_default();
             *f = (f.0 + 1, f.1 + secs);
         }
@@ -74,9 +83,12 @@ impl Left {
             0 => String::new(),
             n => format!("; {n} of them of frameworks with no record yet, guessed"),
         };
-        let other = match self.other_model {
-            0 => String::new(),
-            n => format!("; {n} scaled from another model's records by FLOPs, rough"),
+        let other = match (self.other_model, self.unlike_model) {
+            (0, _) => String::new(),
+            (n, 0) => format!("; {n} scaled from another model's records by FLOPs, rough"),
+            (n, u) => format!(
+                "; {n} scaled from another model's records by FLOPs, rough, {u} of them from a model unlike theirs (depthwise convolutions or none): rougher still"
+            ),
         };
         let each: Vec<String> = self
             .by_framework
@@ -172,5 +184,32 @@ mod tests {
             "{lines}"
         );
         std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
+    fn predictions_from_unlike_models_are_said_apart() {
+        let mut left = Left {
+            missing: 3,
+            stale: 0,
+            seconds: 30.0,
+            guessed: 0,
+            other_model: 3,
+            unlike_model: 0,
+            by_framework: BTreeMap::new(),
+        };
+        let rough = "3 scaled from another model's records by FLOPs, rough";
+        assert!(
+            left.lines().contains(&format!("{rough})")),
+            "{}",
+            left.lines()
+        );
+        left.unlike_model = 2;
+        assert!(
+            left.lines().contains(&format!(
+                "{rough}, 2 of them from a model unlike theirs (depthwise convolutions or none): rougher still)"
+            )),
+            "{}",
+            left.lines()
+        );
     }
 }

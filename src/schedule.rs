@@ -118,10 +118,9 @@ impl Predictor {
         let nearest = nearest(&|m| m == group.model)
             .map(|r| (r, Basis::ThisModel))
             .or_else(|| {
-                nearest(&|m| grouped_convolutions(m) == grouped)
-                    .or_else(|| nearest(&|_| true))
-                    .map(|r| (r, Basis::OtherModel))
-            });
+                nearest(&|m| grouped_convolutions(m) == grouped).map(|r| (r, Basis::OtherModel))
+            })
+            .or_else(|| nearest(&|_| true).map(|r| (r, Basis::UnlikeModel)));
         nearest.map(|(r, basis)| {
             let first = r.first_step_seconds.unwrap_or_default();
             let overhead = (r.wall_seconds.unwrap_or_default()
@@ -149,6 +148,10 @@ pub(crate) enum Basis {
     /// Another model's, scaled by the FLOPs: rough, as a step's cost per
     /// FLOP differs between models.
     OtherModel,
+    /// Another model's, unlike this one in having grouped (depthwise)
+    /// convolutions or not: rougher still (candle's depthwise steps cost
+    /// about a hundred times its resnets' per FLOP).
+    UnlikeModel,
 }
 
 /// Whether `model` has grouped (depthwise) convolutions; `None` for a name
@@ -156,15 +159,17 @@ pub(crate) enum Basis {
 fn grouped_convolutions(model: &str) -> Option<bool> {
     static SEEN: Mutex<BTreeMap<String, Option<bool>>> = Mutex::new(BTreeMap::new());
     let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-    *seen.entry(model.to_string()).or_insert_with(|| {
-        let graph = cnn_models::model(model).ok()?;
-        Some(
-            graph
-                .nodes
-                .iter()
-                .any(|n| matches!(&n.op, Op::Conv2d(c) if c.groups > 1)),
-        )
-    })
+    if let Some(&known) = seen.get(model) {
+        return known;
+    }
+    let grouped = cnn_models::model(model).ok().map(|graph| {
+        graph
+            .nodes
+            .iter()
+            .any(|n| matches!(&n.op, Op::Conv2d(c) if c.groups > 1))
+    });
+    seen.insert(model.to_string(), grouped);
+    grouped
 }
 
 /// The graph of each model among `cases`, built once: for the FLOPs a
@@ -339,7 +344,7 @@ pub(crate) mod tests {
         let mut p = Predictor::default();
         p.learn(of("resnet18", rec("a", "tch", 1000, 0.01, 1.0, 5.02)));
         let (fast, basis) = p.known(&g, &efficientnet, case, 1000).unwrap();
-        assert_eq!(basis, Basis::OtherModel);
+        assert_eq!(basis, Basis::UnlikeModel);
         assert!((fast - (4.02 + measuring(&g, 0.01))).abs() < 1e-9, "{fast}");
         // A 2 s step at a tenth of the FLOPs: 20 s here, an estimate.
         p.learn(of("mobilenetv2", rec("b", "tch", 100, 2.0, 4.0, 11.0)));
@@ -352,7 +357,10 @@ pub(crate) mod tests {
             model: "vgg16".into(),
             ..efficientnet.clone()
         };
-        assert_eq!(p.known(&g, &vgg, case, 1000).unwrap().0, fast);
+        assert_eq!(
+            p.known(&g, &vgg, case, 1000).unwrap(),
+            (fast, Basis::OtherModel)
+        );
     }
 
     #[test]
