@@ -5,11 +5,17 @@
 # -> target-reports/gpu-grid/{criterion.tar.gz, report.md, report.csv,
 #    *.svg, status.txt (coverage, overheads, what is left and about how
 #    long)}; commit them so the next slice, on any machine, goes on from
-#    there. Needs the release CLI (cargo build --release).
+#    there. Uses the release CLI, built first (CLI names another).
 set -euo pipefail
 archive=$1
 dest=${DEST:-target-reports/gpu-grid}
 cli=${CLI:-target/release/cnn-bench}
+if [ -z "${CLI:-}" ]; then
+  # `make gpu-bundle` leaves target/release's binaries built with the `cuda`
+  # feature, which do not start without CUDA's libraries: the plain build
+  # again (seconds when it is only relinked).
+  cargo build --release --quiet --bin cnn-bench
+fi
 mkdir -p "$dest"
 [ "$(realpath "$archive")" = "$(realpath -m "$dest/criterion.tar.gz")" ] || cp "$archive" "$dest/criterion.tar.gz"
 work=$(mktemp -d)
