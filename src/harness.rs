@@ -92,7 +92,7 @@ pub fn main() {
         args: &args,
         out: &out,
         metric,
-        info: RunInfo::inherited_or_collect(&grid),
+        info: RunInfo::inherited_or_collect(&grid, &selection.frameworks(&grid)),
         options: &options,
     };
     let summary = match runner::run(&mut c, &run) {

@@ -4,6 +4,7 @@
 
 use crate::frameworks::adapter;
 use crate::grid::{Device, Grid, Malloc};
+use crate::identities::Framework;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -12,7 +13,7 @@ pub struct RunInfo {
     pub git_commit: String,
     /// When the run started, RFC 3339, UTC.
     pub date: String,
-    /// The frameworks' versions, `; `-separated.
+    /// The versions of the frameworks the run selected, `; `-separated.
     pub versions: String,
     pub cpu_model: String,
     /// GPU name and driver version from NVML, or why there is none.
@@ -34,15 +35,17 @@ pub const COMMIT_VAR: &str = "CNN_BENCH_GIT_COMMIT";
 impl RunInfo {
     /// The facts a parent handed down (`RUN_INFO_VAR`), or else collected
     /// here.
-    pub fn inherited_or_collect(grid: &Grid) -> Self {
+    pub fn inherited_or_collect(grid: &Grid, frameworks: &[Framework]) -> Self {
         std::env::var(RUN_INFO_VAR)
             .ok()
             .and_then(|j| serde_json::from_str(&j).ok())
-            .unwrap_or_else(|| Self::collect(grid))
+            .unwrap_or_else(|| Self::collect(grid, frameworks))
     }
 
-    /// Collects the facts for a run of `grid`.
-    pub fn collect(grid: &Grid) -> Self {
+    /// Collects the facts for a run of `grid` that runs `frameworks`: only
+    /// theirs are asked their version (asking loads a framework's library,
+    /// or starts Python for PyTorch's).
+    pub fn collect(grid: &Grid, frameworks: &[Framework]) -> Self {
         // A binary carried to another machine (the GPU bundle) says which
         // commit it was built from: the tree it runs beside may be another.
         let git = std::env::var(COMMIT_VAR)
@@ -67,8 +70,7 @@ impl RunInfo {
                 crate::memory::gpu_description(i).unwrap_or_else(|e| format!("unknown: {e}"))
             }
         };
-        let versions = grid
-            .frameworks
+        let versions = frameworks
             .iter()
             .map(|f| adapter(*f).version())
             .collect::<Vec<_>>()

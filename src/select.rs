@@ -21,6 +21,17 @@ pub struct Selection {
     pub too_small: Vec<String>,
 }
 
+impl Selection {
+    /// The frameworks of the selected benchmarks, in the grid's order.
+    pub fn frameworks(&self, grid: &Grid) -> Vec<Framework> {
+        grid.frameworks
+            .iter()
+            .filter(|f| self.cases.iter().any(|(_, k)| k.framework == **f))
+            .copied()
+            .collect()
+    }
+}
+
 /// The selection of `grid` under `filter` on this machine: a device is
 /// asked whether it is present (its adapter's probe).
 pub fn select(grid: &Grid, filter: &Filter) -> Selection {
@@ -190,6 +201,29 @@ mod tests {
         assert_eq!(densenet.models, ["densenet121"]);
         assert_eq!(widened(&g, &f("^inception_v3/")).models, ["inception_v3"]);
         assert_eq!(widened(&g, &f("alexnet")).models, g.models);
+    }
+
+    /// Only the selected frameworks are asked their version (a run of
+    /// tch's GPU groups loads no TensorFlow and starts no Python).
+    #[test]
+    fn a_selection_names_its_frameworks_in_the_grids_order() {
+        let g = Grid::from_parts(
+            include_str!("../cnn-bench.toml"),
+            Path::new("cnn-bench.toml"),
+            &Default::default(),
+        )
+        .unwrap();
+        let f = |s: &str| Filter::from_args([s.to_string()]).unwrap();
+        let of = |s: &str| planned(&g, &f(s)).frameworks(&g);
+        assert_eq!(
+            of("resnet18/gpu/train/tch(-jit)?/"),
+            [Framework::Tch, Framework::TchJit]
+        );
+        assert_eq!(
+            of("resnet18/cpu/inference/(ort|tch)/"),
+            [Framework::Tch, Framework::Ort]
+        );
+        assert!(of("resnet18/cpu/inference/nothing").is_empty());
     }
 
     #[test]
