@@ -187,15 +187,23 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    #[test]
-    fn a_filter_naming_a_model_outside_the_grid_selects_it() {
-        let g = Grid::from_parts(
+    /// The default grid, as cnn-bench.toml has it.
+    fn default_grid() -> Grid {
+        Grid::from_parts(
             include_str!("../cnn-bench.toml"),
             Path::new("cnn-bench.toml"),
             &Default::default(),
         )
-        .unwrap();
-        let f = |s: &str| Filter::from_args([s.to_string()]).unwrap();
+        .unwrap()
+    }
+
+    fn f(filter: &str) -> Filter {
+        Filter::from_args([filter.to_string()]).unwrap()
+    }
+
+    #[test]
+    fn a_filter_naming_a_model_outside_the_grid_selects_it() {
+        let g = default_grid();
         assert_eq!(widened(&g, &f("resnet18/cpu")).models, g.models);
         let densenet = widened(&g, &f("densenet121/cpu/inference"));
         assert_eq!(densenet.models, ["densenet121"]);
@@ -207,13 +215,7 @@ mod tests {
     /// tch's GPU groups loads no TensorFlow and starts no Python).
     #[test]
     fn a_selection_names_its_frameworks_in_the_grids_order() {
-        let g = Grid::from_parts(
-            include_str!("../cnn-bench.toml"),
-            Path::new("cnn-bench.toml"),
-            &Default::default(),
-        )
-        .unwrap();
-        let f = |s: &str| Filter::from_args([s.to_string()]).unwrap();
+        let g = default_grid();
         let of = |s: &str| planned(&g, &f(s)).frameworks(&g);
         assert_eq!(
             of("resnet18/gpu/train/tch(-jit)?/"),
