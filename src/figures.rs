@@ -1,7 +1,7 @@
 //! The study's figures as SVG (plotters): per configuration, each framework's
 //! step time relative to the fastest (1.0 = fastest), one figure per device
-//! and phase; and GPU memory, one figure per phase. Horizontal bars, so every configuration's label
-//! stays readable without a browser.
+//! and phase; and GPU memory, one figure per phase. Horizontal bars, so
+//! every configuration's label stays readable without a browser.
 
 use crate::identities::{Framework, Phase};
 use crate::report::{timed, Row, SECTIONS};

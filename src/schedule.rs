@@ -106,7 +106,6 @@ impl Predictor {
         // runs a depthwise layer as one convolution per channel): its
         // overhead, and its step scaled by the FLOPs.
         let cost = |r: &&Record| (r.flops_per_step as f64 / flops.max(1) as f64).ln().abs();
-        let grouped = grouped_convolutions(&group.model);
         let nearest = |models: &dyn Fn(&str) -> bool| {
             self.seen
                 .iter()
@@ -118,6 +117,7 @@ impl Predictor {
         let nearest = nearest(&|m| m == group.model)
             .map(|r| (r, Basis::ThisModel))
             .or_else(|| {
+                let grouped = grouped_convolutions(&group.model);
                 nearest(&|m| grouped_convolutions(m) == grouped).map(|r| (r, Basis::OtherModel))
             })
             .or_else(|| nearest(&|_| true).map(|r| (r, Basis::UnlikeModel)));
