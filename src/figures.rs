@@ -1,16 +1,22 @@
-//! The study's figures as SVG (plotters): per configuration, each framework's
-//! step time relative to the fastest (1.0 = fastest), one figure per device
-//! and phase; and GPU memory, one figure per phase. Horizontal bars, so
-//! every configuration's label stays readable without a browser.
+//! The study's figures as SVG (plotters): per device and phase, each
+//! framework's step time relative to the fastest (1.0 = fastest); and GPU
+//! memory, one figure per phase. A figure is a grid of small panels, one
+//! per model, each with a line per framework over the model's input sizes
+//! and batches, so that a whole grid (7 models x 12 configurations x 7
+//! frameworks) stays one screen or two high with its axes in view.
 
-use crate::identities::{Framework, Phase};
-use crate::report::{timed, Row, SECTIONS};
+use crate::identities::{Framework, Phase, Status};
+use crate::report::{frameworks_of, timed, Row, SECTIONS};
 use anyhow::{anyhow, Result};
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// One colour per series (the tab10 palette), enough for every framework.
+/// One colour per framework (the tab10 palette, in `Framework::ALL`'s
+/// order), the same in every figure.
 const COLOURS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
@@ -24,24 +30,74 @@ const COLOURS: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// One bar: its value, and whether it is an estimate (drawn hollow, `~`).
-#[derive(Clone, Copy)]
-struct Bar {
+const WIDTH: u32 = 1200;
+const PANEL_HEIGHT: u32 = 300;
+/// Above the panels: the title, then the legend.
+const HEADER: u32 = 70;
+
+fn colour(f: Framework) -> RGBColor {
+    let i = Framework::ALL.iter().position(|x| *x == f).unwrap_or(0);
+    COLOURS[i % COLOURS.len()]
+}
+
+/// A measured point: its value, and whether it is an estimate (drawn
+/// hollow). `None` in a panel: the benchmark failed (drawn as a cross).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Point {
     value: f64,
     estimate: bool,
 }
 
-/// One figure: a bar per (configuration, series); `None` values (failed
-/// benchmarks) leave their bar out and are marked with a note.
-struct Bars {
+/// A configuration: input size, batch.
+type Configuration = (usize, usize);
+
+/// One model's panel: its configurations in order (size, then batch), and
+/// each framework's point at those it ran.
+#[derive(Debug, Default)]
+struct Panel {
+    model: String,
+    configurations: Vec<Configuration>,
+    points: BTreeMap<(Framework, Configuration), Option<Point>>,
+}
+
+impl Panel {
+    /// `framework`'s lines: its measured points (configuration's index,
+    /// value) in runs of one input size, broken where a point is missing
+    /// or failed; runs of one point are left to their mark.
+    fn lines(&self, framework: Framework) -> Vec<Vec<(usize, f64)>> {
+        let mut runs: Vec<Vec<(usize, f64)>> = Vec::new();
+        let mut run: Vec<(usize, f64)> = Vec::new();
+        for (k, c) in self.configurations.iter().enumerate() {
+            match self.points.get(&(framework, *c)) {
+                Some(Some(v)) => {
+                    if run
+                        .last()
+                        .is_some_and(|&(j, _)| self.configurations[j].0 != c.0)
+                    {
+                        runs.push(std::mem::take(&mut run));
+                    }
+                    run.push((k, v.value));
+                }
+                _ => runs.push(std::mem::take(&mut run)),
+            }
+        }
+        runs.push(run);
+        runs.retain(|r| r.len() > 1);
+        runs
+    }
+}
+
+/// One figure: a panel per model.
+struct Figure {
     title: String,
-    x_label: String,
-    configurations: Vec<String>,
-    series: Vec<String>,
-    values: BTreeMap<(usize, usize), Option<Bar>>,
-    /// A logarithmic value axis: relative times spanning more than 10x (one
-    /// framework 40x slower) would flatten every other bar on a linear one.
-    log: bool,
+    y_label: String,
+    frameworks: Vec<Framework>,
+    panels: Vec<Panel>,
+    /// Ratios to the fastest (at least 1): a panel's axis starts near 1,
+    /// and is logarithmic where they span more than 10x (one framework 40x
+    /// slower would flatten the others on a linear one). Otherwise (MiB)
+    /// it starts at 0.
+    ratios: bool,
 }
 
 /// Writes every figure the rows allow into `dir`; returns the files.
@@ -52,12 +108,12 @@ pub fn write_all(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>> {
         if mine.is_empty() {
             continue;
         }
-        let bars = relative_times(
+        let figure = relative_times(
             &mine,
             &format!("{phase} step time relative to the fastest framework, {device}"),
         );
         let path = dir.join(format!("relative-time-{device}-{phase}.svg"));
-        draw(&bars, &path)?;
+        draw(&figure, &path)?;
         files.push(path);
     }
     for phase in [Phase::Train, Phase::Inference] {
@@ -74,211 +130,356 @@ pub fn write_all(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn label(r: &Row) -> String {
-    format!(
-        "{} {}px b{}",
-        r.record.group.model, r.record.case.size, r.record.case.batch
-    )
-}
-
-fn index_of(list: &mut Vec<String>, item: String) -> usize {
-    list.iter().position(|x| *x == item).unwrap_or_else(|| {
-        list.push(item);
-        list.len() - 1
-    })
+/// The panels of `rows`, a model each in the rows' order, with `value`'s
+/// point for each row (`Some(None)`: failed; `None`: nothing to draw).
+fn panels(rows: &[&Row], value: impl Fn(&Row) -> Option<Option<Point>>) -> Vec<Panel> {
+    let mut panels: Vec<Panel> = Vec::new();
+    for r in rows {
+        let model = &r.record.group.model;
+        let at = match panels.iter().position(|p| p.model == *model) {
+            Some(at) => at,
+            None => {
+                panels.push(Panel {
+                    model: model.clone(),
+                    ..Panel::default()
+                });
+                panels.len() - 1
+            }
+        };
+        let p = &mut panels[at];
+        let c = (r.record.case.size, r.record.case.batch);
+        if !p.configurations.contains(&c) {
+            p.configurations.push(c);
+        }
+        if let Some(v) = value(r) {
+            p.points.insert((r.record.case.framework, c), v);
+        }
+    }
+    for p in &mut panels {
+        p.configurations.sort();
+    }
+    panels
 }
 
 /// Each framework's mean step time over the fastest one's, per configuration.
-fn relative_times(rows: &[&Row], title: &str) -> Bars {
-    let mut bars = Bars {
-        title: title.into(),
-        x_label: "relative step time (1 = fastest)".into(),
-        configurations: vec![],
-        series: vec![],
-        values: BTreeMap::new(),
-        log: false,
+fn relative_times(rows: &[&Row], title: &str) -> Figure {
+    let configuration = |r: &Row| {
+        (
+            r.record.group.model.clone(),
+            r.record.case.size,
+            r.record.case.batch,
+        )
     };
-    // Legend and bars in the harness's order (tch, tch-jit, candle, ...).
-    bars.series = crate::report::frameworks_of(rows)
-        .iter()
-        .map(|f| f.to_string())
-        .collect();
-    let mut fastest: BTreeMap<String, f64> = BTreeMap::new();
+    let mut fastest: BTreeMap<(String, usize, usize), f64> = BTreeMap::new();
     for r in rows {
         if let Some(m) = r.mean() {
-            let f = fastest.entry(label(r)).or_insert(f64::INFINITY);
+            let f = fastest.entry(configuration(r)).or_insert(f64::INFINITY);
             *f = f.min(m);
         }
     }
-    for r in rows {
-        let c = index_of(&mut bars.configurations, label(r));
-        let s = index_of(&mut bars.series, r.record.case.framework.to_string());
-        let v = r.mean().map(|m| Bar {
-            value: m / fastest[&label(r)],
+    let panels = panels(rows, |r| {
+        Some(r.mean().map(|m| Point {
+            value: m / fastest[&configuration(r)],
             estimate: r.estimate().is_some(),
-        });
-        bars.values.insert((c, s), v);
+        }))
+    });
+    Figure {
+        title: title.into(),
+        y_label: "step time / fastest's".into(),
+        frameworks: frameworks_of(rows),
+        panels,
+        ratios: true,
     }
-    if bars.values.values().flatten().any(|b| b.estimate) {
-        bars.title += " (hollow ~: estimate)";
-    }
-    if bars.values.values().flatten().any(|b| b.value > 10.0) {
-        bars.log = true;
-        bars.x_label += ", log scale";
-    }
-    bars
 }
 
 /// NVML's process memory after the measurement, per configuration and
-/// framework, for the steps of one phase (a figure each, coloured as the
-/// time figures are).
-fn memory(rows: &[&Row], phase: Phase) -> Bars {
-    let mut bars = Bars {
+/// framework, for the steps of one phase (a benchmark that ran but whose
+/// memory was not read has no mark; report.md says why).
+fn memory(rows: &[&Row], phase: Phase) -> Figure {
+    let panels = panels(rows, |r| {
+        if r.record.status != Status::Ok {
+            return Some(None);
+        }
+        let mib = r.record.memory.as_ref()?.nvml_process_mib.mib()?;
+        Some(Some(Point {
+            value: mib,
+            estimate: false,
+        }))
+    });
+    Figure {
         title: format!("GPU memory, {phase} (NVML, process)"),
-        x_label: "MiB".into(),
-        configurations: vec![],
-        series: crate::report::frameworks_of(rows)
-            .iter()
-            .map(|f| f.to_string())
-            .collect(),
-        values: BTreeMap::new(),
-        log: false,
-    };
-    for r in rows {
-        let c = index_of(&mut bars.configurations, label(r));
-        let s = index_of(&mut bars.series, r.record.case.framework.to_string());
-        let v = r
-            .record
-            .memory
-            .as_ref()
-            .filter(|_| r.record.status == crate::identities::Status::Ok)
-            .and_then(|m| m.nvml_process_mib.mib())
-            .map(|value| Bar {
-                value,
-                estimate: false,
-            });
-        bars.values.insert((c, s), v);
+        y_label: "MiB".into(),
+        frameworks: frameworks_of(rows),
+        panels,
+        ratios: false,
     }
-    bars
 }
 
-fn draw(b: &Bars, path: &Path) -> Result<()> {
-    let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
-    // One segment of the y axis per bar that exists (measured or failed; a
-    // framework absent from a configuration takes no room), labelled
-    // `configuration framework`, the first configuration on top.
-    let slots: Vec<(usize, usize)> = b.values.keys().copied().collect();
-    let m = slots.len().max(1);
-    let segment = |c: usize, s: usize| {
-        m - 1
-            - slots
-                .iter()
-                .position(|&k| k == (c, s))
-                .expect("a bar has a slot")
-    };
-    let height = 100 + 16 * m as u32;
-    let root = SVGBackend::new(path, (960, height)).into_drawing_area();
+/// The drawing's failures, named with the file being drawn.
+fn drawing_error(path: &Path) -> impl Fn(&dyn std::fmt::Display) -> anyhow::Error + '_ {
+    move |e| anyhow!("drawing {}: {e}", path.display())
+}
+
+fn draw(f: &Figure, path: &Path) -> Result<()> {
+    let err = drawing_error(path);
+    let columns = if f.panels.len() > 1 { 2 } else { 1 };
+    let rows = f.panels.len().div_ceil(columns).max(1);
+    let height = HEADER + PANEL_HEIGHT * rows as u32;
+    let root = SVGBackend::new(path, (WIDTH, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let max = b
-        .values
-        .values()
-        .flatten()
-        .fold(1.0f64, |acc, b| acc.max(b.value))
-        * 1.1;
-    // On a log axis values are drawn as their log10, from 0.8 (so that the
-    // fastest, 1.0, still shows a bar), and the ticks say 10^x.
-    let x = |v: f64| if b.log { v.log10() } else { v };
-    let base = if b.log { x(0.8) } else { 0.0 };
-    let tick = |v: &f64| {
-        if b.log {
-            let t = 10f64.powf(*v);
-            if t < 10.0 {
-                format!("{t:.1}")
-            } else {
-                format!("{t:.0}")
-            }
+    let (header, body) = root.split_vertically(HEADER);
+    header
+        .draw(&Text::new(
+            f.title.as_str(),
+            (12, 8),
+            ("sans-serif", 20).into_font(),
+        ))
+        .map_err(|e| err(&e))?;
+    legend(&header, f).map_err(|e| err(&e))?;
+    for (area, panel) in body.split_evenly((rows, columns)).iter().zip(&f.panels) {
+        let max = panel
+            .points
+            .values()
+            .flatten()
+            .fold(0f64, |a, p| a.max(p.value));
+        let axis = Axis::of(f.ratios, max);
+        let range = axis.floor..axis.top;
+        if axis.log {
+            draw_panel(&root, area, f, panel, range.log_scale(), &axis)
         } else {
-            tick_label(*v)
+            draw_panel(&root, area, f, panel, range, &axis)
         }
-    };
-    let mut chart = ChartBuilder::on(&root)
-        .caption(&b.title, ("sans-serif", 18))
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(260)
-        .build_cartesian_2d(base..x(max), (0..m).into_segmented())
         .map_err(|e| err(&e))?;
-    let label = |v: &SegmentValue<usize>| match v {
-        SegmentValue::CenterOf(k) if *k < slots.len() => {
-            let (c, s) = slots[m - 1 - k];
-            format!("{}  {}", b.configurations[c], b.series[s])
-        }
-        _ => String::new(),
-    };
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .x_desc(b.x_label.as_str())
-        .x_label_formatter(&tick)
-        .y_labels(m)
-        .y_label_formatter(&label)
-        .draw()
-        .map_err(|e| err(&e))?;
-    for (s, name) in b.series.iter().enumerate() {
-        // A framework keeps its colour in every figure.
-        let known = Framework::ALL.iter().position(|f| f.name() == name);
-        let colour = COLOURS[known.unwrap_or(s) % COLOURS.len()];
-        let mine = || b.values.iter().filter(move |((_, si), _)| *si == s);
-        let bars = mine().filter_map(|((c, _), v)| {
-            let k = segment(*c, s);
-            v.map(|b| {
-                let style = if b.estimate {
-                    colour.stroke_width(2)
-                } else {
-                    colour.filled()
-                };
-                Rectangle::new(
-                    [
-                        (base, SegmentValue::Exact(k)),
-                        (x(b.value), SegmentValue::Exact(k + 1)),
-                    ],
-                    style,
-                )
-            })
-        });
-        chart
-            .draw_series(bars)
-            .map_err(|e| err(&e))?
-            .label(name.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled()));
-        let failed = mine().filter(|(_, v)| v.is_none()).map(|((c, _), _)| {
-            let at = (base, SegmentValue::CenterOf(segment(*c, s)));
-            Text::new(
-                "failed (see report.md)",
-                at,
-                ("sans-serif", 12).into_font().color(&colour),
-            )
-        });
-        chart.draw_series(failed).map_err(|e| err(&e))?;
-        let rough = mine().filter_map(|((c, _), v)| {
-            v.filter(|b| b.estimate).map(|b| {
-                let at = (x(b.value), SegmentValue::CenterOf(segment(*c, s)));
-                Text::new("~", at, ("sans-serif", 14).into_font().color(&colour))
-            })
-        });
-        chart.draw_series(rough).map_err(|e| err(&e))?;
     }
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE)
-        .draw()
-        .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
     Ok(())
 }
 
-/// A linear axis's tick: at most three decimals, no trailing zeros (`0.6`,
+/// A panel's value axis: its bottom and top, the height failures are
+/// marked at, and whether it is logarithmic.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Axis {
+    floor: f64,
+    top: f64,
+    cross: f64,
+    log: bool,
+}
+
+impl Axis {
+    /// The axis of a panel whose largest value is `max`: ratios (at least
+    /// 1) from just under 1, on a log axis past 10x; MiB from 0.
+    fn of(ratios: bool, max: f64) -> Axis {
+        if ratios && max > 10.0 {
+            let (floor, top) = (0.8, max * 1.3);
+            let cross = floor * (top / floor).powf(0.04);
+            return Axis {
+                floor,
+                top,
+                cross,
+                log: true,
+            };
+        }
+        let (floor, top) = match (ratios, max > 0.0) {
+            (true, _) => (0.9, (max * 1.08).max(1.2)),
+            (false, true) => (0.0, max * 1.1),
+            (false, false) => (0.0, 1.0),
+        };
+        Axis {
+            floor,
+            top,
+            cross: floor + (top - floor) * 0.04,
+            log: false,
+        }
+    }
+}
+
+/// A framework's mark: filled when measured, hollow when an estimate.
+fn mark(f: Framework, p: &Point) -> ShapeStyle {
+    if p.estimate {
+        colour(f).stroke_width(2)
+    } else {
+        colour(f).filled()
+    }
+}
+
+/// The legend, below the title: each framework's colour, then what the
+/// marks and axes mean.
+fn legend(header: &DrawingArea<SVGBackend, Shift>, f: &Figure) -> Result<(), String> {
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let grey = RGBColor(90, 90, 90);
+    let measured = Point {
+        value: 0.0,
+        estimate: false,
+    };
+    let outline = BLACK.stroke_width(2);
+    // (a circle's style, or a cross; the text; its colour)
+    let mut items: Vec<(Option<Option<ShapeStyle>>, String, RGBColor)> = f
+        .frameworks
+        .iter()
+        .map(|&fw| (Some(Some(mark(fw, &measured))), fw.name().into(), BLACK))
+        .collect();
+    items.push((Some(Some(outline)), "estimate".into(), grey));
+    items.push((Some(None), "failed (see report.md)".into(), grey));
+    items.push((None, "a panel per model; x: input size, batch".into(), grey));
+    let (mut x, y) = (20, 48);
+    for (marker, text, colour) in items {
+        let font = ("sans-serif", 14).into_font().color(&colour);
+        match marker {
+            Some(Some(style)) => header.draw(&Circle::new((x, y), 5, style)),
+            Some(None) => header.draw(&Cross::new((x, y), 5, outline)),
+            None => Ok(()),
+        }
+        .map_err(|x| e(&x))?;
+        x += if marker.is_some() { 10 } else { 0 };
+        let (w, _) = header.estimate_text_size(&text, &font).map_err(|x| e(&x))?;
+        let style = font.pos(Pos::new(HPos::Left, VPos::Center));
+        header
+            .draw(&Text::new(text, (x, y), style))
+            .map_err(|x| e(&x))?;
+        x += w as i32 + 22;
+    }
+    Ok(())
+}
+
+/// One model's panel on `area`, its values on `y` (`axis`'s range).
+/// Configurations are at 0, 1, ... with each framework's marks dodged a
+/// little apart, so that equal values (two failures) stay visible; a line
+/// joins a framework's points of one input size.
+fn draw_panel<Y>(
+    root: &DrawingArea<SVGBackend, Shift>,
+    area: &DrawingArea<SVGBackend, Shift>,
+    f: &Figure,
+    p: &Panel,
+    y: Y,
+    axis: &Axis,
+) -> Result<(), String>
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let Axis {
+        floor,
+        top,
+        cross,
+        log,
+    } = *axis;
+    let n = p.configurations.len();
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.model, ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(38)
+        .y_label_area_size(56)
+        .build_cartesian_2d(-0.5..n as f64 - 0.5, y)
+        .map_err(|x| e(&x))?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_labels(if log { 40 } else { 6 })
+        // A log axis's key points are its lines (1, 2, ..., 10, 20, ...).
+        .y_max_light_lines(if log { 0 } else { 1 })
+        .y_label_formatter(&|v: &f64| {
+            if log {
+                log_tick(*v)
+            } else {
+                tick_label(*v)
+            }
+        })
+        .y_desc(f.y_label.as_str())
+        .draw()
+        .map_err(|x| e(&x))?;
+    let at = |k: usize, fw: usize| {
+        let spread = f.frameworks.len().saturating_sub(1) as f64;
+        k as f64 + (fw as f64 - spread / 2.0) * 0.07
+    };
+    // The configurations' labels, under the axis: each batch, and each
+    // input size under its batches, which a faint line sets apart.
+    let small = ("sans-serif", 12).into_font();
+    let centred = |font: &FontDesc<'static>| {
+        font.clone()
+            .into_text_style(root)
+            .pos(Pos::new(HPos::Center, VPos::Top))
+    };
+    let mut k = 0;
+    while k < n {
+        let size = p.configurations[k].0;
+        let end = k + p.configurations[k..]
+            .iter()
+            .take_while(|c| c.0 == size)
+            .count();
+        for (i, (_, batch)) in p.configurations[k..end].iter().enumerate() {
+            let (px, py) = chart.backend_coord(&((k + i) as f64, floor));
+            root.draw(&Text::new(batch.to_string(), (px, py + 4), centred(&small)))
+                .map_err(|x| e(&x))?;
+        }
+        let middle = (k + end - 1) as f64 / 2.0;
+        let (px, py) = chart.backend_coord(&(middle, floor));
+        root.draw(&Text::new(
+            format!("{size} px"),
+            (px, py + 19),
+            centred(&small),
+        ))
+        .map_err(|x| e(&x))?;
+        if k > 0 {
+            let x = k as f64 - 0.5;
+            let line = PathElement::new(vec![(x, floor), (x, top)], BLACK.mix(0.25));
+            chart
+                .draw_series(std::iter::once(line))
+                .map_err(|x| e(&x))?;
+        }
+        k = end;
+    }
+    for (i, &fw) in f.frameworks.iter().enumerate() {
+        let point = |k: usize| p.points.get(&(fw, p.configurations[k]));
+        let runs = p.lines(fw).into_iter().map(|run| {
+            run.into_iter()
+                .map(|(k, v)| (at(k, i), v))
+                .collect::<Vec<_>>()
+        });
+        let style = colour(fw).stroke_width(2);
+        for run in runs {
+            chart
+                .draw_series(LineSeries::new(run, style))
+                .map_err(|x| e(&x))?;
+        }
+        for k in 0..n {
+            match point(k) {
+                Some(Some(v)) => chart
+                    .draw_series(std::iter::once(Circle::new(
+                        (at(k, i), v.value),
+                        4,
+                        mark(fw, v),
+                    )))
+                    .map(|_| ()),
+                Some(None) => chart
+                    .draw_series(std::iter::once(Cross::new(
+                        (at(k, i), cross),
+                        4,
+                        colour(fw).stroke_width(2),
+                    )))
+                    .map(|_| ()),
+                None => Ok(()),
+            }
+            .map_err(|x| e(&x))?;
+        }
+    }
+    Ok(())
+}
+
+/// A logarithmic axis's tick: 1, 2 and 5 times a power of ten are
+/// labelled, the lines between them not.
+fn log_tick(v: f64) -> String {
+    let power = 10f64.powf(v.log10().floor());
+    let lead = v / power;
+    if [1.0, 2.0, 5.0].iter().any(|l| (lead - l).abs() < 1e-6) {
+        tick_label(v)
+    } else {
+        String::new()
+    }
+}
+
+/// An axis's tick: at most three decimals, no trailing zeros (`0.6`,
 /// not the float sum `0.6000000000000001`).
 fn tick_label(v: f64) -> String {
     let s = format!("{v:.3}");
@@ -288,32 +489,160 @@ fn tick_label(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grid::{Case, Device, Group};
+    use crate::grid::{Device, Group};
     use crate::memory::{read, Peaks, Reading};
-    use crate::record::Record;
+    use crate::report::{test_row, Estimates, Interval};
+
+    /// A measured row (criterion's statistics, not an estimate) of `model`'s
+    /// GPU train step.
+    fn measured(framework: Framework, model: &str, size: usize, batch: usize, ns: f64) -> Row {
+        let mut r = test_row(framework, batch, ns, crate::record::code(framework));
+        r.record.group.model = model.into();
+        r.record.case.size = size;
+        r.record.estimate = None;
+        let at = Interval {
+            point: ns,
+            low: ns,
+            high: ns,
+        };
+        r.estimates = Some(Estimates {
+            mean: at,
+            median: at,
+        });
+        r
+    }
+
+    fn failed(r: Row) -> Row {
+        let mut r = r;
+        r.record.status = Status::Failed;
+        r.estimates = None;
+        r
+    }
 
     fn gpu_row(framework: Framework, phase: Phase, mib: f64) -> Row {
+        let mut r = measured(framework, "resnet18", 224, 1, 1e6);
+        r.record.group = Group {
+            model: "resnet18".into(),
+            device: Device::Gpu(0),
+            phase,
+        };
         let mut memory = read(Device::Gpu(0), Peaks::default());
         memory.nvml_process_mib = Reading::Mib(mib);
-        Row {
-            record: Record {
-                group: Group {
-                    model: "resnet18".into(),
-                    device: Device::Gpu(0),
-                    phase,
-                },
-                case: Case {
-                    framework,
-                    size: 224,
-                    batch: 1,
-                },
-                memory: Some(memory),
-                ..Record::default()
-            },
-            estimates: None,
-            root: PathBuf::new(),
-            dir: PathBuf::new(),
+        r.record.memory = Some(memory);
+        r
+    }
+
+    fn svg_of(figure: &Figure) -> String {
+        let dir = std::env::temp_dir().join(format!("cnn-bench-figure-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{}.svg", figure.title.len()));
+        draw(figure, &path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        svg
+    }
+
+    /// Whether the SVG has a text element saying exactly `t`.
+    fn says(svg: &str, t: &str) -> bool {
+        svg.contains(&format!(">\n{t}\n</text>"))
+    }
+
+    fn hex(f: Framework) -> String {
+        let RGBColor(r, g, b) = colour(f);
+        format!("#{r:02X}{g:02X}{b:02X}")
+    }
+
+    /// A panel per model in the rows' order, its configurations by size
+    /// then batch, each framework's ratio to the fastest, a failure kept
+    /// as one (drawn as a cross), an estimate said.
+    #[test]
+    fn a_panel_per_model_with_each_frameworks_ratio_to_the_fastest() {
+        let rows = [
+            measured(Framework::Tch, "resnet18", 224, 8, 2e6),
+            measured(Framework::Candle, "resnet18", 224, 8, 6e6),
+            measured(Framework::Tch, "resnet18", 128, 32, 1e6),
+            failed(measured(Framework::Candle, "resnet18", 128, 32, 1e6)),
+            test_row(Framework::Candle, 1, 3e6, "0123456789abcdef"),
+            measured(Framework::Tch, "vgg16", 224, 1, 5e6),
+        ];
+        let rows: Vec<&Row> = rows.iter().collect();
+        let f = relative_times(&rows, "t");
+        let models: Vec<&str> = f.panels.iter().map(|p| p.model.as_str()).collect();
+        assert_eq!(models, ["resnet18", "vgg16"]);
+        let p = &f.panels[0];
+        assert_eq!(p.configurations, [(128, 32), (224, 1), (224, 8)]);
+        let at = |fw, c| p.points[&(fw, c)];
+        assert_eq!(at(Framework::Candle, (224, 8)).unwrap().value, 3.0);
+        assert_eq!(at(Framework::Tch, (224, 8)).unwrap().value, 1.0);
+        assert_eq!(at(Framework::Candle, (128, 32)), None, "failed");
+        let alone = at(Framework::Candle, (224, 1)).unwrap();
+        assert!(alone.estimate && alone.value == 1.0, "{alone:?}");
+        assert_eq!(f.frameworks, [Framework::Tch, Framework::Candle]);
+    }
+
+    /// A line joins a framework's points of one input size; a failure or a
+    /// missing point breaks it, and a lone point is only its mark.
+    #[test]
+    fn lines_join_the_points_of_one_input_size() {
+        let mut p = Panel {
+            configurations: vec![(128, 1), (128, 8), (128, 16), (224, 1), (224, 8), (320, 1)],
+            ..Panel::default()
+        };
+        let point = Point {
+            value: 1.0,
+            estimate: false,
+        };
+        for c in &p.configurations {
+            p.points.insert((Framework::Tch, *c), Some(point));
         }
+        p.points.insert((Framework::Candle, (128, 1)), Some(point));
+        p.points.insert((Framework::Candle, (128, 8)), None);
+        p.points.insert((Framework::Candle, (128, 16)), Some(point));
+        p.points.insert((Framework::Candle, (224, 1)), Some(point));
+        p.points.insert((Framework::Candle, (224, 8)), Some(point));
+        let indices = |fw| -> Vec<Vec<usize>> {
+            p.lines(fw)
+                .iter()
+                .map(|run| run.iter().map(|(k, _)| *k).collect())
+                .collect()
+        };
+        assert_eq!(indices(Framework::Tch), [vec![0, 1, 2], vec![3, 4]]);
+        assert_eq!(indices(Framework::Candle), [vec![3, 4]]);
+    }
+
+    /// The whole default grid (7 models x 12 configurations x 7 frameworks)
+    /// is one figure of four rows of panels, not a bar per benchmark
+    /// (16 px each: 9,500 px high); ratios spanning over 10x get a log axis.
+    #[test]
+    fn a_whole_grid_stays_a_screen_or_two_high() {
+        let frameworks = &Framework::ALL[..7];
+        let mut rows = Vec::new();
+        for m in 0..7 {
+            for size in [128, 224, 320] {
+                for batch in [1, 8, 16, 32] {
+                    for (i, &f) in frameworks.iter().enumerate() {
+                        let slow = if m == 0 && i == 6 { 30.0 } else { 1.0 };
+                        let ns = 1e6 * (1.0 + i as f64) * slow;
+                        rows.push(measured(f, &format!("model{m}"), size, batch, ns));
+                    }
+                }
+            }
+        }
+        let rows: Vec<&Row> = rows.iter().collect();
+        let svg = svg_of(&relative_times(&rows, "grid"));
+        assert!(
+            svg.starts_with(r#"<svg width="1200" height="1270""#),
+            "{}",
+            &svg[..80]
+        );
+        for f in frameworks {
+            assert!(svg.contains(&hex(*f)), "{f}'s colour");
+        }
+        assert!(says(&svg, "model6") && says(&svg, "320 px"));
+        // model0's panel spans 1-210x: a log axis, labelled at 1, 2 and 5
+        // times a power of ten (the others' are linear, up to 7x).
+        assert!(says(&svg, "100") && says(&svg, "50"), "a log axis");
+        assert!(!says(&svg, "30") && !says(&svg, "40"), "1-2-5 labels");
     }
 
     /// GPU memory: a figure per phase, each framework in the colour it has
@@ -332,30 +661,36 @@ mod tests {
             .iter()
             .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert!(
-            names.contains(&"gpu-memory-train.svg".to_string()),
-            "{names:?}"
-        );
-        assert!(
-            names.contains(&"gpu-memory-inference.svg".to_string()),
-            "{names:?}"
-        );
+        for name in ["gpu-memory-train.svg", "gpu-memory-inference.svg"] {
+            assert!(names.contains(&name.to_string()), "{names:?}");
+        }
         let svg = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
         let (train, inference) = (svg("gpu-memory-train.svg"), svg("gpu-memory-inference.svg"));
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(train.contains("GPU memory, train") && train.contains("resnet18 224px b1  candle"));
-        assert!(!train.contains("b1  tch"), "tch has no train row");
-        assert!(inference.contains("resnet18 224px b1  tch"));
-        let colour = |f: Framework| {
-            let RGBColor(r, g, b) = COLOURS[Framework::ALL.iter().position(|x| *x == f).unwrap()];
-            format!("#{r:02X}{g:02X}{b:02X}")
-        };
-        assert!(
-            train.contains(&colour(Framework::Candle)),
-            "candle's colour"
+        assert!(train.contains("GPU memory, train") && says(&train, "resnet18"));
+        assert!(train.contains(&hex(Framework::Candle)), "candle's colour");
+        assert!(!train.contains(&hex(Framework::Tch)), "no tch in train");
+        assert!(!says(&train, "tch"), "nor in its legend");
+        assert!(inference.contains(&hex(Framework::Tch)) && says(&inference, "tch"));
+    }
+
+    /// Ratios start just under 1 (every framework's is at least 1), past
+    /// 10x on a log axis; memory from 0.
+    #[test]
+    fn axes_fit_their_values() {
+        let ratio = Axis::of(true, 1.5);
+        assert!(!ratio.log && ratio.floor == 0.9 && ratio.top > 1.5);
+        assert_eq!(
+            Axis::of(true, 1.01).top,
+            1.2,
+            "a flat panel is not magnified"
         );
-        assert!(!train.contains(&colour(Framework::Tch)), "no tch in train");
-        assert!(inference.contains(&colour(Framework::Tch)));
+        let spread = Axis::of(true, 42.0);
+        assert!(spread.log && spread.floor < 1.0 && spread.top > 42.0);
+        assert!(spread.floor < spread.cross && spread.cross < 1.0);
+        let mib = Axis::of(false, 2000.0);
+        assert!(!mib.log && mib.floor == 0.0 && mib.top > 2000.0);
+        assert!(!Axis::of(false, 2000.0 * 40.0).log, "MiB stay linear");
     }
 
     #[test]
@@ -363,5 +698,8 @@ mod tests {
         let ticks = [0.6000000000000001, 1.5999999999999999, 0.0, 2000.0, 0.25];
         let labels = ticks.map(super::tick_label);
         assert_eq!(labels, ["0.6", "1.6", "0", "2000", "0.25"]);
+        let log = [1.0, 2.0, 3.0, 5.0, 9.0, 10.0, 20.0, 40.0, 500.0, 0.8];
+        let labels = log.map(super::log_tick);
+        assert_eq!(labels, ["1", "2", "", "5", "", "10", "20", "", "500", ""]);
     }
 }

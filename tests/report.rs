@@ -210,7 +210,9 @@ fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
     );
     let svg = std::fs::read_to_string(&figures[0]).unwrap();
     assert!(
-        svg.contains("<svg") && svg.contains("<rect") && svg.contains("resnet18 64px b2  tch"),
+        svg.contains("<svg")
+            && svg.contains(">\nresnet18\n</text>")
+            && svg.contains(">\n64 px\n</text>"),
         "{svg}"
     );
     let svg = std::fs::read_to_string(&figures[1]).unwrap();
@@ -349,12 +351,13 @@ fn each_framework_has_a_colour_of_its_own() {
     let rows = report::collect(&dir, "new").unwrap();
     let figures = cnn_bench::figures::write_all(&rows, &dir).unwrap();
     let svg = std::fs::read_to_string(&figures[0]).unwrap();
-    // The legend fills one swatch per framework.
+    // The legend fills one dot per framework (the estimates' marks are
+    // hollow).
     let mut colours: Vec<&str> = svg
-        .split("fill=\"#")
+        .split("<circle")
         .skip(1)
+        .filter_map(|s| s[..s.find('>').unwrap()].split("fill=\"#").nth(1))
         .map(|s| &s[..6])
-        .filter(|c| !["FFFFFF", "000000"].contains(c))
         .collect();
     colours.sort();
     colours.dedup();
@@ -392,8 +395,17 @@ fn a_comparison_of_published_memory_runs_is_in_mib() {
     );
 }
 
+/// Marks of one framework: circles filled (the legend's) or outlined (an
+/// estimate's) in its colour.
+fn marks_of(svg: &str, colour: &str) -> usize {
+    svg.split("<circle")
+        .skip(1)
+        .filter(|s| s[..s.find('>').unwrap()].contains(colour))
+        .count()
+}
+
 #[test]
-fn a_framework_absent_from_a_configuration_takes_no_room_in_its_figure() {
+fn a_framework_absent_from_a_configuration_has_no_mark_there() {
     use cnn_bench::record::StepEstimate;
     let dir = scratch("report-absent");
     for (f, batch) in [("tch", 2), ("candle", 2), ("tch", 4)] {
@@ -407,9 +419,17 @@ fn a_framework_absent_from_a_configuration_takes_no_room_in_its_figure() {
     let rows = report::collect(&dir, "new").unwrap();
     let figures = cnn_bench::figures::write_all(&rows, &dir).unwrap();
     let svg = std::fs::read_to_string(&figures[0]).unwrap();
-    assert!(svg.contains("resnet18 64px b4  tch"), "{svg}");
-    assert!(svg.contains("resnet18 64px b2  candle"), "{svg}");
-    assert!(!svg.contains("resnet18 64px b4  candle"), "an empty slot");
+    // tch: the legend's dot, batches 2 and 4; candle: the dot and batch 2,
+    // no failure's cross at batch 4.
+    assert_eq!(marks_of(&svg, "#1F77B4"), 3, "{svg}");
+    assert_eq!(marks_of(&svg, "#2CA02C"), 2, "{svg}");
+    assert!(svg.contains(">\n4\n</text>"), "batch 4 is on the axis");
+    let crosses = svg
+        .split("<line")
+        .skip(1)
+        .filter(|s| s[..s.find('>').unwrap()].contains("#2CA02C"))
+        .count();
+    assert_eq!(crosses, 0, "no failure's cross");
 }
 
 /// Given the selection it was run for, a report opens with how much of it
