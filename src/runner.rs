@@ -5,8 +5,9 @@
 //!
 //! Every benchmark ends with a record: measured, an estimate, or failed with
 //! its reason. A benchmark past its time limit is stopped and recorded as
-//! failed; a deadline stops starting new ones; a resumed run skips what is
-//! already recorded; a shard runs every N-th benchmark.
+//! failed; a deadline starts only those predicted to finish before it; a
+//! resumed run skips what is already recorded; a shard runs every N-th
+//! benchmark.
 
 use crate::benchmark::{in_child, in_process, run_as_child, Outcome, SharedWeights};
 use crate::frameworks::{adapter, Zygote};
@@ -120,25 +121,35 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
     let mut weights = SharedWeights::default();
     let zygote = pytorch_zygote(r, &todo);
     let done_before = mine.len() - todo.len();
+    // Benchmarks the deadline held back: those predicted to take longer
+    // than the time left are not started, and the run goes on with the
+    // next that fits (a slice's tail measures cheaper cells rather than
+    // none).
+    let mut held_back = 0;
     let mut k = 0;
     'groups: for (group, cases) in by_group(&todo) {
         let graph = &graphs[&group.model];
         let mut bench_group = c.benchmark_group(group.id());
         for case in cases {
             let id = group.bench_id(&case);
+            if let Some(left) = r.options.time_left() {
+                let here = cost(r, &predictor, &timed_out, &todo[k], flops[k]);
+                if here > left.as_secs_f64() {
+                    if held_back == 0 {
+                        eprintln!(
+                            "cnn-bench: deadline: {id} would take about {} and {} are left; not started (the run goes on with those that fit)",
+                            human(here),
+                            human(left.as_secs_f64())
+                        );
+                    }
+                    held_back += 1;
+                    k += 1;
+                    continue;
+                }
+            }
             let predicted: Vec<f64> = (k..todo.len())
                 .map(|i| cost(r, &predictor, &timed_out, &todo[i], flops[i]))
                 .collect();
-            if let Some(left) = r.options.time_left() {
-                if predicted[0] > left.as_secs_f64() {
-                    eprintln!(
-                        "cnn-bench: deadline: {id} would take about {} and {} are left; not started",
-                        human(predicted[0]),
-                        human(left.as_secs_f64())
-                    );
-                    break 'groups;
-                }
-            }
             let progress = format!("cnn-bench [{}/{}] {id}", done_before + k + 1, mine.len());
             eprintln!(
                 "{progress}: about {} left in this run (estimate)",
@@ -187,6 +198,11 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
             k += 1;
         }
         bench_group.finish();
+    }
+    if held_back > 0 {
+        eprintln!(
+            "cnn-bench: deadline: {held_back} benchmark(s) not started, each predicted to take longer than the time left"
+        );
     }
     let _ = std::fs::remove_dir_all(scratch(&r.options.run_id));
     let mut summary = summarise(r, &mine, &before);

@@ -291,6 +291,32 @@ fn a_run_stopped_by_its_deadline_finishes_on_the_next_run_without_measuring_twic
     assert!(said.contains("0 benchmark(s) remain"), "{said}");
 }
 
+/// The deadline does not start a benchmark predicted to finish after it,
+/// and the run goes on with the next that fits: a slice's tail measures
+/// cheaper cells rather than none.
+#[test]
+fn a_deadline_starts_the_benchmarks_that_fit_after_one_that_does_not() {
+    let out = scratch("limits-deadline-fit");
+    // tract at batch 1 first, alone: with its record, tract at batch 2 is
+    // predicted at its few seconds, while tch, never recorded, is guessed
+    // at over 10 s.
+    let (code, said) = harness(&out, "1", &[("CNN_BENCH_FRAMEWORKS", "tract")], &[]);
+    assert_eq!(code, 0, "{said}");
+    let (code, said) = harness(&out, "1,2", &[], &["--max-time", "9.5"]);
+    assert_eq!(code, 0, "{said}");
+    assert!(
+        record(&out, "tch", 1).is_none() && record(&out, "tch", 2).is_none(),
+        "{said}"
+    );
+    assert_eq!(
+        record(&out, "tract", 2).map(|r| r.status),
+        Some(Status::Ok),
+        "started after tch was held back\n{said}"
+    );
+    assert!(said.contains("2 benchmark(s) not started"), "{said}");
+    assert!(said.contains("2 benchmark(s) remain (deadline)"), "{said}");
+}
+
 /// A resumed run measures the benchmarks never recorded before those
 /// recorded with older step code, so a short slice fills the grid first.
 #[test]
