@@ -32,20 +32,23 @@ const COLOURS: [RGBColor; 10] = [
 
 const WIDTH: u32 = 1200;
 const PANEL_HEIGHT: u32 = 300;
-/// Above the panels: the title, then the legend.
-const HEADER: u32 = 70;
+/// Above the panels: the title, then the legend's two lines.
+const HEADER: u32 = 80;
 
 fn colour(f: Framework) -> RGBColor {
     let i = Framework::ALL.iter().position(|x| *x == f).unwrap_or(0);
     COLOURS[i % COLOURS.len()]
 }
 
-/// A measured point: its value, and whether it is an estimate (drawn
-/// hollow). `None` in a panel: the benchmark failed (drawn as a cross).
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// A measured point: its value, whether it is an estimate (drawn hollow)
+/// and whether it was measured with older step code than this build's
+/// (drawn faded; `†` in report.md: a resumed run measures it again).
+/// `None` in a panel: the benchmark failed (drawn as a cross).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct Point {
     value: f64,
     estimate: bool,
+    older: bool,
 }
 
 /// A configuration: input size, batch.
@@ -181,6 +184,7 @@ fn relative_times(rows: &[&Row], title: &str) -> Figure {
         Some(r.mean().map(|m| Point {
             value: m / fastest[&configuration(r)],
             estimate: r.estimate().is_some(),
+            older: r.record.older_step_code(),
         }))
     });
     Figure {
@@ -204,6 +208,7 @@ fn memory(rows: &[&Row], phase: Phase) -> Figure {
         Some(Some(Point {
             value: mib,
             estimate: false,
+            older: r.record.older_step_code(),
         }))
     });
     Figure {
@@ -295,48 +300,66 @@ impl Axis {
 
 /// A framework's mark: filled when measured, hollow when an estimate.
 fn mark(f: Framework, p: &Point) -> ShapeStyle {
+    let c = colour(f).mix(if p.older { FADED } else { 1.0 });
     if p.estimate {
-        colour(f).stroke_width(2)
+        c.stroke_width(2)
     } else {
-        colour(f).filled()
+        c.filled()
     }
 }
 
-/// The legend, below the title: each framework's colour, then what the
-/// marks and axes mean.
+/// The opacity of a point of older step code.
+const FADED: f64 = 0.3;
+
+/// The legend, below the title: each framework's colour on one line, what
+/// the marks and axes mean on the next.
 fn legend(header: &DrawingArea<SVGBackend, Shift>, f: &Figure) -> Result<(), String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let grey = RGBColor(90, 90, 90);
-    let measured = Point {
-        value: 0.0,
-        estimate: false,
-    };
     let outline = BLACK.stroke_width(2);
     // (a circle's style, or a cross; the text; its colour)
-    let mut items: Vec<(Option<Option<ShapeStyle>>, String, RGBColor)> = f
+    type Item = (Option<Option<ShapeStyle>>, String, RGBColor);
+    let frameworks: Vec<Item> = f
         .frameworks
         .iter()
-        .map(|&fw| (Some(Some(mark(fw, &measured))), fw.name().into(), BLACK))
+        .map(|&fw| {
+            let dot = mark(fw, &Point::default());
+            (Some(Some(dot)), fw.name().into(), BLACK)
+        })
         .collect();
-    items.push((Some(Some(outline)), "estimate".into(), grey));
-    items.push((Some(None), "failed (see report.md)".into(), grey));
-    items.push((None, "a panel per model; x: input size, batch".into(), grey));
-    let (mut x, y) = (20, 48);
-    for (marker, text, colour) in items {
-        let font = ("sans-serif", 14).into_font().color(&colour);
-        match marker {
-            Some(Some(style)) => header.draw(&Circle::new((x, y), 5, style)),
-            Some(None) => header.draw(&Cross::new((x, y), 5, outline)),
-            None => Ok(()),
-        }
-        .map_err(|x| e(&x))?;
-        x += if marker.is_some() { 10 } else { 0 };
-        let (w, _) = header.estimate_text_size(&text, &font).map_err(|x| e(&x))?;
-        let style = font.pos(Pos::new(HPos::Left, VPos::Center));
-        header
-            .draw(&Text::new(text, (x, y), style))
+    let mut marks: Vec<Item> = vec![
+        (Some(Some(outline)), "estimate".into(), grey),
+        (Some(None), "failed (see report.md)".into(), grey),
+    ];
+    let older = f
+        .panels
+        .iter()
+        .flat_map(|p| p.points.values().flatten())
+        .any(|p| p.older);
+    if older {
+        let faded = BLACK.mix(FADED).filled();
+        let text = "older step code (\u{2020} in report.md)".into();
+        marks.push((Some(Some(faded)), text, grey));
+    }
+    marks.push((None, "a panel per model; x: input size, batch".into(), grey));
+    for (items, y) in [(frameworks, 40), (marks, 60)] {
+        let mut x = 20;
+        for (marker, text, colour) in items {
+            let font = ("sans-serif", 14).into_font().color(&colour);
+            match marker {
+                Some(Some(style)) => header.draw(&Circle::new((x, y), 5, style)),
+                Some(None) => header.draw(&Cross::new((x, y), 5, outline)),
+                None => Ok(()),
+            }
             .map_err(|x| e(&x))?;
-        x += w as i32 + 22;
+            x += if marker.is_some() { 10 } else { 0 };
+            let (w, _) = header.estimate_text_size(&text, &font).map_err(|x| e(&x))?;
+            let style = font.pos(Pos::new(HPos::Left, VPos::Center));
+            header
+                .draw(&Text::new(text, (x, y), style))
+                .map_err(|x| e(&x))?;
+            x += w as i32 + 22;
+        }
     }
     Ok(())
 }
@@ -590,7 +613,7 @@ mod tests {
         };
         let point = Point {
             value: 1.0,
-            estimate: false,
+            ..Point::default()
         };
         for c in &p.configurations {
             p.points.insert((Framework::Tch, *c), Some(point));
@@ -631,7 +654,7 @@ mod tests {
         let rows: Vec<&Row> = rows.iter().collect();
         let svg = svg_of(&relative_times(&rows, "grid"));
         assert!(
-            svg.starts_with(r#"<svg width="1200" height="1270""#),
+            svg.starts_with(r#"<svg width="1200" height="1280""#),
             "{}",
             &svg[..80]
         );
@@ -643,6 +666,33 @@ mod tests {
         // times a power of ten (the others' are linear, up to 7x).
         assert!(says(&svg, "100") && says(&svg, "50"), "a log axis");
         assert!(!says(&svg, "30") && !says(&svg, "40"), "1-2-5 labels");
+    }
+
+    /// A point measured with older step code (`†` in report.md) is drawn
+    /// faded, and the legend says so only where there is one.
+    #[test]
+    fn points_of_older_step_code_are_faded_and_said() {
+        let current = measured(Framework::Tch, "resnet18", 224, 1, 1e6);
+        let mut older = measured(Framework::Candle, "resnet18", 224, 1, 2e6);
+        if let Some(s) = older.record.settings.as_mut() {
+            s.code = "0123456789abcdef".into();
+        }
+        let both = [&current, &older];
+        let svg = svg_of(&relative_times(&both, "older"));
+        assert!(svg.contains("older step code"), "{svg}");
+        let circle = |colour: &str| {
+            svg.split("<circle")
+                .skip(1)
+                .map(|s| &s[..s.find('>').unwrap()])
+                .filter(|c| c.contains(colour))
+                .map(|c| c.contains(&format!("opacity=\"{FADED}\"")))
+                .collect::<Vec<bool>>()
+        };
+        // The legend's dot, then the point.
+        assert_eq!(circle(&hex(Framework::Candle)), [false, true], "{svg}");
+        assert_eq!(circle(&hex(Framework::Tch)), [false, false], "{svg}");
+        let svg = svg_of(&relative_times(&[&current], "current"));
+        assert!(!svg.contains("older step code"), "{svg}");
     }
 
     /// GPU memory: a figure per phase, each framework in the colour it has
