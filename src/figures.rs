@@ -250,7 +250,15 @@ fn draw(f: &Figure, path: &Path) -> Result<()> {
         let axis = Axis::of(f.ratios, max);
         let range = axis.floor..axis.top;
         if axis.log {
-            draw_panel(&root, area, f, panel, range.log_scale(), &axis)
+            // Labelled at 1, 2 and 5 times a power of ten, light lines at
+            // the other integers: given, as plotters' own log key points
+            // repeat each power of ten (two "10" labels drawn at one place).
+            let (labelled, light) = log_ticks(axis.floor, axis.top);
+            let y = range
+                .log_scale()
+                .with_key_points(labelled)
+                .with_light_points(light);
+            draw_panel(&root, area, f, panel, y, &axis)
         } else {
             draw_panel(&root, area, f, panel, range, &axis)
         }
@@ -399,16 +407,9 @@ where
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(0)
-        .y_labels(if log { 40 } else { 6 })
-        // A log axis's key points are its lines (1, 2, ..., 10, 20, ...).
-        .y_max_light_lines(if log { 0 } else { 1 })
-        .y_label_formatter(&|v: &f64| {
-            if log {
-                log_tick(*v)
-            } else {
-                tick_label(*v)
-            }
-        })
+        .y_labels(6)
+        .y_max_light_lines(if log { 8 } else { 1 })
+        .y_label_formatter(&|v: &f64| tick_label(*v))
         .y_desc(f.y_label.as_str())
         .draw()
         .map_err(|x| e(&x))?;
@@ -490,16 +491,26 @@ where
     Ok(())
 }
 
-/// A logarithmic axis's tick: 1, 2 and 5 times a power of ten are
-/// labelled, the lines between them not.
-fn log_tick(v: f64) -> String {
-    let power = 10f64.powf(v.log10().floor());
-    let lead = v / power;
-    if [1.0, 2.0, 5.0].iter().any(|l| (lead - l).abs() < 1e-6) {
-        tick_label(v)
-    } else {
-        String::new()
+/// A logarithmic axis's ticks from `floor` to `top`: 1, 2 and 5 times each
+/// power of ten (labelled), and the other integer multiples (light lines).
+fn log_ticks(floor: f64, top: f64) -> (Vec<f64>, Vec<f64>) {
+    let (mut labelled, mut light) = (Vec::new(), Vec::new());
+    let mut power = 10f64.powf(floor.log10().floor());
+    while power <= top {
+        for lead in 1..10 {
+            // Rounded, so that 0.1 x 3 is 0.3, not 0.30000000000000004.
+            let v = (power * lead as f64 * 1e6).round() / 1e6;
+            if v < floor || v > top {
+                continue;
+            }
+            match lead {
+                1 | 2 | 5 => labelled.push(v),
+                _ => light.push(v),
+            }
+        }
+        power *= 10.0;
     }
+    (labelled, light)
 }
 
 /// An axis's tick: at most three decimals, no trailing zeros (`0.6`,
@@ -666,6 +677,7 @@ mod tests {
         // times a power of ten (the others' are linear, up to 7x).
         assert!(says(&svg, "100") && says(&svg, "50"), "a log axis");
         assert!(!says(&svg, "30") && !says(&svg, "40"), "1-2-5 labels");
+        assert_eq!(svg.matches(">\n10\n</text>").count(), 1, "one 10 label");
     }
 
     /// A point measured with older step code (`†` in report.md) is drawn
@@ -748,8 +760,9 @@ mod tests {
         let ticks = [0.6000000000000001, 1.5999999999999999, 0.0, 2000.0, 0.25];
         let labels = ticks.map(super::tick_label);
         assert_eq!(labels, ["0.6", "1.6", "0", "2000", "0.25"]);
-        let log = [1.0, 2.0, 3.0, 5.0, 9.0, 10.0, 20.0, 40.0, 500.0, 0.8];
-        let labels = log.map(super::log_tick);
-        assert_eq!(labels, ["1", "2", "", "5", "", "10", "20", "", "500", ""]);
+        let (labelled, light) = log_ticks(0.8, 42.0);
+        assert_eq!(labelled, [1.0, 2.0, 5.0, 10.0, 20.0]);
+        assert_eq!(light[..3], [0.8, 0.9, 3.0]);
+        assert_eq!(light[light.len() - 2..], [30.0, 40.0]);
     }
 }
