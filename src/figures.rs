@@ -280,7 +280,8 @@ struct Axis {
 
 impl Axis {
     /// The axis of a panel whose largest value is `max`: ratios (at least
-    /// 1) from just under 1, on a log axis past 10x; MiB from 0.
+    /// 1) from just under 1 (lower on a tall panel), on a log axis past 10x;
+    /// MiB from 0.
     fn of(ratios: bool, max: f64) -> Axis {
         if ratios && max > 10.0 {
             let (floor, top) = (0.8, max * 1.3);
@@ -293,7 +294,12 @@ impl Axis {
             };
         }
         let (floor, top) = match (ratios, max > 0.0) {
-            (true, _) => (0.9, (max * 1.08).max(1.2)),
+            // The fastest (1.0) kept clear of the axis when the panel is
+            // tall (up to 10x).
+            (true, _) => {
+                let top = (max * 1.08).max(1.2);
+                ((1.0 - (top - 1.0) * 0.06).min(0.9), top)
+            }
             (false, true) => (0.0, max * 1.1),
             (false, false) => (0.0, 1.0),
         };
@@ -747,6 +753,8 @@ mod tests {
             1.2,
             "a flat panel is not magnified"
         );
+        let tall = Axis::of(true, 7.7);
+        assert!(!tall.log && (1.0 - tall.floor) / (tall.top - tall.floor) > 0.04);
         let spread = Axis::of(true, 42.0);
         assert!(spread.log && spread.floor < 1.0 && spread.top > 42.0);
         assert!(spread.floor < spread.cross && spread.cross < 1.0);
