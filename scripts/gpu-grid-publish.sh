@@ -41,8 +41,8 @@ cp "$work/report/report.md" "$work/report/report.csv" "$dest/"
 rm -f "$dest"/*.svg # figures the report no longer draws do not linger
 cp "$work/report"/*.svg "$dest/" 2>/dev/null || true
 # index.html links criterion's folders, which are in the archive only.
-python3 - "$work/criterion" "$coverage" "$left" "$core" > "$dest/status.txt" <<'PY'
-import glob, json, os, sys
+python3 - "$work/criterion" "$coverage" "$left" "$core" "$dest/logs" > "$dest/status.txt" <<'PY'
+import glob, json, os, re, statistics, sys
 recs = [json.load(open(p)) for p in glob.glob(os.path.join(sys.argv[1], "*", "*", "*", "cnn-bench.json"))]
 ok = [r for r in recs if r["status"] == "ok"]
 est = [r for r in ok if r.get("estimate")]
@@ -60,6 +60,26 @@ for r in recs:
         fw.setdefault(r["framework"], []).append(r["wall_seconds"] - r["measure_seconds"])
 for f, v in sorted(fw.items()):
     print(f"overhead per benchmark (wall minus measurement), {f}: mean {sum(v) / len(v):.1f} s over {len(v)}")
+# Where the overhead goes: each child's stages, as the slice logs say them
+# ("cnn-bench: child's stages: starting 0.5 s, preparing 4.1 s, ..."), after
+# the progress line naming its benchmark.
+stages, bench = {}, None
+for log in sorted(glob.glob(os.path.join(sys.argv[5], "*.log"))):
+    for line in open(log, errors="replace"):
+        m = re.match(r"cnn-bench \[\d+/\d+\] (\S+?): about", line)
+        if m:
+            bench = m.group(1).split("/")
+            continue
+        m = re.match(r"cnn-bench: child's stages: (.*)", line)
+        if m and bench and len(bench) == 5:
+            _, _, phase, f, _ = bench
+            for name, secs in re.findall(r"(\w+) ([\d.]+) s", m.group(1)):
+                stages.setdefault((f, phase), {}).setdefault(name, []).append(float(secs))
+            bench = None
+for (f, phase), by in sorted(stages.items()):
+    n = max(len(v) for v in by.values())
+    said = ", ".join(f"{name} {statistics.median(v):.1f} s" for name, v in by.items())
+    print(f"stages per benchmark (medians over the slice logs), {f} {phase}: {said} (over {n})")
 PY
 cat "$dest/status.txt"
 rm -rf "$work"

@@ -19,9 +19,10 @@ trap 'rm -rf "$work"' EXIT
 tar xzf "$archive" -C "$work"
 
 if [ -f "$work/grid/criterion.tar.gz" ]; then
-  DEST=$grid "$here/gpu-grid-publish.sh" "$work/grid/criterion.tar.gz"
+  # The log first: status.txt's stage times read it.
   mkdir -p "$grid/logs"
   cp "$work"/grid/slice-*.log "$grid/logs/"
+  DEST=$grid "$here/gpu-grid-publish.sh" "$work/grid/criterion.tar.gz"
 else
   echo "gpu-session-publish: no grid slice in $archive"
 fi

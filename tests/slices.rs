@@ -65,12 +65,14 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
     );
     assert!(said.contains("the grid's state kept in"), "{said}");
     // Second call, the grid grown to batch 2: from the kept state, only
-    // batch 2 is measured.
+    // batch 2 is measured, each benchmark in a child process as on a GPU
+    // (its stage times in the log).
     let said = script(
         "scripts/gpu-session.sh",
         &[],
         &[
             ("REPEATS", "0"),
+            ("CNN_BENCH_ISOLATE", "all"),
             ("CNN_BENCH_BATCHES", "1,2"),
             ("STATE", keep.to_str().unwrap()),
             ("KEEP", keep.to_str().unwrap()),
@@ -130,6 +132,11 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
         status.starts_with("GPU grid: 4 of 4 selected benchmarks recorded; 0 remain"),
         "{status}"
     );
+    // Where each benchmark's time went, from the children's stages.
+    for f in ["tch", "tract"] {
+        let said = format!("medians over the slice logs), {f} inference: starting ");
+        assert!(status.contains(&said), "{status}");
+    }
     let report = read(&grid.join("report.md"));
     assert!(report.contains("| resnet18 | 64 | 2 |"), "{report}");
     assert_eq!(std::fs::read_dir(grid.join("logs")).unwrap().count(), 2);
