@@ -279,9 +279,9 @@ struct Axis {
 }
 
 impl Axis {
-    /// The axis of a panel whose largest value is `max`: ratios (at least
-    /// 1) from just under 1 (lower on a tall panel), on a log axis past 10x;
-    /// MiB from 0.
+    /// The axis of a panel whose largest value is `max`: ratios (each at
+    /// least 1) from just under 1, lower on a tall panel, and on a log
+    /// axis past 10x; MiB from 0.
     fn of(ratios: bool, max: f64) -> Axis {
         if ratios && max > 10.0 {
             let (floor, top) = (0.8, max * 1.3);
