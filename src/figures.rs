@@ -396,10 +396,7 @@ where
 {
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let Axis {
-        floor,
-        top,
-        cross,
-        log,
+        floor, top, cross, ..
     } = *axis;
     let n = p.configurations.len();
     let mut chart = ChartBuilder::on(area)
@@ -414,7 +411,8 @@ where
         .disable_x_mesh()
         .x_labels(0)
         .y_labels(6)
-        .y_max_light_lines(if log { 8 } else { 1 })
+        // (A log axis's light lines are log_ticks's, whatever the count.)
+        .y_max_light_lines(1)
         .y_label_formatter(&|v: &f64| tick_label(*v))
         .y_desc(f.y_label.as_str())
         .draw()
