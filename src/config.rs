@@ -42,31 +42,75 @@ impl Settings {
     }
 }
 
-/// The environment variables the grid reads, for messages and docs.
-pub const ENV_KEYS: &[&str] = &[
-    "CNN_BENCH_CONFIG",
-    "CNN_BENCH_PROFILE",
-    "CNN_BENCH_MODELS",
-    "CNN_BENCH_SIZES",
-    "CNN_BENCH_BATCHES",
-    "CNN_BENCH_FRAMEWORKS",
-    "CNN_BENCH_RUNS",
-    "CNN_BENCH_THREADS",
-    "CNN_BENCH_GPU",
-    "CNN_BENCH_SEED",
-    "CNN_BENCH_TARGET_SECONDS",
-    "CNN_BENCH_BUDGET",
-    "CNN_BENCH_TIME_LIMIT",
-    "CNN_BENCH_ISOLATE",
-    "CNN_BENCH_MALLOC",
-    "CNN_BENCH_MEASURE",
-    "CNN_BENCH_RESUME",
-    "CNN_BENCH_RETRY_FAILED",
-    "CNN_BENCH_MAX_TIME",
-    "CNN_BENCH_SHARD",
-    "CNN_BENCH_REPORT",
-    "CNN_BENCH_STEP_DELAY_MS",
-    "CNN_BENCH_HANG",
+/// The `CNN_BENCH_*` variables a user sets, with what each does: for the
+/// error naming the valid ones and `cargo bench -- --help`.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    (
+        "CNN_BENCH_CONFIG",
+        "the grid's config file (default: cnn-bench.toml)",
+    ),
+    (
+        "CNN_BENCH_PROFILE",
+        "a [profiles.*] table of the config applied first (e.g. quick)",
+    ),
+    (
+        "CNN_BENCH_MODELS",
+        "models, comma-separated (e.g. resnet18,vgg16)",
+    ),
+    ("CNN_BENCH_SIZES", "input sizes (e.g. 224)"),
+    ("CNN_BENCH_BATCHES", "batch sizes (e.g. 1,32)"),
+    ("CNN_BENCH_FRAMEWORKS", "frameworks (e.g. tch,candle)"),
+    (
+        "CNN_BENCH_RUNS",
+        "device/phase pairs (e.g. gpu/train,cpu/inference)",
+    ),
+    (
+        "CNN_BENCH_THREADS",
+        "CPU threads per framework (0: one per core)",
+    ),
+    ("CNN_BENCH_GPU", "the CUDA device's index"),
+    ("CNN_BENCH_SEED", "the seed of weights and inputs"),
+    ("CNN_BENCH_TARGET_SECONDS", "criterion's time per benchmark"),
+    (
+        "CNN_BENCH_BUDGET",
+        "most measurement per benchmark; beyond it, an estimate",
+    ),
+    (
+        "CNN_BENCH_TIME_LIMIT",
+        "a benchmark still running after this is stopped, failed",
+    ),
+    (
+        "CNN_BENCH_ISOLATE",
+        "a process per benchmark: none, gpu or all",
+    ),
+    (
+        "CNN_BENCH_MALLOC",
+        "glibc's malloc in the benchmark processes: default or retain",
+    ),
+    (
+        "CNN_BENCH_MEASURE",
+        "what criterion measures: time or memory",
+    ),
+    ("CNN_BENCH_RESUME", "1: as --resume"),
+    ("CNN_BENCH_RETRY_FAILED", "1: as --retry-failed"),
+    ("CNN_BENCH_MAX_TIME", "as --max-time"),
+    ("CNN_BENCH_SHARD", "as --shard"),
+    (
+        "CNN_BENCH_REPORT",
+        "the report's folder (none or 0: no report)",
+    ),
+    (
+        "CNN_BENCH_PYTHON",
+        "the Python with torch and torchvision for `pytorch`",
+    ),
+    (
+        "CNN_BENCH_STEP_DELAY_MS",
+        "test only: a delay added to every step",
+    ),
+    (
+        "CNN_BENCH_HANG",
+        "test only: hang when a stage begins (stage[@id regex])",
+    ),
 ];
 
 /// The harness's one reading of the environment: every `CNN_BENCH_*`
@@ -294,7 +338,7 @@ fn parse_var(key: &str, value: &str) -> Result<Settings> {
         "CNN_BENCH_TIME_LIMIT" => s.time_limit_seconds = Some(seconds()?),
         _ => bail!(
             "unknown variable {key}; valid variables: {}",
-            ENV_KEYS.join(", ")
+            ENV_VARS.iter().map(|v| v.0).collect::<Vec<_>>().join(", ")
         ),
     }
     Ok(s)

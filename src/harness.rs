@@ -19,6 +19,13 @@ use std::os::unix::process::CommandExt;
 
 pub fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Help needs no grid, device or Python (the `pytorch` probe takes
+    // seconds): ours first, then criterion's, which exits.
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{}", help());
+        let _ = Criterion::default().configure_from_args();
+        return;
+    }
     // criterion refuses options it does not know: ours become variables,
     // and the harness starts again without them.
     match flags_as_vars(&args) {
@@ -143,6 +150,32 @@ fn write_report(
         ),
         Err(e) => eprintln!("cnn-bench: no report written: {e:#}"),
     }
+}
+
+/// What `cargo bench -- --help` says before criterion's own options.
+fn help() -> String {
+    let mut out = String::from(
+        "cnn-bench's benchmarks: cargo bench -- [FILTER] [OPTIONS]\n\n\
+         Each benchmark is {model}/{device}/{phase}/{framework}/size{S}-batch{B}\n\
+         (resnet50/gpu/train/tch/size224-batch32); FILTER, a regular expression,\n\
+         runs those it matches (resnet18/gpu/train). `cnn-bench grid` prints the\n\
+         grid; docs/running.md and docs/methodology.md say more.\n\n\
+         cnn-bench's options:\n",
+    );
+    for (flag, var, value, what) in crate::options::FLAGS {
+        let flag = format!("{flag} {}", value.unwrap_or_default());
+        let var = if value.is_some() {
+            var.to_string()
+        } else {
+            format!("{var}=1")
+        };
+        out += &format!("  {flag:<22} {what} [{var}]\n");
+    }
+    out += "\nVariables (read as a run starts; the grid's override cnn-bench.toml):\n";
+    for (var, what) in crate::config::ENV_VARS {
+        out += &format!("  {var:<25} {what}\n");
+    }
+    out + "\ncriterion's options:\n"
 }
 
 fn setup(args: &[String]) -> Result<(Grid, Filter, Metric, Options)> {

@@ -81,7 +81,8 @@ pub struct Options {
     /// What criterion measures (`CNN_BENCH_MEASURE`: `time` or `memory`).
     pub metric: Metric,
     /// Where a finished run writes its report (`CNN_BENCH_REPORT`): `None`
-    /// for no report, an empty path for beside criterion's folder.
+    /// for no report (`none`, or `0` as the other switches say it), an
+    /// empty path for beside criterion's folder.
     pub report: Option<PathBuf>,
 }
 
@@ -179,7 +180,7 @@ impl Options {
             }
         };
         let report = match get("CNN_BENCH_REPORT") {
-            Some("none") => None,
+            Some("none" | "0") => None,
             Some(dir) => Some(PathBuf::from(dir)),
             None => Some(PathBuf::new()),
         };
@@ -224,6 +225,36 @@ fn new_run_id() -> String {
 /// Environment variables to set: name, value.
 pub type Vars = Vec<(String, String)>;
 
+/// The harness's own flags (criterion refuses options it does not know):
+/// flag, the variable it sets, its value (none: the variable is set to 1),
+/// what it does.
+pub const FLAGS: &[(&str, &str, Option<&str>, &str)] = &[
+    (
+        "--resume",
+        "CNN_BENCH_RESUME",
+        None,
+        "skip benchmarks already recorded with the same settings",
+    ),
+    (
+        "--retry-failed",
+        "CNN_BENCH_RETRY_FAILED",
+        None,
+        "with --resume: measure recorded failures again",
+    ),
+    (
+        "--max-time",
+        MAX_TIME_VAR,
+        Some("<SECONDS>"),
+        "start nothing predicted to end after SECONDS; implies --resume",
+    ),
+    (
+        "--shard",
+        "CNN_BENCH_SHARD",
+        Some("<K/N>"),
+        "every Nth benchmark of the selection, from the Kth",
+    ),
+];
+
 /// The harness's own flags in `args`, as the variables they stand for, and
 /// the arguments left for criterion. `None` when there are none.
 pub fn flags_as_vars(args: &[String]) -> Result<Option<(Vec<String>, Vars)>> {
@@ -235,19 +266,18 @@ pub fn flags_as_vars(args: &[String]) -> Result<Option<(Vec<String>, Vars)>> {
             Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
             _ => (a.as_str(), None),
         };
-        let mut value = |what: &str| -> Result<String> {
-            match inline.clone().or_else(|| it.next().cloned()) {
-                Some(v) => Ok(v),
-                None => bail!("{name} needs {what}"),
-            }
+        let Some((_, var, takes, _)) = FLAGS.iter().find(|f| f.0 == name) else {
+            rest.push(a.clone());
+            continue;
         };
-        match name {
-            "--resume" => vars.push(("CNN_BENCH_RESUME".into(), "1".into())),
-            "--retry-failed" => vars.push(("CNN_BENCH_RETRY_FAILED".into(), "1".into())),
-            "--max-time" => vars.push((MAX_TIME_VAR.into(), value("a number of seconds")?)),
-            "--shard" => vars.push(("CNN_BENCH_SHARD".into(), value("K/N (e.g. 2/4)")?)),
-            _ => rest.push(a.clone()),
-        }
+        let value = match takes {
+            None => "1".to_string(),
+            Some(what) => match inline.or_else(|| it.next().cloned()) {
+                Some(v) => v,
+                None => bail!("{name} needs a value: {name} {what}"),
+            },
+        };
+        vars.push((var.to_string(), value));
     }
     Ok((!vars.is_empty()).then_some((rest, vars)))
 }
@@ -296,6 +326,11 @@ mod tests {
         ])
         .unwrap();
         assert_eq!((o.metric, o.report), (Metric::Memory, None));
+        assert_eq!(opts(&[("CNN_BENCH_REPORT", "0")]).unwrap().report, None);
+        assert_eq!(
+            opts(&[("CNN_BENCH_REPORT", "mine")]).unwrap().report,
+            Some(PathBuf::from("mine"))
+        );
         let e = format!(
             "{:#}",
             opts(&[("CNN_BENCH_MEASURE", "joules")]).unwrap_err()

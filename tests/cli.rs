@@ -139,3 +139,41 @@ fn a_missing_tensorflow_library_is_said_not_a_crash() {
     );
     assert!(err.contains("0 benchmark(s) measured"), "{err}");
 }
+
+/// `cargo bench -- --help` names the harness's own flags and variables
+/// beside criterion's options, and answers at once: it starts no Python
+/// (the `pytorch` probe, seconds of importing torch, which `--list` does
+/// start: the marker shows the check can fail).
+#[test]
+fn help_names_our_flags_and_variables_and_starts_no_python() {
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-help"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (python, marker) = (dir.join("python"), dir.join("python-started"));
+    let script = format!("#!/bin/sh\ntouch {}\nexit 1\n", marker.display());
+    std::fs::write(&python, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let vars = [
+        ("CNN_BENCH_PYTHON", python.to_str().unwrap()),
+        ("CNN_BENCH_FRAMEWORKS", "pytorch"),
+        ("CNN_BENCH_MODELS", "resnet18"),
+    ];
+    let bench = env!("CARGO_BIN_EXE_cnn-bench-run");
+    let (code, out, err) = run(bench, &["--bench", "--help"], &vars);
+    assert_eq!(code, 0, "{err}");
+    for said in [
+        "--max-time <SECONDS>",
+        "CNN_BENCH_MODELS",
+        "--save-baseline",
+    ] {
+        assert!(out.contains(said), "{said} missing from:\n{out}");
+    }
+    assert!(!marker.exists(), "--help started Python");
+    let (code, _, err) = list(&vars, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        marker.exists(),
+        "--list probed no Python: the check above proves nothing"
+    );
+}
