@@ -60,26 +60,36 @@ for r in recs:
         fw.setdefault(r["framework"], []).append(r["wall_seconds"] - r["measure_seconds"])
 for f, v in sorted(fw.items()):
     print(f"overhead per benchmark (wall minus measurement), {f}: mean {sum(v) / len(v):.1f} s over {len(v)}")
-# Where the overhead goes: each child's stages, as the slice logs say them
-# ("cnn-bench: child's stages: starting 0.5 s, preparing 4.1 s, ..."), after
-# the progress line naming its benchmark.
-stages, bench = {}, None
+# Where the overhead goes: each benchmark's stages, from its record
+# ("stages"), else, for records older than that, from the slice logs
+# ("cnn-bench: child's stages: starting 0.5 s, preparing 4.1 s, ..." after
+# the progress line naming the benchmark).
+logged, bench = {}, None
 for log in sorted(glob.glob(os.path.join(sys.argv[5], "*.log"))):
     for line in open(log, errors="replace"):
         m = re.match(r"cnn-bench \[\d+/\d+\] (\S+?): about", line)
         if m:
-            bench = m.group(1).split("/")
+            bench = m.group(1)
             continue
         m = re.match(r"cnn-bench: child's stages: (.*)", line)
-        if m and bench and len(bench) == 5:
-            _, _, phase, f, _ = bench
-            for name, secs in re.findall(r"(\w+) ([\d.]+) s", m.group(1)):
-                stages.setdefault((f, phase), {}).setdefault(name, []).append(float(secs))
+        if m and bench:
+            logged[bench] = {n: float(v) for n, v in re.findall(r"(\w+) ([\d.]+) s", m.group(1))}
             bench = None
+stages, sources = {}, set()
+for r in recs:
+    by = {n: v for n, v in (r.get("stages") or {}).items() if v is not None}
+    if not by and r["id"] in logged:
+        by = logged[r["id"]]
+        sources.add("slice logs")
+    elif by:
+        sources.add("records")
+    for name, secs in by.items():
+        stages.setdefault((r["framework"], r["phase"]), {}).setdefault(name, []).append(secs)
+order = ["starting", "preparing", "measuring", "finishing"]
 for (f, phase), by in sorted(stages.items()):
     n = max(len(v) for v in by.values())
-    said = ", ".join(f"{name} {statistics.median(v):.1f} s" for name, v in by.items())
-    print(f"stages per benchmark (medians over the slice logs), {f} {phase}: {said} (over {n})")
+    said = ", ".join(f"{name} {statistics.median(by[name]):.1f} s" for name in order if name in by)
+    print(f"stages per benchmark (medians over the {' and '.join(sorted(sources))}), {f} {phase}: {said} (over {n})")
 PY
 cat "$dest/status.txt"
 rm -rf "$work"

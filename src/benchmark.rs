@@ -97,7 +97,13 @@ pub(crate) fn in_child(
         eprintln!("cnn-bench: deadline reached while {id} ran; it is not recorded");
         return Outcome::Deadline;
     }
-    settle(ended, limit, || read_record(r.out, group, case), record)
+    let stages = match &ended {
+        Ok(Ended::Finished { stages } | Ended::Killed { stages, .. }) => Some(*stages),
+        Err(_) => None,
+    };
+    let outcome = settle(ended, limit, || read_record(r.out, group, case), record);
+    record.stages = stages;
+    outcome
 }
 
 /// Fills `record` from how its child process `ended`: the child's own
@@ -110,11 +116,11 @@ fn settle(
     record: &mut Record,
 ) -> Outcome {
     match ended {
-        Ok(Ended::Killed { stage }) => {
+        Ok(Ended::Killed { stage, .. }) => {
             record.timed_out_after = Some(limit.as_secs_f64());
             fail(record, timed_out(limit, &stage))
         }
-        Ok(Ended::Finished) => match theirs() {
+        Ok(Ended::Finished { .. }) => match theirs() {
             Ok(Some(theirs)) => {
                 *record = theirs;
                 Outcome::Recorded
@@ -151,10 +157,10 @@ pub(crate) fn in_process(
         record: record.clone(),
         record_path: record_path(b.out, b.group, b.case),
         remaining,
-        stage: "starting".into(),
+        stages: vec![("starting".into(), Instant::now())],
     });
     let outcome = measure(bench_group, b, progress, record, &mut |s| dog.stage(s));
-    dog.clear();
+    record.stages = dog.clear();
     match outcome {
         Ok(()) => Outcome::Recorded,
         Err(e) => fail(record, short_reason(&format!("{e:#}"))),
@@ -201,13 +207,21 @@ pub(crate) fn run_as_child(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Stages;
 
     #[test]
     fn a_child_that_ends_without_a_record_is_a_failure_not_an_abort() {
         let limit = Duration::from_secs(9);
         let mut r = Record::default();
         assert_eq!(
-            settle(Ok(Ended::Finished), limit, || Ok(None), &mut r),
+            settle(
+                Ok(Ended::Finished {
+                    stages: Stages::default()
+                }),
+                limit,
+                || Ok(None),
+                &mut r
+            ),
             Outcome::Recorded
         );
         assert_eq!(r.status, Status::Failed);
@@ -221,11 +235,19 @@ mod tests {
             id: "theirs".into(),
             ..Record::default()
         };
-        settle(Ok(Ended::Finished), limit, || Ok(Some(theirs)), &mut r);
+        settle(
+            Ok(Ended::Finished {
+                stages: Stages::default(),
+            }),
+            limit,
+            || Ok(Some(theirs)),
+            &mut r,
+        );
         assert_eq!((r.id.as_str(), r.status), ("theirs", Status::Ok));
         let mut r = Record::default();
         let killed = Ended::Killed {
             stage: "preparing".into(),
+            stages: Stages::default(),
         };
         settle(Ok(killed), limit, || unreachable!(), &mut r);
         assert_eq!(

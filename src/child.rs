@@ -1,6 +1,7 @@
 //! One benchmark in a child process: its output passed through, its stage
 //! followed, and the process killed when it runs past its time.
 
+use crate::record::Stages;
 use anyhow::{anyhow, Context, Result};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
@@ -15,13 +16,14 @@ pub const CHILD_VAR: &str = "CNN_BENCH_CHILD";
 /// say what it interrupted.
 pub const STAGE_PREFIX: &str = "cnn-bench stage: ";
 
-/// How a child process ended when it did not fail.
+/// How a child process ended when it did not fail, and how long each of
+/// its stages lasted.
 #[derive(Debug, PartialEq)]
 pub enum Ended {
     /// Exited with status 0.
-    Finished,
+    Finished { stages: Stages },
     /// Killed at `kill_at`, in the stage it last announced.
-    Killed { stage: String },
+    Killed { stage: String, stages: Stages },
 }
 
 /// Runs `cmd`, passing its output through. A non-zero exit or a signal is an
@@ -68,24 +70,28 @@ pub fn run(mut cmd: Command, kill_at: Option<Instant>) -> Result<Ended> {
         if kill_at.is_some_and(|t| Instant::now() >= t) {
             let _ = child.kill();
             let _ = child.wait();
-            let stage = seen
+            let (stage, stages) = seen
                 .lock()
-                .ok()
-                .and_then(|s| s.1.last().map(|(name, _)| name.clone()))
+                .map(|s| {
+                    let last = s.1.last().map(|(name, _)| name.clone());
+                    (
+                        last.unwrap_or_default(),
+                        Stages::from_times(&s.1, Instant::now()),
+                    )
+                })
                 .unwrap_or_default();
-            return Ok(Ended::Killed { stage });
+            return Ok(Ended::Killed { stage, stages });
         }
         std::thread::sleep(Duration::from_millis(20));
     };
     let _ = reader.join();
-    if let Ok(s) = seen.lock() {
-        eprintln!(
-            "cnn-bench: child's stages: {}",
-            stage_times(&s.1, Instant::now())
-        );
-    }
+    let stages = seen
+        .lock()
+        .map(|s| Stages::from_times(&s.1, Instant::now()))
+        .unwrap_or_default();
+    eprintln!("cnn-bench: child's stages: {}", stages.said());
     if status.success() {
-        return Ok(Ended::Finished);
+        return Ok(Ended::Finished { stages });
     }
     use std::os::unix::process::ExitStatusExt;
     let how = match (status.code(), status.signal()) {
@@ -101,20 +107,6 @@ pub fn run(mut cmd: Command, kill_at: Option<Instant>) -> Result<Ended> {
         .map(|s| s.0.iter().cloned().collect())
         .unwrap_or_default();
     Err(anyhow!("{how}; its last output: {}", last.join(" | ")))
-}
-
-/// `starting 2.1 s, preparing 3.4 s, ...`: how long each stage lasted, the
-/// last one until `end`.
-fn stage_times(stages: &[(String, Instant)], end: Instant) -> String {
-    stages
-        .iter()
-        .enumerate()
-        .map(|(i, (name, began))| {
-            let until = stages.get(i + 1).map_or(end, |s| s.1);
-            format!("{name} {:.1} s", (until - *began).as_secs_f64())
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Says `stage` to the parent (a line it reads and does not pass on).
@@ -133,21 +125,27 @@ mod tests {
     }
 
     #[test]
-    fn stage_times_say_how_long_each_stage_lasted() {
+    fn stages_say_how_long_each_lasted() {
         let t = Instant::now();
-        let stages = [
+        let at = |ms| t + Duration::from_millis(ms);
+        let times = [
             ("starting".to_string(), t),
-            ("preparing".to_string(), t + Duration::from_millis(1500)),
+            ("preparing".to_string(), at(1500)),
+            ("something else".to_string(), at(2000)),
         ];
-        assert_eq!(
-            stage_times(&stages, t + Duration::from_millis(4000)),
-            "starting 1.5 s, preparing 2.5 s"
-        );
+        let stages = Stages::from_times(&times, at(4000));
+        assert_eq!(stages.said(), "starting 1.5 s, preparing 0.5 s");
+        assert_eq!(stages.measuring, None);
     }
 
     #[test]
-    fn a_child_that_succeeds_is_ok() {
-        assert_eq!(sh("echo fine >&2", None).unwrap(), Ended::Finished);
+    fn a_child_that_succeeds_is_ok_and_its_stages_are_timed() {
+        let script = format!("echo '{STAGE_PREFIX}preparing' >&2; sleep 0.3; echo fine >&2");
+        let Ended::Finished { stages } = sh(&script, None).unwrap() else {
+            panic!("not finished");
+        };
+        let (starting, preparing) = (stages.starting.unwrap(), stages.preparing.unwrap());
+        assert!(starting < 0.3 && preparing >= 0.3, "{stages:?}");
     }
 
     #[test]
@@ -181,12 +179,11 @@ mod tests {
             Some(Duration::from_millis(500)),
         )
         .unwrap();
-        assert_eq!(
-            ended,
-            Ended::Killed {
-                stage: "measuring".into()
-            }
-        );
+        let Ended::Killed { stage, stages } = ended else {
+            panic!("not killed: {ended:?}");
+        };
+        assert_eq!(stage, "measuring");
+        assert!(stages.measuring.is_some_and(|s| s > 0.3), "{stages:?}");
         assert!(start.elapsed() < Duration::from_secs(10));
     }
 }

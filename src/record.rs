@@ -9,6 +9,7 @@ use crate::run_info::RunInfo;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// One benchmark's outcome and figures. A field an older record lacks
 /// reads as `None` when it is an `Option` (serde's rule) and as its
@@ -61,6 +62,9 @@ pub struct Record {
     /// The part of `wall_seconds` spent measuring (criterion's warm-up and
     /// samples, or an estimate's steps).
     pub measure_seconds: Option<f64>,
+    /// Where `wall_seconds` went, stage by stage.
+    #[serde(default)]
+    pub stages: Option<Stages>,
     /// What the measurement depends on besides the benchmark's id; a resumed
     /// run skips a benchmark only when these are equal.
     pub settings: Option<MeasuredWith>,
@@ -86,6 +90,68 @@ impl Record {
     /// known to be: `false`.
     pub fn older_step_code(&self) -> bool {
         self.this_step_code() == Some(false)
+    }
+}
+
+/// Seconds each stage of a benchmark lasted, from when it announced the
+/// stage (see `measure::measure`) to the next: where its time went besides
+/// the measurement (on a GPU, mostly preparing: CUDA's and the libraries'
+/// start, autotuning).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stages {
+    /// Its child process's start, until it began preparing (about 0 in
+    /// the harness's own process).
+    pub starting: Option<f64>,
+    /// The step built, a warm-up step and the first timed step.
+    pub preparing: Option<f64>,
+    /// criterion's warm-up, samples and analysis, or an estimate's steps.
+    pub measuring: Option<f64>,
+    /// Memory read, the step freed, the matrix-product peak, the record
+    /// written; for a child, until its process ended.
+    pub finishing: Option<f64>,
+}
+
+impl Stages {
+    /// The names a benchmark announces its stages by, in their order.
+    pub const NAMES: [&str; 4] = ["starting", "preparing", "measuring", "finishing"];
+
+    /// The stages that began at `times` (name, when), each lasting until
+    /// the next began, the last until `end`; a name not of
+    /// [`Stages::NAMES`] is left out.
+    pub fn from_times(times: &[(String, Instant)], end: Instant) -> Stages {
+        let mut s = Stages::default();
+        for (i, (name, began)) in times.iter().enumerate() {
+            let until = times.get(i + 1).map_or(end, |t| t.1);
+            let secs = Some(until.saturating_duration_since(*began).as_secs_f64());
+            match name.as_str() {
+                "starting" => s.starting = secs,
+                "preparing" => s.preparing = secs,
+                "measuring" => s.measuring = secs,
+                "finishing" => s.finishing = secs,
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// Each stage's seconds, in [`Stages::NAMES`]' order.
+    pub fn seconds(&self) -> [Option<f64>; 4] {
+        [
+            self.starting,
+            self.preparing,
+            self.measuring,
+            self.finishing,
+        ]
+    }
+
+    /// `starting 0.5 s, preparing 4.1 s, ...`: the stages it has.
+    pub fn said(&self) -> String {
+        Stages::NAMES
+            .iter()
+            .zip(self.seconds())
+            .filter_map(|(name, s)| Some(format!("{name} {:.1} s", s?)))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

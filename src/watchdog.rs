@@ -7,7 +7,7 @@
 //! process without a record for the unfinished benchmark.
 
 use crate::options::{MAX_TIME_VAR, RUN_ID_VAR};
-use crate::record::Record;
+use crate::record::{Record, Stages};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,7 +22,15 @@ pub struct Watch {
     pub record_path: PathBuf,
     /// Benchmarks after this one, for the deadline's message.
     pub remaining: usize,
-    pub stage: String,
+    /// Each stage it announced, with when it began; the last is the one a
+    /// stop interrupts.
+    pub stages: Vec<(String, Instant)>,
+}
+
+impl Watch {
+    fn stage(&self) -> &str {
+        self.stages.last().map_or("starting", |s| s.0.as_str())
+    }
 }
 
 #[derive(Clone, Default)]
@@ -44,7 +52,7 @@ impl Watchdog {
                     eprintln!(
                         "cnn-bench: deadline reached while {} was {}; it is not recorded. {} benchmark(s) remain: run the same command again to go on",
                         w.record.id,
-                        w.stage,
+                        w.stage(),
                         w.remaining + 1
                     );
                     std::process::exit(0);
@@ -68,23 +76,30 @@ impl Watchdog {
             .unwrap_or_else(|e| e.into_inner())
             .as_mut()
         {
-            w.stage = stage.to_string();
+            w.stages.push((stage.to_string(), Instant::now()));
         }
     }
 
-    pub fn clear(&self) {
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    /// Stops watching; how long each stage of the benchmark lasted.
+    pub fn clear(&self) -> Option<Stages> {
+        let w = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        w.map(|w| Stages::from_times(&w.stages, Instant::now()))
     }
 }
 
 /// Records the benchmark as timed out and restarts the harness on the rest.
 fn give_up(w: &mut Watch) -> ! {
-    let reason = timed_out(w.limit, &w.stage);
+    let reason = timed_out(w.limit, w.stage());
     eprintln!("cnn-bench: {}: FAILED: {reason}", w.record.id);
     w.record.status = crate::identities::Status::Failed;
     w.record.reason = Some(reason);
     w.record.timed_out_after = Some(w.limit.as_secs_f64());
     w.record.wall_seconds = Some(w.started.elapsed().as_secs_f64());
+    w.record.stages = Some(Stages::from_times(&w.stages, Instant::now()));
     let written = crate::record::write_path(&w.record_path, &w.record);
     if let Err(e) = &written {
         eprintln!("cnn-bench: error: {e:#}");

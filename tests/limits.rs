@@ -69,9 +69,17 @@ fn hang_past_the_limit(isolate: &str) {
         Some("timed out after 10 s while preparing"),
         "{said}"
     );
-    // The run went on: tract, after tch, was measured.
+    // Where its time went: preparing, until the kill.
+    let hung = tch
+        .stages
+        .expect("the hung benchmark's stages are recorded");
+    assert!(hung.preparing.is_some_and(|s| s > 5.0), "{hung:?}");
+    assert_eq!((hung.measuring, hung.finishing), (None, None));
+    // The run went on: tract, after tch, was measured, every stage timed.
     let tract = record(&out, "tract", 1).expect("the run went on");
     assert_eq!((tract.status, tract.reason), (Status::Ok, None), "{said}");
+    let stages = tract.stages.expect("tract's stages are recorded");
+    assert!(stages.seconds().iter().all(Option::is_some), "{stages:?}");
     assert!(
         said.contains("1 benchmark(s) measured") && said.contains("1 failed"),
         "{said}"

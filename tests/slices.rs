@@ -66,7 +66,7 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
     assert!(said.contains("the grid's state kept in"), "{said}");
     // Second call, the grid grown to batch 2: from the kept state, only
     // batch 2 is measured, each benchmark in a child process as on a GPU
-    // (its stage times in the log).
+    // (its stages timed by the parent).
     let said = script(
         "scripts/gpu-session.sh",
         &[],
@@ -132,9 +132,9 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
         status.starts_with("GPU grid: 4 of 4 selected benchmarks recorded; 0 remain"),
         "{status}"
     );
-    // Where each benchmark's time went, from the children's stages.
+    // Where each benchmark's time went, from the stages in its record.
     for f in ["tch", "tract"] {
-        let said = format!("medians over the slice logs), {f} inference: starting ");
+        let said = format!("medians over the records), {f} inference: starting ");
         assert!(status.contains(&said), "{status}");
     }
     let report = read(&grid.join("report.md"));

@@ -3,6 +3,7 @@
 
 use super::document::{Cell, Section, Table};
 use super::{format_ns, Row};
+use crate::record::Stages;
 use std::collections::BTreeMap;
 
 /// The benchmarks measured as estimates, with their steps.
@@ -40,7 +41,8 @@ pub(super) fn estimates(rows: &[Row]) -> Option<Section> {
 /// model building, tracing or export, first steps, memory readings, the
 /// peak), per framework and device: where a grid's time goes.
 pub(super) fn run_time(rows: &[Row]) -> Option<Section> {
-    let mut by: BTreeMap<(String, String), Vec<(f64, f64)>> = BTreeMap::new();
+    type Times = (f64, f64, Option<Stages>);
+    let mut by: BTreeMap<(String, String), Vec<Times>> = BTreeMap::new();
     for r in rows {
         if let (Some(w), Some(m)) = (r.record.wall_seconds, r.record.measure_seconds) {
             let device = if r.record.group.device.is_gpu() {
@@ -50,7 +52,7 @@ pub(super) fn run_time(rows: &[Row]) -> Option<Section> {
             };
             by.entry((device.to_string(), r.record.case.framework.to_string()))
                 .or_default()
-                .push((w, m));
+                .push((w, m, r.record.stages));
         }
     }
     if by.is_empty() {
@@ -64,6 +66,9 @@ pub(super) fn run_time(rows: &[Row]) -> Option<Section> {
             "whole (s)",
             "measuring (s)",
             "overhead (s)",
+            "starting (s)",
+            "preparing (s)",
+            "finishing (s)",
             "total (s)",
         ]
         .iter()
@@ -75,6 +80,17 @@ pub(super) fn run_time(rows: &[Row]) -> Option<Section> {
         let n = v.len() as f64;
         let wall: f64 = v.iter().map(|x| x.0).sum();
         let measuring: f64 = v.iter().map(|x| x.1).sum();
+        // A stage's mean over the benchmarks that recorded it.
+        let stage = |pick: fn(&Stages) -> Option<f64>| {
+            let s: Vec<f64> = v
+                .iter()
+                .filter_map(|x| x.2.as_ref().and_then(pick))
+                .collect();
+            match s.len() {
+                0 => Cell::number("-"),
+                n => Cell::number(format!("{:.1}", s.iter().sum::<f64>() / n as f64)),
+            }
+        };
         table.rows.push(vec![
             Cell::label(device),
             Cell::label(fw),
@@ -82,12 +98,15 @@ pub(super) fn run_time(rows: &[Row]) -> Option<Section> {
             Cell::number(format!("{:.1}", wall / n)),
             Cell::number(format!("{:.1}", measuring / n)),
             Cell::number(format!("{:.1}", (wall - measuring) / n)),
+            stage(|s| s.starting),
+            stage(|s| s.preparing),
+            stage(|s| s.finishing),
             Cell::number(format!("{wall:.0}")),
         ]);
     }
     Some(Section {
         title: "Time per benchmark".into(),
-        text: vec!["Mean seconds per benchmark, whole (preparation included; for one in a process of its own, the process's life) and measuring; the difference is the overhead.".into()],
+        text: vec!["Mean seconds per benchmark, whole (preparation included; for one in a process of its own, the process's life) and measuring; the difference is the overhead, and where it went: starting (the benchmark's process, until it began preparing), preparing (the step built, a warm-up step and a timed one; on a GPU, CUDA's and the libraries' start and autotuning too) and finishing (memory, the step freed, the matrix-product peak, the record); `-` where the records do not say (older than the stages).".into()],
         table: Some(table),
         ..Section::default()
     })

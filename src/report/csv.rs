@@ -5,7 +5,7 @@ use super::Row;
 use crate::grid::{Case, Group};
 use crate::identities::{Device, Framework, Metric, Phase, Status};
 use crate::malloc::Malloc;
-use crate::record::Record;
+use crate::record::{Record, Stages};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -59,6 +59,14 @@ pub struct CsvRow {
     /// and the part spent measuring.
     pub wall_seconds: Option<f64>,
     pub measure_seconds: Option<f64>,
+    /// The rest of `wall_seconds`, stage by stage (`record::Stages`; a CSV
+    /// from before they were recorded has none).
+    #[serde(default)]
+    pub starting_seconds: Option<f64>,
+    #[serde(default)]
+    pub preparing_seconds: Option<f64>,
+    #[serde(default)]
+    pub finishing_seconds: Option<f64>,
     pub git_commit: String,
     pub date: String,
     pub cpu_model: String,
@@ -128,6 +136,9 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 isolated: rec.isolated,
                 wall_seconds: rec.wall_seconds,
                 measure_seconds: rec.measure_seconds,
+                starting_seconds: rec.stages.and_then(|s| s.starting),
+                preparing_seconds: rec.stages.and_then(|s| s.preparing),
+                finishing_seconds: rec.stages.and_then(|s| s.finishing),
                 git_commit: rec.run.git_commit.clone(),
                 date: rec.run.date.clone(),
                 cpu_model: rec.run.cpu_model.clone(),
@@ -224,6 +235,15 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
                 peak_gflops: c.peak_gflops,
                 wall_seconds: c.wall_seconds,
                 measure_seconds: c.measure_seconds,
+                stages: (c.starting_seconds.is_some()
+                    || c.preparing_seconds.is_some()
+                    || c.finishing_seconds.is_some())
+                .then_some(Stages {
+                    starting: c.starting_seconds,
+                    preparing: c.preparing_seconds,
+                    measuring: None,
+                    finishing: c.finishing_seconds,
+                }),
                 run: crate::run_info::RunInfo {
                     git_commit: c.git_commit,
                     date: c.date,
