@@ -111,3 +111,50 @@ pub(super) fn run_time(rows: &[Row]) -> Option<Section> {
         ..Section::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identities::Framework;
+    use crate::report::test_row;
+
+    /// The overhead is split by stage where the records say it, as the mean
+    /// over those that do; `-` for a framework whose records do not.
+    #[test]
+    fn the_time_per_benchmark_splits_the_overhead_by_stage() {
+        let timed = |framework, batch, stages: Option<Stages>| {
+            let mut r = test_row(framework, batch, 1e6, "code");
+            (r.record.wall_seconds, r.record.measure_seconds) = (Some(6.0), Some(1.0));
+            r.record.stages = stages;
+            r
+        };
+        let stages = |preparing| Stages {
+            starting: Some(0.5),
+            preparing: Some(preparing),
+            measuring: Some(1.0),
+            finishing: Some(0.3),
+        };
+        let rows = [
+            timed(Framework::Tch, 1, Some(stages(4.0))),
+            timed(Framework::Tch, 8, Some(stages(5.0))),
+            timed(Framework::Tch, 16, None),
+            timed(Framework::Candle, 1, None),
+        ];
+        let table = run_time(&rows).unwrap().table.unwrap();
+        let said: Vec<Vec<String>> = table
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|c| c.markdown()).collect())
+            .collect();
+        let (cols, candle, tch) = (&table.columns, &said[0], &said[1]);
+        assert_eq!(
+            cols[6..9],
+            ["starting (s)", "preparing (s)", "finishing (s)"]
+        );
+        assert_eq!(
+            tch[1..9],
+            ["tch", "3", "6.0", "1.0", "5.0", "0.5", "4.5", "0.3"]
+        );
+        assert_eq!(candle[6..9], ["-", "-", "-"]);
+    }
+}
