@@ -162,14 +162,13 @@ fn help() -> String {
          grid; docs/running.md and docs/methodology.md say more.\n\n\
          cnn-bench's options:\n",
     );
-    for (flag, var, value, what) in crate::options::FLAGS {
-        let flag = format!("{flag} {}", value.unwrap_or_default());
-        let var = if value.is_some() {
-            var.to_string()
-        } else {
-            format!("{var}=1")
+    for f in crate::options::FLAGS {
+        let flag = format!("{} {}", f.name, f.value.unwrap_or_default());
+        let var = match f.value {
+            Some(_) => f.var.to_string(),
+            None => format!("{}=1", f.var),
         };
-        out += &format!("  {flag:<22} {what} [{var}]\n");
+        out += &format!("  {flag:<22} {} [{var}]\n", f.help);
     }
     out += "\nVariables (read as a run starts; the grid's override cnn-bench.toml):\n";
     for (var, what) in crate::config::ENV_VARS {

@@ -225,34 +225,41 @@ fn new_run_id() -> String {
 /// Environment variables to set: name, value.
 pub type Vars = Vec<(String, String)>;
 
-/// The harness's own flags (criterion refuses options it does not know):
-/// flag, the variable it sets, its value (none: the variable is set to 1),
-/// what it does.
-pub const FLAGS: &[(&str, &str, Option<&str>, &str)] = &[
-    (
-        "--resume",
-        "CNN_BENCH_RESUME",
-        None,
-        "skip benchmarks already recorded with the same settings",
-    ),
-    (
-        "--retry-failed",
-        "CNN_BENCH_RETRY_FAILED",
-        None,
-        "with --resume: measure recorded failures again",
-    ),
-    (
-        "--max-time",
-        MAX_TIME_VAR,
-        Some("<SECONDS>"),
-        "start nothing predicted to end after SECONDS; implies --resume",
-    ),
-    (
-        "--shard",
-        "CNN_BENCH_SHARD",
-        Some("<K/N>"),
-        "every Nth benchmark of the selection, from the Kth",
-    ),
+/// One of the harness's own flags (criterion refuses options it does not
+/// know): each stands for a variable.
+pub struct Flag {
+    pub name: &'static str,
+    pub var: &'static str,
+    /// What it takes, as help shows it (`<K/N>`); none: it sets `var` to 1.
+    pub value: Option<&'static str>,
+    pub help: &'static str,
+}
+
+pub const FLAGS: &[Flag] = &[
+    Flag {
+        name: "--resume",
+        var: "CNN_BENCH_RESUME",
+        value: None,
+        help: "skip benchmarks already recorded with the same settings",
+    },
+    Flag {
+        name: "--retry-failed",
+        var: "CNN_BENCH_RETRY_FAILED",
+        value: None,
+        help: "with --resume: measure recorded failures again",
+    },
+    Flag {
+        name: "--max-time",
+        var: MAX_TIME_VAR,
+        value: Some("<SECONDS>"),
+        help: "start nothing predicted to end after SECONDS; implies --resume",
+    },
+    Flag {
+        name: "--shard",
+        var: "CNN_BENCH_SHARD",
+        value: Some("<K/N>"),
+        help: "every Nth benchmark of the selection, from the Kth",
+    },
 ];
 
 /// The harness's own flags in `args`, as the variables they stand for, and
@@ -266,18 +273,18 @@ pub fn flags_as_vars(args: &[String]) -> Result<Option<(Vec<String>, Vars)>> {
             Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
             _ => (a.as_str(), None),
         };
-        let Some((_, var, takes, _)) = FLAGS.iter().find(|f| f.0 == name) else {
+        let Some(flag) = FLAGS.iter().find(|f| f.name == name) else {
             rest.push(a.clone());
             continue;
         };
-        let value = match takes {
+        let value = match flag.value {
             None => "1".to_string(),
             Some(what) => match inline.or_else(|| it.next().cloned()) {
                 Some(v) => v,
                 None => bail!("{name} needs a value: {name} {what}"),
             },
         };
-        vars.push((var.to_string(), value));
+        vars.push((flag.var.to_string(), value));
     }
     Ok((!vars.is_empty()).then_some((rest, vars)))
 }
