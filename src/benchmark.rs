@@ -97,10 +97,7 @@ pub(crate) fn in_child(
         eprintln!("cnn-bench: deadline reached while {id} ran; it is not recorded");
         return Outcome::Deadline;
     }
-    let stages = match &ended {
-        Ok(Ended::Finished { stages } | Ended::Killed { stages, .. }) => Some(*stages),
-        Err(_) => None,
-    };
+    let stages = ended.as_ref().ok().map(Ended::stages);
     let outcome = settle(ended, limit, || read_record(r.out, group, case), record);
     record.stages = stages;
     outcome
@@ -131,6 +128,7 @@ fn settle(
             ),
             Err(e) => fail(record, format!("{e:#}")),
         },
+        Ok(Ended::Failed { reason, .. }) => fail(record, short_reason(&reason)),
         Err(e) => fail(record, short_reason(&format!("{e:#}"))),
     }
 }
@@ -255,5 +253,14 @@ mod tests {
             Some("timed out after 9 s while preparing")
         );
         assert_eq!(r.timed_out_after, Some(9.0));
+        let mut r = Record::default();
+        let crashed = Ended::Failed {
+            reason: "child process exited with status 3; its last output: CUDA out of memory"
+                .into(),
+            stages: Stages::default(),
+        };
+        settle(Ok(crashed), limit, || unreachable!(), &mut r);
+        assert_eq!(r.status, Status::Failed);
+        assert!(r.reason.unwrap().ends_with("CUDA out of memory"));
     }
 }

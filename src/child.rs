@@ -2,7 +2,7 @@
 //! followed, and the process killed when it runs past its time.
 
 use crate::record::Stages;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -24,12 +24,26 @@ pub enum Ended {
     Finished { stages: Stages },
     /// Killed at `kill_at`, in the stage it last announced.
     Killed { stage: String, stages: Stages },
+    /// Exited with another status, or killed by a signal: which, and the
+    /// child's last lines of output.
+    Failed { reason: String, stages: Stages },
 }
 
-/// Runs `cmd`, passing its output through. A non-zero exit or a signal is an
-/// error that says which, followed by the child's last lines of output. At
-/// `kill_at` the child is killed (SIGKILL) and `Ended::Killed` says in which
-/// stage it was.
+impl Ended {
+    pub fn stages(&self) -> Stages {
+        match self {
+            Ended::Finished { stages }
+            | Ended::Killed { stages, .. }
+            | Ended::Failed { stages, .. } => *stages,
+        }
+    }
+}
+
+/// Runs `cmd`, passing its output through. A non-zero exit or a signal is
+/// `Ended::Failed`, saying which, followed by the child's last lines of
+/// output. At `kill_at` the child is killed (SIGKILL) and `Ended::Killed`
+/// says in which stage it was. An error: the child could not be started or
+/// waited for.
 pub fn run(mut cmd: Command, kill_at: Option<Instant>) -> Result<Ended> {
     let mut child = cmd
         .stderr(Stdio::piped())
@@ -106,7 +120,10 @@ pub fn run(mut cmd: Command, kill_at: Option<Instant>) -> Result<Ended> {
         .lock()
         .map(|s| s.0.iter().cloned().collect())
         .unwrap_or_default();
-    Err(anyhow!("{how}; its last output: {}", last.join(" | ")))
+    Ok(Ended::Failed {
+        reason: format!("{how}; its last output: {}", last.join(" | ")),
+        stages,
+    })
 }
 
 /// Says `stage` to the parent (a line it reads and does not pass on).
@@ -122,6 +139,14 @@ mod tests {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", script]);
         run(cmd, limit.map(|l| Instant::now() + l))
+    }
+
+    /// Why `script` failed, and its stages.
+    fn failure(script: &str) -> (String, Stages) {
+        match sh(script, None).unwrap() {
+            Ended::Failed { reason, stages } => (reason, stages),
+            other => panic!("not failed: {other:?}"),
+        }
     }
 
     #[test]
@@ -149,25 +174,21 @@ mod tests {
     }
 
     #[test]
-    fn a_failing_child_is_an_error_with_its_status_and_last_words() {
-        let e = sh(
-            "echo preparing >&2; echo 'CUDA out of memory' >&2; exit 3",
-            None,
-        )
-        .unwrap_err()
-        .to_string();
+    fn a_failing_child_is_a_failure_with_its_status_last_words_and_stages() {
+        let (e, stages) = failure(&format!(
+            "echo '{STAGE_PREFIX}preparing' >&2; echo allocating >&2; echo 'CUDA out of memory' >&2; exit 3"
+        ));
         assert!(e.starts_with("child process exited with status 3"), "{e}");
-        assert!(e.contains("preparing | CUDA out of memory"), "{e}");
+        assert!(e.contains("allocating | CUDA out of memory"), "{e}");
+        assert!(stages.preparing.is_some(), "{stages:?}");
     }
 
     #[test]
-    fn a_killed_child_is_an_error_that_names_the_kill() {
-        let e = sh("echo 'allocating' >&2; kill -9 $$", None)
-            .unwrap_err()
-            .to_string();
+    fn a_killed_child_is_a_failure_that_names_the_kill() {
+        let (e, _) = failure("echo 'allocating' >&2; kill -9 $$");
         assert!(e.starts_with("child process killed (SIGKILL"), "{e}");
         assert!(e.contains("allocating"), "{e}");
-        let e = sh("kill -SEGV $$", None).unwrap_err().to_string();
+        let (e, _) = failure("kill -SEGV $$");
         assert!(e.starts_with("child process killed by signal 11"), "{e}");
     }
 
