@@ -158,8 +158,8 @@ fn help() -> String {
         "cnn-bench's benchmarks: cargo bench -- [FILTER] [OPTIONS]\n\n\
          Each benchmark is {model}/{device}/{phase}/{framework}/size{S}-batch{B}\n\
          (resnet50/gpu/train/tch/size224-batch32); FILTER, a regular expression,\n\
-         runs those it matches (resnet18/gpu/train). `cnn-bench grid` prints the\n\
-         grid; docs/running.md and docs/methodology.md say more.\n\n\
+         runs those it matches (resnet18/gpu/train). `cargo run --release -- grid`\n\
+         prints the grid; docs/running.md and docs/methodology.md say more.\n\n\
          cnn-bench's options:\n",
     );
     for f in crate::options::FLAGS {
