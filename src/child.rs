@@ -16,8 +16,7 @@ pub const CHILD_VAR: &str = "CNN_BENCH_CHILD";
 /// say what it interrupted.
 pub const STAGE_PREFIX: &str = "cnn-bench stage: ";
 
-/// How a child process ended when it did not fail, and how long each of
-/// its stages lasted.
+/// How a child process ended, and how long each of its stages lasted.
 #[derive(Debug, PartialEq)]
 pub enum Ended {
     /// Exited with status 0.
