@@ -39,10 +39,12 @@ pub(super) fn estimates(rows: &[Row]) -> Option<Section> {
 
 /// What a benchmark costs besides its measurement (process start, weights,
 /// model building, tracing or export, first steps, memory readings, the
-/// peak), per framework and device: where a grid's time goes.
+/// peak), per device, phase and framework (a train step's preparation
+/// costs more: on a GPU, autotuning the backward pass too): where a grid's
+/// time goes.
 pub(super) fn run_time(rows: &[Row]) -> Option<Section> {
     type Times = (f64, f64, Option<Stages>);
-    let mut by: BTreeMap<(String, String), Vec<Times>> = BTreeMap::new();
+    let mut by: BTreeMap<(String, String, String), Vec<Times>> = BTreeMap::new();
     for r in rows {
         if let (Some(w), Some(m)) = (r.record.wall_seconds, r.record.measure_seconds) {
             let device = if r.record.group.device.is_gpu() {
@@ -50,7 +52,8 @@ pub(super) fn run_time(rows: &[Row]) -> Option<Section> {
             } else {
                 "cpu"
             };
-            by.entry((device.to_string(), r.record.case.framework.to_string()))
+            let (phase, fw) = (r.record.group.phase, r.record.case.framework);
+            by.entry((device.to_string(), phase.to_string(), fw.to_string()))
                 .or_default()
                 .push((w, m, r.record.stages));
         }
@@ -61,6 +64,7 @@ pub(super) fn run_time(rows: &[Row]) -> Option<Section> {
     let mut table = Table {
         columns: [
             "device",
+            "phase",
             "framework",
             "benchmarks",
             "whole (s)",
@@ -76,7 +80,7 @@ pub(super) fn run_time(rows: &[Row]) -> Option<Section> {
         .collect(),
         rows: vec![],
     };
-    for ((device, fw), v) in by {
+    for ((device, phase, fw), v) in by {
         let n = v.len() as f64;
         let wall: f64 = v.iter().map(|x| x.0).sum();
         let measuring: f64 = v.iter().map(|x| x.1).sum();
@@ -93,6 +97,7 @@ pub(super) fn run_time(rows: &[Row]) -> Option<Section> {
         };
         table.rows.push(vec![
             Cell::label(device),
+            Cell::label(phase),
             Cell::label(fw),
             Cell::number(v.len()),
             Cell::number(format!("{:.1}", wall / n)),
@@ -148,13 +153,13 @@ mod tests {
             .collect();
         let (cols, candle, tch) = (&table.columns, &said[0], &said[1]);
         assert_eq!(
-            cols[6..9],
+            cols[7..10],
             ["starting (s)", "preparing (s)", "finishing (s)"]
         );
         assert_eq!(
-            tch[1..9],
-            ["tch", "3", "6.0", "1.0", "5.0", "0.5", "4.5", "0.3"]
+            tch[1..10],
+            ["train", "tch", "3", "6.0", "1.0", "5.0", "0.5", "4.5", "0.3"]
         );
-        assert_eq!(candle[6..9], ["-", "-", "-"]);
+        assert_eq!(candle[7..10], ["-", "-", "-"]);
     }
 }
