@@ -6,7 +6,7 @@ use crate::grid::{Case, Grid, Group};
 use crate::identities::Framework;
 use crate::measure::flops_per_step;
 use crate::record::read_record;
-use crate::schedule::{graphs, guess, human, Basis, Predictor};
+use crate::schedule::{graphs, guess, human, Accuracy, Basis, Predictor};
 use anyhow::Result;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,6 +33,10 @@ pub struct Left {
     pub unlike_model: usize,
     /// Benchmarks and predicted seconds per framework, for planning passes.
     pub by_framework: BTreeMap<Framework, (usize, f64)>,
+    /// How far the predictor was from the recorded benchmarks' times, each
+    /// predicted from the others: from its model's other records, and from
+    /// other models' only (as for a model with no record yet).
+    pub checked: (Option<Accuracy>, Option<Accuracy>),
 }
 
 impl Left {
@@ -47,6 +51,10 @@ impl Left {
             other_model: 0,
             unlike_model: 0,
             by_framework: BTreeMap::new(),
+            checked: (
+                p.accuracy(grid, Basis::ThisModel),
+                p.accuracy(grid, Basis::OtherModel),
+            ),
         };
         let mut todo = Vec::new();
         for (g, k) in cases {
@@ -76,8 +84,8 @@ impl Left {
         Ok(left)
     }
 
-    /// Two lines for a person planning the next slices: the whole, and
-    /// per framework.
+    /// Lines for a person planning the next slices: the whole, per
+    /// framework, and how far such predictions were from the records.
     pub fn lines(&self) -> String {
         let guessed = match self.guessed {
             0 => String::new(),
@@ -85,9 +93,9 @@ impl Left {
         };
         let other = match (self.other_model, self.unlike_model) {
             (0, _) => String::new(),
-            (n, 0) => format!("; {n} scaled from another model's records by FLOPs, rough"),
+            (n, 0) => format!("; {n} scaled from another model's records, rough"),
             (n, u) => format!(
-                "; {n} scaled from another model's records by FLOPs, rough, {u} of them from a model unlike theirs (depthwise convolutions or none): rougher still"
+                "; {n} scaled from another model's records, rough, {u} of them from a model unlike theirs (depthwise convolutions or none): rougher still"
             ),
         };
         let each: Vec<String> = self
@@ -95,8 +103,30 @@ impl Left {
             .iter()
             .map(|(f, (n, secs))| format!("{f} {n} in {}", human(*secs)))
             .collect();
+        let checked = |a: &Option<Accuracy>, from: &str| {
+            a.as_ref().map(|a| {
+                format!(
+                    "{} from {from}: median {:.2}x off, 90% within {:.2}x, {} under two thirds of the time",
+                    a.count, a.median, a.p90, a.under
+                )
+            })
+        };
+        let checked: Vec<String> = [
+            checked(&self.checked.0, "their model's other records"),
+            checked(&self.checked.1, "other models' records only"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let checked = match checked.is_empty() {
+            true => String::new(),
+            false => format!(
+                "\npredictions checked on the recorded benchmarks (wall time, each predicted from the others): {}",
+                checked.join("; ")
+            ),
+        };
         format!(
-            "left to measure: {} benchmark(s) ({} never recorded, {} with older step code), about {} of machine time (an estimate from the records{guessed}{other})\nleft per framework: {}",
+            "left to measure: {} benchmark(s) ({} never recorded, {} with older step code), about {} of machine time (an estimate from the records{guessed}{other})\nleft per framework: {}{checked}",
             self.missing + self.stale,
             self.missing,
             self.stale,
@@ -196,8 +226,9 @@ mod tests {
             other_model: 3,
             unlike_model: 0,
             by_framework: BTreeMap::new(),
+            checked: (None, None),
         };
-        let rough = "3 scaled from another model's records by FLOPs, rough";
+        let rough = "3 scaled from another model's records, rough";
         assert!(
             left.lines().contains(&format!("{rough})")),
             "{}",
@@ -208,6 +239,18 @@ mod tests {
             left.lines().contains(&format!(
                 "{rough}, 2 of them from a model unlike theirs (depthwise convolutions or none): rougher still)"
             )),
+            "{}",
+            left.lines()
+        );
+        assert!(!left.lines().contains("checked"));
+        left.checked.1 = Some(Accuracy {
+            count: 12,
+            median: 1.4,
+            p90: 3.1,
+            under: 2,
+        });
+        assert!(
+            left.lines().ends_with("\npredictions checked on the recorded benchmarks (wall time, each predicted from the others): 12 from other models' records only: median 1.40x off, 90% within 3.10x, 2 under two thirds of the time"),
             "{}",
             left.lines()
         );

@@ -5,6 +5,7 @@
 //! kill bound what it gets wrong.
 
 use crate::grid::{Case, Grid, Group};
+use crate::identities::Framework;
 use crate::plan::{estimate_steps, plan};
 use crate::record::Record;
 use anyhow::Result;
@@ -85,9 +86,22 @@ impl Predictor {
         case: &Case,
         flops: u64,
     ) -> Option<(f64, Basis)> {
+        self.known_without(grid, group, case, flops, &|_| false)
+    }
+
+    /// [`Predictor::known`] from the records `skip` leaves.
+    fn known_without(
+        &self,
+        grid: &Grid,
+        group: &Group,
+        case: &Case,
+        flops: u64,
+        skip: &dyn Fn(&Record) -> bool,
+    ) -> Option<(f64, Basis)> {
         let current = |r: &Record| r.this_step_code() == Some(true);
         let alike = |r: &&Record| {
-            r.case.framework == case.framework
+            !skip(r)
+                && r.case.framework == case.framework
                 && r.group.device == group.device
                 && r.group.phase == group.phase
                 && r.first_step_seconds.is_some()
@@ -96,45 +110,178 @@ impl Predictor {
         let fresh = self.seen.iter().filter(alike).any(current);
         let usable = |r: &&Record| !fresh || current(r);
         let id = group.bench_id(case);
-        if let Some(r) = self.seen.iter().filter(usable).find(|r| r.id == id) {
+        if let Some(r) = self
+            .seen
+            .iter()
+            .filter(|r| !skip(r))
+            .filter(usable)
+            .find(|r| r.id == id)
+        {
             return Some((r.wall_seconds.unwrap_or_default(), Basis::ThisBenchmark));
         }
         // The same framework, device and phase at the nearest cost, of the
         // same model where it has any, else of a model that has grouped
-        // (depthwise) convolutions as this one has or has not (a step's time
-        // per FLOP differs between models by orders of magnitude: candle
-        // runs a depthwise layer as one convolution per channel): its
-        // overhead, and its step scaled by the FLOPs.
+        // (depthwise) convolutions as this one has or has not: its
+        // overhead, and its step scaled to this one's FLOPs and kernels.
         let cost = |r: &&Record| (r.flops_per_step as f64 / flops.max(1) as f64).ln().abs();
-        let nearest = |models: &dyn Fn(&str) -> bool| {
-            self.seen
+        let framework: Vec<&Record> = self.seen.iter().filter(alike).filter(usable).collect();
+        let of_model = |models: &dyn Fn(&str) -> bool| -> Vec<&Record> {
+            let mut v: Vec<&Record> = framework
                 .iter()
-                .filter(alike)
-                .filter(usable)
+                .copied()
                 .filter(|r| models(&r.group.model))
-                .min_by(|a, b| cost(a).total_cmp(&cost(b)))
+                .collect();
+            v.sort_by(|a, b| cost(a).total_cmp(&cost(b)));
+            v
         };
-        let nearest = nearest(&|m| m == group.model)
-            .map(|r| (r, Basis::ThisModel))
-            .or_else(|| {
-                let grouped = grouped_convolutions(&group.model);
-                nearest(&|m| grouped_convolutions(m) == grouped).map(|r| (r, Basis::OtherModel))
-            })
-            .or_else(|| nearest(&|_| true).map(|r| (r, Basis::UnlikeModel)));
-        nearest.map(|(r, basis)| {
-            let first = r.first_step_seconds.unwrap_or_default();
-            let overhead = (r.wall_seconds.unwrap_or_default()
-                - r.measure_seconds.unwrap_or_default()
-                - 2.0 * first)
-                .max(0.0);
-            let step = first * flops as f64 / r.flops_per_step as f64;
-            // No more than the time limit (and the few seconds around the
-            // child it bounds): the limit stops the benchmark there.
-            let secs = (overhead + 2.0 * step + measuring(grid, step))
-                .min(grid.time_limit_seconds + AROUND_THE_LIMIT_S);
-            (secs, basis)
+        let same = of_model(&|m| m == group.model);
+        let (nearest, basis, exponent) = if let Some(&r) = same.first() {
+            let local = exponent(same.iter().take(NEIGHBOURS).map(|r| step_point(r)));
+            (
+                r,
+                Basis::ThisModel,
+                local.or_else(|| pooled_exponent(&framework)),
+            )
+        } else {
+            let grouped = grouped_convolutions(&group.model);
+            let (r, basis) = of_model(&|m| grouped_convolutions(m) == grouped)
+                .first()
+                .map(|&r| (r, Basis::OtherModel))
+                .or_else(|| {
+                    of_model(&|_| true)
+                        .first()
+                        .map(|&r| (r, Basis::UnlikeModel))
+                })?;
+            (r, basis, pooled_exponent(&framework))
+        };
+        // No spread of FLOPs to learn from: the step scales with them.
+        let p = exponent.unwrap_or(1.0);
+        let first = nearest.first_step_seconds.unwrap_or_default();
+        let overhead = (nearest.wall_seconds.unwrap_or_default()
+            - nearest.measure_seconds.unwrap_or_default()
+            - 2.0 * first)
+            .max(0.0);
+        let kernels = |model: &str| kernels_per_step(model, case.framework);
+        let kernel_ratio = match (kernels(&group.model), kernels(&nearest.group.model)) {
+            (Some(here), Some(there)) => here as f64 / there as f64,
+            _ => 1.0,
+        };
+        let step = first
+            * (flops as f64 / nearest.flops_per_step as f64).powf(p)
+            * kernel_ratio.powf(1.0 - p);
+        // No more than the time limit (and the few seconds around the
+        // child it bounds): the limit stops the benchmark there.
+        let secs = (overhead + 2.0 * step + measuring(grid, step))
+            .min(grid.time_limit_seconds + AROUND_THE_LIMIT_S);
+        Some((secs, basis))
+    }
+
+    /// How far the predictions are from what the recorded benchmarks took
+    /// (their wall time): each one that ended `ok` predicted from the
+    /// others, with `basis` [`Basis::ThisModel`] from its model's other
+    /// records, or else from other models' records only (as a model with
+    /// no record yet is). `None` where no record could be predicted.
+    pub(crate) fn accuracy(&self, grid: &Grid, basis: Basis) -> Option<Accuracy> {
+        let mut ratios = Vec::new();
+        for r in &self.seen {
+            let Some(wall) = r.wall_seconds.filter(|w| *w > 0.0) else {
+                continue;
+            };
+            if r.status != crate::identities::Status::Ok || r.flops_per_step == 0 {
+                continue;
+            }
+            let skip = |o: &Record| {
+                o.id == r.id || (basis != Basis::ThisModel && o.group.model == r.group.model)
+            };
+            let known = self.known_without(grid, &r.group, &r.case, r.flops_per_step, &skip);
+            if let Some((secs, b)) = known {
+                if (b == Basis::ThisModel) == (basis == Basis::ThisModel) {
+                    ratios.push(secs / wall);
+                }
+            }
+        }
+        Accuracy::of(ratios)
+    }
+}
+
+/// How far predictions were from the times they predicted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Accuracy {
+    /// How many benchmarks were predicted.
+    pub count: usize,
+    /// The median factor between a prediction and the time (1.2: 20% over
+    /// or under).
+    pub median: f64,
+    /// The factor 90% of the predictions are within.
+    pub p90: f64,
+    /// How many predicted less than two thirds of the time (those a
+    /// deadline may start too late).
+    pub under: usize,
+}
+
+impl Accuracy {
+    /// From each prediction's ratio to the time it predicted.
+    fn of(ratios: Vec<f64>) -> Option<Self> {
+        let mut off: Vec<f64> = ratios.iter().map(|r| r.max(1.0 / r)).collect();
+        off.sort_by(f64::total_cmp);
+        let at = |q: f64| off[((off.len() - 1) as f64 * q).round() as usize];
+        (!off.is_empty()).then(|| Accuracy {
+            count: off.len(),
+            median: at(0.5),
+            p90: at(0.9),
+            under: ratios.iter().filter(|r| **r < 2.0 / 3.0).count(),
         })
     }
+}
+
+/// How many of a model's records nearest in FLOPs its own exponent is
+/// fitted to: a step's growth with its FLOPs changes along the grid (a
+/// GPU step is bound by kernel launches at batch 1, by arithmetic at 32).
+const NEIGHBOURS: usize = 4;
+
+/// A record's step as (ln FLOPs, ln seconds).
+fn step_point(r: &Record) -> (f64, f64) {
+    (
+        (r.flops_per_step.max(1) as f64).ln(),
+        r.first_step_seconds.unwrap_or_default().max(1e-9).ln(),
+    )
+}
+
+/// How a step's time grows with its FLOPs, `t ~ FLOPs^p`: the slope of
+/// ln time on ln FLOPs by least squares, held to 0 (bound by launches and
+/// overhead) ..= 1 (by arithmetic). `None` without a spread of FLOPs.
+fn exponent(points: impl Iterator<Item = (f64, f64)>) -> Option<f64> {
+    let points: Vec<(f64, f64)> = points.collect();
+    let (mx, my) = means(&points);
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    (sxx > 1e-12).then(|| (sxy / sxx).clamp(0.0, 1.0))
+}
+
+/// The exponent over a framework's records of every model, each model's
+/// points taken about its own means (models differ in time per FLOP; how
+/// time grows with FLOPs within a model is what carries over to another).
+fn pooled_exponent(records: &[&Record]) -> Option<f64> {
+    let mut by_model: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
+    for r in records {
+        by_model
+            .entry(r.group.model.as_str())
+            .or_default()
+            .push(step_point(r));
+    }
+    let centred = by_model.into_values().flat_map(|points| {
+        let (mx, my) = means(&points);
+        points.into_iter().map(move |(x, y)| (x - mx, y - my))
+    });
+    exponent(centred)
+}
+
+/// The means of the points' two coordinates.
+fn means(points: &[(f64, f64)]) -> (f64, f64) {
+    let n = points.len() as f64;
+    points
+        .iter()
+        .fold((0.0, 0.0), |(x, y), p| (x + p.0 / n, y + p.1 / n))
 }
 
 /// Which records a prediction comes from (the framework's, on the same
@@ -154,22 +301,54 @@ pub(crate) enum Basis {
     UnlikeModel,
 }
 
-/// Whether `model` has grouped (depthwise) convolutions; `None` for a name
-/// cnn-models does not know. Each model's graph is built once per process.
-fn grouped_convolutions(model: &str) -> Option<bool> {
-    static SEEN: Mutex<BTreeMap<String, Option<bool>>> = Mutex::new(BTreeMap::new());
+/// What a prediction needs of a model's graph, built once per process.
+#[derive(Clone, Copy)]
+struct Kernels {
+    /// Its nodes: about one kernel each.
+    nodes: usize,
+    /// Its nodes with a grouped convolution counted once per group.
+    per_group: usize,
+}
+
+/// `model`'s [`Kernels`]; `None` for a name cnn-models does not know.
+fn kernels(model: &str) -> Option<Kernels> {
+    static SEEN: Mutex<BTreeMap<String, Option<Kernels>>> = Mutex::new(BTreeMap::new());
     let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(&known) = seen.get(model) {
         return known;
     }
-    let grouped = cnn_models::model(model).ok().map(|graph| {
-        graph
+    let k = cnn_models::model(model).ok().map(|graph| Kernels {
+        nodes: graph.nodes.len(),
+        per_group: graph
             .nodes
             .iter()
-            .any(|n| matches!(&n.op, Op::Conv2d(c) if c.groups > 1))
+            .map(|n| match &n.op {
+                Op::Conv2d(c) => c.groups.max(1),
+                _ => 1,
+            })
+            .sum(),
     });
-    seen.insert(model.to_string(), grouped);
-    grouped
+    seen.insert(model.to_string(), k);
+    k
+}
+
+/// Whether `model` has grouped (depthwise) convolutions; `None` for a name
+/// cnn-models does not know.
+fn grouped_convolutions(model: &str) -> Option<bool> {
+    kernels(model).map(|k| k.per_group > k.nodes)
+}
+
+/// About how many kernels `framework` runs for `model`'s step, up to a
+/// factor common to all models: a node each, but candle (and so
+/// candle-transformers) runs a grouped convolution as one convolution per
+/// group (huggingface/candle#3389), so a step of its depthwise networks is
+/// thousands of kernels, bound by their launches, not by the FLOPs.
+fn kernels_per_step(model: &str, framework: Framework) -> Option<usize> {
+    let k = kernels(model)?;
+    Some(match framework {
+        Framework::Candle | Framework::CandleTransformers => k.per_group,
+        _ => k.nodes,
+    })
 }
 
 /// The graph of each model among `cases`, built once: for the FLOPs a
@@ -361,6 +540,114 @@ pub(crate) mod tests {
             p.known(&g, &vgg, case, 1000).unwrap(),
             (fast, Basis::OtherModel)
         );
+    }
+
+    /// `model`'s record of framework `fw`: overhead 4 s, a first step of
+    /// `first` s at `flops`, measured as [`grid`]'s settings measure it.
+    fn at(model: &str, fw: &str, flops: u64, first: f64) -> Record {
+        let id = format!("{model}/{fw}/{flops}");
+        let m = measuring(&grid(), first);
+        let mut r = rec(&id, fw, flops, first, m, 4.0 + 2.0 * first + m);
+        r.group.model = model.into();
+        r
+    }
+
+    fn expected(g: &Grid, step: f64) -> f64 {
+        4.0 + 2.0 * step + measuring(g, step)
+    }
+
+    #[test]
+    fn a_models_own_records_say_how_its_step_grows_with_the_flops() {
+        let g = grid();
+        let (group, case) = (&g.groups()[0], &g.cases()[0]);
+        let mut p = Predictor::default();
+        // 100 times the FLOPs, twice the time: a step bound by launches
+        // more than by arithmetic, t ~ FLOPs^(ln 2 / ln 100).
+        p.learn(at(&group.model, "tch", 100, 0.01));
+        p.learn(at(&group.model, "tch", 10_000, 0.02));
+        let secs = p.predict(&g, group, case, 1000);
+        let step = 0.01 * 2f64.sqrt();
+        assert!((secs - expected(&g, step)).abs() < 1e-9, "{secs}");
+        // Scaled by the FLOPs, as with one record, it would be 0.1 s.
+        assert!(secs < expected(&g, 0.05), "{secs}");
+    }
+
+    #[test]
+    fn a_model_with_one_record_grows_as_the_frameworks_other_models_do() {
+        let g = grid();
+        let (group, case) = (&g.groups()[0], &g.cases()[0]);
+        let mut p = Predictor::default();
+        // vgg19's step takes the same time at 100 times the FLOPs.
+        p.learn(at("vgg19", "tch", 100, 0.01));
+        p.learn(at("vgg19", "tch", 10_000, 0.01));
+        p.learn(at(&group.model, "tch", 100, 0.05));
+        let secs = p.predict(&g, group, case, 10_000);
+        assert!((secs - expected(&g, 0.05)).abs() < 1e-9, "{secs}");
+        // The exponent never passes 1 nor goes below 0.
+        let mut q = Predictor::default();
+        q.learn(at("vgg19", "tch", 100, 0.01));
+        q.learn(at("vgg19", "tch", 200, 1.0));
+        q.learn(at(&group.model, "tch", 100, 0.05));
+        let secs = q.predict(&g, group, case, 200);
+        assert!((secs - expected(&g, 0.1)).abs() < 1e-9, "{secs}");
+    }
+
+    /// candle runs a depthwise layer as a convolution per channel: a step
+    /// bound by launches grows with those, from resnet18 to mobilenetv2,
+    /// where tch's grows with the graph's nodes.
+    #[test]
+    fn a_launch_bound_step_scales_by_the_frameworks_kernels() {
+        let g = grid();
+        let case = |fw: &str| Case {
+            framework: Framework::parse(fw).unwrap(),
+            ..g.cases()[0].clone()
+        };
+        let mobilenet = Group {
+            model: "mobilenetv2".into(),
+            ..g.groups()[0].clone()
+        };
+        let mut p = Predictor::default();
+        for fw in ["tch", "candle"] {
+            p.learn(at("resnet18", fw, 100, 0.01));
+            p.learn(at("resnet18", fw, 10_000, 0.01));
+        }
+        let ratio = |fw: Framework| {
+            kernels_per_step("mobilenetv2", fw).unwrap() as f64
+                / kernels_per_step("resnet18", fw).unwrap() as f64
+        };
+        let (candle, tch) = (ratio(Framework::Candle), ratio(Framework::Tch));
+        assert!(candle > 50.0 && tch < 3.0, "{candle} {tch}");
+        for (fw, r) in [("candle", candle), ("tch", tch)] {
+            let (secs, basis) = p.known(&g, &mobilenet, &case(fw), 100).unwrap();
+            assert_eq!(basis, Basis::UnlikeModel);
+            let want = expected(&g, 0.01 * r).min(g.time_limit_seconds + AROUND_THE_LIMIT_S);
+            assert!((secs - want).abs() < 1e-9, "{fw}: {secs} vs {want}");
+        }
+    }
+
+    #[test]
+    fn the_predictions_are_checked_on_the_records() {
+        let g = grid();
+        let mut p = Predictor::default();
+        assert_eq!(p.accuracy(&g, Basis::ThisModel), None);
+        // Steps that grow with the FLOPs: each predicted exactly from the
+        // other two.
+        for f in [100, 200, 400] {
+            p.learn(at("resnet18", "tch", f, 0.0001 * f as f64));
+        }
+        let own = p.accuracy(&g, Basis::ThisModel).unwrap();
+        assert_eq!((own.count, own.under), (3, 0));
+        assert!((own.median - 1.0).abs() < 1e-9 && (own.p90 - 1.0).abs() < 1e-9);
+        assert_eq!(p.accuracy(&g, Basis::OtherModel), None);
+        // vgg16's step takes 100 times resnet18's at the same FLOPs: from
+        // resnet18's records its wall time is predicted at well under two
+        // thirds, and theirs from it at more than they took.
+        p.learn(at("vgg16", "tch", 100, 1.0));
+        let own = p.accuracy(&g, Basis::ThisModel).unwrap();
+        assert_eq!(own.count, 3, "vgg16 has no other record of its own");
+        let other = p.accuracy(&g, Basis::OtherModel).unwrap();
+        assert_eq!((other.count, other.under), (4, 1));
+        assert!(other.median > 1.5, "{other:?}");
     }
 
     #[test]
