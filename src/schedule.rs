@@ -2,7 +2,8 @@
 //! criterion's folder: for the progress lines' time remaining and for the
 //! deadline, which starts a benchmark only when it is predicted to finish
 //! in time. A prediction is an estimate; the time limit and the deadline's
-//! kill bound what it gets wrong.
+//! kill bound what it gets wrong, and `Predictor::accuracy` measures it
+//! on the records themselves (`report --grid` prints it).
 
 use crate::grid::{Case, Grid, Group};
 use crate::identities::Framework;
