@@ -131,7 +131,11 @@ impl Left {
             self.missing,
             self.stale,
             human(self.seconds),
-            each.join(", ")
+            if each.is_empty() {
+                "none".to_string()
+            } else {
+                each.join(", ")
+            }
         )
     }
 }
@@ -243,6 +247,7 @@ mod tests {
             left.lines()
         );
         assert!(!left.lines().contains("checked"));
+        assert!(left.lines().contains("\nleft per framework: none"));
         left.checked.1 = Some(Accuracy {
             count: 12,
             median: 1.4,
