@@ -181,7 +181,9 @@ impl Predictor {
     /// (their wall time): each one that ended `ok` predicted from the
     /// others, with `basis` [`Basis::ThisModel`] from its model's other
     /// records, or else from other models' records only (as a model with
-    /// no record yet is). `None` where no record could be predicted.
+    /// no record yet is); records of older step code only where their
+    /// framework has none of this build's. `None` where no record could be
+    /// predicted.
     pub(crate) fn accuracy(&self, grid: &Grid, basis: Basis) -> Option<Accuracy> {
         let mut ratios = Vec::new();
         for r in &self.seen {
@@ -189,6 +191,19 @@ impl Predictor {
                 continue;
             };
             if r.status != crate::identities::Status::Ok || r.flops_per_step == 0 {
+                continue;
+            }
+            // As a prediction prefers this build's step code, so does its
+            // check: older code's times (pytorch's workers before the
+            // zygote) say nothing of what the next run takes.
+            let current = |o: &Record| o.this_step_code() == Some(true);
+            let fresh = self.seen.iter().any(|o| {
+                current(o)
+                    && o.case.framework == r.case.framework
+                    && o.group.device == r.group.device
+                    && o.group.phase == r.group.phase
+            });
+            if fresh && !current(r) {
                 continue;
             }
             let skip = |o: &Record| {
@@ -649,6 +664,38 @@ pub(crate) mod tests {
         let other = p.accuracy(&g, Basis::OtherModel).unwrap();
         assert_eq!((other.count, other.under), (4, 1));
         assert!(other.median > 1.5, "{other:?}");
+    }
+
+    /// Older step code's times are not what the next run takes: where the
+    /// framework has records of this build's, only those are checked.
+    #[test]
+    fn the_check_leaves_older_step_code_out_where_there_is_this_builds() {
+        use crate::record::{code, MeasuredWith};
+        let g = grid();
+        let with = |code: &str| MeasuredWith {
+            code: code.into(),
+            threads: 1,
+            seed: 1,
+            target_seconds: 1.0,
+            budget_seconds: 20.0,
+            metric: Default::default(),
+            step_delay_ms: 0.0,
+            malloc: Default::default(),
+        };
+        let mut p = Predictor::default();
+        for f in [100, 200, 400] {
+            let mut r = at("resnet18", "tch", f, 0.0001 * f as f64);
+            r.settings = Some(with(code(Framework::Tch)));
+            p.learn(r);
+        }
+        // An older build took 30 s more around its step.
+        let mut old = at("resnet18", "tch", 800, 0.08);
+        old.wall_seconds = old.wall_seconds.map(|w| w + 30.0);
+        old.settings = Some(with("0123456789abcdef"));
+        p.learn(old);
+        let own = p.accuracy(&g, Basis::ThisModel).unwrap();
+        assert_eq!((own.count, own.under), (3, 0), "{own:?}");
+        assert!((own.p90 - 1.0).abs() < 1e-9, "{own:?}");
     }
 
     #[test]
