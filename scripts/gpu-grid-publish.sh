@@ -33,7 +33,9 @@ said=$("$cli" report --grid --criterion "$work/criterion" --out "$work/report")
 echo "$said"
 # The GPU grid issue's acceptance: tch's, tch-jit's and candle's cells.
 core=$(CNN_BENCH_FRAMEWORKS=tch,tch-jit,candle "$cli" report --grid --criterion "$work/criterion" --out "$work/core")
-core="tch, tch-jit and candle (the acceptance): $(coverage_of "$(head -n 1 <<< "$core")"); left: $(sed -n 's/^left to measure: //p' <<< "$core")"
+checked=$(sed -n 's/^predictions checked on the recorded benchmarks /predictions checked on their recorded benchmarks /p' <<< "$core")
+core="tch, tch-jit and candle (the acceptance): $(coverage_of "$(head -n 1 <<< "$core")"); left: $(sed -n 's/^left to measure: //p' <<< "$core")${checked:+
+tch, tch-jit and candle: $checked}"
 summary=$(head -n 1 <<< "$said")
 left=$(tail -n +2 <<< "$said")
 coverage=$(coverage_of "$summary")

@@ -42,7 +42,15 @@ pub struct Left {
 impl Left {
     /// What a resumed run of `cases` has left in criterion's folder `out`.
     pub fn of(grid: &Grid, cases: &[(Group, Case)], out: &Path) -> Result<Self> {
-        let p = Predictor::from_folder(out);
+        // The selection's frameworks, devices and phases: a prediction uses
+        // no other records, and the check speaks of these.
+        let mut p = Predictor::from_folder(out);
+        p.retain(|r| {
+            cases.iter().any(|(g, k)| {
+                (k.framework, g.device, g.phase)
+                    == (r.case.framework, r.group.device, r.group.phase)
+            })
+        });
         let mut left = Left {
             missing: 0,
             stale: 0,
@@ -187,7 +195,22 @@ mod tests {
         old.settings = Some(with("0123456789abcdef"));
         write_record(&out, gr, k, &old).unwrap();
 
+        // tch-jit is not in the selection: its records neither predict nor
+        // are checked (two of this build's would check each other).
+        for batch in [1, 8] {
+            let (gr, _, f) = at(Framework::Tch, batch);
+            let k = Case {
+                framework: Framework::TchJit,
+                ..at(Framework::Tch, batch).1.clone()
+            };
+            let mut r = rec(&gr.bench_id(&k), "tch-jit", f, 0.01, 1.0, 5.0);
+            r.group = gr.clone();
+            r.settings = Some(with(code(Framework::TchJit)));
+            write_record(&out, gr, &k, &r).unwrap();
+        }
+
         let left = Left::of(&g, &cases, &out).unwrap();
+        assert_eq!(left.checked, (None, None));
         assert_eq!((left.missing, left.stale, left.guessed), (4, 1, 3));
         assert_eq!(
             left.other_model, 0,

@@ -61,6 +61,11 @@ impl Predictor {
         p
     }
 
+    /// Keeps only the records `keep` says.
+    pub(crate) fn retain(&mut self, keep: impl Fn(&Record) -> bool) {
+        self.seen.retain(keep);
+    }
+
     /// Adds a finished benchmark's record.
     pub fn learn(&mut self, r: Record) {
         if r.wall_seconds.is_some() {
@@ -206,8 +211,12 @@ impl Predictor {
             if fresh && !current(r) {
                 continue;
             }
+            // Nor does it predict this build's from older code's records
+            // (a run would have this one).
             let skip = |o: &Record| {
-                o.id == r.id || (basis != Basis::ThisModel && o.group.model == r.group.model)
+                o.id == r.id
+                    || (basis != Basis::ThisModel && o.group.model == r.group.model)
+                    || (current(r) && !current(o))
             };
             let known = self.known_without(grid, &r.group, &r.case, r.flops_per_step, &skip);
             if let Some((secs, b)) = known {
