@@ -151,13 +151,13 @@ impl Left {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schedule::tests::{grid, rec};
+    use crate::schedule::tests::{grid, rec, with};
     use crate::schedule::{measuring, UNKNOWN_OVERHEAD_S};
 
     #[test]
     fn what_a_resumed_run_has_left_is_predicted_from_the_folder() {
         use crate::filter::Filter;
-        use crate::record::{code, write_record, MeasuredWith};
+        use crate::record::{code, write_record};
         let mut g = grid();
         g.batches = vec![1, 8, 16];
         g.frameworks = vec![Framework::Tch, Framework::Candle];
@@ -171,16 +171,6 @@ mod tests {
                 .find(|(_, k)| (k.framework, k.batch) == (f, batch))
                 .unwrap();
             (gr, k, flops_per_step(&graph, k, gr.phase).unwrap())
-        };
-        let with = |code: &str| MeasuredWith {
-            code: code.into(),
-            threads: 1,
-            seed: 1,
-            target_seconds: 1.0,
-            budget_seconds: 20.0,
-            metric: Default::default(),
-            step_delay_ms: 0.0,
-            malloc: Default::default(),
         };
         // tch at batch 1 is done; at batch 8 it is older step code (7.5 s
         // last time); at batch 16 and every candle cell it is missing.

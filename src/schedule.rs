@@ -472,6 +472,20 @@ pub(crate) mod tests {
         }
     }
 
+    /// [`grid`]'s settings, with step code `code`.
+    pub(crate) fn with(code: &str) -> crate::record::MeasuredWith {
+        crate::record::MeasuredWith {
+            code: code.into(),
+            threads: 1,
+            seed: 1,
+            target_seconds: 1.0,
+            budget_seconds: 20.0,
+            metric: Default::default(),
+            step_delay_ms: 0.0,
+            malloc: Default::default(),
+        }
+    }
+
     #[test]
     fn a_known_benchmark_takes_what_it_took_and_others_scale_by_flops() {
         let g = grid();
@@ -679,18 +693,8 @@ pub(crate) mod tests {
     /// framework has records of this build's, only those are checked.
     #[test]
     fn the_check_leaves_older_step_code_out_where_there_is_this_builds() {
-        use crate::record::{code, MeasuredWith};
+        use crate::record::code;
         let g = grid();
-        let with = |code: &str| MeasuredWith {
-            code: code.into(),
-            threads: 1,
-            seed: 1,
-            target_seconds: 1.0,
-            budget_seconds: 20.0,
-            metric: Default::default(),
-            step_delay_ms: 0.0,
-            malloc: Default::default(),
-        };
         let mut p = Predictor::default();
         for f in [100, 200, 400] {
             let mut r = at("resnet18", "tch", f, 0.0001 * f as f64);
