@@ -45,12 +45,7 @@ impl Left {
         // The selection's frameworks, devices and phases: a prediction uses
         // no other records, and the check speaks of these.
         let mut p = Predictor::from_folder(out);
-        p.retain(|r| {
-            cases.iter().any(|(g, k)| {
-                (k.framework, g.device, g.phase)
-                    == (r.case.framework, r.group.device, r.group.phase)
-            })
-        });
+        p.retain(|r| cases.iter().any(|(g, k)| r.same_column(g, k)));
         let mut left = Left {
             missing: 0,
             stale: 0,
@@ -126,12 +121,13 @@ impl Left {
         .into_iter()
         .flatten()
         .collect();
-        let checked = match checked.is_empty() {
-            true => String::new(),
-            false => format!(
+        let checked = if checked.is_empty() {
+            String::new()
+        } else {
+            format!(
                 "\npredictions checked on the recorded benchmarks (wall time, each predicted from the others): {}",
                 checked.join("; ")
-            ),
+            )
         };
         format!(
             "left to measure: {} benchmark(s) ({} never recorded, {} with older step code), about {} of machine time (an estimate from the records{guessed}{other})\nleft per framework: {}{checked}",

@@ -91,6 +91,13 @@ impl Record {
     pub fn older_step_code(&self) -> bool {
         self.this_step_code() == Some(false)
     }
+
+    /// Whether it measured `case`'s framework on `group`'s device and phase
+    /// (at any model, size and batch): the records a prediction scales.
+    pub fn same_column(&self, group: &Group, case: &Case) -> bool {
+        (self.case.framework, self.group.device, self.group.phase)
+            == (case.framework, group.device, group.phase)
+    }
 }
 
 /// Seconds each stage of a benchmark lasted, from when it announced the

@@ -107,9 +107,7 @@ impl Predictor {
         let current = |r: &Record| r.this_step_code() == Some(true);
         let alike = |r: &&Record| {
             !skip(r)
-                && r.case.framework == case.framework
-                && r.group.device == group.device
-                && r.group.phase == group.phase
+                && r.same_column(group, case)
                 && r.first_step_seconds.is_some()
                 && r.flops_per_step > 0
         };
@@ -202,12 +200,10 @@ impl Predictor {
             // check: older code's times (pytorch's workers before the
             // zygote) say nothing of what the next run takes.
             let current = |o: &Record| o.this_step_code() == Some(true);
-            let fresh = self.seen.iter().any(|o| {
-                current(o)
-                    && o.case.framework == r.case.framework
-                    && o.group.device == r.group.device
-                    && o.group.phase == r.group.phase
-            });
+            let fresh = self
+                .seen
+                .iter()
+                .any(|o| current(o) && o.same_column(&r.group, &r.case));
             if fresh && !current(r) {
                 continue;
             }
