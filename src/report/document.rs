@@ -74,7 +74,7 @@ impl Cell {
 }
 
 /// The report of `rows`: a summary, the study's time tables, GPU memory,
-/// the estimates, the time per benchmark, and the failures the cells refer
+/// the study's own ratios beside this run's, the estimates, the time per benchmark, and the failures the cells refer
 /// to.
 pub fn document(rows: &[Row]) -> Vec<Section> {
     let mut notes: Vec<String> = Vec::new();
@@ -92,6 +92,7 @@ pub fn document(rows: &[Row]) -> Vec<Section> {
     if !gpu.is_empty() {
         out.push(memory_table(&gpu, &mut notes));
     }
+    out.extend(super::study::study(rows));
     out.extend(appendix::estimates(rows));
     out.extend(appendix::run_time(rows));
     if !notes.is_empty() {
@@ -236,7 +237,7 @@ fn say_machines(machines: &[String]) -> Vec<String> {
 }
 
 /// The mark of a figure measured with older step code than this build's.
-const OLDER: &str = "†";
+pub(super) const OLDER: &str = "†";
 
 /// Marks `cell` when `r` was measured with older step code.
 fn mark_older(cell: &mut Cell, r: &Row) {

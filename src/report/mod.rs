@@ -18,6 +18,7 @@ mod csv;
 mod document;
 mod html;
 mod markdown;
+mod study;
 mod summary;
 
 pub use compare::*;
