@@ -26,6 +26,16 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
 }
 
+impl Table {
+    /// Every row's cells as report.md writes them.
+    pub fn markdown_rows(&self) -> Vec<Vec<String>> {
+        self.rows
+            .iter()
+            .map(|r| r.iter().map(Cell::markdown).collect())
+            .collect()
+    }
+}
+
 /// A table cell: what Markdown shows, and what HTML adds.
 #[derive(Clone, Debug, Default)]
 pub struct Cell {
@@ -327,10 +337,7 @@ mod tests {
             .iter()
             .find(|s| s.title == "Train step time, GPU")
             .unwrap();
-        let cells: Vec<String> = train.table.as_ref().unwrap().rows[0]
-            .iter()
-            .map(Cell::markdown)
-            .collect();
+        let cells = &train.table.as_ref().unwrap().markdown_rows()[0];
         assert_eq!(cells[3..], ["~1.00 ms (1.00)", "~1.00 ms† (1.00)"]);
         assert!(
             train

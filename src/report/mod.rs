@@ -291,6 +291,11 @@ pub fn format_ns(ns: f64) -> String {
     }
 }
 
+/// The geometric mean of `ratios` (none: NaN).
+pub(crate) fn geometric_mean(ratios: &[f64]) -> f64 {
+    (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp()
+}
+
 /// The frameworks of `rows` in the harness's order (tch, tch-jit, candle,
 /// ort, tract).
 pub(crate) fn frameworks_of(rows: &[&Row]) -> Vec<Framework> {

@@ -6,7 +6,7 @@
 //! (`seed-study/`, copied unchanged).
 
 use super::document::{Cell, Section, Table, OLDER};
-use super::{by_configuration, machines, timed, Row, SECTIONS};
+use super::{by_configuration, geometric_mean, machines, timed, Row, SECTIONS};
 use crate::identities::{Framework, Phase};
 use anyhow::{bail, Context, Result};
 
@@ -138,11 +138,6 @@ impl Ratio {
             ..Cell::number("")
         }
     }
-}
-
-/// The geometric mean of `ratios`.
-fn geometric_mean(ratios: &[f64]) -> f64 {
-    (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp()
 }
 
 /// `1.51x TensorFlow 2.5's (longer in 21 of 24)`, and for ours how many
@@ -366,13 +361,7 @@ mod tests {
             cpu(Framework::Pytorch, "densenet121", 9.0, 10.0, 11.0),
         ];
         let s = study(&rows).unwrap();
-        let cells: Vec<Vec<String>> = s
-            .table
-            .unwrap()
-            .rows
-            .iter()
-            .map(|r| r.iter().map(Cell::markdown).collect())
-            .collect();
+        let cells = s.table.unwrap().markdown_rows();
         // seed-study/inference_cpu.csv, resnet18 at 128, batch 1: tf1
         // 0.008672776222229 s, tf2 0.0107517790794372 s, pytorch
         // 0.0075066590309143 s.

@@ -4,7 +4,7 @@
 //! from the same rows as the tables.
 
 use super::document::{Cell, Section, Table};
-use super::{by_configuration, frameworks_of, timed, Row, SECTIONS};
+use super::{by_configuration, frameworks_of, geometric_mean, timed, Row, SECTIONS};
 use crate::identities::Framework;
 use std::collections::BTreeMap;
 
@@ -65,7 +65,7 @@ pub(super) fn summary(rows: &[Row]) -> Option<Section> {
             } else if ratios.is_empty() {
                 (String::from("-"), String::new())
             } else {
-                let geo = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+                let geo = geometric_mean(&ratios);
                 let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
                 let hi = ratios.iter().copied().fold(0.0, f64::max);
                 (format!("{geo:.2}"), format!("{lo:.2}-{hi:.2}"))
@@ -119,13 +119,7 @@ mod tests {
             at(Framework::Candle, 16, 1.0, false),
         ];
         let s = summary(&rows).unwrap();
-        let cells: Vec<Vec<String>> = s
-            .table
-            .unwrap()
-            .rows
-            .iter()
-            .map(|r| r.iter().map(Cell::markdown).collect())
-            .collect();
+        let cells = s.table.unwrap().markdown_rows();
         let t = "Train step time, GPU";
         assert_eq!(
             cells,
