@@ -96,9 +96,39 @@ fn parse(line: &str) -> Result<Published> {
     })
 }
 
-/// Our columns set against `tensorflow`, as the study set PyTorch against
-/// TensorFlow: PyTorch itself (from Python) and its engine from Rust.
-const OURS: [Framework; 2] = [Framework::Pytorch, Framework::Tch];
+/// One of the study's questions, asked again of a run: the study's ratios
+/// (one of its frameworks over another) beside ours.
+struct Question {
+    title: &'static str,
+    /// What is compared, and which way is better (`{here}`: this run's
+    /// machines).
+    intro: &'static str,
+    /// The study's ratios: numerator, denominator, their names.
+    then: &'static [(Then, Then, &'static str)],
+    /// Ours: numerator, denominator.
+    ours: &'static [(Framework, Framework)],
+}
+
+const QUESTIONS: [Question; 2] = [
+    Question {
+        title: "The 2021 study beside this run: PyTorch against TensorFlow",
+        intro: "The study this project reproduces (\"TensorFlow vs PyTorch\", 2021: TensorFlow 1.15, TensorFlow 2.5 and PyTorch 1.9 on an NVIDIA GeForce RTX 2060 and an Intel i7-9750H) asked which framework is faster. Its machines are not this run's ({here}), so its times are not set against ours; its ratios are: PyTorch's time over TensorFlow's in the same configuration, from the study's published means (`seed-study/`), beside this run's `pytorch` (PyTorch from Python) and `tch` (PyTorch's engine from Rust) over `tensorflow` (TensorFlow's graph mode from Rust, a static graph as TensorFlow 1's). Above 1, TensorFlow was the faster.",
+        then: &[
+            (Then::Pytorch, Then::Tf2, "PyTorch 1.9 / TF 2.5"),
+            (Then::Pytorch, Then::Tf1, "PyTorch 1.9 / TF 1.15"),
+        ],
+        ours: &[
+            (Framework::Pytorch, Framework::Tensorflow),
+            (Framework::Tch, Framework::Tensorflow),
+        ],
+    },
+    Question {
+        title: "The 2021 study beside this run: a static graph against eager execution",
+        intro: "The study's other question: does a static graph run faster than eager execution? Its TensorFlow 1.15 (a static graph run by a session) over its TensorFlow 2.5 (whose default is eager execution), from the study's published means (`seed-study/`), beside this run's `tch-jit` (the model traced to a TorchScript graph, run by libtorch's graph executor) over `tch` (the same model, op by op). Its machines are not this run's ({here}): ratios only. Below 1, the graph was the faster.",
+        then: &[(Then::Tf1, Then::Tf2, "TF 1.15 / TF 2.5")],
+        ours: &[(Framework::TchJit, Framework::Tch)],
+    },
+];
 
 /// One framework's time over another's in one configuration.
 struct Ratio {
@@ -140,143 +170,152 @@ impl Ratio {
     }
 }
 
-/// `1.51x TensorFlow 2.5's (longer in 21 of 24)`, and for ours how many
-/// were longer beyond noise (the interval above 1).
-fn said(ratios: &[f64], over: &str, beyond_noise: Option<usize>) -> String {
-    let longer = ratios.iter().filter(|&&r| r > 1.0).count();
-    let noise = beyond_noise.map_or(String::new(), |k| format!(", beyond noise in {k}"));
+/// How a column of ratios came out: `1.51 (21 of 24 above 1)`, with `more`
+/// inside the brackets.
+fn said(name: &str, ratios: &[f64], more: &str) -> String {
+    let above = ratios.iter().filter(|&&r| r > 1.0).count();
     format!(
-        "{:.2}x {over} (longer in {longer} of {}{noise})",
+        "{name} {:.2} ({above} of {} above 1{more})",
         geometric_mean(ratios),
         ratios.len()
     )
 }
 
-/// The section: per study table that this run shares configurations with
-/// (a `tensorflow` time and a `pytorch` or `tch` one where the study
-/// published the configuration), the study's PyTorch-over-TensorFlow ratios
-/// and ours. `None` when there is none (no `tensorflow` column: it runs on
-/// the CPU only).
-pub(super) fn study(rows: &[Row]) -> Option<Section> {
+/// What our ratios add: how many were above or below 1 beyond noise (the
+/// interval clear of it), and how many are of older step code.
+fn beyond_noise(ratios: &[Ratio]) -> String {
+    let clear =
+        |f: fn(&(f64, f64)) -> bool| ratios.iter().filter_map(|r| r.interval).filter(f).count();
+    let older = ratios.iter().filter(|r| r.older).count();
+    format!(
+        "; beyond noise {} above, {} below{}",
+        clear(|(lo, _)| *lo > 1.0),
+        clear(|(_, hi)| *hi < 1.0),
+        if older > 0 {
+            format!("; {older} of older step code, {OLDER}")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// The study's questions, each a section where this run answers it: per
+/// study table, every configuration the study published in which this run
+/// has one of the question's ratios. `tensorflow` runs on the CPU only, so
+/// the first question has CPU inference rows alone.
+pub(super) fn study(rows: &[Row]) -> Vec<Section> {
     let published = published().expect("seed-study's files parse (a test reads every line)");
-    let mut table = Table {
-        columns: [
-            "table",
-            "model",
-            "size",
-            "batch",
-            "2021: PyTorch / TF 2.5",
-            "2021: PyTorch / TF 1.15",
-            "pytorch / tensorflow",
-            "tch / tensorflow",
-        ]
+    QUESTIONS
         .iter()
-        .map(|s| s.to_string())
-        .collect(),
+        .filter_map(|q| ask(q, &published, rows))
+        .collect()
+}
+
+fn ask(q: &Question, published: &[Published], rows: &[Row]) -> Option<Section> {
+    let mut table = Table {
+        columns: ["table", "model", "size", "batch"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(q.then.iter().map(|(_, _, name)| format!("2021: {name}")))
+            .chain(q.ours.iter().map(|(a, b)| format!("{a} / {b}")))
+            .collect(),
         rows: vec![],
     };
     let mut found = Vec::new();
+    let mut used: Vec<&Row> = Vec::new();
     for (device, phase, title) in SECTIONS {
+        // The study's mean: `None` where it has no such benchmark,
+        // `Some(None)` where its run failed.
         let then = |model: &str, size, batch, framework| {
             published
                 .iter()
                 .find(|p| {
-                    (
-                        p.device,
-                        p.phase,
-                        p.model.as_str(),
-                        p.size,
-                        p.batch,
-                        p.framework,
-                    ) == (device, phase, model, size, batch, framework)
+                    (p.device, p.phase, p.model.as_str(), p.size, p.batch)
+                        == (device, phase, model, size, batch)
+                        && p.framework == framework
                 })
                 .map(|p| p.seconds)
         };
         let mine = timed(rows, device, phase);
-        // The study's two ratios, then ours (each over its configurations).
-        let mut columns: [Vec<f64>; 4] = Default::default();
-        let mut beyond_noise = [0; 2];
+        let mut theirs: Vec<Vec<f64>> = vec![Vec::new(); q.then.len()];
+        let mut ours: Vec<Vec<Ratio>> = q.ours.iter().map(|_| Vec::new()).collect();
         for ((model, size, batch), cells) in by_configuration(&mine, |r| r.record.case.framework) {
-            let Some(tf) = cells.get(&Framework::Tensorflow) else {
-                continue;
-            };
-            let Some(pytorch) = then(&model, size, batch, Then::Pytorch) else {
+            if then(&model, size, batch, Then::Pytorch).is_none() {
                 continue; // not in the study's grid
-            };
-            let ours = OURS.map(|f| cells.get(&f).and_then(|r| Ratio::of(r, tf)));
-            if ours.iter().all(Option::is_none) {
+            }
+            let now: Vec<Option<Ratio>> = q
+                .ours
+                .iter()
+                .map(|(a, b)| Ratio::of(cells.get(a)?, cells.get(b)?))
+                .collect();
+            if now.iter().all(Option::is_none) {
                 continue;
             }
-            let theirs = [Then::Tf2, Then::Tf1]
-                .map(|t| Some(pytorch? / then(&model, size, batch, t).flatten()?));
             let mut row = vec![
                 Cell::label(title),
                 Cell::label(&model),
                 Cell::number(size),
                 Cell::number(batch),
             ];
-            for (i, r) in theirs.iter().enumerate() {
-                row.push(match r {
+            for (i, (a, b, _)) in q.then.iter().enumerate() {
+                let ratio =
+                    (|| Some(then(&model, size, batch, *a)?? / then(&model, size, batch, *b)??))();
+                row.push(match ratio {
                     Some(r) => {
-                        columns[i].push(*r);
+                        theirs[i].push(r);
                         Cell::number(format!("{r:.2}"))
                     }
                     None => Cell::number("- (failed)"),
                 });
             }
-            for (i, r) in ours.iter().enumerate() {
-                row.push(match r {
-                    Some(r) => {
-                        columns[2 + i].push(r.point);
-                        if r.interval.is_some_and(|(lo, _)| lo > 1.0) {
-                            beyond_noise[i] += 1;
-                        }
-                        r.cell()
-                    }
-                    None => Cell::default(),
-                });
+            for (i, r) in now.into_iter().enumerate() {
+                row.push(r.as_ref().map_or_else(Cell::default, Ratio::cell));
+                ours[i].extend(r);
             }
+            let (a, b): (Vec<_>, Vec<_>) = q.ours.iter().copied().unzip();
+            used.extend(
+                cells
+                    .iter()
+                    .filter(|(f, _)| a.contains(f) || b.contains(f))
+                    .map(|(_, r)| *r),
+            );
             table.rows.push(row);
         }
-        if columns.iter().all(Vec::is_empty) {
+        if ours.iter().all(Vec::is_empty) {
             continue;
         }
-        let [tf2, tf1, pytorch, tch] = &columns;
-        let mut then = Vec::new();
-        if !tf2.is_empty() {
-            then.push(said(tf2, "TensorFlow 2.5's time", None));
-        }
-        if !tf1.is_empty() {
-            then.push(said(tf1, "TensorFlow 1.15's", None));
-        }
-        let mut now = Vec::new();
-        if !pytorch.is_empty() {
-            now.push(format!(
-                "pytorch took {}",
-                said(pytorch, "tensorflow's time", Some(beyond_noise[0]))
-            ));
-        }
-        if !tch.is_empty() {
-            now.push(format!(
-                "tch {}",
-                said(tch, "tensorflow's", Some(beyond_noise[1]))
-            ));
-        }
+        let then: Vec<String> = q
+            .then
+            .iter()
+            .zip(&theirs)
+            .filter(|(_, r)| !r.is_empty())
+            .map(|((_, _, name), r)| said(name, r, ""))
+            .collect();
+        let now: Vec<String> = q
+            .ours
+            .iter()
+            .zip(&ours)
+            .filter(|(_, r)| !r.is_empty())
+            .map(|((a, b), r)| {
+                let points: Vec<f64> = r.iter().map(|r| r.point).collect();
+                said(&format!("{a} / {b}"), &points, &beyond_noise(r))
+            })
+            .collect();
         let then = if then.is_empty() {
-            "the study published no time for these configurations".to_string()
+            "no time published for these configurations".to_string()
         } else {
-            format!("PyTorch took {}", then.join(" and "))
+            then.join("; ")
         };
         found.push(format!(
             "{title}, geometric means: in the study, {then}; in this run, {}.",
-            now.join(", ")
+            now.join("; ")
         ));
     }
     if table.rows.is_empty() {
         return None;
     }
-    // One table (the usual case: tensorflow runs on the CPU only): the
-    // paragraph above names it, a column would repeat it on every row.
+    // One table (tensorflow's, on the CPU only): the paragraph above names
+    // it, a column would repeat it on every row.
     if table
         .rows
         .iter()
@@ -287,17 +326,14 @@ pub(super) fn study(rows: &[Row]) -> Option<Section> {
             r.remove(0);
         });
     }
-    let here = machines(
-        rows.iter()
-            .filter(|r| r.record.case.framework == Framework::Tensorflow),
-    );
-    let mut text = vec![format!(
-        "The study this project reproduces (\"TensorFlow vs PyTorch\", 2021: TensorFlow 1.15, TensorFlow 2.5 and PyTorch 1.9 on an NVIDIA GeForce RTX 2060 and an Intel i7-9750H) asked which framework is faster. Its machines are not this run's ({}), so its times are not set against ours; its ratios are: PyTorch's time over TensorFlow's in the same configuration, from the study's published means (`seed-study/`), beside this run's `pytorch` (PyTorch from Python) and `tch` (PyTorch's engine from Rust) over `tensorflow` (TensorFlow's graph mode from Rust, a static graph as TensorFlow 1's). Above 1, TensorFlow was the faster. In brackets the conservative 95% interval of our ratio (the low end of one interval over the high end of the other, and the reverse); `~` an estimate; `- (failed)` a configuration the study's run did not complete.",
-        here.join(", ")
-    )];
+    let here = machines(used.iter().copied()).join(", ");
+    let mut text = vec![
+        q.intro.replace("{here}", &here),
+        "In brackets the conservative 95% interval of our ratio (the low end of one interval over the high end of the other, and the reverse); `~` an estimate (no interval); `†` a figure of older step code; `- (failed)` a configuration the study's run did not complete.".to_string(),
+    ];
     text.extend(found);
     Some(Section {
-        title: "The 2021 study beside this run".into(),
+        title: q.title.into(),
         text,
         table: Some(table),
         ..Section::default()
@@ -360,14 +396,16 @@ mod tests {
             cpu(Framework::Tensorflow, "densenet121", 9.0, 10.0, 11.0),
             cpu(Framework::Pytorch, "densenet121", 9.0, 10.0, 11.0),
         ];
-        let s = study(&rows).unwrap();
-        let cells = s.table.unwrap().markdown_rows();
+        let sections = study(&rows);
+        assert_eq!(sections.len(), 1, "no tch-jit: the first question only");
+        let s = &sections[0];
+        assert_eq!(s.title, QUESTIONS[0].title);
         // seed-study/inference_cpu.csv, resnet18 at 128, batch 1: tf1
         // 0.008672776222229 s, tf2 0.0107517790794372 s, pytorch
         // 0.0075066590309143 s.
         let (tf1, tf2, pytorch) = (0.008672776222229, 0.0107517790794372, 0.0075066590309143);
         assert_eq!(
-            cells,
+            s.table.as_ref().unwrap().markdown_rows(),
             [[
                 "resnet18".to_string(),
                 "128".into(),
@@ -381,16 +419,46 @@ mod tests {
         assert_eq!(
             s.text.last().unwrap(),
             &format!(
-                "Inference step time, CPU, geometric means: in the study, PyTorch took \
-                 {:.2}x TensorFlow 2.5's time (longer in 0 of 1) and {:.2}x TensorFlow \
-                 1.15's (longer in 0 of 1); in this run, pytorch took 1.50x tensorflow's \
-                 time (longer in 1 of 1, beyond noise in 1), tch 1.00x tensorflow's \
-                 (longer in 0 of 1, beyond noise in 0).",
+                "Inference step time, CPU, geometric means: in the study, PyTorch 1.9 / TF 2.5 \
+                 {:.2} (0 of 1 above 1); PyTorch 1.9 / TF 1.15 {:.2} (0 of 1 above 1); in this \
+                 run, pytorch / tensorflow 1.50 (1 of 1 above 1; beyond noise 1 above, 0 \
+                 below); tch / tensorflow 1.00 (0 of 1 above 1; beyond noise 0 above, 0 below).",
                 pytorch / tf2,
                 pytorch / tf1
             )
         );
         // Without tensorflow there is nothing to set beside the study.
-        assert!(study(&rows[1..3]).is_none());
+        assert!(study(&rows[1..3]).is_empty());
+    }
+
+    #[test]
+    fn the_studys_graph_against_eager_beside_tch_jit_against_tch() {
+        // resnet18's GPU train step at 224, batch 1, as estimates.
+        let rows = [
+            test_row(Framework::Tch, 1, 10e6, crate::record::code(Framework::Tch)),
+            test_row(Framework::TchJit, 1, 8e6, "0123456789abcdef"),
+        ];
+        let sections = study(&rows);
+        assert_eq!(sections.len(), 1);
+        assert_eq!(sections[0].title, QUESTIONS[1].title);
+        // seed-study/train.csv, resnet18 at 224, batch 1: tf1
+        // 0.0214041900634765 s, tf2 0.023924176692962647 s.
+        let (tf1, tf2) = (0.0214041900634765, 0.023924176692962647);
+        assert_eq!(
+            sections[0].table.as_ref().unwrap().markdown_rows(),
+            [[
+                "resnet18".to_string(),
+                "224".into(),
+                "1".into(),
+                format!("{:.2}", tf1 / tf2),
+                "~0.80†".into(),
+            ]]
+        );
+        assert!(sections[0].text.last().unwrap().starts_with(&format!(
+            "Train step time, GPU, geometric means: in the study, TF 1.15 / TF 2.5 {:.2} \
+             (0 of 1 above 1); in this run, tch-jit / tch 0.80 (0 of 1 above 1; beyond \
+             noise 0 above, 0 below; 1 of older step code, †).",
+            tf1 / tf2
+        )));
     }
 }
