@@ -1,24 +1,25 @@
-//! The report's first section: per time table, each framework against the
-//! table's first framework (tch where it ran), and how often it was the
-//! fastest: the study's "which framework is fastest" at a glance, computed
-//! from the same rows as the tables.
+//! The report's first section: per time table and per phase of GPU
+//! memory, each framework against the table's first framework (tch where it
+//! ran), and how often it was the best (the fastest, or the least memory):
+//! the study's "which framework is fastest", and its memory table, at a
+//! glance, computed from the same rows as the tables.
 
 use super::document::{Cell, Section, Table};
 use super::{by_configuration, frameworks_of, geometric_mean, timed, Row, SECTIONS};
-use crate::identities::Framework;
+use crate::identities::{Framework, Phase, Status};
 use std::collections::BTreeMap;
 
-/// The summary of `rows`' time tables; `None` when no table has two
-/// frameworks to compare.
+/// The summary of `rows`' time tables and GPU memory; `None` when no table
+/// has two frameworks to compare.
 pub(super) fn summary(rows: &[Row]) -> Option<Section> {
     let mut table = Table {
         columns: [
             "table",
             "framework",
             "configurations",
-            "time / reference (geometric mean)",
+            "over the reference (geometric mean)",
             "range",
-            "fastest in",
+            "best in",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -26,70 +27,94 @@ pub(super) fn summary(rows: &[Row]) -> Option<Section> {
         rows: vec![],
     };
     for (device, phase, title) in SECTIONS {
-        let mine = timed(rows, device, phase);
-        let frameworks = frameworks_of(&mine);
-        let Some(&reference) = frameworks.first().filter(|_| frameworks.len() > 1) else {
-            continue;
-        };
-        // Each configuration's means, by framework (failures have none).
-        let configs: Vec<BTreeMap<Framework, f64>> =
-            by_configuration(&mine, |r| r.record.case.framework)
-                .into_values()
-                .map(|cells| {
-                    cells
-                        .into_iter()
-                        .filter_map(|(f, r)| Some((f, r.mean()?)))
-                        .collect()
-                })
-                .collect();
-        let older = |f: Framework| {
-            mine.iter()
-                .filter(|r| r.record.case.framework == f && r.mean().is_some())
-                .filter(|r| r.older_step_code())
-                .count()
-        };
-        for &f in &frameworks {
-            let measured: Vec<&BTreeMap<Framework, f64>> =
-                configs.iter().filter(|c| c.contains_key(&f)).collect();
-            let ratios: Vec<f64> = measured
-                .iter()
-                .filter_map(|c| Some(c[&f] / c.get(&reference)?))
-                .collect();
-            let shared: Vec<_> = measured.iter().filter(|c| c.len() > 1).collect();
-            let fastest = shared
-                .iter()
-                .filter(|c| c.values().all(|&other| c[&f] <= other))
-                .count();
-            let (ratio, range) = if f == reference {
-                (format!("1.00 ({reference})"), String::new())
-            } else if ratios.is_empty() {
-                (String::from("-"), String::new())
-            } else {
-                let geo = geometric_mean(&ratios);
-                let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-                let hi = ratios.iter().copied().fold(0.0, f64::max);
-                (format!("{geo:.2}"), format!("{lo:.2}-{hi:.2}"))
-            };
-            let older = older(f);
-            table.rows.push(vec![
-                Cell::label(title),
-                Cell::label(f),
-                Cell {
-                    bracket: (older > 0).then(|| format!("{older} †")),
-                    ..Cell::number(measured.len())
-                },
-                Cell::number(ratio),
-                Cell::number(range),
-                Cell::number(format!("{fastest} of {}", shared.len())),
-            ]);
-        }
+        compare(&mut table, title, &timed(rows, device, phase), Row::mean);
+    }
+    for phase in [Phase::Train, Phase::Inference] {
+        // Measured benchmarks with the figure: a framework with none (a
+        // CPU run, failures only) has no row.
+        let gpu: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.record.group.device.is_gpu() && r.record.group.phase == phase)
+            .filter(|r| nvml_process_mib(r).is_some())
+            .collect();
+        let title = format!("GPU memory (NVML, process), {phase}");
+        compare(&mut table, &title, &gpu, nvml_process_mib);
     }
     (!table.rows.is_empty()).then(|| Section {
         title: "Summary".into(),
-        text: vec!["Per table, each framework's step time over the reference's (the table's first framework), as the geometric mean and range of the ratio over the configurations both measured; and in how many of the configurations it shares with another framework it was the fastest. Estimates (`~`) count as measured, and figures of older step code too (how many in brackets: `†`); a failure counts in neither.".into()],
+        text: vec!["Per table, each framework's step time (for GPU memory: NVML's figure for the process after the measurement) over the reference's (the table's first framework), as the geometric mean and range of the ratio over the configurations both measured; and in how many of the configurations it shares with another framework it was the best (the fastest, or the least memory). Estimates (`~`) count as measured, and figures of older step code too (how many in brackets: `†`); a failure counts in neither.".into()],
         table: Some(table),
         ..Section::default()
     })
+}
+
+/// NVML's memory for the process after a measured benchmark, in MiB.
+fn nvml_process_mib(r: &Row) -> Option<f64> {
+    match (&r.record.memory, r.record.status) {
+        (Some(m), Status::Ok) => m.nvml_process_mib.mib(),
+        _ => None,
+    }
+}
+
+/// One table's rows of the summary: each framework's `value` over the
+/// reference's (the first framework's), per configuration.
+fn compare(table: &mut Table, title: &str, mine: &[&Row], value: impl Fn(&Row) -> Option<f64>) {
+    let frameworks = frameworks_of(mine);
+    let Some(&reference) = frameworks.first().filter(|_| frameworks.len() > 1) else {
+        return;
+    };
+    // Each configuration's values, by framework (failures have none).
+    let configs: Vec<BTreeMap<Framework, f64>> =
+        by_configuration(mine, |r| r.record.case.framework)
+            .into_values()
+            .map(|cells| {
+                cells
+                    .into_iter()
+                    .filter_map(|(f, r)| Some((f, value(r)?)))
+                    .collect()
+            })
+            .collect();
+    let older = |f: Framework| {
+        mine.iter()
+            .filter(|r| r.record.case.framework == f && value(r).is_some())
+            .filter(|r| r.older_step_code())
+            .count()
+    };
+    for &f in &frameworks {
+        let measured: Vec<&BTreeMap<Framework, f64>> =
+            configs.iter().filter(|c| c.contains_key(&f)).collect();
+        let ratios: Vec<f64> = measured
+            .iter()
+            .filter_map(|c| Some(c[&f] / c.get(&reference)?))
+            .collect();
+        let shared: Vec<_> = measured.iter().filter(|c| c.len() > 1).collect();
+        let best = shared
+            .iter()
+            .filter(|c| c.values().all(|&other| c[&f] <= other))
+            .count();
+        let (ratio, range) = if f == reference {
+            (format!("1.00 ({reference})"), String::new())
+        } else if ratios.is_empty() {
+            (String::from("-"), String::new())
+        } else {
+            let geo = geometric_mean(&ratios);
+            let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = ratios.iter().copied().fold(0.0, f64::max);
+            (format!("{geo:.2}"), format!("{lo:.2}-{hi:.2}"))
+        };
+        let older = older(f);
+        table.rows.push(vec![
+            Cell::label(title),
+            Cell::label(f),
+            Cell {
+                bracket: (older > 0).then(|| format!("{older} †")),
+                ..Cell::number(measured.len())
+            },
+            Cell::number(ratio),
+            Cell::number(range),
+            Cell::number(format!("{best} of {}", shared.len())),
+        ]);
+    }
 }
 
 #[cfg(test)]
@@ -132,6 +157,42 @@ mod tests {
         assert!(
             summary(&rows[..1]).is_none(),
             "one framework: nothing to compare"
+        );
+    }
+
+    #[test]
+    fn gpu_memory_against_the_first_framework_and_how_often_it_was_least() {
+        use crate::memory::{MemoryRecord, Reading};
+        let at = |f: Framework, batch: usize, mib: Option<f64>| {
+            let mut r = test_row(f, batch, 1e6, crate::record::code(f));
+            let none = || Reading::Unavailable("test".into());
+            r.record.memory = Some(MemoryRecord {
+                nvml_process_mib: mib.map_or_else(none, Reading::Mib),
+                nvml_peak_mib: none(),
+                device_used_mib: none(),
+                allocator_peak_mib: none(),
+                peak_rss_mib: none(),
+                sampled: Default::default(),
+            });
+            r
+        };
+        let rows = [
+            at(Framework::Tch, 1, Some(1000.0)),
+            at(Framework::Candle, 1, Some(500.0)),
+            at(Framework::Tch, 8, Some(2000.0)),
+            at(Framework::Candle, 8, Some(4000.0)),
+            // No reading: neither counted nor compared.
+            at(Framework::Tch, 16, None),
+            at(Framework::Candle, 16, Some(1.0)),
+        ];
+        let cells = summary(&rows).unwrap().table.unwrap().markdown_rows();
+        let t = "GPU memory (NVML, process), train";
+        assert_eq!(
+            cells[2..],
+            [
+                [t, "tch", "2", "1.00 (tch)", "", "1 of 2"],
+                [t, "candle", "3", "1.00", "0.50-2.00", "1 of 2"],
+            ]
         );
     }
 }
