@@ -5,7 +5,7 @@
 use super::{
     appendix, by_configuration, format_ns, frameworks_of, machines, timed, unique, Row, SECTIONS,
 };
-use crate::identities::{Framework, Status};
+use crate::identities::Framework;
 use crate::malloc::Malloc;
 
 /// One section: a heading, paragraphs, a table, a list.
@@ -84,8 +84,8 @@ impl Cell {
 }
 
 /// The report of `rows`: a summary, the study's time tables, GPU memory,
-/// the study's own ratios beside this run's, the estimates, the time per benchmark, and the failures the cells refer
-/// to.
+/// the study's own ratios beside this run's, the estimates, the time per
+/// benchmark, and the failures the cells refer to.
 pub fn document(rows: &[Row]) -> Vec<Section> {
     let mut notes: Vec<String> = Vec::new();
     let mut out: Vec<Section> = super::summary::summary(rows).into_iter().collect();
@@ -200,8 +200,8 @@ fn memory_table(gpu: &[&Row], notes: &mut Vec<String>) -> Section {
         row.extend(columns.iter().map(|c| match cells.get(c) {
             None => Cell::default(),
             Some(r) => {
-                let mut cell = match (&r.record.memory, r.record.status) {
-                    (Some(m), Status::Ok) => {
+                let mut cell = match r.memory() {
+                    Some(m) => {
                         let v = |x: &crate::memory::Reading| {
                             x.mib().map_or("n/a".to_string(), |v| format!("{v:.0}"))
                         };
@@ -210,7 +210,7 @@ fn memory_table(gpu: &[&Row], notes: &mut Vec<String>) -> Section {
                             ..Cell::number(v(&m.nvml_process_mib))
                         }
                     }
-                    _ => Cell::number(failed(r, notes)),
+                    None => Cell::number(failed(r, notes)),
                 };
                 mark_older(&mut cell, r);
                 cell

@@ -82,6 +82,15 @@ impl Row {
             .filter(|_| self.record.status == crate::identities::Status::Ok)
     }
 
+    /// Its memory figures, when it was measured (a failed benchmark's are
+    /// not its own).
+    pub fn memory(&self) -> Option<&crate::memory::MemoryRecord> {
+        self.record
+            .memory
+            .as_ref()
+            .filter(|_| self.record.status == crate::identities::Status::Ok)
+    }
+
     /// The machine that measured it: the GPU for a GPU benchmark, the CPU
     /// model for a CPU one.
     pub fn machine(&self) -> String {

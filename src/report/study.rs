@@ -272,12 +272,11 @@ fn ask(q: &Question, published: &[Published], rows: &[Row]) -> Option<Section> {
                 row.push(r.as_ref().map_or_else(Cell::default, Ratio::cell));
                 ours[i].extend(r);
             }
-            let (a, b): (Vec<_>, Vec<_>) = q.ours.iter().copied().unzip();
             used.extend(
-                cells
+                q.ours
                     .iter()
-                    .filter(|(f, _)| a.contains(f) || b.contains(f))
-                    .map(|(_, r)| *r),
+                    .flat_map(|(a, b)| [a, b])
+                    .filter_map(|f| cells.get(f).copied()),
             );
             table.rows.push(row);
         }

@@ -6,7 +6,7 @@
 
 use super::document::{Cell, Section, Table};
 use super::{by_configuration, frameworks_of, geometric_mean, timed, Row, SECTIONS};
-use crate::identities::{Framework, Phase, Status};
+use crate::identities::{Framework, Phase};
 use std::collections::BTreeMap;
 
 /// The summary of `rows`' time tables and GPU memory; `None` when no table
@@ -50,10 +50,7 @@ pub(super) fn summary(rows: &[Row]) -> Option<Section> {
 
 /// NVML's memory for the process after a measured benchmark, in MiB.
 fn nvml_process_mib(r: &Row) -> Option<f64> {
-    match (&r.record.memory, r.record.status) {
-        (Some(m), Status::Ok) => m.nvml_process_mib.mib(),
-        _ => None,
-    }
+    r.memory()?.nvml_process_mib.mib()
 }
 
 /// One table's rows of the summary: each framework's `value` over the
