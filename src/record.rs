@@ -2,7 +2,7 @@
 //! criterion's own files for it, and how it is read and written.
 
 use crate::grid::{Case, Group};
-use crate::identities::{Framework, Metric, Status};
+use crate::identities::{Device, Framework, Metric, Phase, Status};
 use crate::malloc::Malloc;
 use crate::memory::MemoryRecord;
 use crate::run_info::RunInfo;
@@ -92,11 +92,15 @@ impl Record {
         self.this_step_code() == Some(false)
     }
 
+    /// Its framework, device and phase: a column of the report's tables.
+    pub fn column(&self) -> (Framework, Device, Phase) {
+        (self.case.framework, self.group.device, self.group.phase)
+    }
+
     /// Whether it measured `case`'s framework on `group`'s device and phase
     /// (at any model, size and batch): the records a prediction scales.
     pub fn same_column(&self, group: &Group, case: &Case) -> bool {
-        (self.case.framework, self.group.device, self.group.phase)
-            == (case.framework, group.device, group.phase)
+        self.column() == (case.framework, group.device, group.phase)
     }
 }
 

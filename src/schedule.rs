@@ -188,6 +188,14 @@ impl Predictor {
     /// framework has none of this build's. `None` where no record could be
     /// predicted.
     pub(crate) fn accuracy(&self, grid: &Grid, basis: Basis) -> Option<Accuracy> {
+        let current = |o: &Record| o.this_step_code() == Some(true);
+        // The columns (framework, device, phase) with this build's records.
+        let fresh: Vec<_> = self
+            .seen
+            .iter()
+            .filter(|o| current(o))
+            .map(Record::column)
+            .collect();
         let mut ratios = Vec::new();
         for r in &self.seen {
             let Some(wall) = r.wall_seconds.filter(|w| *w > 0.0) else {
@@ -199,12 +207,7 @@ impl Predictor {
             // As a prediction prefers this build's step code, so does its
             // check: older code's times (pytorch's workers before the
             // zygote) say nothing of what the next run takes.
-            let current = |o: &Record| o.this_step_code() == Some(true);
-            let fresh = self
-                .seen
-                .iter()
-                .any(|o| current(o) && o.same_column(&r.group, &r.case));
-            if fresh && !current(r) {
+            if !current(r) && fresh.contains(&r.column()) {
                 continue;
             }
             // Nor does it predict this build's from older code's records
