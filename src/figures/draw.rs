@@ -1,8 +1,8 @@
 //! Drawing a figure (plotters' SVG backend): the title and legend, then a
 //! grid of panels, each with its value axis (linear, or logarithmic for
-//! ratios past 10x), a line per framework and its marks.
+//! ratios past 10x), a line per series and its marks.
 
-use super::{Figure, Panel, Point};
+use super::{Figure, Panel, Point, Scale};
 use crate::identities::Framework;
 use anyhow::{anyhow, Result};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
@@ -59,12 +59,10 @@ pub(super) fn draw(f: &Figure, path: &Path) -> Result<()> {
         .map_err(|e| err(&e))?;
     legend(&header, f).map_err(|e| err(&e))?;
     for (area, panel) in body.split_evenly((rows, columns)).iter().zip(&f.panels) {
-        let max = panel
-            .points
-            .values()
-            .flatten()
-            .fold(0f64, |a, p| a.max(p.value));
-        let axis = Axis::of(f.ratios, max);
+        let values = panel.points.values().flatten().map(|p| p.value);
+        let min = values.clone().fold(f64::INFINITY, f64::min);
+        let max = values.fold(0f64, f64::max);
+        let axis = Axis::of(f.scale, min, max);
         let range = axis.floor..axis.top;
         if axis.log {
             // Labelled at 1, 2 and 5 times a power of ten, light lines at
@@ -96,12 +94,19 @@ struct Axis {
 }
 
 impl Axis {
-    /// The axis of a panel whose largest value is `max`: ratios (each at
-    /// least 1) from just under 1, lower on a tall panel, and on a log
-    /// axis past 10x; MiB from 0.
-    fn of(ratios: bool, max: f64) -> Axis {
-        if ratios && max > 10.0 {
-            let (floor, top) = (0.8, max * 1.3);
+    /// The axis of a panel whose values run from `min` to `max`: ratios to
+    /// the fastest (each at least 1) from just under 1, lower on a tall
+    /// panel; ratios either side of 1 from under the least to over the
+    /// greatest, 1 always in view; either on a log axis past 10x; MiB
+    /// from 0.
+    fn of(scale: Scale, min: f64, max: f64) -> Axis {
+        let (min, max) = match scale {
+            Scale::ToFastest => (1.0, max),
+            Scale::Ratio => (min.min(1.0), max.max(1.0)),
+            Scale::Mib => (0.0, max),
+        };
+        if scale != Scale::Mib && max / min > 10.0 {
+            let (floor, top) = (min * 0.8, max * 1.3);
             let cross = floor * (top / floor).powf(0.04);
             return Axis {
                 floor,
@@ -110,15 +115,19 @@ impl Axis {
                 log: true,
             };
         }
-        let (floor, top) = match (ratios, max > 0.0) {
+        let (floor, top) = match scale {
             // The fastest (1.0) kept clear of the axis when the panel is
             // tall (up to 10x).
-            (true, _) => {
+            Scale::ToFastest => {
                 let top = (max * 1.08).max(1.2);
                 ((1.0 - (top - 1.0) * 0.06).min(0.9), top)
             }
-            (false, true) => (0.0, max * 1.1),
-            (false, false) => (0.0, 1.0),
+            Scale::Ratio => {
+                let pad = ((max - min) * 0.08).max(0.05);
+                ((min - pad).max(0.0), max + pad)
+            }
+            Scale::Mib if max > 0.0 => (0.0, max * 1.1),
+            Scale::Mib => (0.0, 1.0),
         };
         Axis {
             floor,
@@ -129,9 +138,9 @@ impl Axis {
     }
 }
 
-/// A framework's mark: filled when measured, hollow when an estimate.
-fn mark(f: Framework, p: &Point) -> ShapeStyle {
-    let c = colour(f).mix(if p.older { FADED } else { 1.0 });
+/// A series' mark: filled when measured, hollow when an estimate.
+fn mark(colour: RGBColor, p: &Point) -> ShapeStyle {
+    let c = colour.mix(if p.older { FADED } else { 1.0 });
     if p.estimate {
         c.stroke_width(2)
     } else {
@@ -142,38 +151,36 @@ fn mark(f: Framework, p: &Point) -> ShapeStyle {
 /// The opacity of a point of older step code.
 pub(super) const FADED: f64 = 0.3;
 
-/// The legend, below the title: each framework's colour on one line, what
-/// the marks and axes mean on the next.
+/// The legend, below the title: each series' colour on one line, what
+/// the marks and axes mean on the next (a failure's cross and a faded
+/// mark only where the figure has one).
 fn legend(header: &DrawingArea<SVGBackend, Shift>, f: &Figure) -> Result<(), String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let grey = RGBColor(90, 90, 90);
     let outline = BLACK.stroke_width(2);
     // (a circle's style, or a cross; the text; its colour)
     type Item = (Option<Option<ShapeStyle>>, String, RGBColor);
-    let frameworks: Vec<Item> = f
-        .frameworks
+    let series: Vec<Item> = f
+        .series
         .iter()
-        .map(|&fw| {
-            let dot = mark(fw, &Point::default());
-            (Some(Some(dot)), fw.name().into(), BLACK)
+        .map(|s| {
+            let dot = mark(s.colour, &Point::default());
+            (Some(Some(dot)), s.name.clone(), BLACK)
         })
         .collect();
-    let mut marks: Vec<Item> = vec![
-        (Some(Some(outline)), "estimate".into(), grey),
-        (Some(None), "failed (see report.md)".into(), grey),
-    ];
-    let older = f
-        .panels
-        .iter()
-        .flat_map(|p| p.points.values().flatten())
-        .any(|p| p.older);
+    let mut marks: Vec<Item> = vec![(Some(Some(outline)), "estimate".into(), grey)];
+    let points = || f.panels.iter().flat_map(|p| p.points.values());
+    if points().any(Option::is_none) {
+        marks.push((Some(None), f.failed.into(), grey));
+    }
+    let older = points().flatten().any(|p| p.older);
     if older {
         let faded = BLACK.mix(FADED).filled();
         let text = "older step code (\u{2020} in report.md)".into();
         marks.push((Some(Some(faded)), text, grey));
     }
     marks.push((None, "a panel per model; x: input size, batch".into(), grey));
-    for (items, y) in [(frameworks, 40), (marks, 60)] {
+    for (items, y) in [(series, 40), (marks, 60)] {
         let mut x = 20;
         for (marker, text, colour) in items {
             let font = ("sans-serif", 14).into_font().color(&colour);
@@ -196,9 +203,10 @@ fn legend(header: &DrawingArea<SVGBackend, Shift>, f: &Figure) -> Result<(), Str
 }
 
 /// One model's panel on `area`, its values on `y` (`axis`'s range).
-/// Configurations are at 0, 1, ... with each framework's marks dodged a
+/// Configurations are at 0, 1, ... with each series' marks dodged a
 /// little apart, so that equal values (two failures) stay visible; a line
-/// joins a framework's points of one input size.
+/// joins a series' points of one input size. Ratios either side of 1 have
+/// a line at 1.
 fn draw_panel<Y>(
     root: &DrawingArea<SVGBackend, Shift>,
     area: &DrawingArea<SVGBackend, Shift>,
@@ -234,10 +242,14 @@ where
         .y_desc(f.y_label.as_str())
         .draw()
         .map_err(|x| e(&x))?;
-    let at = |k: usize, fw: usize| {
-        let spread = f.frameworks.len().saturating_sub(1) as f64;
-        k as f64 + (fw as f64 - spread / 2.0) * 0.07
+    let at = |k: usize, s: usize| {
+        let spread = f.series.len().saturating_sub(1) as f64;
+        k as f64 + (s as f64 - spread / 2.0) * 0.07
     };
+    if f.scale == Scale::Ratio {
+        let one = PathElement::new(vec![(-0.5, 1.0), (n as f64 - 0.5, 1.0)], BLACK.mix(0.5));
+        chart.draw_series(std::iter::once(one)).map_err(|x| e(&x))?;
+    }
     // The configurations' labels, under the axis: each batch, and each
     // input size under its batches, which a faint line sets apart.
     let small = ("sans-serif", 12).into_font();
@@ -275,14 +287,14 @@ where
         }
         k = end;
     }
-    for (i, &fw) in f.frameworks.iter().enumerate() {
-        let point = |k: usize| p.points.get(&(fw, p.configurations[k]));
-        let runs = p.lines(fw).into_iter().map(|run| {
+    for (i, series) in f.series.iter().enumerate() {
+        let point = |k: usize| p.points.get(&(i, p.configurations[k]));
+        let runs = p.lines(i).into_iter().map(|run| {
             run.into_iter()
                 .map(|(k, v)| (at(k, i), v))
                 .collect::<Vec<_>>()
         });
-        let style = colour(fw).stroke_width(2);
+        let style = series.colour.stroke_width(2);
         for run in runs {
             chart
                 .draw_series(LineSeries::new(run, style))
@@ -294,14 +306,14 @@ where
                     .draw_series(std::iter::once(Circle::new(
                         (at(k, i), v.value),
                         4,
-                        mark(fw, v),
+                        mark(series.colour, v),
                     )))
                     .map(|_| ()),
                 Some(None) => chart
                     .draw_series(std::iter::once(Cross::new(
                         (at(k, i), cross),
                         4,
-                        colour(fw).stroke_width(2),
+                        series.colour.stroke_width(2),
                     )))
                     .map(|_| ()),
                 None => Ok(()),
@@ -345,25 +357,32 @@ fn tick_label(v: f64) -> String {
 mod tests {
     use super::*;
 
-    /// Ratios start just under 1 (every framework's is at least 1), past
-    /// 10x on a log axis; memory from 0.
+    /// Ratios to the fastest start just under 1 (every framework's is at
+    /// least 1), past 10x on a log axis; ratios either side of 1 keep 1 in
+    /// view; memory from 0.
     #[test]
     fn axes_fit_their_values() {
-        let ratio = Axis::of(true, 1.5);
+        let of = |max| Axis::of(Scale::ToFastest, 1.0, max);
+        let ratio = of(1.5);
         assert!(!ratio.log && ratio.floor == 0.9 && ratio.top > 1.5);
-        assert_eq!(
-            Axis::of(true, 1.01).top,
-            1.2,
-            "a flat panel is not magnified"
-        );
-        let tall = Axis::of(true, 7.7);
+        assert_eq!(of(1.01).top, 1.2, "a flat panel is not magnified");
+        let tall = of(7.7);
         assert!(!tall.log && (1.0 - tall.floor) / (tall.top - tall.floor) > 0.04);
-        let spread = Axis::of(true, 42.0);
+        let spread = of(42.0);
         assert!(spread.log && spread.floor < 1.0 && spread.top > 42.0);
         assert!(spread.floor < spread.cross && spread.cross < 1.0);
-        let mib = Axis::of(false, 2000.0);
+        let both = Axis::of(Scale::Ratio, 0.6, 1.4);
+        assert!(!both.log && both.floor < 0.6 && both.floor > 0.5 && both.top > 1.4);
+        let above = Axis::of(Scale::Ratio, 1.2, 1.9);
+        assert!(above.floor < 1.0 && above.top > 1.9, "1 in view: {above:?}");
+        let below = Axis::of(Scale::Ratio, 0.05, 0.9);
+        assert!(below.log && below.floor < 0.05 && below.top > 1.0);
+        let mib = Axis::of(Scale::Mib, 0.0, 2000.0);
         assert!(!mib.log && mib.floor == 0.0 && mib.top > 2000.0);
-        assert!(!Axis::of(false, 2000.0 * 40.0).log, "MiB stay linear");
+        assert!(
+            !Axis::of(Scale::Mib, 10.0, 2000.0 * 40.0).log,
+            "MiB stay linear"
+        );
     }
 
     #[test]

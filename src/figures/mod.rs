@@ -1,16 +1,20 @@
 //! The study's figures as SVG (plotters): per device and phase, each
-//! framework's step time relative to the fastest (1.0 = fastest); and GPU
-//! memory, one figure per phase. A figure is a grid of small panels, one
-//! per model, each with a line per framework over the model's input sizes
-//! and batches, so that a whole grid (7 models x 12 configurations x 7
-//! frameworks) stays one screen or two high with its axes in view.
+//! framework's step time relative to the fastest (1.0 = fastest); GPU
+//! memory, one figure per phase; and the 2021 study's own ratios beside
+//! this run's, one figure per question and table. A figure is a grid of
+//! small panels, one per model, each with a line per series (a framework,
+//! or a ratio) over the model's input sizes and batches, so that a whole
+//! grid (7 models x 12 configurations x 7 frameworks) stays one screen or
+//! two high with its axes in view.
 
 mod draw;
 
 use crate::identities::{Framework, Phase, Status};
+use crate::report::study::{answers, Answer};
 use crate::report::{frameworks_of, timed, Row, SECTIONS};
 use anyhow::Result;
-use draw::draw;
+use draw::{colour, draw};
+use plotters::style::RGBColor;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -29,23 +33,23 @@ struct Point {
 type Configuration = (usize, usize);
 
 /// One model's panel: its configurations in order (size, then batch), and
-/// each framework's point at those it ran.
+/// each series' point (by its place in [`Figure::series`]) at those it has.
 #[derive(Debug, Default)]
 struct Panel {
     model: String,
     configurations: Vec<Configuration>,
-    points: BTreeMap<(Framework, Configuration), Option<Point>>,
+    points: BTreeMap<(usize, Configuration), Option<Point>>,
 }
 
 impl Panel {
-    /// `framework`'s lines: its measured points (configuration's index,
+    /// Series `s`'s lines: its measured points (configuration's index,
     /// value) in runs of one input size, broken where a point is missing
     /// or failed; runs of one point are left to their mark.
-    fn lines(&self, framework: Framework) -> Vec<Vec<(usize, f64)>> {
+    fn lines(&self, s: usize) -> Vec<Vec<(usize, f64)>> {
         let mut runs: Vec<Vec<(usize, f64)>> = Vec::new();
         let mut run: Vec<(usize, f64)> = Vec::new();
         for (k, c) in self.configurations.iter().enumerate() {
-            match self.points.get(&(framework, *c)) {
+            match self.points.get(&(s, *c)) {
                 Some(Some(v)) => {
                     if run
                         .last()
@@ -64,17 +68,45 @@ impl Panel {
     }
 }
 
+/// A line of a figure: its name in the legend and its colour.
+#[derive(Clone, Debug, PartialEq)]
+struct Series {
+    name: String,
+    colour: RGBColor,
+}
+
+impl Series {
+    /// A framework's line, in its colour in every figure.
+    fn of(f: Framework) -> Self {
+        Series {
+            name: f.name().into(),
+            colour: colour(f),
+        }
+    }
+}
+
+/// What a figure's values are, which sets its value axis.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Scale {
+    /// Ratios to the fastest (at least 1): a panel's axis starts near 1,
+    /// and is logarithmic where they span more than 10x (one framework 40x
+    /// slower would flatten the others on a linear one).
+    ToFastest,
+    /// Ratios either side of 1, with a line at 1.
+    Ratio,
+    /// MiB, from 0.
+    Mib,
+}
+
 /// One figure: a panel per model.
 struct Figure {
     title: String,
     y_label: String,
-    frameworks: Vec<Framework>,
+    series: Vec<Series>,
     panels: Vec<Panel>,
-    /// Ratios to the fastest (at least 1): a panel's axis starts near 1,
-    /// and is logarithmic where they span more than 10x (one framework 40x
-    /// slower would flatten the others on a linear one). Otherwise (MiB)
-    /// it starts at 0.
-    ratios: bool,
+    scale: Scale,
+    /// What its failure marks are (the legend's words).
+    failed: &'static str,
 }
 
 /// Writes every figure the rows allow into `dir`; returns the files.
@@ -104,32 +136,52 @@ pub fn write_all(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>> {
             files.push(path);
         }
     }
+    for a in answers(rows) {
+        let path = dir.join(format!(
+            "study-{}-{}-{}.svg",
+            a.question.file, a.device, a.phase
+        ));
+        draw(&study(&a), &path)?;
+        files.push(path);
+    }
     Ok(files)
 }
 
+/// The panel of `model` among `panels`, added (empty) if it has none.
+fn panel<'a>(panels: &'a mut Vec<Panel>, model: &str) -> &'a mut Panel {
+    let at = match panels.iter().position(|p| p.model == model) {
+        Some(at) => at,
+        None => {
+            panels.push(Panel {
+                model: model.into(),
+                ..Panel::default()
+            });
+            panels.len() - 1
+        }
+    };
+    &mut panels[at]
+}
+
 /// The panels of `rows`, a model each in the rows' order, with `value`'s
-/// point for each row (`Some(None)`: failed; `None`: nothing to draw).
-fn panels(rows: &[&Row], value: impl Fn(&Row) -> Option<Option<Point>>) -> Vec<Panel> {
+/// point for each row (`Some(None)`: failed; `None`: nothing to draw) in
+/// its framework's series (its place in `frameworks`).
+fn panels(
+    rows: &[&Row],
+    frameworks: &[Framework],
+    value: impl Fn(&Row) -> Option<Option<Point>>,
+) -> Vec<Panel> {
     let mut panels: Vec<Panel> = Vec::new();
     for r in rows {
-        let model = &r.record.group.model;
-        let at = match panels.iter().position(|p| p.model == *model) {
-            Some(at) => at,
-            None => {
-                panels.push(Panel {
-                    model: model.clone(),
-                    ..Panel::default()
-                });
-                panels.len() - 1
-            }
-        };
-        let p = &mut panels[at];
+        let p = panel(&mut panels, &r.record.group.model);
         let c = (r.record.case.size, r.record.case.batch);
         if !p.configurations.contains(&c) {
             p.configurations.push(c);
         }
-        if let Some(v) = value(r) {
-            p.points.insert((r.record.case.framework, c), v);
+        let series = frameworks
+            .iter()
+            .position(|f| *f == r.record.case.framework);
+        if let (Some(s), Some(v)) = (series, value(r)) {
+            p.points.insert((s, c), v);
         }
     }
     for p in &mut panels {
@@ -154,7 +206,8 @@ fn relative_times(rows: &[&Row], title: &str) -> Figure {
             *f = f.min(m);
         }
     }
-    let panels = panels(rows, |r| {
+    let frameworks = frameworks_of(rows);
+    let panels = panels(rows, &frameworks, |r| {
         Some(r.mean().map(|m| Point {
             value: m / fastest[&configuration(r)],
             estimate: r.estimate().is_some(),
@@ -164,9 +217,10 @@ fn relative_times(rows: &[&Row], title: &str) -> Figure {
     Figure {
         title: title.into(),
         y_label: "step time / fastest's".into(),
-        frameworks: frameworks_of(rows),
+        series: frameworks.into_iter().map(Series::of).collect(),
         panels,
-        ratios: true,
+        scale: Scale::ToFastest,
+        failed: "failed (see report.md)",
     }
 }
 
@@ -174,7 +228,8 @@ fn relative_times(rows: &[&Row], title: &str) -> Figure {
 /// framework, for the steps of one phase (a benchmark that ran but whose
 /// memory was not read has no mark; report.md says why).
 fn memory(rows: &[&Row], phase: Phase) -> Figure {
-    let panels = panels(rows, |r| {
+    let frameworks = frameworks_of(rows);
+    let panels = panels(rows, &frameworks, |r| {
         if r.record.status != Status::Ok {
             return Some(None);
         }
@@ -188,9 +243,67 @@ fn memory(rows: &[&Row], phase: Phase) -> Figure {
     Figure {
         title: format!("GPU memory, {phase} (NVML, process)"),
         y_label: "MiB".into(),
-        frameworks: frameworks_of(rows),
+        series: frameworks.into_iter().map(Series::of).collect(),
         panels,
-        ratios: false,
+        scale: Scale::Mib,
+        failed: "failed (see report.md)",
+    }
+}
+
+/// The study's colours for its own ratios: black, then grey.
+const THEN: [RGBColor; 2] = [RGBColor(0, 0, 0), RGBColor(140, 140, 140)];
+
+/// One of the study's questions on one table: its ratios (black and grey,
+/// a cross where its run failed) beside ours (in the colour of the
+/// framework over the other: `pytorch`'s for pytorch / tensorflow).
+fn study(a: &Answer) -> Figure {
+    let q = a.question;
+    let series: Vec<Series> = (q
+        .then
+        .iter()
+        .zip(THEN)
+        .map(|((_, _, name), colour)| Series {
+            name: format!("2021: {name}"),
+            colour,
+        }))
+    .chain(q.ours.iter().map(|(x, y)| Series {
+        name: format!("{x} / {y}"),
+        colour: colour(*x),
+    }))
+    .collect();
+    let mut panels: Vec<Panel> = Vec::new();
+    for line in &a.lines {
+        let p = panel(&mut panels, &line.model);
+        let c = (line.size, line.batch);
+        p.configurations.push(c);
+        for (s, then) in line.then.iter().enumerate() {
+            let point = then.map(|value| Point {
+                value,
+                ..Point::default()
+            });
+            p.points.insert((s, c), point);
+        }
+        for (s, ours) in line.ours.iter().enumerate() {
+            if let Some(r) = ours {
+                let point = Point {
+                    value: r.point,
+                    estimate: r.estimate,
+                    older: r.older,
+                };
+                p.points.insert((q.then.len() + s, c), Some(point));
+            }
+        }
+    }
+    for p in &mut panels {
+        p.configurations.sort();
+    }
+    Figure {
+        title: format!("{} step time, {}: {}", a.phase, a.device, q.figure),
+        y_label: "step time / step time".into(),
+        series,
+        panels,
+        scale: Scale::Ratio,
+        failed: "the study's run failed",
     }
 }
 
@@ -281,13 +394,15 @@ mod tests {
         assert_eq!(models, ["resnet18", "vgg16"]);
         let p = &f.panels[0];
         assert_eq!(p.configurations, [(128, 32), (224, 1), (224, 8)]);
-        let at = |fw, c| p.points[&(fw, c)];
-        assert_eq!(at(Framework::Candle, (224, 8)).unwrap().value, 3.0);
-        assert_eq!(at(Framework::Tch, (224, 8)).unwrap().value, 1.0);
-        assert_eq!(at(Framework::Candle, (128, 32)), None, "failed");
-        let alone = at(Framework::Candle, (224, 1)).unwrap();
+        let names: Vec<&str> = f.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["tch", "candle"]);
+        let (tch, candle) = (0, 1);
+        let at = |s, c| p.points[&(s, c)];
+        assert_eq!(at(candle, (224, 8)).unwrap().value, 3.0);
+        assert_eq!(at(tch, (224, 8)).unwrap().value, 1.0);
+        assert_eq!(at(candle, (128, 32)), None, "failed");
+        let alone = at(candle, (224, 1)).unwrap();
         assert!(alone.estimate && alone.value == 1.0, "{alone:?}");
-        assert_eq!(f.frameworks, [Framework::Tch, Framework::Candle]);
     }
 
     /// A line joins a framework's points of one input size; a failure or a
@@ -302,22 +417,23 @@ mod tests {
             value: 1.0,
             ..Point::default()
         };
+        let (tch, candle) = (0, 1);
         for c in &p.configurations {
-            p.points.insert((Framework::Tch, *c), Some(point));
+            p.points.insert((tch, *c), Some(point));
         }
-        p.points.insert((Framework::Candle, (128, 1)), Some(point));
-        p.points.insert((Framework::Candle, (128, 8)), None);
-        p.points.insert((Framework::Candle, (128, 16)), Some(point));
-        p.points.insert((Framework::Candle, (224, 1)), Some(point));
-        p.points.insert((Framework::Candle, (224, 8)), Some(point));
-        let indices = |fw| -> Vec<Vec<usize>> {
-            p.lines(fw)
+        p.points.insert((candle, (128, 1)), Some(point));
+        p.points.insert((candle, (128, 8)), None);
+        p.points.insert((candle, (128, 16)), Some(point));
+        p.points.insert((candle, (224, 1)), Some(point));
+        p.points.insert((candle, (224, 8)), Some(point));
+        let indices = |s| -> Vec<Vec<usize>> {
+            p.lines(s)
                 .iter()
                 .map(|run| run.iter().map(|(k, _)| *k).collect())
                 .collect()
         };
-        assert_eq!(indices(Framework::Tch), [vec![0, 1, 2], vec![3, 4]]);
-        assert_eq!(indices(Framework::Candle), [vec![3, 4]]);
+        assert_eq!(indices(tch), [vec![0, 1, 2], vec![3, 4]]);
+        assert_eq!(indices(candle), [vec![3, 4]]);
     }
 
     /// The whole default grid (7 models x 12 configurations x 7 frameworks)
@@ -368,6 +484,7 @@ mod tests {
         let both = [&current, &older];
         let svg = svg_of(&relative_times(&both, "older"));
         assert!(svg.contains("older step code"), "{svg}");
+        assert!(!svg.contains("failed (see report.md)"), "no failure: {svg}");
         let circle = |colour: &str| {
             svg.split("<circle")
                 .skip(1)
@@ -381,6 +498,60 @@ mod tests {
         assert_eq!(circle(&hex(Framework::Tch)), [false, false], "{svg}");
         let svg = svg_of(&relative_times(&[&current], "current"));
         assert!(!svg.contains("older step code"), "{svg}");
+    }
+
+    /// The study's question on a table this run answers: its ratio in
+    /// black beside ours in the numerator's colour, a cross where the
+    /// study's run failed, an estimate hollow; a figure per question and
+    /// table, written with the others.
+    #[test]
+    fn the_studys_ratios_beside_ours() {
+        let row = |f: Framework, batch, ns| {
+            let mut r = test_row(f, batch, ns, crate::record::code(f));
+            r.record.group.model = "resnet50".into();
+            r
+        };
+        let rows = [
+            row(Framework::Tch, 1, 10e6),
+            row(Framework::TchJit, 1, 8e6),
+            row(Framework::Tch, 32, 10e6),
+            row(Framework::TchJit, 32, 12e6),
+        ];
+        let answers = answers(&rows);
+        assert_eq!(answers.len(), 1, "graph against eager, GPU train only");
+        let f = study(&answers[0]);
+        let names: Vec<&str> = f.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["2021: TF 1.15 / TF 2.5", "tch-jit / tch"]);
+        assert_eq!(f.series[0].colour, THEN[0]);
+        assert_eq!(f.series[1].colour, colour(Framework::TchJit));
+        let p = &f.panels[0];
+        assert_eq!(
+            (p.model.as_str(), &p.configurations[..]),
+            ("resnet50", &[(224, 1), (224, 32)][..])
+        );
+        // seed-study/train.csv, resnet50 at 224: tf1 0.0473600339889526 s
+        // and tf2 0.038687570095062254 s at batch 1; tf1 failed at 32.
+        let then = p.points[&(0, (224, 1))].unwrap();
+        assert_eq!(then.value, 0.0473600339889526 / 0.038687570095062254);
+        assert!(!then.estimate && !then.older);
+        assert_eq!(p.points[&(0, (224, 32))], None, "the study's run failed");
+        let ours = p.points[&(1, (224, 32))].unwrap();
+        assert!(ours.value == 1.2 && ours.estimate, "{ours:?}");
+
+        let dir = std::env::temp_dir().join(format!("cnn-bench-study-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = write_all(&rows, &dir).unwrap();
+        let svg = std::fs::read_to_string(dir.join("study-graph-eager-gpu-train.svg"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(files.len(), 3, "{files:?}");
+        let svg = svg.unwrap();
+        assert!(says(&svg, "2021: TF 1.15 / TF 2.5"), "{svg}");
+        // (An apostrophe is `&apos;` in SVG.)
+        assert!(says(&svg, "the study&apos;s run failed"), "{svg}");
+        assert!(
+            svg.contains("train step time, gpu: a static graph&apos;s"),
+            "{svg}"
+        );
     }
 
     /// GPU memory: a figure per phase, each framework in the colour it has

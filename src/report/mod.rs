@@ -18,7 +18,7 @@ mod csv;
 mod document;
 mod html;
 mod markdown;
-mod study;
+pub(crate) mod study;
 mod summary;
 
 pub use compare::*;

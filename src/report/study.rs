@@ -98,20 +98,25 @@ fn parse(line: &str) -> Result<Published> {
 
 /// One of the study's questions, asked again of a run: the study's ratios
 /// (one of its frameworks over another) beside ours.
-struct Question {
+pub(crate) struct Question {
     title: &'static str,
     /// What is compared, and which way is better (`{here}`: this run's
     /// machines).
     intro: &'static str,
+    /// Its figures' title (after the table's name) and file name.
+    pub figure: &'static str,
+    pub file: &'static str,
     /// The study's ratios: numerator, denominator, their names.
-    then: &'static [(Then, Then, &'static str)],
+    pub then: &'static [(Then, Then, &'static str)],
     /// Ours: numerator, denominator.
-    ours: &'static [(Framework, Framework)],
+    pub ours: &'static [(Framework, Framework)],
 }
 
 const QUESTIONS: [Question; 2] = [
     Question {
         title: "The 2021 study beside this run: PyTorch against TensorFlow",
+        figure: "PyTorch's over TensorFlow's, the 2021 study's and this run's (above 1: TensorFlow the faster)",
+        file: "pytorch-tensorflow",
         intro: "The study this project reproduces (\"TensorFlow vs PyTorch\", 2021: TensorFlow 1.15, TensorFlow 2.5 and PyTorch 1.9 on an NVIDIA GeForce RTX 2060 and an Intel i7-9750H) asked which framework is faster. Its machines are not this run's ({here}), so its times are not set against ours; its ratios are: PyTorch's time over TensorFlow's in the same configuration, from the study's published means (`seed-study/`), beside this run's `pytorch` (PyTorch from Python) and `tch` (PyTorch's engine from Rust) over `tensorflow` (TensorFlow's graph mode from Rust, a static graph as TensorFlow 1's). Above 1, TensorFlow was the faster.",
         then: &[
             (Then::Pytorch, Then::Tf2, "PyTorch 1.9 / TF 2.5"),
@@ -124,6 +129,8 @@ const QUESTIONS: [Question; 2] = [
     },
     Question {
         title: "The 2021 study beside this run: a static graph against eager execution",
+        figure: "a static graph's over eager execution's, the 2021 study's and this run's (below 1: the graph the faster)",
+        file: "graph-eager",
         intro: "The study's other question: does a static graph run faster than eager execution? Its TensorFlow 1.15 (a static graph run by a session) over its TensorFlow 2.5 (whose default is eager execution), from the study's published means (`seed-study/`), beside this run's `tch-jit` (the model traced to a TorchScript graph, run by libtorch's graph executor) over `tch` (the same model, op by op). Its machines are not this run's ({here}): ratios only. Below 1, the graph was the faster.",
         then: &[(Then::Tf1, Then::Tf2, "TF 1.15 / TF 2.5")],
         ours: &[(Framework::TchJit, Framework::Tch)],
@@ -131,15 +138,15 @@ const QUESTIONS: [Question; 2] = [
 ];
 
 /// One framework's time over another's in one configuration.
-struct Ratio {
-    point: f64,
+pub(crate) struct Ratio {
+    pub point: f64,
     /// The conservative 95% interval (low over high, high over low), when
     /// criterion measured both.
     interval: Option<(f64, f64)>,
     /// Either side is an estimate (`~`).
-    estimate: bool,
+    pub estimate: bool,
     /// Either side is of older step code (`†`).
-    older: bool,
+    pub older: bool,
 }
 
 impl Ratio {
@@ -183,7 +190,7 @@ fn said(name: &str, ratios: &[f64], more: &str) -> String {
 
 /// What our ratios add: how many were above or below 1 beyond noise (the
 /// interval clear of it), and how many are of older step code.
-fn beyond_noise(ratios: &[Ratio]) -> String {
+fn beyond_noise(ratios: &[&Ratio]) -> String {
     let clear =
         |f: fn(&(f64, f64)) -> bool| ratios.iter().filter_map(|r| r.interval).filter(f).count();
     let older = ratios.iter().filter(|r| r.older).count();
@@ -199,19 +206,128 @@ fn beyond_noise(ratios: &[Ratio]) -> String {
     )
 }
 
-/// The study's questions, each a section where this run answers it: per
-/// study table, every configuration the study published in which this run
-/// has one of the question's ratios. `tensorflow` runs on the CPU only, so
-/// the first question has CPU inference rows alone.
-pub(super) fn study(rows: &[Row]) -> Vec<Section> {
+/// A question answered on one of the study's tables (device, phase):
+/// per configuration both study and run have, the study's ratios and ours.
+pub(crate) struct Answer<'a> {
+    pub question: &'static Question,
+    pub device: &'static str,
+    pub phase: Phase,
+    /// The table's name ("Inference step time, CPU").
+    title: &'static str,
+    pub lines: Vec<Line>,
+    /// The rows our ratios came from.
+    used: Vec<&'a Row>,
+}
+
+/// One configuration of an [`Answer`].
+pub(crate) struct Line {
+    pub model: String,
+    pub size: usize,
+    pub batch: usize,
+    /// The study's ratios, in [`Question::then`]'s order (`None`: its run
+    /// failed).
+    pub then: Vec<Option<f64>>,
+    /// Ours, in [`Question::ours`]'s order (`None`: not measured here).
+    pub ours: Vec<Option<Ratio>>,
+}
+
+/// Every question on every table where this run answers it: every
+/// configuration the study published in which this run has one of the
+/// question's ratios. `tensorflow` runs on the CPU only, so the first
+/// question has CPU inference answers alone.
+pub(crate) fn answers(rows: &[Row]) -> Vec<Answer<'_>> {
     let published = published().expect("seed-study's files parse (a test reads every line)");
+    let mut out = Vec::new();
+    for question in &QUESTIONS {
+        for (device, phase, title) in SECTIONS {
+            let a = answer(question, &published, rows, (device, phase, title));
+            if !a.lines.is_empty() {
+                out.push(a);
+            }
+        }
+    }
+    out
+}
+
+fn answer<'a>(
+    q: &'static Question,
+    published: &[Published],
+    rows: &'a [Row],
+    (device, phase, title): (&'static str, Phase, &'static str),
+) -> Answer<'a> {
+    // The study's mean: `None` where it has no such benchmark, `Some(None)`
+    // where its run failed.
+    let then = |model: &str, size, batch, framework| {
+        published
+            .iter()
+            .find(|p| {
+                (p.device, p.phase, p.model.as_str(), p.size, p.batch)
+                    == (device, phase, model, size, batch)
+                    && p.framework == framework
+            })
+            .map(|p| p.seconds)
+    };
+    let mut a = Answer {
+        question: q,
+        device,
+        phase,
+        title,
+        lines: Vec::new(),
+        used: Vec::new(),
+    };
+    let mine = timed(rows, device, phase);
+    for ((model, size, batch), cells) in by_configuration(&mine, |r| r.record.case.framework) {
+        if then(&model, size, batch, Then::Pytorch).is_none() {
+            continue; // not in the study's grid
+        }
+        let ours: Vec<Option<Ratio>> = q
+            .ours
+            .iter()
+            .map(|(x, y)| Ratio::of(cells.get(x)?, cells.get(y)?))
+            .collect();
+        if ours.iter().all(Option::is_none) {
+            continue;
+        }
+        let ratio = |x, y| Some(then(&model, size, batch, x)?? / then(&model, size, batch, y)??);
+        let then = q.then.iter().map(|(x, y, _)| ratio(*x, *y)).collect();
+        a.used.extend(
+            q.ours
+                .iter()
+                .flat_map(|(x, y)| [x, y])
+                .filter_map(|f| cells.get(f).copied()),
+        );
+        a.lines.push(Line {
+            model,
+            size,
+            batch,
+            then,
+            ours,
+        });
+    }
+    a
+}
+
+/// The study's questions, each a section where this run answers it: a
+/// row per configuration answered, and per table a sentence of geometric
+/// means.
+pub(super) fn study(rows: &[Row]) -> Vec<Section> {
+    let answers = answers(rows);
     QUESTIONS
         .iter()
-        .filter_map(|q| ask(q, &published, rows))
+        .filter_map(|q| {
+            let mine: Vec<&Answer> = answers
+                .iter()
+                .filter(|a| std::ptr::eq(a.question, q))
+                .collect();
+            section(q, &mine)
+        })
         .collect()
 }
 
-fn ask(q: &Question, published: &[Published], rows: &[Row]) -> Option<Section> {
+fn section(q: &Question, answers: &[&Answer]) -> Option<Section> {
+    if answers.is_empty() {
+        return None;
+    }
     let mut table = Table {
         columns: ["table", "model", "size", "batch"]
             .iter()
@@ -222,66 +338,30 @@ fn ask(q: &Question, published: &[Published], rows: &[Row]) -> Option<Section> {
         rows: vec![],
     };
     let mut found = Vec::new();
-    let mut used: Vec<&Row> = Vec::new();
-    for (device, phase, title) in SECTIONS {
-        // The study's mean: `None` where it has no such benchmark,
-        // `Some(None)` where its run failed.
-        let then = |model: &str, size, batch, framework| {
-            published
-                .iter()
-                .find(|p| {
-                    (p.device, p.phase, p.model.as_str(), p.size, p.batch)
-                        == (device, phase, model, size, batch)
-                        && p.framework == framework
-                })
-                .map(|p| p.seconds)
-        };
-        let mine = timed(rows, device, phase);
+    for a in answers {
         let mut theirs: Vec<Vec<f64>> = vec![Vec::new(); q.then.len()];
-        let mut ours: Vec<Vec<Ratio>> = q.ours.iter().map(|_| Vec::new()).collect();
-        for ((model, size, batch), cells) in by_configuration(&mine, |r| r.record.case.framework) {
-            if then(&model, size, batch, Then::Pytorch).is_none() {
-                continue; // not in the study's grid
-            }
-            let now: Vec<Option<Ratio>> = q
-                .ours
-                .iter()
-                .map(|(a, b)| Ratio::of(cells.get(a)?, cells.get(b)?))
-                .collect();
-            if now.iter().all(Option::is_none) {
-                continue;
-            }
+        let mut ours: Vec<Vec<&Ratio>> = vec![Vec::new(); q.ours.len()];
+        for line in &a.lines {
             let mut row = vec![
-                Cell::label(title),
-                Cell::label(&model),
-                Cell::number(size),
-                Cell::number(batch),
+                Cell::label(a.title),
+                Cell::label(&line.model),
+                Cell::number(line.size),
+                Cell::number(line.batch),
             ];
-            for (i, (a, b, _)) in q.then.iter().enumerate() {
-                let ratio =
-                    (|| Some(then(&model, size, batch, *a)?? / then(&model, size, batch, *b)??))();
-                row.push(match ratio {
+            for (i, r) in line.then.iter().enumerate() {
+                row.push(match r {
                     Some(r) => {
-                        theirs[i].push(r);
+                        theirs[i].push(*r);
                         Cell::number(format!("{r:.2}"))
                     }
                     None => Cell::number("- (failed)"),
                 });
             }
-            for (i, r) in now.into_iter().enumerate() {
+            for (i, r) in line.ours.iter().enumerate() {
                 row.push(r.as_ref().map_or_else(Cell::default, Ratio::cell));
                 ours[i].extend(r);
             }
-            used.extend(
-                q.ours
-                    .iter()
-                    .flat_map(|(a, b)| [a, b])
-                    .filter_map(|f| cells.get(f).copied()),
-            );
             table.rows.push(row);
-        }
-        if ours.iter().all(Vec::is_empty) {
-            continue;
         }
         let then: Vec<String> = q
             .then
@@ -295,9 +375,9 @@ fn ask(q: &Question, published: &[Published], rows: &[Row]) -> Option<Section> {
             .iter()
             .zip(&ours)
             .filter(|(_, r)| !r.is_empty())
-            .map(|((a, b), r)| {
+            .map(|((x, y), r)| {
                 let points: Vec<f64> = r.iter().map(|r| r.point).collect();
-                said(&format!("{a} / {b}"), &points, &beyond_noise(r))
+                said(&format!("{x} / {y}"), &points, &beyond_noise(r))
             })
             .collect();
         let then = if then.is_empty() {
@@ -306,26 +386,20 @@ fn ask(q: &Question, published: &[Published], rows: &[Row]) -> Option<Section> {
             then.join("; ")
         };
         found.push(format!(
-            "{title}, geometric means: in the study, {then}; in this run, {}.",
+            "{}, geometric means: in the study, {then}; in this run, {}.",
+            a.title,
             now.join("; ")
         ));
     }
-    if table.rows.is_empty() {
-        return None;
-    }
     // One table (tensorflow's, on the CPU only): the paragraph above names
     // it, a column would repeat it on every row.
-    if table
-        .rows
-        .iter()
-        .all(|r| r[0].text == table.rows[0][0].text)
-    {
+    if answers.len() == 1 {
         table.columns.remove(0);
         table.rows.iter_mut().for_each(|r| {
             r.remove(0);
         });
     }
-    let here = machines(used.iter().copied()).join(", ");
+    let here = machines(answers.iter().flat_map(|a| a.used.iter().copied())).join(", ");
     let mut text = vec![
         q.intro.replace("{here}", &here),
         "In brackets the conservative 95% interval of our ratio (the low end of one interval over the high end of the other, and the reverse); `~` an estimate (no interval); `†` a figure of older step code; `- (failed)` a configuration the study's run did not complete.".to_string(),
