@@ -18,7 +18,7 @@ use crate::measurement::StepMetric;
 use crate::options::{scratch, Resume};
 use crate::record::{read_record, write_record, MeasuredWith, Record};
 use crate::run::{measured_with, new_record, Run, Summary};
-use crate::schedule::{graphs, human, Predictor};
+use crate::schedule::{graphs, guess, human, Predictor};
 use crate::watchdog::Watchdog;
 use anyhow::Result;
 use criterion::Criterion;
@@ -107,11 +107,27 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
         .zip(&flops)
         .map(|(x, f)| cost(r, &predictor, &timed_out, x, *f))
         .sum();
+    // Benchmarks of a framework, device and phase with no record yet: their
+    // prediction is a flat guess, which the start line says.
+    let guessed = todo
+        .iter()
+        .zip(&flops)
+        .filter(|((g, k), f)| {
+            outgrown(&timed_out, g, k).is_none() && predictor.known(r.grid, g, k, **f).is_none()
+        })
+        .count();
     eprintln!(
-        "cnn-bench: {} benchmark(s) to run, about {} (an estimate from the records in {}){}",
+        "cnn-bench: {} benchmark(s) to run, about {} (an estimate from the records in {}{}){}",
         todo.len(),
         human(expected),
         r.out.display(),
+        match guessed {
+            0 => String::new(),
+            n => format!(
+                "; {n} of them guessed at {} each, as nothing like them is recorded there yet",
+                human(guess(r.grid))
+            ),
+        },
         r.options
             .time_left()
             .map(|t| format!("; deadline in {}", human(t.as_secs_f64())))

@@ -273,6 +273,12 @@ fn a_run_stopped_by_its_deadline_finishes_on_the_next_run_without_measuring_twic
     let slow = [("CNN_BENCH_STEP_DELAY_MS", "200")];
     let (code, said) = harness(&out, "1,2", &slow, &["--max-time", "12"]);
     assert_eq!(code, 0, "{said}");
+    // Nothing recorded yet: the start line says its estimate is a guess.
+    assert!(
+        said.contains("4 benchmark(s) to run, about 41 s")
+            && said.contains("4 of them guessed at 10 s each"),
+        "{said}"
+    );
     let first = first_ids(&out);
     let done = first.iter().filter(|r| r.is_some()).count();
     assert!((1..4).contains(&done), "{first:?}\n{said}");
