@@ -102,20 +102,18 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
         .map(|(g, k)| flops_per_step(&graphs[&g.model], k, g.phase))
         .collect::<Result<_>>()?;
     let mut predictor = Predictor::from_folder(r.out);
-    let expected: f64 = todo
+    // `None`: a flat guess (no record of the benchmark's framework, device
+    // and phase yet), which the start line says.
+    let known: Vec<Option<f64>> = todo
         .iter()
         .zip(&flops)
-        .map(|(x, f)| cost(r, &predictor, &timed_out, x, *f))
+        .map(|(x, f)| known_cost(r, &predictor, &timed_out, x, *f))
+        .collect();
+    let expected: f64 = known
+        .iter()
+        .map(|c| c.unwrap_or_else(|| guess(r.grid)))
         .sum();
-    // Benchmarks of a framework, device and phase with no record yet: their
-    // prediction is a flat guess, which the start line says.
-    let guessed = todo
-        .iter()
-        .zip(&flops)
-        .filter(|((g, k), f)| {
-            outgrown(&timed_out, g, k).is_none() && predictor.known(r.grid, g, k, **f).is_none()
-        })
-        .count();
+    let guessed = known.iter().filter(|c| c.is_none()).count();
     eprintln!(
         "cnn-bench: {} benchmark(s) to run, about {} (an estimate from the records in {}{}){}",
         todo.len(),
@@ -230,9 +228,21 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
 /// for one the time limit already decided (recorded at once, so no
 /// deadline holds it back).
 fn cost(r: &Run, p: &Predictor, stopped: &[Record], x: &(Group, Case), flops: u64) -> f64 {
+    known_cost(r, p, stopped, x, flops).unwrap_or_else(|| guess(r.grid))
+}
+
+/// [`cost`] where the records say anything of `x`; `None` where it would
+/// be a guess.
+fn known_cost(
+    r: &Run,
+    p: &Predictor,
+    stopped: &[Record],
+    x: &(Group, Case),
+    flops: u64,
+) -> Option<f64> {
     match outgrown(stopped, &x.0, &x.1) {
-        Some(_) => 0.0,
-        None => p.predict(r.grid, &x.0, &x.1, flops),
+        Some(_) => Some(0.0),
+        None => p.known(r.grid, &x.0, &x.1, flops).map(|(secs, _)| secs),
     }
 }
 
