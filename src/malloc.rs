@@ -7,6 +7,15 @@
 //! reuse, as the allocators PyTorch's CPU tuning guide recommends do, in
 //! this process and in every process it starts (the bench's children,
 //! PyTorch's worker), so every framework gets it alike.
+//!
+//! Until 2026-12-03 `retain` still mapped blocks over 256 MiB on their own,
+//! trimmed the heap when 1 GiB was free at its top, and let each thread
+//! have an arena of its own, whose heaps map any block over 64 MiB on its
+//! own: the largest CPU steps faulted those in every step (libtorch's
+//! mobilenetv2 at 320x320 batch 32: 1.2-1.4x its time, by an amount that
+//! depended on what the process had run before), and TensorFlow, whose
+//! tensors are allocated on its own threads, faulted every large
+//! activation (the same step: 2x its time; docs/findings.md).
 
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
@@ -19,15 +28,23 @@ pub enum Malloc {
     /// hence serde's default; a grid without the key gets `Retain`).
     #[default]
     Default,
-    /// Freed memory kept for reuse: blocks under 256 MiB come from the heap
-    /// (glibc: over 128 KiB, a threshold rising with the largest block
-    /// freed, are mapped and unmapped), and the heap is trimmed only when
-    /// 1 GiB is free at its top (glibc: 128 KiB).
+    /// Freed memory kept for reuse: every thread allocates from the one
+    /// main heap (glibc: an arena per thread, up to 8 per core, whose
+    /// heaps map any block over 64 MiB on its own), every block comes from
+    /// it (glibc: blocks over 128 KiB, a threshold rising with the largest
+    /// block freed, are mapped and unmapped), and it is never trimmed
+    /// (glibc: when 128 KiB are free at its top).
     Retain,
 }
 
-const MMAP_THRESHOLD: i32 = 256 << 20;
-const TRIM_THRESHOLD: i32 = 1 << 30;
+/// One arena, the main heap, for every thread.
+const ARENA_MAX: i32 = 1;
+/// No block mapped on its own (`M_MMAP_MAX`: how many may be at once).
+const MMAP_MAX: i32 = 0;
+/// glibc's `mallopt` reads -1 as "never trim"; its tunable takes the
+/// largest size instead.
+const TRIM_NEVER: i32 = -1;
+const TRIM_NEVER_TUNABLE: u64 = u64::MAX;
 
 impl Malloc {
     pub const NAMES: &[&str] = &["default", "retain"];
@@ -66,11 +83,13 @@ impl Malloc {
 
 #[cfg(target_env = "gnu")]
 fn set_thresholds() -> Result<()> {
-    // SAFETY: mallopt changes two of glibc's parameters; it takes glibc's
-    // arena lock and is safe to call at any time.
+    // SAFETY: mallopt changes three of glibc's parameters; it takes glibc's
+    // arena lock and is safe to call at any time (threads already started
+    // keep their arena: hence before any).
     let ok = unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
-            && libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+        libc::mallopt(libc::M_ARENA_MAX, ARENA_MAX) == 1
+            && libc::mallopt(libc::M_MMAP_MAX, MMAP_MAX) == 1
+            && libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_NEVER) == 1
     };
     if !ok {
         bail!("glibc refused malloc = \"retain\"'s thresholds (mallopt)");
@@ -86,7 +105,7 @@ fn set_thresholds() -> Result<()> {
 /// `GLIBC_TUNABLES` with the thresholds of `retain` after what it held.
 fn tunables(existing: &str) -> String {
     let ours = format!(
-        "glibc.malloc.mmap_threshold={MMAP_THRESHOLD}:glibc.malloc.trim_threshold={TRIM_THRESHOLD}"
+        "glibc.malloc.arena_max={ARENA_MAX}:glibc.malloc.mmap_max={MMAP_MAX}:glibc.malloc.trim_threshold={TRIM_NEVER_TUNABLE}"
     );
     match existing {
         "" => ours,
@@ -111,10 +130,10 @@ mod tests {
     #[test]
     fn tunables_keep_what_the_user_set() {
         let ours = tunables("");
-        assert!(ours.starts_with("glibc.malloc.mmap_threshold=268435456:"));
+        assert!(ours.starts_with("glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:"));
         assert_eq!(
-            tunables("glibc.malloc.arena_max=2"),
-            format!("glibc.malloc.arena_max=2:{ours}")
+            tunables("glibc.malloc.hugetlb=1"),
+            format!("glibc.malloc.hugetlb=1:{ours}")
         );
         assert_eq!(tunables(&ours), ours);
     }
@@ -149,6 +168,62 @@ mod tests {
         assert!(per_step < 500, "{per_step} page faults a step");
         assert!(std::env::var("GLIBC_TUNABLES")
             .unwrap()
-            .contains("glibc.malloc.trim_threshold=1073741824"));
+            .contains("glibc.malloc.trim_threshold=18446744073709551615"));
+    }
+
+    /// Minor page faults in `rounds` of allocating, writing and freeing
+    /// `mib` MiB on another thread than the main one, in a process started
+    /// with `GLIBC_TUNABLES` set to `tunables` (as the bench's children and
+    /// PyTorch's worker are), after a first round: Python's ctypes, on a
+    /// thread of its own, as TensorFlow allocates its tensors on its own.
+    fn child_faults(tunables: &str, mib: usize, rounds: usize) -> i64 {
+        let script = format!(
+            "import ctypes, resource, threading\n\
+             l = ctypes.CDLL('libc.so.6')\n\
+             l.malloc.restype = ctypes.c_void_p\n\
+             l.malloc.argtypes = [ctypes.c_size_t]\n\
+             l.free.argtypes = [ctypes.c_void_p]\n\
+             n = {mib} << 20\n\
+             def round():\n\
+             \x20   p = l.malloc(n); ctypes.memset(p, 1, n); l.free(p)\n\
+             def run():\n\
+             \x20   round()\n\
+             \x20   f = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt\n\
+             \x20   for _ in range({rounds}): round()\n\
+             \x20   print(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - f)\n\
+             t = threading.Thread(target=run); t.start(); t.join()\n"
+        );
+        let out = std::process::Command::new("python3")
+            .args(["-c", &script])
+            .env("GLIBC_TUNABLES", tunables)
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+
+    /// A block larger than a thread arena's heaps (64 MiB) and than the
+    /// 256 MiB `retain` mapped on its own until 2026-12-03, allocated again
+    /// on a thread after being freed: with glibc's defaults every page is
+    /// faulted in again each time (76,800 pages a round), with `retain`'s
+    /// tunables none is.
+    #[test]
+    #[cfg(target_env = "gnu")]
+    fn retain_reuses_a_300_mib_block_on_a_thread_of_a_child() {
+        let pages = 300 * 256;
+        let default = child_faults("", 300, 3);
+        assert!(
+            default >= 3 * pages * 9 / 10,
+            "glibc's defaults: {default} faults"
+        );
+        let retained = child_faults(&tunables(""), 300, 3);
+        assert!(
+            retained < pages / 10,
+            "retain: {retained} faults in 3 rounds"
+        );
     }
 }
