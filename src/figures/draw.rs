@@ -59,7 +59,10 @@ pub(super) fn draw(f: &Figure, path: &Path) -> Result<()> {
         .map_err(|e| err(&e))?;
     legend(&header, f).map_err(|e| err(&e))?;
     for (area, panel) in body.split_evenly((rows, columns)).iter().zip(&f.panels) {
-        let values = panel.points.values().flatten().map(|p| p.value);
+        let values = panel.points.values().flatten().flat_map(|p| {
+            let (low, high) = p.interval.unwrap_or((p.value, p.value));
+            [p.value, low, high]
+        });
         let min = values.clone().fold(f64::INFINITY, f64::min);
         let max = values.fold(0f64, f64::max);
         let axis = Axis::of(f.scale, min, max);
@@ -179,7 +182,11 @@ fn legend(header: &DrawingArea<SVGBackend, Shift>, f: &Figure) -> Result<(), Str
         let text = "older step code (\u{2020} in report.md)".into();
         marks.push((Some(Some(faded)), text, grey));
     }
-    marks.push((None, "a panel per model; x: input size, batch".into(), grey));
+    let mut how = "a panel per model; x: input size, batch".to_string();
+    if points().flatten().any(|p| p.interval.is_some()) {
+        how.push_str("; whiskers: 95% intervals");
+    }
+    marks.push((None, how, grey));
     for (items, y) in [(series, 40), (marks, 60)] {
         let mut x = 20;
         for (marker, text, colour) in items {
@@ -205,8 +212,8 @@ fn legend(header: &DrawingArea<SVGBackend, Shift>, f: &Figure) -> Result<(), Str
 /// One model's panel on `area`, its values on `y` (`axis`'s range).
 /// Configurations are at 0, 1, ... with each series' marks dodged a
 /// little apart, so that equal values (two failures) stay visible; a line
-/// joins a series' points of one input size. Ratios either side of 1 have
-/// a line at 1.
+/// joins a series' points of one input size; a whisker spans a point's
+/// interval. Ratios either side of 1 have a line at 1.
 fn draw_panel<Y>(
     root: &DrawingArea<SVGBackend, Shift>,
     area: &DrawingArea<SVGBackend, Shift>,
@@ -301,6 +308,22 @@ where
                 .map_err(|x| e(&x))?;
         }
         for k in 0..n {
+            if let Some(Some(Point {
+                interval: Some((low, high)),
+                older,
+                ..
+            })) = point(k)
+            {
+                let x = at(k, i);
+                let faded = if *older { FADED } else { 1.0 };
+                let whisker = PathElement::new(
+                    vec![(x, *low), (x, *high)],
+                    series.colour.mix(0.7 * faded).stroke_width(1),
+                );
+                chart
+                    .draw_series(std::iter::once(whisker))
+                    .map_err(|x| e(&x))?;
+            }
             match point(k) {
                 Some(Some(v)) => chart
                     .draw_series(std::iter::once(Circle::new(

@@ -18,13 +18,16 @@ use plotters::style::RGBColor;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A measured point: its value, whether it is an estimate (drawn hollow)
-/// and whether it was measured with older step code than this build's
-/// (drawn faded; `†` in report.md: a resumed run measures it again).
-/// `None` in a panel: the benchmark failed (drawn as a cross).
+/// A measured point: its value, its 95% interval where criterion gave
+/// one (drawn as a whisker, so that a reader sees which differences are
+/// noise), whether it is an estimate (drawn hollow) and whether it was
+/// measured with older step code than this build's (drawn faded; `†` in
+/// report.md: a resumed run measures it again). `None` in a panel: the
+/// benchmark failed (drawn as a cross).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct Point {
     value: f64,
+    interval: Option<(f64, f64)>,
     estimate: bool,
     older: bool,
 }
@@ -190,7 +193,8 @@ fn panels(
     panels
 }
 
-/// Each framework's mean step time over the fastest one's, per configuration.
+/// Each framework's mean step time over the fastest one's, per
+/// configuration, with its own 95% interval over the same mean.
 fn relative_times(rows: &[&Row], title: &str) -> Figure {
     let configuration = |r: &Row| {
         (
@@ -208,8 +212,13 @@ fn relative_times(rows: &[&Row], title: &str) -> Figure {
     }
     let frameworks = frameworks_of(rows);
     let panels = panels(rows, &frameworks, |r| {
+        let fastest = fastest[&configuration(r)];
+        let interval = r
+            .estimates
+            .map(|e| (e.mean.low / fastest, e.mean.high / fastest));
         Some(r.mean().map(|m| Point {
-            value: m / fastest[&configuration(r)],
+            value: m / fastest,
+            interval,
             estimate: r.estimate().is_some(),
             older: r.record.older_step_code(),
         }))
@@ -236,6 +245,7 @@ fn memory(rows: &[&Row], phase: Phase) -> Figure {
         let mib = r.record.memory.as_ref()?.nvml_process_mib.mib()?;
         Some(Some(Point {
             value: mib,
+            interval: None,
             estimate: false,
             older: r.record.older_step_code(),
         }))
@@ -287,6 +297,7 @@ fn study(a: &Answer) -> Figure {
             if let Some(r) = ours {
                 let point = Point {
                     value: r.point,
+                    interval: r.interval,
                     estimate: r.estimate,
                     older: r.older,
                 };
@@ -470,6 +481,28 @@ mod tests {
         assert!(says(&svg, "100") && says(&svg, "50"), "a log axis");
         assert!(!says(&svg, "30") && !says(&svg, "40"), "1-2-5 labels");
         assert_eq!(svg.matches(">\n10\n</text>").count(), 1, "one 10 label");
+    }
+
+    /// criterion's 95% interval is a whisker over the fastest's mean, and
+    /// the legend says what whiskers are; an estimate has none.
+    #[test]
+    fn intervals_are_whiskers() {
+        let mut tch = measured(Framework::Tch, "resnet18", 224, 1, 2e6);
+        if let Some(e) = tch.estimates.as_mut() {
+            (e.mean.low, e.mean.high) = (1.8e6, 2.4e6);
+        }
+        let fastest = measured(Framework::Candle, "resnet18", 224, 1, 1e6);
+        let f = relative_times(&[&tch, &fastest], "whiskers");
+        let at = |s| f.panels[0].points[&(s, (224, 1))].unwrap();
+        assert_eq!(at(0).interval, Some((1.8, 2.4)));
+        assert_eq!(at(1).interval, Some((1.0, 1.0)));
+        let svg = svg_of(&f);
+        assert!(svg.contains("whiskers: 95% intervals"), "{svg}");
+        let estimated = test_row(Framework::Candle, 1, 3e6, "0123456789abcdef");
+        assert!(estimated.estimate().is_some());
+        let f = relative_times(&[&estimated], "estimate");
+        assert_eq!(f.panels[0].points[&(0, (224, 1))].unwrap().interval, None);
+        assert!(!svg_of(&f).contains("whiskers"));
     }
 
     /// A point measured with older step code (`†` in report.md) is drawn

@@ -142,7 +142,7 @@ pub(crate) struct Ratio {
     pub point: f64,
     /// The conservative 95% interval (low over high, high over low), when
     /// criterion measured both.
-    interval: Option<(f64, f64)>,
+    pub interval: Option<(f64, f64)>,
     /// Either side is an estimate (`~`).
     pub estimate: bool,
     /// Either side is of older step code (`†`).
