@@ -212,15 +212,18 @@ fn relative_times(rows: &[&Row], title: &str) -> Figure {
     }
     let frameworks = frameworks_of(rows);
     let panels = panels(rows, &frameworks, |r| {
-        let fastest = fastest[&configuration(r)];
-        let interval = r
-            .estimates
-            .map(|e| (e.mean.low / fastest, e.mean.high / fastest));
-        Some(r.mean().map(|m| Point {
-            value: m / fastest,
-            interval,
-            estimate: r.estimate().is_some(),
-            older: r.record.older_step_code(),
+        // (A failed row has no mean, and its configuration maybe no fastest.)
+        Some(r.mean().map(|m| {
+            let fastest = fastest[&configuration(r)];
+            let interval = r
+                .estimates
+                .map(|e| (e.mean.low / fastest, e.mean.high / fastest));
+            Point {
+                value: m / fastest,
+                interval,
+                estimate: r.estimate().is_some(),
+                older: r.record.older_step_code(),
+            }
         }))
     });
     Figure {
@@ -481,6 +484,16 @@ mod tests {
         assert!(says(&svg, "100") && says(&svg, "50"), "a log axis");
         assert!(!says(&svg, "30") && !says(&svg, "40"), "1-2-5 labels");
         assert_eq!(svg.matches(">\n10\n</text>").count(), 1, "one 10 label");
+    }
+
+    /// A configuration in which every framework failed has no fastest:
+    /// its points are failures (crosses), and the figure is drawn.
+    #[test]
+    fn a_configuration_where_all_failed_is_crosses() {
+        let alone = failed(measured(Framework::Tch, "resnet18", 64, 1, 1e6));
+        let f = relative_times(&[&alone], "failed");
+        assert_eq!(f.panels[0].points[&(0, (64, 1))], None);
+        assert!(svg_of(&f).contains("failed (see report.md)"));
     }
 
     /// criterion's 95% interval is a whisker over the fastest's mean, and
