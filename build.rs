@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 
 /// Every framework's step code: what the steps compute (models, inputs)
 /// and how they are timed (criterion's plan, the measurement, the
-/// estimate). A file a framework lists below is its own, not shared.
+/// estimate, and glibc's malloc settings, which changed a CPU step's time
+/// up to 2x while keeping the setting's name). A file a framework lists
+/// below is its own, not shared.
 const SHARED: &[&str] = &[
     "models/src",
     "src/frameworks/mod.rs",
@@ -28,6 +30,7 @@ const SHARED: &[&str] = &[
     "src/plan.rs",
     "src/measure.rs",
     "src/measurement.rs",
+    "src/malloc.rs",
 ];
 
 /// Each framework's own step code: (its name, its files, the crates that

@@ -143,7 +143,7 @@ impl Axis {
 
 /// A series' mark: filled when measured, hollow when an estimate.
 fn mark(colour: RGBColor, p: &Point) -> ShapeStyle {
-    let c = colour.mix(if p.older { FADED } else { 1.0 });
+    let c = colour.mix(opacity(p));
     if p.estimate {
         c.stroke_width(2)
     } else {
@@ -153,6 +153,15 @@ fn mark(colour: RGBColor, p: &Point) -> ShapeStyle {
 
 /// The opacity of a point of older step code.
 pub(super) const FADED: f64 = 0.3;
+
+/// A point's opacity: faded when it is a figure of older step code.
+fn opacity(p: &Point) -> f64 {
+    if p.older {
+        FADED
+    } else {
+        1.0
+    }
+}
 
 /// The legend, below the title: each series' colour on one line, what
 /// the marks and axes mean on the next (a failure's cross and a faded
@@ -308,30 +317,26 @@ where
                 .map_err(|x| e(&x))?;
         }
         for k in 0..n {
-            if let Some(Some(Point {
-                interval: Some((low, high)),
-                older,
-                ..
-            })) = point(k)
-            {
-                let x = at(k, i);
-                let faded = if *older { FADED } else { 1.0 };
-                let whisker = PathElement::new(
-                    vec![(x, *low), (x, *high)],
-                    series.colour.mix(0.7 * faded).stroke_width(1),
-                );
-                chart
-                    .draw_series(std::iter::once(whisker))
-                    .map_err(|x| e(&x))?;
-            }
             match point(k) {
-                Some(Some(v)) => chart
-                    .draw_series(std::iter::once(Circle::new(
-                        (at(k, i), v.value),
-                        4,
-                        mark(series.colour, v),
-                    )))
-                    .map(|_| ()),
+                Some(Some(v)) => {
+                    // The whisker first, so that the mark covers its middle.
+                    if let Some((low, high)) = v.interval {
+                        let whisker = PathElement::new(
+                            vec![(at(k, i), low), (at(k, i), high)],
+                            series.colour.mix(0.7 * opacity(v)).stroke_width(1),
+                        );
+                        chart
+                            .draw_series(std::iter::once(whisker))
+                            .map_err(|x| e(&x))?;
+                    }
+                    chart
+                        .draw_series(std::iter::once(Circle::new(
+                            (at(k, i), v.value),
+                            4,
+                            mark(series.colour, v),
+                        )))
+                        .map(|_| ())
+                }
                 Some(None) => chart
                     .draw_series(std::iter::once(Cross::new(
                         (at(k, i), cross),
