@@ -21,9 +21,12 @@ use std::path::{Path, PathBuf};
 /// Every framework's step code: what the steps compute (models, inputs)
 /// and how they are timed (criterion's plan, the measurement, the
 /// estimate, and glibc's malloc settings, which changed a CPU step's time
-/// up to 2x while keeping the setting's name). A file a framework lists
-/// below is its own, not shared.
+/// up to 2x while keeping the setting's name), and the manifests: the
+/// crates' features, which choose kernels (gemm's AVX-512) and Cargo.lock
+/// does not pin. A file a framework lists below is its own, not shared.
 const SHARED: &[&str] = &[
+    "Cargo.toml",
+    "models/Cargo.toml",
     "models/src",
     "src/frameworks/mod.rs",
     "src/inputs.rs",
