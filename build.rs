@@ -5,7 +5,8 @@
 //!   linker's `--as-needed` drops it otherwise (nothing references it
 //!   directly), and libtorch then sees no GPU (tch-rs issues #907, #980).
 //!
-//! It compiles csrc/fused_adam.cpp (tch's fused Adam) against libtorch.
+//! It compiles csrc/ (tch's fused Adam, TorchScript's inference passes)
+//! against libtorch.
 //!
 //! It also sets `STEP_CODE_HASH_<FRAMEWORK>`, one hash per framework of its
 //! step code: the files that decide what its benchmark computes and how it
@@ -48,6 +49,7 @@ const FRAMEWORKS: &[(&str, &[&str], &[&str])] = &[
             "src/frameworks/tch_vision.rs",
             "src/frameworks/tch.rs",
             "src/frameworks/fused_adam.rs",
+            "src/frameworks/torchscript_inference.rs",
             "csrc",
             "models/src/tch.rs",
         ],
@@ -96,6 +98,7 @@ const FRAMEWORKS: &[(&str, &[&str], &[&str])] = &[
 const TCH: &[&str] = &[
     "src/frameworks/tch.rs",
     "src/frameworks/fused_adam.rs",
+    "src/frameworks/torchscript_inference.rs",
     "csrc",
     "models/src/tch.rs",
 ];
@@ -143,14 +146,17 @@ fn main() {
         println!("cargo:rustc-link-arg=-Wl,--as-needed");
     }
     step_code_hashes();
-    fused_adam();
+    libtorch_shims();
 }
 
-/// tch's fused Adam (csrc/fused_adam.cpp), compiled against the libtorch
-/// that torch-sys builds with (`LIBTORCH`, set by .cargo/config.toml) and
-/// its C++ ABI (the PyTorch wheels' since 2.6).
-fn fused_adam() {
-    println!("cargo:rerun-if-changed=csrc/fused_adam.cpp");
+/// csrc/: tch's fused Adam and TorchScript's inference passes, compiled
+/// against the libtorch that torch-sys builds with (`LIBTORCH`, set by
+/// .cargo/config.toml) and its C++ ABI (the PyTorch wheels' since 2.6).
+fn libtorch_shims() {
+    const FILES: [&str; 2] = ["csrc/fused_adam.cpp", "csrc/torchscript_inference.cpp"];
+    for f in FILES {
+        println!("cargo:rerun-if-changed={f}");
+    }
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
     let libtorch = std::env::var("LIBTORCH")
@@ -158,12 +164,12 @@ fn fused_adam() {
     let abi = std::env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".into());
     cc::Build::new()
         .cpp(true)
-        .file("csrc/fused_adam.cpp")
+        .files(FILES)
         .include(Path::new(&libtorch).join("include"))
         .flag("-std=c++17")
         .define("_GLIBCXX_USE_CXX11_ABI", abi.as_str())
         .warnings(false)
-        .compile("cnnb_fused_adam");
+        .compile("cnnb_libtorch");
 }
 
 /// Sets `STEP_CODE_HASH_<FRAMEWORK>` for every framework (see the top).

@@ -18,6 +18,13 @@ pub struct Traced {
     aux: bool,
 }
 
+impl Traced {
+    /// The TorchScript module (for passes tch does not bind).
+    pub fn module(&self) -> &tch::CModule {
+        &self.module
+    }
+}
+
 /// A model ready to run on one device.
 pub struct TchModel {
     graph: Graph,

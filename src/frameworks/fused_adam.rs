@@ -52,7 +52,7 @@ impl FusedAdam {
     /// Sets every gradient to none.
     pub fn zero_grad(&mut self) -> Result<()> {
         let p = handles(&mut self.params);
-        check(unsafe { cnnb_grads_to_none(p.as_ptr(), p.len()) })
+        check(WHAT, unsafe { cnnb_grads_to_none(p.as_ptr(), p.len()) })
     }
 
     /// One update from the gradients of the last backward pass.
@@ -65,7 +65,7 @@ impl FusedAdam {
                 handles(&mut self.exp_avg_sqs),
             );
             let step = self.step.as_mut_ptr() as *mut c_void;
-            check(unsafe {
+            check(WHAT, unsafe {
                 cnnb_fused_adam(
                     p.as_ptr(),
                     m.as_ptr(),
@@ -89,8 +89,11 @@ fn handles(ts: &mut [Tensor]) -> Vec<*mut c_void> {
         .collect()
 }
 
-/// The C++ side's error message, if it returned one.
-fn check(message: *mut c_char) -> Result<()> {
+const WHAT: &str = "libtorch's fused Adam";
+
+/// The C++ side's error message, if it returned one (any function of
+/// csrc/), said as `what`'s.
+pub(super) fn check(what: &str, message: *mut c_char) -> Result<()> {
     if message.is_null() {
         return Ok(());
     }
@@ -98,5 +101,5 @@ fn check(message: *mut c_char) -> Result<()> {
         .to_string_lossy()
         .into_owned();
     unsafe { cnnb_free(message) };
-    Err(anyhow!("libtorch's fused Adam: {text}"))
+    Err(anyhow!("{what}: {text}"))
 }

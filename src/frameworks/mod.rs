@@ -13,6 +13,7 @@ mod pytorch_worker;
 mod tch;
 mod tch_vision;
 mod tensorflow;
+mod torchscript_inference;
 mod tract;
 
 pub use pytorch_worker::{Zygote, ZYGOTE_VAR};

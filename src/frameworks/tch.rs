@@ -4,9 +4,11 @@
 //! (op by op from Rust, as PyTorch's eager mode), `tch-jit` runs the same
 //! model traced to a TorchScript graph (as a frozen TensorFlow graph), and
 //! `tch-vision` runs tch's own hand-written definition instead (see
-//! `tch_vision.rs`), through the same steps.
+//! `tch_vision.rs`), through the same steps. tch-jit's CPU inference graph
+//! is also optimized for inference (`torchscript_inference.rs`).
 
 use super::fused_adam::FusedAdam;
+use super::torchscript_inference::Optimized;
 use super::{seconds, Adapter, Cycle, Job, Step, AUX_WEIGHT};
 use crate::identities::{Device, Framework, Phase};
 use anyhow::{bail, ensure, Result};
@@ -38,7 +40,9 @@ impl Adapter for Tch {
     fn version(&self) -> String {
         // tch 0.24 is built for libtorch 2.11 (checked by torch-sys at build time).
         let engine = match self.0 {
-            Framework::TchJit => ", TorchScript trace, TensorExpr fuser off on GPUs",
+            Framework::TchJit => {
+                ", TorchScript trace, optimize_for_inference on CPUs, TensorExpr fuser off on GPUs"
+            }
             Framework::TchVision => ", tch::vision models",
             _ => "",
         };
@@ -128,9 +132,28 @@ impl Adapter for Tch {
         } else {
             None
         };
+        // On the CPU the inference graph goes through TorchScript's
+        // inference passes, as PyTorch documents for deploying vision models
+        // (prototype, aimed at CPUs: not on the GPU until measured there).
+        let (traced, optimized) = match traced {
+            Some(t) if phase == Phase::Inference && !dev.is_cuda() => {
+                let example = &host[0].0;
+                let optimized = Optimized::new(t.module(), example)?;
+                if optimized.frozen_only {
+                    eprintln!(
+                        "tch-jit: {} at {:?}: the graph optimize_for_inference makes fails (oneDNN's adaptive pooling), so it runs frozen only",
+                        graph.name,
+                        example.size()
+                    );
+                }
+                (None, Some(optimized))
+            }
+            t => (t, None),
+        };
         Ok(Box::new(TchStep {
             net,
             traced,
+            optimized,
             optimizer,
             host: Cycle::new(host),
         }))
@@ -163,6 +186,9 @@ struct TchStep {
     net: Net,
     /// The TorchScript graph that runs instead of the eager model (`tch-jit`).
     traced: Option<Traced>,
+    /// tch-jit's CPU inference graph, optimized for inference (`traced` is
+    /// then `None`).
+    optimized: Option<Optimized>,
     /// Adam (lr 1e-3, no weight decay) for a train step; `None` for inference.
     optimizer: Option<FusedAdam>,
     host: Cycle<(Tensor, Tensor)>,
@@ -172,6 +198,9 @@ impl TchStep {
     /// The logits (and auxiliary logits) of `x`, eagerly or through the
     /// traced graph.
     fn forward(&self, x: &Tensor, train: bool) -> Result<(Tensor, Option<Tensor>)> {
+        if let Some(optimized) = &self.optimized {
+            return Ok((optimized.forward(x)?, None));
+        }
         match (&self.net, &self.traced) {
             (Net::Ours(model), Some(traced)) => model.forward_traced(traced, x),
             (Net::Ours(model), None) if train => Ok(model.forward_train(x)),
