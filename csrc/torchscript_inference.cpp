@@ -1,9 +1,7 @@
-// TorchScript's inference passes, as PyTorch users run a vision model on
-// the CPU: `torch.jit.optimize_for_inference` (which freezes the module
-// first: weights become constants, batch norm folds into the convolution,
-// convolutions run on oneDNN's prepacked weights and layouts). tch 0.24
-// binds neither pass, and a module they produce cannot be saved and
-// loaded back (PyTorch says so), so this file keeps it and runs it.
+// TorchScript's inference passes, as PyTorch users deploy a vision model on
+// the CPU: `torch.jit.freeze` and `torch.jit.optimize_for_inference`. tch
+// 0.24 binds neither, and a module the second makes cannot be saved and
+// loaded back (PyTorch says so), so this file keeps the module and runs it.
 // Tensors arrive and leave as tch's handles (`at::Tensor*`). Each function
 // returns NULL, or an error message the caller frees with `cnnb_free`.
 #include <ATen/core/Tensor.h>
@@ -19,14 +17,18 @@
 extern "C" {
 
 // Loads the TorchScript module saved at `path` (tch's `CModule::save`),
-// puts it in eval mode and optimizes it for inference; `*out` owns the
-// result (free it with `cnnb_module_free`). The optimized module runs once
-// on `example`: where it fails (libtorch's oneDNN adaptive average pooling
-// takes only output sizes that divide the input's: VGG at 128 and 320 px),
-// the module is frozen only, without the oneDNN conversions, as a PyTorch
-// user would fall back to `torch.jit.freeze`, and `*frozen_only` is 1.
-char *cnnb_module_optimize(const char *path, const at::Tensor *example,
-                           void **out, int *frozen_only) {
+// puts it in eval mode and freezes it (`torch.jit.freeze`: weights become
+// constants, batch norm folds into the convolutions); with `optimize`, it
+// optimizes it for inference instead (`torch.jit.optimize_for_inference`:
+// freezing, then oneDNN's prepacked convolutions, fused activations and
+// layouts). `*out` owns the result (free it with `cnnb_module_free`). The
+// optimized module runs once on `example`: where it fails (libtorch's
+// oneDNN adaptive average pooling takes only output sizes that divide the
+// input's: VGG at 128 and 320 px), the module is frozen only, as a PyTorch
+// user would fall back to `torch.jit.freeze`. `*frozen_only` says which.
+char *cnnb_module_optimize(const char *path, int optimize,
+                           const at::Tensor *example, void **out,
+                           int *frozen_only) {
   try {
     at::NoGradGuard no_grad;
     auto load = [&] {
@@ -34,15 +36,19 @@ char *cnnb_module_optimize(const char *path, const at::Tensor *example,
       module.eval();
       return module;
     };
-    *frozen_only = 0;
+    *frozen_only = 1;
+    if (!optimize) {
+      *out = new torch::jit::Module(torch::jit::freeze(load()));
+      return nullptr;
+    }
     try {
       torch::jit::Module module = load();
       torch::jit::Module optimized = torch::jit::optimize_for_inference(module);
       optimized.forward({*example});
       *out = new torch::jit::Module(std::move(optimized));
+      *frozen_only = 0;
     } catch (const std::exception &) {
       // Loaded again: the passes rewrite the graph they were given.
-      *frozen_only = 1;
       *out = new torch::jit::Module(torch::jit::freeze(load()));
     }
     return nullptr;

@@ -12,6 +12,7 @@ use super::torchscript_inference::Optimized;
 use super::{seconds, Adapter, Cycle, Job, Step, AUX_WEIGHT};
 use crate::identities::{Device, Framework, Phase};
 use anyhow::{bail, ensure, Result};
+use cnn_models::graph::Op;
 use cnn_models::tch::{TchModel, Traced};
 use tch::{nn, Kind, Tensor};
 
@@ -41,7 +42,7 @@ impl Adapter for Tch {
         // tch 0.24 is built for libtorch 2.11 (checked by torch-sys at build time).
         let engine = match self.0 {
             Framework::TchJit => {
-                ", TorchScript trace, optimize_for_inference on CPUs, TensorExpr fuser off on GPUs"
+                ", TorchScript trace, on CPUs frozen or optimize_for_inference, TensorExpr fuser off on GPUs"
             }
             Framework::TchVision => ", tch::vision models",
             _ => "",
@@ -134,12 +135,17 @@ impl Adapter for Tch {
         };
         // On the CPU the inference graph goes through TorchScript's
         // inference passes, as PyTorch documents for deploying vision models
-        // (prototype, aimed at CPUs: not on the GPU until measured there).
+        // (aimed at CPUs: not on the GPU until measured there). Networks
+        // with sigmoid gates (squeeze-and-excitation, SiLU: the
+        // efficientnets) are frozen only: optimize_for_inference leaves
+        // those ops outside oneDNN and took them 1.2-1.5x longer at batch
+        // 1 (docs/findings.md).
         let (traced, optimized) = match traced {
             Some(t) if phase == Phase::Inference && !dev.is_cuda() => {
                 let example = &host[0].0;
-                let optimized = Optimized::new(t.module(), example)?;
-                if optimized.frozen_only {
+                let gated = (graph.nodes.iter()).any(|n| matches!(n.op, Op::Silu | Op::Sigmoid));
+                let optimized = Optimized::new(t.module(), !gated, example)?;
+                if optimized.frozen_only && !gated {
                     eprintln!(
                         "tch-jit: {} at {:?}: the graph optimize_for_inference makes fails (oneDNN's adaptive pooling), so it runs frozen only",
                         graph.name,

@@ -1,8 +1,9 @@
 //! tch-jit's CPU inference graph as PyTorch users deploy a vision model:
-//! the traced module through TorchScript's `optimize_for_inference`
-//! (bound in csrc/torchscript_inference.cpp; tch binds no such pass),
-//! which freezes it and folds batch norm into the convolutions, fuses
-//! their activations and runs them on oneDNN's prepacked weights.
+//! the traced module frozen (`torch.jit.freeze`: weights as constants,
+//! batch norm folded into the convolutions) or optimized for inference
+//! (`torch.jit.optimize_for_inference`: frozen, then oneDNN's prepacked
+//! convolutions with their activations fused, in oneDNN's layouts); bound
+//! in csrc/torchscript_inference.cpp, as tch binds neither.
 
 use super::fused_adam::check;
 use anyhow::{Context, Result};
@@ -12,6 +13,7 @@ use tch::Tensor;
 extern "C" {
     fn cnnb_module_optimize(
         path: *const c_char,
+        optimize: c_int,
         example: *const c_void,
         out: *mut *mut c_void,
         frozen_only: *mut c_int,
@@ -29,16 +31,18 @@ const WHAT: &str = "TorchScript's optimize_for_inference";
 /// A module optimized for inference, owned by the C++ side.
 pub struct Optimized {
     module: *mut c_void,
-    /// Whether the optimized module failed on the example, so that this
-    /// one is frozen only (see csrc/torchscript_inference.cpp).
+    /// Whether the module is frozen only, not optimized for inference
+    /// (asked, or the optimized module failed on the example: see
+    /// csrc/torchscript_inference.cpp).
     pub frozen_only: bool,
 }
 
 impl Optimized {
-    /// `module` (a traced inference graph) optimized for inference, tried
-    /// on `example`. It reaches the C++ side through a file (tch can save
-    /// a module, not hand it over), removed afterwards.
-    pub fn new(module: &tch::CModule, example: &Tensor) -> Result<Self> {
+    /// `module` (a traced inference graph) frozen, or with `optimize`
+    /// optimized for inference where that runs on `example` (frozen
+    /// otherwise). It reaches the C++ side through a file (tch can save a
+    /// module, not hand it over), removed afterwards.
+    pub fn new(module: &tch::CModule, optimize: bool, example: &Tensor) -> Result<Self> {
         let path = std::env::temp_dir().join(format!(
             "cnn-bench-{}-{:?}.pt",
             std::process::id(),
@@ -50,6 +54,7 @@ impl Optimized {
         let done = check(WHAT, unsafe {
             cnnb_module_optimize(
                 c_path.as_ptr(),
+                optimize as c_int,
                 example.as_ptr() as *const c_void,
                 &mut out,
                 &mut frozen_only,
