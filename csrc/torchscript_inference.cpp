@@ -36,21 +36,21 @@ char *cnnb_module_optimize(const char *path, int optimize,
       module.eval();
       return module;
     };
+    if (optimize) {
+      try {
+        torch::jit::Module module = load();
+        torch::jit::Module optimized = torch::jit::optimize_for_inference(module);
+        optimized.forward({*example});
+        *out = new torch::jit::Module(std::move(optimized));
+        *frozen_only = 0;
+        return nullptr;
+      } catch (const std::exception &) {
+        // Frozen below, loaded again: the passes rewrite the graph they
+        // were given.
+      }
+    }
+    *out = new torch::jit::Module(torch::jit::freeze(load()));
     *frozen_only = 1;
-    if (!optimize) {
-      *out = new torch::jit::Module(torch::jit::freeze(load()));
-      return nullptr;
-    }
-    try {
-      torch::jit::Module module = load();
-      torch::jit::Module optimized = torch::jit::optimize_for_inference(module);
-      optimized.forward({*example});
-      *out = new torch::jit::Module(std::move(optimized));
-      *frozen_only = 0;
-    } catch (const std::exception &) {
-      // Loaded again: the passes rewrite the graph they were given.
-      *out = new torch::jit::Module(torch::jit::freeze(load()));
-    }
     return nullptr;
   } catch (const std::exception &e) {
     return strdup(e.what());

@@ -140,7 +140,7 @@ impl Adapter for Tch {
         // efficientnets) are frozen only: optimize_for_inference leaves
         // those ops outside oneDNN and took them 1.2-1.5x longer at batch
         // 1 (docs/findings.md).
-        let (traced, optimized) = match traced {
+        let jit = match traced {
             Some(t) if phase == Phase::Inference && !dev.is_cuda() => {
                 let example = &host[0].0;
                 let gated = (graph.nodes.iter()).any(|n| matches!(n.op, Op::Silu | Op::Sigmoid));
@@ -152,14 +152,13 @@ impl Adapter for Tch {
                         example.size()
                     );
                 }
-                (None, Some(optimized))
+                Some(Jit::Optimized(optimized))
             }
-            t => (t, None),
+            t => t.map(Jit::Traced),
         };
         Ok(Box::new(TchStep {
             net,
-            traced,
-            optimized,
+            jit,
             optimizer,
             host: Cycle::new(host),
         }))
@@ -188,13 +187,17 @@ impl Net {
     }
 }
 
+/// tch-jit's graph: the trace, or on the CPU for inference the trace frozen
+/// or optimized for inference.
+enum Jit {
+    Traced(Traced),
+    Optimized(Optimized),
+}
+
 struct TchStep {
     net: Net,
     /// The TorchScript graph that runs instead of the eager model (`tch-jit`).
-    traced: Option<Traced>,
-    /// tch-jit's CPU inference graph, optimized for inference (`traced` is
-    /// then `None`).
-    optimized: Option<Optimized>,
+    jit: Option<Jit>,
     /// Adam (lr 1e-3, no weight decay) for a train step; `None` for inference.
     optimizer: Option<FusedAdam>,
     host: Cycle<(Tensor, Tensor)>,
@@ -204,11 +207,9 @@ impl TchStep {
     /// The logits (and auxiliary logits) of `x`, eagerly or through the
     /// traced graph.
     fn forward(&self, x: &Tensor, train: bool) -> Result<(Tensor, Option<Tensor>)> {
-        if let Some(optimized) = &self.optimized {
-            return Ok((optimized.forward(x)?, None));
-        }
-        match (&self.net, &self.traced) {
-            (Net::Ours(model), Some(traced)) => model.forward_traced(traced, x),
+        match (&self.net, &self.jit) {
+            (_, Some(Jit::Optimized(optimized))) => Ok((optimized.forward(x)?, None)),
+            (Net::Ours(model), Some(Jit::Traced(traced))) => model.forward_traced(traced, x),
             (Net::Ours(model), None) if train => Ok(model.forward_train(x)),
             (Net::Ours(model), None) => Ok((model.forward_t(x, false), None)),
             (Net::Vision { module, .. }, _) => Ok((module.forward_t(x, train), None)),

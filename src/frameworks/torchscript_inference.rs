@@ -26,9 +26,9 @@ extern "C" {
     fn cnnb_module_free(module: *mut c_void);
 }
 
-const WHAT: &str = "TorchScript's optimize_for_inference";
+const WHAT: &str = "TorchScript's inference passes";
 
-/// A module optimized for inference, owned by the C++ side.
+/// A module frozen or optimized for inference, owned by the C++ side.
 pub struct Optimized {
     module: *mut c_void,
     /// Whether the module is frozen only, not optimized for inference
