@@ -133,7 +133,7 @@ impl Adapter for Pytorch {
 
     fn version(&self) -> String {
         match probe() {
-            Ok((version, _)) => format!("{version} (from Python)"),
+            Ok((version, _)) => format!("{version} (from Python, channels-last on CPUs)"),
             Err(_) => "PyTorch (unavailable)".into(),
         }
     }

@@ -85,6 +85,13 @@ class Step:
         if missing or unexpected:
             raise ValueError(f"weights do not fit torchvision's {name}: missing {missing[:5]}, unexpected {unexpected[:5]}")
         self.model = model.to(self.device)
+        # On the CPU, weights and images channels-last, as PyTorch's
+        # performance guide tells its CPU users (the tch adapter does the
+        # same); the GPU keeps the default layout until measured there.
+        self.layout = torch.contiguous_format
+        if self.device.type == "cpu":
+            self.layout = torch.channels_last
+            self.model = self.model.to(memory_format=self.layout)
         self.model.train(self.train)
         if not req["dropout"]:  # the graph has none: as Graph::without_dropout
             for m in self.model.modules():
@@ -92,7 +99,10 @@ class Step:
                     m.eval()
         batches = read_safetensors(req["batches"])
         # Host tensors, moved to the device each step, as the Rust adapters do.
-        self.batches = [(batches[f"images{i}"], batches[f"labels{i}"]) for i in range(req["count"])]
+        self.batches = [
+            (batches[f"images{i}"].contiguous(memory_format=self.layout), batches[f"labels{i}"])
+            for i in range(req["count"])
+        ]
         self.cursor = 0
         # PyTorch's default Adam (on CUDA its multi-tensor `foreach` kernels).
         self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3) if self.train else None

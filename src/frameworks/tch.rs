@@ -5,14 +5,14 @@
 //! model traced to a TorchScript graph (as a frozen TensorFlow graph), and
 //! `tch-vision` runs tch's own hand-written definition instead (see
 //! `tch_vision.rs`), through the same steps. tch-jit's CPU inference graph
-//! is also optimized for inference (`torchscript_inference.rs`).
+//! is also frozen (`torchscript_inference.rs`). On the CPU all three (and
+//! `pytorch`) hold weights and images channels-last.
 
 use super::fused_adam::FusedAdam;
-use super::torchscript_inference::Optimized;
+use super::torchscript_inference::Frozen;
 use super::{seconds, Adapter, Cycle, Job, Step, AUX_WEIGHT};
 use crate::identities::{Device, Framework, Phase};
 use anyhow::{bail, ensure, Result};
-use cnn_models::graph::Op;
 use cnn_models::tch::{TchModel, Traced};
 use tch::{nn, Kind, Tensor};
 
@@ -42,12 +42,12 @@ impl Adapter for Tch {
         // tch 0.24 is built for libtorch 2.11 (checked by torch-sys at build time).
         let engine = match self.0 {
             Framework::TchJit => {
-                ", TorchScript trace, on CPUs frozen or optimize_for_inference, TensorExpr fuser off on GPUs"
+                ", TorchScript trace, frozen on CPUs, TensorExpr fuser off on GPUs"
             }
             Framework::TchVision => ", tch::vision models",
             _ => "",
         };
-        format!("tch 0.24 (libtorch 2.11.0{engine})")
+        format!("tch 0.24 (libtorch 2.11.0{engine}, channels-last on CPUs)")
     }
 
     fn set_threads(&self, threads: usize) {
@@ -105,15 +105,23 @@ impl Adapter for Tch {
             }
             _ => Net::Ours(TchModel::new(graph, weights, dev)?),
         };
+        // On the CPU, weights and images in the channels-last memory format,
+        // as PyTorch's performance guide tells its CPU users: oneDNN then
+        // convolves NHWC without converting layouts around every
+        // convolution (docs/findings.md). The GPU keeps libtorch's default
+        // layout until it is measured there.
+        let nhwc = !dev.is_cuda();
+        if nhwc {
+            to_channels_last(net.var_store());
+        }
         let host: Vec<(Tensor, Tensor)> = batches
             .iter()
             .map(|b| {
                 let shape: Vec<i64> = b.shape().iter().map(|&v| v as i64).collect();
                 let labels: Vec<i64> = b.labels.iter().map(|&l| l as i64).collect();
-                (
-                    Tensor::from_slice(&b.images).reshape(&shape),
-                    Tensor::from_slice(&labels),
-                )
+                let images = Tensor::from_slice(&b.images).reshape(&shape);
+                let images = if nhwc { channels_last(&images) } else { images };
+                (images, Tensor::from_slice(&labels))
             })
             .collect();
         let optimizer = match phase {
@@ -133,26 +141,13 @@ impl Adapter for Tch {
         } else {
             None
         };
-        // On the CPU the inference graph goes through TorchScript's
-        // inference passes, as PyTorch documents for deploying vision models
-        // (aimed at CPUs: not on the GPU until measured there). Networks
-        // with sigmoid gates (squeeze-and-excitation, SiLU: the
-        // efficientnets) are frozen only: optimize_for_inference leaves
-        // those ops outside oneDNN and took them 1.2-1.5x longer at batch
-        // 1 (docs/findings.md).
+        // On the CPU the inference graph is frozen, as PyTorch documents
+        // for deploying vision models (not on the GPU until measured there).
+        // Not optimize_for_inference: with channels-last tensors freezing
+        // alone was faster (docs/findings.md).
         let jit = match traced {
-            Some(t) if phase == Phase::Inference && !dev.is_cuda() => {
-                let example = &host[0].0;
-                let gated = (graph.nodes.iter()).any(|n| matches!(n.op, Op::Silu | Op::Sigmoid));
-                let optimized = Optimized::new(t.module(), !gated, example)?;
-                if optimized.frozen_only && !gated {
-                    eprintln!(
-                        "tch-jit: {} at {:?}: the graph optimize_for_inference makes fails (oneDNN's adaptive pooling), so it runs frozen only",
-                        graph.name,
-                        example.size()
-                    );
-                }
-                Some(Jit::Optimized(optimized))
+            Some(t) if phase == Phase::Inference && nhwc => {
+                Some(Jit::Frozen(Frozen::new(t.module())?))
             }
             t => t.map(Jit::Traced),
         };
@@ -163,6 +158,26 @@ impl Adapter for Tch {
             host: Cycle::new(host),
         }))
     }
+}
+
+/// Every 4-d variable of `vs` (the convolutions' weights) channels-last, as
+/// `model.to(memory_format=torch.channels_last)`: the tensors keep their
+/// identity (the optimizer's and the model's handles see the change).
+fn to_channels_last(vs: &nn::VarStore) {
+    tch::no_grad(|| {
+        for (_, mut v) in vs.variables() {
+            if v.dim() == 4 {
+                v.set_data(&channels_last(&v));
+            }
+        }
+    })
+}
+
+/// `t` (4-d) in the channels-last memory format: the same NCHW tensor with
+/// NHWC strides, as `t.to(memory_format=torch.channels_last)` (tch does not
+/// bind memory formats).
+fn channels_last(t: &Tensor) -> Tensor {
+    t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
 }
 
 /// What a step runs: cnn-models' description, or tch::vision's own model.
@@ -187,11 +202,10 @@ impl Net {
     }
 }
 
-/// tch-jit's graph: the trace, or on the CPU for inference the trace frozen
-/// or optimized for inference.
+/// tch-jit's graph: the trace, or on the CPU for inference the trace frozen.
 enum Jit {
     Traced(Traced),
-    Optimized(Optimized),
+    Frozen(Frozen),
 }
 
 struct TchStep {
@@ -208,7 +222,7 @@ impl TchStep {
     /// traced graph.
     fn forward(&self, x: &Tensor, train: bool) -> Result<(Tensor, Option<Tensor>)> {
         match (&self.net, &self.jit) {
-            (_, Some(Jit::Optimized(optimized))) => Ok((optimized.forward(x)?, None)),
+            (_, Some(Jit::Frozen(frozen))) => Ok((frozen.forward(x)?, None)),
             (Net::Ours(model), Some(Jit::Traced(traced))) => model.forward_traced(traced, x),
             (Net::Ours(model), None) if train => Ok(model.forward_train(x)),
             (Net::Ours(model), None) => Ok((model.forward_t(x, false), None)),
@@ -257,5 +271,34 @@ impl Step for TchStep {
         Ok(Vec::<f32>::try_from(
             self.infer()?.flatten(0, -1).to_device(tch::Device::Cpu),
         )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_last_keeps_values_with_nhwc_strides() {
+        let t =
+            Tensor::arange(2 * 3 * 4 * 5, (Kind::Float, tch::Device::Cpu)).reshape([2, 3, 4, 5]);
+        let c = channels_last(&t);
+        assert_eq!(c.size(), t.size());
+        assert_eq!(c.stride(), [60, 1, 15, 3]);
+        assert!(c.equal(&t));
+    }
+
+    #[test]
+    fn var_store_goes_channels_last_in_place() {
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let conv = vs.root().randn_standard("conv", &[4, 3, 2, 2]);
+        let bias = vs.root().randn_standard("bias", &[4]);
+        let before = conv.copy();
+        to_channels_last(&vs);
+        // The handle taken before the change sees it.
+        assert_eq!(conv.stride(), [12, 1, 6, 3]);
+        assert!(conv.equal(&before));
+        assert!(conv.requires_grad());
+        assert_eq!(bias.stride(), [1]);
     }
 }
