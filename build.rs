@@ -40,61 +40,53 @@ const SHARED: &[&str] = &[
 /// Each framework's own step code: (its name, its files, the crates that
 /// run its steps). tch-jit, tch-vision and candle-transformers run through
 /// the tch and candle adapters, so those are theirs too.
-const FRAMEWORKS: &[(&str, &[&str], &[&str])] = &[
-    ("tch", TCH, &["tch"]),
-    ("tch-jit", TCH, &["tch"]),
+const FRAMEWORKS: &[(&str, Files, &[&str])] = &[
+    ("tch", &[TCH], &["tch"]),
+    ("tch-jit", &[TCH], &["tch"]),
     (
         "tch-vision",
-        &[
-            "src/frameworks/tch_vision.rs",
-            "src/frameworks/tch.rs",
-            "src/frameworks/fused_adam.rs",
-            "src/frameworks/torchscript_inference.rs",
-            "csrc",
-            "models/src/tch.rs",
-        ],
+        &[TCH, &["src/frameworks/tch_vision.rs"]],
         &["tch"],
     ),
-    ("candle", CANDLE, &["candle-core", "candle-nn"]),
+    ("candle", &[CANDLE], &["candle-core", "candle-nn"]),
     (
         "candle-transformers",
-        &[
-            "src/frameworks/candle_transformers.rs",
-            "src/frameworks/candle.rs",
-            "models/src/candle.rs",
-        ],
+        &[CANDLE, &["src/frameworks/candle_transformers.rs"]],
         &["candle-core", "candle-nn", "candle-transformers"],
     ),
     (
         "pytorch",
-        &[
+        &[&[
             "src/frameworks/pytorch.rs",
             "src/frameworks/pytorch_worker.rs",
             "src/frameworks/pytorch_worker.py",
-        ],
+        ]],
         &["safetensors"],
     ),
     (
         "ort",
-        &["src/frameworks/ort.rs", "models/src/onnx"],
+        &[&["src/frameworks/ort.rs", "models/src/onnx"]],
         &["ort"],
     ),
     (
         "tract",
-        &["src/frameworks/tract.rs", "models/src/onnx"],
+        &[&["src/frameworks/tract.rs", "models/src/onnx"]],
         &["tract-onnx", "tract-linalg"],
     ),
     (
         "tensorflow",
-        &["src/frameworks/tensorflow.rs", "models/src/tensorflow"],
+        &[&["src/frameworks/tensorflow.rs", "models/src/tensorflow"]],
         &["tensorflow"],
     ),
     (
         "burn",
-        &["src/frameworks/burn.rs", "models/src/burn.rs"],
+        &[&["src/frameworks/burn.rs", "models/src/burn.rs"]],
         &["burn"],
     ),
 ];
+/// Lists of paths, concatenated: a framework's own and those of the
+/// adapter it runs through.
+type Files = &'static [&'static [&'static str]];
 const TCH: &[&str] = &[
     "src/frameworks/tch.rs",
     "src/frameworks/fused_adam.rs",
@@ -179,7 +171,7 @@ fn step_code_hashes() {
     let packages = locked_packages(&lock);
     let own: Vec<PathBuf> = FRAMEWORKS
         .iter()
-        .flat_map(|(_, paths, _)| files(paths))
+        .flat_map(|(_, paths, _)| files(&paths.concat()))
         .collect();
     let mut shared = files(SHARED);
     shared.retain(|f| !own.contains(f));
@@ -203,7 +195,7 @@ fn step_code_hashes() {
     }
     for (name, paths, crates) in FRAMEWORKS {
         let mut h = Fnv::default();
-        let mut mine = files(paths);
+        let mut mine = files(&paths.concat());
         mine.extend(shared.iter().cloned());
         mine.sort();
         mine.dedup();
