@@ -5,7 +5,7 @@
 //!   linker's `--as-needed` drops it otherwise (nothing references it
 //!   directly), and libtorch then sees no GPU (tch-rs issues #907, #980).
 //!
-//! It compiles csrc/ (tch's fused Adam, TorchScript's inference passes)
+//! It compiles csrc/ (tch's fused Adam, TorchScript's freezing pass)
 //! against libtorch.
 //!
 //! It also sets `STEP_CODE_HASH_<FRAMEWORK>`, one hash per framework of its
@@ -91,6 +91,7 @@ const TCH: &[&str] = &[
     "src/frameworks/tch.rs",
     "src/frameworks/fused_adam.rs",
     "src/frameworks/torchscript_inference.rs",
+    "src/frameworks/libtorch_shims.rs",
     "csrc",
     "models/src/tch.rs",
 ];
@@ -141,11 +142,15 @@ fn main() {
     libtorch_shims();
 }
 
-/// csrc/: tch's fused Adam and TorchScript's inference passes, compiled
+/// csrc/: tch's fused Adam and TorchScript's freezing pass, compiled
 /// against the libtorch that torch-sys builds with (`LIBTORCH`, set by
 /// .cargo/config.toml) and its C++ ABI (the PyTorch wheels' since 2.6).
 fn libtorch_shims() {
-    const FILES: [&str; 2] = ["csrc/fused_adam.cpp", "csrc/torchscript_inference.cpp"];
+    const FILES: [&str; 3] = [
+        "csrc/fused_adam.cpp",
+        "csrc/torchscript_inference.cpp",
+        "csrc/message.cpp",
+    ];
     for f in FILES {
         println!("cargo:rerun-if-changed={f}");
     }

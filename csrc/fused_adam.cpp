@@ -3,11 +3,10 @@
 // `nn::Adam` (libtorch's C++ `torch::optim::Adam`) launches several kernels
 // per parameter. tch 0.24 binds neither `_fused_adam_` nor the `_foreach_`
 // ops, so this file does. Tensors arrive as tch's handles (`at::Tensor*`).
-// Each function returns NULL, or an error message the caller frees.
+// Each function returns NULL, or an error message (csrc/message.cpp).
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/_fused_adam.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <vector>
@@ -52,5 +51,4 @@ char *cnnb_grads_to_none(at::Tensor **params, size_t n) {
   }
 }
 
-void cnnb_free(char *message) { free(message); }
 }

@@ -2,13 +2,12 @@
 // the CPU (`torch.jit.freeze`), which tch 0.24 does not bind. The frozen
 // module is kept here and run from here. Tensors arrive and leave as tch's
 // handles (`at::Tensor*`). Each function returns NULL, or an error message
-// the caller frees with `cnnb_free`.
+// (csrc/message.cpp).
 #include <ATen/core/Tensor.h>
 #include <ATen/core/grad_mode.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/serialization/import.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>

@@ -5,8 +5,9 @@
 //! and gradients set to none rather than zeroed, as PyTorch's `zero_grad()`
 //! does. The same Adam: lr 1e-3, betas 0.9/0.999, eps 1e-8, no weight decay.
 
-use anyhow::{anyhow, Result};
-use std::ffi::{c_char, c_void, CStr};
+use super::libtorch_shims::check;
+use anyhow::Result;
+use std::ffi::{c_char, c_void};
 use tch::{Kind, Tensor};
 
 extern "C" {
@@ -22,7 +23,6 @@ extern "C" {
         eps: f64,
     ) -> *mut c_char;
     fn cnnb_grads_to_none(params: *const *mut c_void, n: usize) -> *mut c_char;
-    fn cnnb_free(message: *mut c_char);
 }
 
 pub struct FusedAdam {
@@ -90,16 +90,3 @@ fn handles(ts: &mut [Tensor]) -> Vec<*mut c_void> {
 }
 
 const WHAT: &str = "libtorch's fused Adam";
-
-/// The C++ side's error message, if it returned one (any function of
-/// csrc/), said as `what`'s.
-pub(super) fn check(what: &str, message: *mut c_char) -> Result<()> {
-    if message.is_null() {
-        return Ok(());
-    }
-    let text = unsafe { CStr::from_ptr(message) }
-        .to_string_lossy()
-        .into_owned();
-    unsafe { cnnb_free(message) };
-    Err(anyhow!("{what}: {text}"))
-}

@@ -7,6 +7,7 @@ mod burn;
 mod candle;
 mod candle_transformers;
 mod fused_adam;
+mod libtorch_shims;
 mod ort;
 mod pytorch;
 mod pytorch_worker;

@@ -5,7 +5,7 @@
 //! than `optimize_for_inference`: with channels-last weights and images
 //! freezing alone was the faster (docs/findings.md).
 
-use super::fused_adam::check;
+use super::libtorch_shims::check;
 use anyhow::{Context, Result};
 use std::ffi::{c_char, c_void, CString};
 use tch::Tensor;
@@ -62,5 +62,32 @@ impl Frozen {
 impl Drop for Frozen {
     fn drop(&mut self) {
         unsafe { cnnb_module_free(self.module) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    /// A traced convolution, frozen: it computes what it traced, and an
+    /// input it cannot take comes back as an error naming the pass, not as
+    /// an abort (the shims' messages, libtorch_shims.rs).
+    #[test]
+    fn frozen_module_runs_and_reports_errors() -> Result<()> {
+        let w = Tensor::randn([4, 3, 3, 3], (Kind::Float, Device::Cpu));
+        let x = Tensor::randn([2, 3, 8, 8], (Kind::Float, Device::Cpu));
+        let conv = |ins: &[Tensor]| vec![ins[0].conv2d::<Tensor>(&w, None, 1, 1, 1, 1)];
+        let module =
+            tch::CModule::create_by_tracing("conv", "forward", &[x.shallow_clone()], &mut {
+                conv
+            })?;
+        let frozen = Frozen::new(&module)?;
+        let y = frozen.forward(&x)?;
+        assert!(y.allclose(&x.conv2d::<Tensor>(&w, None, 1, 1, 1, 1), 1e-5, 1e-6, false));
+        let wrong = Tensor::randn([2, 5, 8, 8], (Kind::Float, Device::Cpu));
+        let e = frozen.forward(&wrong).unwrap_err().to_string();
+        assert!(e.starts_with("TorchScript's freezing pass: "), "{e}");
+        Ok(())
     }
 }
