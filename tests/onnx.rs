@@ -72,3 +72,20 @@ fn a_broken_export_is_refused_by_the_checker() {
         .unwrap();
     assert!(!out.status.success(), "a missing weight went unnoticed");
 }
+
+#[test]
+fn batch_norms_after_a_convolution_are_folded_as_torch_onnx_export_does() {
+    // Counted per op type: resnet18's 20 batch norms each follow a
+    // convolution read by nothing else, and all go; densenet121's dense
+    // layers normalise a concatenation first, and those stay.
+    let count = |name: &str, op: &str| {
+        let g = model(name).unwrap();
+        let m = onnx::model_proto(&g, &Weights::random(&g, 7), 64).unwrap();
+        let nodes = m.graph.unwrap().node;
+        nodes.iter().filter(|n| n.op_type == op).count()
+    };
+    assert_eq!(count("resnet18", "BatchNormalization"), 0);
+    assert_eq!(count("resnet18", "Conv"), 20);
+    let kept = count("densenet121", "BatchNormalization");
+    assert!(kept > 0 && kept < 121, "{kept}");
+}

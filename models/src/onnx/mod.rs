@@ -2,6 +2,13 @@
 //! initializers under torchvision's `state_dict` names: the file ONNX
 //! Runtime and tract load, and that `onnx.checker` accepts (tested).
 //!
+//! A batch norm whose input is a convolution read by nothing else is folded
+//! into that convolution, as `torch.onnx.export` does in eval mode (a
+//! torchvision model exported by it has no `BatchNormalization` left): the
+//! convolution's weights, scaled, keep its name, and the shift becomes its
+//! bias under the batch norm's `bias` name. ONNX Runtime folds them itself;
+//! tract did only at batch 1 (docs/findings.md).
+//!
 //! The input is `images`, `[batch, 3, size, size]` with a free batch
 //! dimension; the output is `logits`, `[batch, classes]`. The spatial size is
 //! fixed at export because adaptive pooling depends on it, as in a graph
@@ -11,12 +18,13 @@ mod builder;
 pub mod proto;
 
 use crate::analysis;
-use crate::graph::{Graph, Op};
-use crate::weights::Weights;
-use anyhow::Result;
+use crate::graph::{Graph, NodeId, Op};
+use crate::weights::{Tensor, Weights};
+use anyhow::{bail, Result};
 use builder::*;
 use prost::Message;
 use proto::*;
+use std::collections::HashMap;
 
 /// The operator set the exported graphs use.
 pub const OPSET: i64 = 17;
@@ -40,9 +48,12 @@ pub fn model_proto(g: &Graph, weights: &Weights, size: usize) -> Result<ModelPro
         initializers: Vec::new(),
         clip_bounds: None,
     };
+    let schedule = g.schedule(false);
+    let folds = batch_norm_folds(g, &schedule.needed);
     // The value each node produces; ops that are identities in eval mode
-    // (dropout, stochastic depth) pass their input's value on.
-    g.walk(&g.schedule(false), false, |i, node, args: &[&String]| {
+    // (dropout, stochastic depth, a folded batch norm) pass their input's
+    // value on.
+    g.walk(&schedule, false, |i, node, args: &[&String]| {
         let x = || args[0].clone();
         let label = if node.path.as_str().is_empty() {
             op_label(&node.op).to_string()
@@ -58,9 +69,17 @@ pub fn model_proto(g: &Graph, weights: &Weights, size: usize) -> Result<ModelPro
         let value = match &node.op {
             Op::Input => INPUT.to_string(),
             Op::Conv2d(c) => {
-                let mut inputs = vec![x(), b.weight(&param("weight"))?];
-                if c.bias {
-                    inputs.push(b.weight(&param("bias"))?);
+                let mut inputs = vec![x()];
+                if let Some(&bn) = folds.get(&i) {
+                    let (w, bias) = fold(weights, g, i, bn)?;
+                    let (w_name, b_name) = (param("weight"), g.nodes[bn].path.join("bias"));
+                    inputs.push(b.initializer(&w_name, &w.shape, &w.data));
+                    inputs.push(b.initializer(&b_name, &bias.shape, &bias.data));
+                } else {
+                    inputs.push(b.weight(&param("weight"))?);
+                    if c.bias {
+                        inputs.push(b.weight(&param("bias"))?);
+                    }
                 }
                 let (ph, pw) = (c.padding.0 as i64, c.padding.1 as i64);
                 let s = c.stride as i64;
@@ -76,6 +95,13 @@ pub fn model_proto(g: &Graph, weights: &Weights, size: usize) -> Result<ModelPro
                         int("group", c.groups as i64),
                     ],
                 )
+            }
+            Op::BatchNorm2d { .. } if folds.values().any(|&bn| bn == i) => {
+                if i == output {
+                    b.node("Identity", &out, vec![x()], vec![])
+                } else {
+                    x()
+                }
             }
             Op::BatchNorm2d { eps, .. } => {
                 let mut inputs = vec![x()];
@@ -158,6 +184,81 @@ pub fn model_proto(g: &Graph, weights: &Weights, size: usize) -> Result<ModelPro
             version: OPSET,
         }],
     })
+}
+
+/// The batch norms to fold, by the convolution they fold into: each
+/// needed batch norm whose input is a convolution that nothing else needed
+/// reads.
+fn batch_norm_folds(g: &Graph, needed: &[bool]) -> HashMap<NodeId, NodeId> {
+    let mut readers = vec![0usize; g.nodes.len()];
+    for (_, node) in g.nodes.iter().enumerate().filter(|(j, _)| needed[*j]) {
+        for &input in &node.inputs {
+            readers[input] += 1;
+        }
+    }
+    g.nodes
+        .iter()
+        .enumerate()
+        .filter(|(j, n)| needed[*j] && matches!(n.op, Op::BatchNorm2d { .. }))
+        .filter_map(|(j, n)| {
+            let conv = n.inputs[0];
+            let only_reader = readers[conv] == 1 && conv != g.output();
+            (only_reader && matches!(g.nodes[conv].op, Op::Conv2d(_))).then_some((conv, j))
+        })
+        .collect()
+}
+
+/// Convolution `conv`'s weights and bias with batch norm `bn` folded in:
+/// each output channel's weights times gamma / sqrt(var + eps), its bias
+/// (b - mean) times that plus beta; in f64, then f32.
+fn fold(weights: &Weights, g: &Graph, conv: NodeId, bn: NodeId) -> Result<(Tensor, Tensor)> {
+    let (cp, bp) = (&g.nodes[conv].path, &g.nodes[bn].path);
+    let Op::BatchNorm2d { eps, .. } = g.nodes[bn].op else {
+        bail!("node {bn} is not a batch norm")
+    };
+    let Op::Conv2d(c) = &g.nodes[conv].op else {
+        bail!("node {conv} is not a convolution")
+    };
+    let w = weights.get(&cp.join("weight"))?;
+    let get = |leaf: &str| weights.get(&bp.join(leaf)).map(|t| &t.data);
+    let (gamma, beta, mean, var) = (
+        get("weight")?,
+        get("bias")?,
+        get("running_mean")?,
+        get("running_var")?,
+    );
+    let out = w.shape[0];
+    let per = w.data.len() / out;
+    let scale: Vec<f64> = (0..out)
+        .map(|o| gamma[o] as f64 / (var[o] as f64 + eps).sqrt())
+        .collect();
+    let data = w
+        .data
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| (v as f64 * scale[k / per]) as f32)
+        .collect();
+    let b0 = if c.bias {
+        Some(&weights.get(&cp.join("bias"))?.data)
+    } else {
+        None
+    };
+    let bias = (0..out)
+        .map(|o| {
+            let b = b0.map_or(0.0, |b| b[o] as f64);
+            ((b - mean[o] as f64) * scale[o] + beta[o] as f64) as f32
+        })
+        .collect();
+    Ok((
+        Tensor {
+            shape: w.shape.clone(),
+            data,
+        },
+        Tensor {
+            shape: vec![out],
+            data: bias,
+        },
+    ))
 }
 
 /// An ONNX model of one `n`x`n` f32 matrix product, `a` (input) times
