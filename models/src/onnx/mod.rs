@@ -18,9 +18,9 @@ mod builder;
 pub mod proto;
 
 use crate::analysis;
-use crate::graph::{Graph, NodeId, Op};
+use crate::graph::{Conv, Graph, NodeId, Op, Path};
 use crate::weights::{Tensor, Weights};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use builder::*;
 use prost::Message;
 use proto::*;
@@ -70,11 +70,10 @@ pub fn model_proto(g: &Graph, weights: &Weights, size: usize) -> Result<ModelPro
             Op::Input => INPUT.to_string(),
             Op::Conv2d(c) => {
                 let mut inputs = vec![x()];
-                if let Some(&bn) = folds.get(&i) {
-                    let (w, bias) = fold(weights, g, i, bn)?;
-                    let (w_name, b_name) = (param("weight"), g.nodes[bn].path.join("bias"));
-                    inputs.push(b.initializer(&w_name, &w.shape, &w.data));
-                    inputs.push(b.initializer(&b_name, &bias.shape, &bias.data));
+                if let Some(&(bn, eps)) = folds.get(&i) {
+                    let (w, bias) = fold(weights, c, &node.path, bn, eps)?;
+                    inputs.push(b.initializer(&param("weight"), &w.shape, &w.data));
+                    inputs.push(b.initializer(&bn.join("bias"), &bias.shape, &bias.data));
                 } else {
                     inputs.push(b.weight(&param("weight"))?);
                     if c.bias {
@@ -96,7 +95,7 @@ pub fn model_proto(g: &Graph, weights: &Weights, size: usize) -> Result<ModelPro
                     ],
                 )
             }
-            Op::BatchNorm2d { .. } if folds.values().any(|&bn| bn == i) => {
+            Op::BatchNorm2d { .. } if folds.contains_key(&node.inputs[0]) => {
                 if i == output {
                     b.node("Identity", &out, vec![x()], vec![])
                 } else {
@@ -186,39 +185,36 @@ pub fn model_proto(g: &Graph, weights: &Weights, size: usize) -> Result<ModelPro
     })
 }
 
-/// The batch norms to fold, by the convolution they fold into: each
-/// needed batch norm whose input is a convolution that nothing else needed
-/// reads.
-fn batch_norm_folds(g: &Graph, needed: &[bool]) -> HashMap<NodeId, NodeId> {
+/// The batch norms to fold (path, eps), by the convolution they fold into:
+/// each needed batch norm whose input is a convolution that nothing else
+/// needed reads.
+fn batch_norm_folds<'g>(g: &'g Graph, needed: &[bool]) -> HashMap<NodeId, (&'g Path, f64)> {
+    let live = || {
+        (0..g.nodes.len())
+            .filter(|&j| needed[j])
+            .map(|j| &g.nodes[j])
+    };
     let mut readers = vec![0usize; g.nodes.len()];
-    for (_, node) in g.nodes.iter().enumerate().filter(|(j, _)| needed[*j]) {
-        for &input in &node.inputs {
-            readers[input] += 1;
-        }
+    for &input in live().flat_map(|n| &n.inputs) {
+        readers[input] += 1;
     }
-    g.nodes
-        .iter()
-        .enumerate()
-        .filter(|(j, n)| needed[*j] && matches!(n.op, Op::BatchNorm2d { .. }))
-        .filter_map(|(j, n)| {
+    live()
+        .filter_map(|n| {
+            let Op::BatchNorm2d { eps, .. } = n.op else {
+                return None;
+            };
             let conv = n.inputs[0];
             let only_reader = readers[conv] == 1 && conv != g.output();
-            (only_reader && matches!(g.nodes[conv].op, Op::Conv2d(_))).then_some((conv, j))
+            let after_conv = matches!(g.nodes[conv].op, Op::Conv2d(_));
+            (only_reader && after_conv).then_some((conv, (&n.path, eps)))
         })
         .collect()
 }
 
-/// Convolution `conv`'s weights and bias with batch norm `bn` folded in:
-/// each output channel's weights times gamma / sqrt(var + eps), its bias
-/// (b - mean) times that plus beta; in f64, then f32.
-fn fold(weights: &Weights, g: &Graph, conv: NodeId, bn: NodeId) -> Result<(Tensor, Tensor)> {
-    let (cp, bp) = (&g.nodes[conv].path, &g.nodes[bn].path);
-    let Op::BatchNorm2d { eps, .. } = g.nodes[bn].op else {
-        bail!("node {bn} is not a batch norm")
-    };
-    let Op::Conv2d(c) = &g.nodes[conv].op else {
-        bail!("node {conv} is not a convolution")
-    };
+/// Convolution `c`'s (at `cp`) weights and bias with the batch norm at `bp`
+/// folded in: each output channel's weights times gamma / sqrt(var + eps),
+/// its bias (b - mean) times that plus beta; in f64, then f32.
+fn fold(weights: &Weights, c: &Conv, cp: &Path, bp: &Path, eps: f64) -> Result<(Tensor, Tensor)> {
     let w = weights.get(&cp.join("weight"))?;
     let get = |leaf: &str| weights.get(&bp.join(leaf)).map(|t| &t.data);
     let (gamma, beta, mean, var) = (
