@@ -34,6 +34,17 @@ impl Builder<'_> {
         out.to_string()
     }
 
+    /// The value of an op that is an identity in eval mode: its input `x`,
+    /// through an `Identity` node only where it is the graph's output (which
+    /// must be called `out`).
+    pub(super) fn identity(&mut self, out: &str, x: String, is_output: bool) -> String {
+        if is_output {
+            self.node("Identity", out, vec![x], vec![])
+        } else {
+            x
+        }
+    }
+
     pub(super) fn initializer(&mut self, name: &str, shape: &[usize], data: &[f32]) -> String {
         self.initializers.push(TensorProto {
             dims: shape.iter().map(|&d| d as i64).collect(),

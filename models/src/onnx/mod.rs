@@ -96,11 +96,7 @@ pub fn model_proto(g: &Graph, weights: &Weights, size: usize) -> Result<ModelPro
                 )
             }
             Op::BatchNorm2d { .. } if folds.contains_key(&node.inputs[0]) => {
-                if i == output {
-                    b.node("Identity", &out, vec![x()], vec![])
-                } else {
-                    x()
-                }
+                b.identity(&out, x(), i == output)
             }
             Op::BatchNorm2d { eps, .. } => {
                 let mut inputs = vec![x()];
@@ -154,10 +150,7 @@ pub fn model_proto(g: &Graph, weights: &Weights, size: usize) -> Result<ModelPro
                 b.node("Concat", &out, parts, vec![int("axis", 1)])
             }
             Op::Flatten => b.node("Flatten", &out, vec![x()], vec![int("axis", 1)]),
-            Op::Dropout { .. } | Op::StochasticDepth { .. } if i == output => {
-                b.node("Identity", &out, vec![x()], vec![])
-            }
-            Op::Dropout { .. } | Op::StochasticDepth { .. } => x(),
+            Op::Dropout { .. } | Op::StochasticDepth { .. } => b.identity(&out, x(), i == output),
             Op::Linear { .. } => {
                 let inputs = vec![x(), b.weight(&param("weight"))?, b.weight(&param("bias"))?];
                 b.node("Gemm", &out, inputs, vec![int("transB", 1)])
