@@ -20,7 +20,7 @@ STAMP := $(VENV)/.installed-torch-2.11.0-torchvision-0.26.0-onnx-1.23.2-onnxrunt
 TENSORFLOW := tensorflow-cpu==2.21.0
 TF_DIR := $(CACHE)/tensorflow-cpu-2.21.0
 
-.PHONY: setup bench test ci setup-cuda build-cuda gpu-bundle
+.PHONY: setup bench test ci setup-cuda setup-llvm build-cuda gpu-bundle
 .DEFAULT_GOAL := bench
 
 ## Install libtorch (the torch wheel), torchvision, onnx, ONNX Runtime and TensorFlow's library once; link them here.
@@ -68,19 +68,38 @@ CUDA_ENV = PATH="$(CUDA_BIN):$$PATH" NVCC="$(CUDA_BIN)/nvcc" CUDA_ROOT="$(CACHE)
 setup-cuda: setup
 	scripts/setup-cuda.sh $(CACHE) $(VENV)
 
-## Build the benchmarks with CUDA (tch and candle); about 10 minutes on 2 cores.
-build-cuda: setup-cuda
-	$(CUDA_ENV) cargo bench --features cuda --no-run
+# burn's CUDA compiler links LLVM 23.1; tracel-llvm-bundler finds it under
+# XDG_DATA_HOME instead of downloading it from GitHub (scripts/setup-llvm.sh).
+LLVM_ENV = XDG_DATA_HOME="$(CACHE)/xdg"
 
-## Copy the CUDA bench binary, stripped and gzipped (the device tool carries
-## at most 64 MiB; stripped it is about 90), into device-bundle/, and start it
+## Install LLVM 23.1 (static libraries, PyPI's mlc-llvm-static) for burn's CUDA backend.
+setup-llvm: setup
+	scripts/setup-llvm.sh $(CACHE) $(VENV)
+
+## Build the CUDA benchmarks: tch and candle (`cuda`), and burn in a build
+## of its own (`burn-cuda`: one build cannot link cudarc both ways, see
+## Cargo.toml); about 10 + 12 minutes on 2 cores.
+build-cuda: setup-cuda setup-llvm
+	$(CUDA_ENV) cargo bench --features cuda --no-run
+	$(CUDA_ENV) $(LLVM_ENV) cargo bench --features burn-cuda --no-run
+
+# The bench executable of a build with the features $(1).
+bench_exe = "$$($(CUDA_ENV) $(LLVM_ENV) cargo bench --features $(1) --no-run --message-format=json 2>/dev/null | sed -n 's/.*"executable":"\([^"]*\/deps\/cnn-[0-9a-f]*\)".*/\1/p' | tail -n 1)"
+
+## Copy the CUDA bench binaries, stripped and compressed, into two bundles
+## (the device tool carries at most 64 MiB a call, and together they are
+## more): device-bundle/ (cuda, gzip) and device-bundle-burn/ (burn-cuda:
+## 206 MB stripped, LLVM 60 of it; xz, as gzip leaves 64), and start them
 ## here (the driver stubbed) to find a broken bundle before GPU time is spent.
 gpu-bundle: build-cuda
-	rm -rf device-bundle && mkdir -p device-bundle
-	cp "$$($(CUDA_ENV) cargo bench --features cuda --no-run --message-format=json 2>/dev/null | sed -n 's/.*"executable":"\([^"]*\/deps\/cnn-[0-9a-f]*\)".*/\1/p' | tail -n 1)" device-bundle/cnn-bench-gpu
-	strip device-bundle/cnn-bench-gpu
+	rm -rf device-bundle device-bundle-burn && mkdir -p device-bundle device-bundle-burn
+	cp $(call bench_exe,cuda) device-bundle/cnn-bench-gpu
+	cp $(call bench_exe,burn-cuda) device-bundle-burn/cnn-bench-gpu-burn
+	strip device-bundle/cnn-bench-gpu device-bundle-burn/cnn-bench-gpu-burn
 	gzip -9 device-bundle/cnn-bench-gpu
-	cp cnn-bench.toml scripts/gpu-check.sh scripts/gpu-grid.sh scripts/gpu-session.sh device-bundle/
-	git describe --always --dirty --abbrev=12 > device-bundle/COMMIT
-	ls -la device-bundle
-	scripts/gpu-bundle-check.sh device-bundle $(CACHE) $(VENV)
+	xz -9e -T2 device-bundle-burn/cnn-bench-gpu-burn
+	for b in device-bundle device-bundle-burn; do \
+	  cp cnn-bench.toml scripts/gpu-check.sh scripts/gpu-grid.sh scripts/gpu-session.sh $$b/ && \
+	  git describe --always --dirty --abbrev=12 > $$b/COMMIT; done
+	ls -la device-bundle device-bundle-burn
+	scripts/gpu-bundle-check.sh $(CACHE) $(VENV)

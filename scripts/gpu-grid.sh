@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One slice of the default GPU grid (7 models x 3 sizes x 4 batches x train
 # and inference x the default frameworks that run on a GPU (tch, tch-jit,
-# candle, pytorch, burn; tch-vision on the 4 models it has;
+# candle, pytorch, burn (its own binary); tch-vision on the 4 models it has;
 # candle-transformers' inference on its 3 resnets) = 972 benchmarks, GPU memory recorded
 # with each), on a lent GPU machine (H100/H200, driver 580, PyTorch
 # 2.11.0+cu130 in /opt/torch/.venv, no Rust, no network). Build on the build
@@ -39,13 +39,35 @@ if torch=$("$py" -c 'import torch, os; print(os.path.dirname(torch.__file__))' 2
   site=$(dirname "$torch")
   export LD_LIBRARY_PATH="$torch/lib:$site/nvidia/cu13/lib:$site/nvidia/cudnn/lib:${LD_LIBRARY_PATH:-}"
 fi
-bin=${BIN:-$bundle/cnn-bench-gpu}
-if [ ! -x "$bin" ] && [ -f "$bin.gz" ]; then # make gpu-bundle gzips it
-  gunzip -c "$bin.gz" > /tmp/cnn-bench-gpu && chmod +x /tmp/cnn-bench-gpu && bin=/tmp/cnn-bench-gpu
+# The bench binary $1 of a bundle, unpacked (make gpu-bundle compresses it:
+# gzip, or xz where gzip leaves it too large to carry), or nothing.
+unpack() {
+  local to
+  to=/tmp/$(basename "$1")
+  if [ -x "$1" ]; then
+    echo "$1"
+  elif [ -f "$1.gz" ]; then
+    gunzip -c "$1.gz" > "$to" && chmod +x "$to" && echo "$to"
+  elif [ -f "$1.xz" ]; then
+    "$py" -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
+      "$1.xz" "$to" && chmod +x "$to" && echo "$to"
+  fi
+}
+# Two builds (docs/gpu.md): burn's CUDA backend cannot share one with
+# candle's, and the two binaries are more than the device tool carries in
+# one call, so each has a bundle: device-bundle (every other framework) and
+# device-bundle-burn. burn's pass runs with the second where it is carried,
+# else in the first, which says once why it cannot run burn on the GPU.
+burn_bundle=${BURN_BUNDLE:-device-bundle-burn}
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN burn_bin=${BURN_BIN:-$BIN}
+else
+  bin=$(unpack "$bundle/cnn-bench-gpu") burn_bin=$(unpack "$burn_bundle/cnn-bench-gpu-burn")
 fi
-[ -x "$bin" ] || { echo "gpu-grid: no bench binary at $bin (make gpu-bundle, or BIN=...)" >&2; exit 2; }
-# The commit the bundle was built from (the tree it runs in may be another).
-[ -z "${BIN:-}" ] && [ -f "$bundle/COMMIT" ] && export CNN_BENCH_GIT_COMMIT=$(cat "$bundle/COMMIT")
+[ -n "$bin$burn_bin" ] || {
+  echo "gpu-grid: no bench binary in $bundle or $burn_bundle (make gpu-bundle and carry them, or BIN=...)" >&2
+  exit 2
+}
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 
 # The grid's state: the criterion folder of every slice so far.
@@ -62,16 +84,14 @@ fi
 # every cell ends within a slice: 1 s of criterion per benchmark, at most
 # 10 s of measurement (slower steps: an estimate from as many steps as fit),
 # 120 s in all (then: failed, timed out).
-config=$bundle/cnn-bench.toml
-[ -f "$config" ] || config=cnn-bench.toml
-export CRITERION_HOME=$work/criterion CNN_BENCH_CONFIG=$config
+export CRITERION_HOME=$work/criterion
 export CNN_BENCH_RUNS=${CNN_BENCH_RUNS:-gpu/train,gpu/inference}
 # Frameworks, in passes, cheapest per cell first (docs/gpu.md, "Order of
 # the next slices"): each pass resumes the grid for its frameworks with the
 # time left, so a slice finishes tch's and tch-jit's cells before it starts
 # candle's, and the reference columns last. CNN_BENCH_FRAMEWORKS makes one
 # pass of those; PASSES sets them (space between passes, comma within).
-passes=${PASSES:-"tch,tch-jit candle pytorch,tch-vision,candle-transformers,burn"}
+passes=${PASSES:-"tch,tch-jit candle pytorch,tch-vision,candle-transformers burn"}
 [ -n "${CNN_BENCH_FRAMEWORKS:-}" ] && passes=$CNN_BENCH_FRAMEWORKS
 export CNN_BENCH_TARGET_SECONDS=${CNN_BENCH_TARGET_SECONDS:-1}
 export CNN_BENCH_BUDGET=${CNN_BENCH_BUDGET:-10}
@@ -87,7 +107,17 @@ for frameworks in $passes; do
   left=$(( deadline - $(date +%s) ))
   [ "$left" -ge 10 ] || break
   echo "gpu-grid: pass $frameworks, $left s left" >> "$out/slice.log"
-  CNN_BENCH_FRAMEWORKS=$frameworks "$bin" --bench --noplot --max-time "$left" \
+  run=$bin from=$bundle
+  [ "$frameworks" = burn ] && [ -n "$burn_bin" ] && run=$burn_bin from=$burn_bundle
+  if [ -z "$run" ]; then
+    echo "gpu-grid: pass $frameworks skipped: no bench binary in $from (make gpu-bundle; carry it)" >> "$out/slice.log"
+    continue
+  fi
+  # The bundle's commit (the tree it runs in may be another) and grid.
+  [ -z "${BIN:-}" ] && [ -f "$from/COMMIT" ] && export CNN_BENCH_GIT_COMMIT=$(cat "$from/COMMIT")
+  config=$from/cnn-bench.toml
+  [ -f "$config" ] || config=cnn-bench.toml
+  CNN_BENCH_CONFIG=$config CNN_BENCH_FRAMEWORKS=$frameworks "$run" --bench --noplot --max-time "$left" \
     ${SHARD:+--shard "$SHARD"} >> "$out/slice.log" 2>&1
   status=$?
   [ "$status" -eq 0 ] || break

@@ -264,7 +264,7 @@ fn process_bytes(nvml: &nvml_wrapper::Nvml, index: usize, pid: u32) -> Result<u6
 }
 
 /// Memory in use on CUDA device `index` (total - free), from the driver.
-#[cfg(feature = "cuda")]
+#[cfg(any(feature = "cuda", feature = "burn-cuda"))]
 pub fn device_used_bytes(index: usize) -> Result<u64, String> {
     use cudarc::driver::CudaContext;
     let ctx = CudaContext::new(index).map_err(|e| format!("CUDA driver: {e}"))?;
@@ -274,10 +274,13 @@ pub fn device_used_bytes(index: usize) -> Result<u64, String> {
     Ok((total - free) as u64)
 }
 
-/// Memory in use on CUDA device `index`: needs the CUDA build.
-#[cfg(not(feature = "cuda"))]
+/// Memory in use on CUDA device `index`: needs a CUDA build.
+#[cfg(not(any(feature = "cuda", feature = "burn-cuda")))]
 pub fn device_used_bytes(_index: usize) -> Result<u64, String> {
-    Err("built without the `cuda` feature, so the CUDA driver is not linked".into())
+    Err(
+        "built without a CUDA feature (`cuda` or `burn-cuda`), so the CUDA driver is not reachable"
+            .into(),
+    )
 }
 
 /// The process's peak resident set size (`VmHWM` of /proc/self/status).

@@ -229,7 +229,7 @@ mod tests {
     }
 
     #[test]
-    #[cfg(not(feature = "cuda"))]
+    #[cfg(not(any(feature = "cuda", feature = "burn-cuda")))]
     fn what_cannot_run_here_is_said_in_one_line_per_device_and_phase() {
         let vars = [
             ("CNN_BENCH_MODELS", "resnet18"),
@@ -255,7 +255,7 @@ mod tests {
                 && gpu.contains("tch, tch-jit, tch-vision: libtorch sees 0 CUDA device(s)")
                 && gpu.contains("; candle, candle-transformers: ")
                 && gpu.contains("; pytorch: PyTorch sees 0 CUDA device(s)")
-                && gpu.contains("; burn: this build of burn has no CUDA backend"),
+                && gpu.contains("; burn: this build has no CUDA backend for burn"),
             "{gpu}"
         );
         assert_eq!(

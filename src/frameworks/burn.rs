@@ -2,8 +2,8 @@
 //! Flex (pure Rust, eager: gemm and SIMD kernels on rayon's pool) on the
 //! CPU and CubeCL's CUDA backend (kernels compiled at run time to PTX
 //! through LLVM, cubecl 0.11's default CUDA compiler; fusion and autotune as
-//! burn ships them) on a GPU, under the `burn-cuda` feature (see Cargo.toml:
-//! its build downloads LLVM). Train:
+//! burn ships them) on a GPU, under the `burn-cuda` feature (a build of its
+//! own, apart from `cuda`: see Cargo.toml). Train:
 //! burn's autodiff device, burn-nn's cross-entropy and burn-optim's Adam
 //! with PyTorch's epsilon.
 
@@ -30,8 +30,9 @@ fn device(d: Device) -> Result<burn::tensor::Device> {
         Device::Gpu(i) => Ok(burn::tensor::Device::cuda(i)),
         #[cfg(not(feature = "burn-cuda"))]
         Device::Gpu(_) => anyhow::bail!(
-            "this build of burn has no CUDA backend (build with the `burn-cuda` feature; \
-             its build script downloads LLVM from GitHub)"
+            "this build has no CUDA backend for burn: burn runs on a GPU in a build of \
+             its own, with the `burn-cuda` feature (`make gpu-bundle` makes it: \
+             device-bundle/cnn-bench-gpu-burn)"
         ),
     }
 }
@@ -57,6 +58,21 @@ impl Adapter for Burn {
     }
 
     fn device_present(&self, d: Device) -> Result<()> {
+        // burn names a CUDA device without opening it; ask the driver.
+        #[cfg(feature = "burn-cuda")]
+        if let Device::Gpu(i) = d {
+            // cubecl loads the driver at run time and panics without one.
+            ensure!(
+                unsafe { cudarc::driver::sys::is_culib_present() },
+                "no CUDA driver (libcuda.so) found, so GPU {i} is unavailable"
+            );
+            let n = cudarc::driver::CudaContext::device_count()
+                .map_err(|e| anyhow!("the CUDA driver: {e}, so GPU {i} is unavailable"))?;
+            ensure!(
+                i < n.max(0) as usize,
+                "the CUDA driver sees {n} device(s), so GPU {i} is unavailable"
+            );
+        }
         device(d).map(|_| ())
     }
 
