@@ -21,7 +21,9 @@
 # is still warm continues from it without waiting for it to be published:
 #     STATE=/tmp/cnn-bench-gpu-state.tar.gz REPEATS=0 SECONDS_BUDGET=<s> scripts/gpu-session.sh
 # (publish the first call's session.tgz, then the second's: its state holds
-# both slices). The same
+# both slices). burn's cells are in the other bundle (the two together are
+# more than one call carries): carry ["device-bundle-burn"] and add
+# PASSES=burn to that second call's command. The same
 # cycle runs on a CPU, to try it without a GPU: DEVICE=cpu names the
 # repeats' groups (REPEAT_SIZES, REPEAT_BATCHES make them smaller), and the
 # grid slice takes the caller's CNN_BENCH_* as gpu-grid.sh does, e.g.
