@@ -32,7 +32,7 @@ fn device(d: Device) -> Result<burn::tensor::Device> {
         Device::Gpu(_) => anyhow::bail!(
             "this build has no CUDA backend for burn: burn runs on a GPU in a build of \
              its own, with the `burn-cuda` feature (`make gpu-bundle` makes it: \
-             device-bundle/cnn-bench-gpu-burn)"
+             device-bundle-burn/cnn-bench-gpu-burn)"
         ),
     }
 }
@@ -62,6 +62,7 @@ impl Adapter for Burn {
         #[cfg(feature = "burn-cuda")]
         if let Device::Gpu(i) = d {
             // cubecl loads the driver at run time and panics without one.
+            // Safety: this only tries to open the library and looks it up.
             ensure!(
                 unsafe { cudarc::driver::sys::is_culib_present() },
                 "no CUDA driver (libcuda.so) found, so GPU {i} is unavailable"
