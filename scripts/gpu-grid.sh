@@ -60,7 +60,8 @@ unpack() {
 # else in the first, which says once why it cannot run burn on the GPU.
 burn_bundle=${BURN_BUNDLE:-device-bundle-burn}
 if [ -n "${BIN:-}" ]; then
-  bin=$BIN burn_bin=${BURN_BIN:-$BIN}
+  [ -x "$BIN" ] || { echo "gpu-grid: no bench binary at $BIN" >&2; exit 2; }
+  bin=$BIN burn_bin=$BIN
 else
   bin=$(unpack "$bundle/cnn-bench-gpu") burn_bin=$(unpack "$burn_bundle/cnn-bench-gpu-burn")
 fi
