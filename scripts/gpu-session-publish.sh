@@ -6,7 +6,8 @@
 #   (DEST names another folder);
 # - the repeats (rep<i>-tch/, rep<i>-candle/), when there are any:
 #   $REPEATS_DEST (default target-reports/<gpu>-interpreter-repeats-<commit>/)
-#   with each run's report.md and report.csv, the logs, and repeats.md,
+#   with each run's report.md and report.csv, the logs, the grid's rows for
+#   the same cells (grid/report.csv, as they stand), and repeats.md,
 #   scripts/repeats.py's tables (tch / tch-vision, candle /
 #   candle-transformers) over the runs.
 # Needs the release CLI (cargo build --release), as gpu-grid-publish.sh.
@@ -54,14 +55,26 @@ for r in "${csvs[@]}"; do
   cp "$work/$r"/slice-*.log "$dest/logs/$r.log"
 done
 # The GPU grid's own record of these cells (each in a process of its own,
-# as in the repeats) is one more run.
-grid_csv=$grid/report.csv
+# as in the repeats) is one more run: its rows for them, copied as they
+# stand now (a later slice measures the grid's cells again).
+grid_csv=$dest/grid/report.csv
+mkdir -p "$dest/grid"
+python3 - "$grid/report.csv" "$grid_csv" "$dest"/rep*/report.csv <<'PY'
+import csv, sys
+cell = lambda r: tuple(r[k] for k in ("model", "device", "phase", "framework", "size", "batch"))
+repeated = {cell(r) for path in sys.argv[3:] for r in csv.DictReader(open(path))}
+rows = csv.DictReader(open(sys.argv[1]))
+out = csv.DictWriter(open(sys.argv[2], "w", newline=""), rows.fieldnames)
+out.writeheader()
+out.writerows(r for r in rows if cell(r) in repeated)
+PY
 {
   echo "# Our interpreter against the crates' own models, in independent runs"
   echo
   echo "Every cell in a fresh process in each run: the GPU grid's own (run 1,"
-  echo "$grid_csv) and scripts/gpu-session.sh's repeats;"
-  echo "scripts/repeats.py over the runs' report.csv files."
+  echo "its rows for these cells when published, from $grid/report.csv)"
+  echo "and scripts/gpu-session.sh's repeats; scripts/repeats.py over the"
+  echo "runs' report.csv files."
   for pair in "tch-vision tch -tch" "candle-transformers candle -candle"; do
     set -- $pair
     files=$(ls "$dest"/rep*"$3"/report.csv 2>/dev/null | sort -V || true)

@@ -16,11 +16,15 @@ verdict:
 A run that lacks the configuration (or has an estimate there) is `-` and
 leaves the verdict to the others; a configuration in one run only is left
 out (said at the end).
+Beside the verdict, how far each framework's own mean moves between the
+runs (its slowest run's mean over its fastest's): where both move by more
+than the ratio differs from 1, the ratio is within the process's draw.
 Last, the geometric mean of the ratios per run and over every run.
 
 Usage: scripts/repeats.py --reference NAME --framework NAME [--margin 0.03] report.csv ...
 """
 import argparse
+import collections
 import csv
 import math
 
@@ -36,15 +40,26 @@ def key(r):
     return (r["model"], r["device"], r["phase"], int(r["size"]), int(r["batch"]))
 
 
+def rows_of(path):
+    """(configuration, framework) -> its row of one run; estimates left out."""
+    rows = [r for r in csv.DictReader(open(path)) if r["metric"] == "time" and r["mean_ci_low"]]
+    return {(key(r), r["framework"]): r for r in rows}
+
+
+# (configuration, framework) -> its mean in each run that has the ratio.
+means_of = collections.defaultdict(list)
+
+
 def ratios(path):
     """Configuration -> (ratio, low, high) of one run; estimates left out."""
-    rows = [r for r in csv.DictReader(open(path)) if r["metric"] == "time" and r["mean_ci_low"]]
-    by = {(key(r), r["framework"]): r for r in rows}
+    by = rows_of(path)
     out = {}
     for (k, f), r in by.items():
         ref = by.get((k, a.reference))
         if f != a.framework or ref is None:
             continue
+        means_of[(k, f)].append(float(r["mean"]))
+        means_of[(k, a.reference)].append(float(ref["mean"]))
         out[k] = (
             float(r["mean"]) / float(ref["mean"]),
             float(r["mean_ci_low"]) / float(ref["mean_ci_high"]),
@@ -78,8 +93,11 @@ print(f"{a.framework} / {a.reference}, {len(runs)} runs, margin {a.margin:.0%}\n
 for i, path in enumerate(a.reports):
     print(f"- run {i + 1}: {path}")
 print()
-print(f"| model | device | phase | size | batch | {head} | spread | verdict |")
-print("|---|---|---|---|---|" + "---|" * len(runs) + "---|---|")
+print(
+    f"| model | device | phase | size | batch | {head} | spread | verdict"
+    f" | {a.framework} between runs | {a.reference} between runs |"
+)
+print("|---|---|---|---|---|" + "---|" * len(runs) + "---|---|---|---|")
 tally = {}
 for c in configs:
     cells = [r[c] for r in runs if c in r]
@@ -87,7 +105,11 @@ for c in configs:
     spread = f"{min(x for x, _, _ in cells):.2f}-{max(x for x, _, _ in cells):.2f}"
     v = verdict(cells)
     tally[v] = tally.get(v, 0) + 1
-    print(f"| {c[0]} | {c[1]} | {c[2]} | {c[3]} | {c[4]} | " + " | ".join(shown) + f" | {spread} | {v} |")
+    moves = [f"{max(m) / min(m):.2f}x" for m in (means_of[(c, a.framework)], means_of[(c, a.reference)])]
+    print(
+        f"| {c[0]} | {c[1]} | {c[2]} | {c[3]} | {c[4]} | " + " | ".join(shown)
+        + f" | {spread} | {v} | {moves[0]} | {moves[1]} |"
+    )
 
 
 def geo(values):
@@ -96,7 +118,7 @@ def geo(values):
 
 per_run = [geo([r[c][0] for c in configs if c in r]) for r in runs]
 every = [r[c][0] for r in runs for c in configs if c in r]
-print(f"| geometric mean | | | | | " + " | ".join(per_run) + f" | {geo(every)} over all | |")
+print(f"| geometric mean | | | | | " + " | ".join(per_run) + f" | {geo(every)} over all | | | |")
 print("\nverdicts: " + ", ".join(f"{n} {v}" for v, n in sorted(tally.items())))
 if alone:
     print(f"({len(alone)} configuration(s) in one run only, left out)")
