@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One device-tool call's work on a lent GPU machine, in one command and
 # one archive back (the tool returns at most 8 files from $OUT):
-#   1. REPEATS (default 2; the grid's own record of them is a third)
+#   1. REPEATS (default 0: issue 15's were made on 2026-12-04, in
+#      target-reports/h200-interpreter-repeats-51a6ee6/; the grid's own
+#      record of these cells is one more run)
 #      independent runs of issue 15's GPU cells, every cell in a fresh
 #      process each time (STATE=/none): tch and tch-vision
 #      on resnet18 and mobilenetv2, candle and candle-transformers on
@@ -15,7 +17,7 @@
 # Back on the build machine: scripts/gpu-session-publish.sh <files_at>/session.tgz
 # (the grid's new state, and the repeats' ratios per cell).
 #
-# REPEATS=0 skips the repeats (the whole budget goes to the grid). The
+# With REPEATS=0 the whole budget goes to the grid. The
 # grid's new state is also kept on the machine, in KEEP (default
 # /tmp/cnn-bench-gpu-state.tar.gz), so that a second call while the machine
 # is still warm continues from it without waiting for it to be published:
@@ -32,7 +34,7 @@
 #   CNN_BENCH_MODELS=resnet18 STATE=/tmp/state.tar.gz SECONDS_BUDGET=200 scripts/gpu-session.sh
 set -u
 out=${OUT:-/tmp/cnn-bench-gpu-session}
-repeats=${REPEATS:-2}
+repeats=${REPEATS:-0}
 device=${DEVICE:-gpu}
 sizes=${REPEAT_SIZES:-224}
 batches=${REPEAT_BATCHES:-1,32}

@@ -64,14 +64,13 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
         ],
     );
     assert!(said.contains("the grid's state kept in"), "{said}");
-    // Second call, the grid grown to batch 2: from the kept state, only
-    // batch 2 is measured, each benchmark in a child process as on a GPU
-    // (its stages timed by the parent).
+    // Second call, the grid grown to batch 2, no repeats (the default):
+    // from the kept state, only batch 2 is measured, each benchmark in a
+    // child process as on a GPU (its stages timed by the parent).
     let said = script(
         "scripts/gpu-session.sh",
         &[],
         &[
-            ("REPEATS", "0"),
             ("CNN_BENCH_ISOLATE", "all"),
             ("CNN_BENCH_BATCHES", "1,2"),
             ("STATE", keep.to_str().unwrap()),
@@ -153,6 +152,21 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
             .matches("| resnet18 | cpu | inference | 64 | 1 |")
             .count(),
         2,
+        "{table}"
+    );
+    // Run 1 is a copy of the grid's rows of the repeated cells only (tch's,
+    // not tract's), so later slices do not change it.
+    let kept = repeats.join("grid/report.csv");
+    assert!(
+        table.contains(&format!("- run 1: {}", kept.display())),
+        "{table}"
+    );
+    let rows = read(&kept);
+    assert!(rows.lines().skip(1).any(|l| l.contains(",tch,")), "{rows}");
+    assert!(!rows.contains(",tract,"), "{rows}");
+    // How far each framework's own mean moved between the runs.
+    assert!(
+        table.contains("| tch between runs | tch-vision between runs |"),
         "{table}"
     );
 }
