@@ -58,8 +58,9 @@ done
 # as in the repeats) is one more run: its rows for them, copied as they
 # stand now (a later slice measures the grid's cells again).
 grid_csv=$dest/grid/report.csv
-mkdir -p "$dest/grid"
-python3 - "$grid/report.csv" "$grid_csv" "$dest"/rep*/report.csv <<'PY'
+if [ -f "$grid/report.csv" ]; then
+  mkdir -p "$dest/grid"
+  python3 - "$grid/report.csv" "$grid_csv" "$dest"/rep*/report.csv <<'PY'
 import csv, sys
 cell = lambda r: tuple(r[k] for k in ("model", "device", "phase", "framework", "size", "batch"))
 repeated = {cell(r) for path in sys.argv[3:] for r in csv.DictReader(open(path))}
@@ -68,6 +69,7 @@ out = csv.DictWriter(open(sys.argv[2], "w", newline=""), rows.fieldnames)
 out.writeheader()
 out.writerows(r for r in rows if cell(r) in repeated)
 PY
+fi
 {
   echo "# Our interpreter against the crates' own models, in independent runs"
   echo

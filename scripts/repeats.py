@@ -17,14 +17,14 @@ A run that lacks the configuration (or has an estimate there) is `-` and
 leaves the verdict to the others; a configuration in one run only is left
 out (said at the end).
 Beside the verdict, how far each framework's own mean moves between the
-runs (its slowest run's mean over its fastest's): where both move by more
-than the ratio differs from 1, the ratio is within the process's draw.
+runs (its slowest run's mean over its fastest's), to set the ratio's own
+spread against: a ratio that moves as much as the frameworks' times do
+is the processes' draw.
 Last, the geometric mean of the ratios per run and over every run.
 
 Usage: scripts/repeats.py --reference NAME --framework NAME [--margin 0.03] report.csv ...
 """
 import argparse
-import collections
 import csv
 import math
 
@@ -46,20 +46,13 @@ def rows_of(path):
     return {(key(r), r["framework"]): r for r in rows}
 
 
-# (configuration, framework) -> its mean in each run that has the ratio.
-means_of = collections.defaultdict(list)
-
-
-def ratios(path):
-    """Configuration -> (ratio, low, high) of one run; estimates left out."""
-    by = rows_of(path)
+def ratios(by):
+    """Configuration -> (ratio, low, high) of one run's rows."""
     out = {}
     for (k, f), r in by.items():
         ref = by.get((k, a.reference))
         if f != a.framework or ref is None:
             continue
-        means_of[(k, f)].append(float(r["mean"]))
-        means_of[(k, a.reference)].append(float(ref["mean"]))
         out[k] = (
             float(r["mean"]) / float(ref["mean"]),
             float(r["mean_ci_low"]) / float(ref["mean_ci_high"]),
@@ -68,7 +61,8 @@ def ratios(path):
     return out
 
 
-runs = [ratios(path) for path in a.reports]
+tables = [rows_of(path) for path in a.reports]
+runs = [ratios(t) for t in tables]
 configs = sorted(set().union(*runs))
 # With several runs, a configuration only one of them has gives no verdict.
 alone = [c for c in configs if sum(c in r for r in runs) < 2] if len(runs) > 1 else []
@@ -105,7 +99,9 @@ for c in configs:
     spread = f"{min(x for x, _, _ in cells):.2f}-{max(x for x, _, _ in cells):.2f}"
     v = verdict(cells)
     tally[v] = tally.get(v, 0) + 1
-    moves = [f"{max(m) / min(m):.2f}x" for m in (means_of[(c, a.framework)], means_of[(c, a.reference)])]
+    # Each framework's mean in the runs that have the ratio.
+    means = [[float(t[(c, f)]["mean"]) for t, r in zip(tables, runs) if c in r] for f in (a.framework, a.reference)]
+    moves = [f"{max(m) / min(m):.2f}x" for m in means]
     print(
         f"| {c[0]} | {c[1]} | {c[2]} | {c[3]} | {c[4]} | " + " | ".join(shown)
         + f" | {spread} | {v} | {moves[0]} | {moves[1]} |"
