@@ -101,7 +101,8 @@ for c in configs:
     tally[v] = tally.get(v, 0) + 1
     # Each framework's mean in the runs that have the ratio.
     means = [[float(t[(c, f)]["mean"]) for t, r in zip(tables, runs) if c in r] for f in (a.framework, a.reference)]
-    moves = [f"{max(m) / min(m):.2f}x" for m in means]
+    # One run has no move to show.
+    moves = [f"{max(m) / min(m):.2f}x" if len(m) > 1 else "-" for m in means]
     print(
         f"| {c[0]} | {c[1]} | {c[2]} | {c[3]} | {c[4]} | " + " | ".join(shown)
         + f" | {spread} | {v} | {moves[0]} | {moves[1]} |"
