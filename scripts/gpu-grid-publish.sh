@@ -2,10 +2,11 @@
 # Makes a GPU grid slice's archive (scripts/gpu-grid.sh's
 # $OUT/criterion.tar.gz) the grid's new state and regenerates the report:
 #     scripts/gpu-grid-publish.sh /path/to/criterion.tar.gz
-# -> target-reports/gpu-grid/{criterion.tar.gz, report.md, report.csv,
-#    *.svg, status.txt (coverage, overheads, what is left and about how
-#    long)}; commit them so the next slice, on any machine, goes on from
-#    there. Uses the release CLI, built first (CLI names another).
+# -> target-reports/gpu-grid/{criterion.tar.gz, cubecl-environment.tar.gz
+#    (where the slice brought it), report.md, report.csv, *.svg, status.txt
+#    (coverage, overheads, what is left and about how long)}; commit them
+#    so the next slice, on any machine, goes on from there. Uses the
+#    release CLI, built first (CLI names another).
 set -euo pipefail
 archive=$1
 dest=${DEST:-target-reports/gpu-grid}
@@ -18,6 +19,21 @@ if [ -z "${CLI:-}" ]; then
 fi
 mkdir -p "$dest"
 [ "$(realpath "$archive")" = "$(realpath -m "$dest/criterion.tar.gz")" ] || cp "$archive" "$dest/criterion.tar.gz"
+# burn's compiled kernels and autotune results (gpu-grid.sh), when the slice
+# packed them beside its state: kept too, unless larger than
+# CUBECL_STATE_MAX_BYTES (6 MiB: the device tool carries 64 MiB a call, the
+# tree and burn's bundle ~55 of them), which the next slice's burn pass
+# then prepares again.
+kernels=$(dirname "$archive")/cubecl-environment.tar.gz
+if [ -f "$kernels" ] && [ "$(realpath "$kernels")" != "$(realpath -m "$dest/cubecl-environment.tar.gz")" ]; then
+  size=$(stat -c %s "$kernels") max=${CUBECL_STATE_MAX_BYTES:-6291456}
+  if [ "$size" -le "$max" ]; then
+    cp "$kernels" "$dest/cubecl-environment.tar.gz"
+    echo "gpu-grid-publish: burn's kernels and autotune results ($size bytes) kept in $dest/cubecl-environment.tar.gz"
+  else
+    echo "gpu-grid-publish: $kernels is $size bytes, over CUBECL_STATE_MAX_BYTES ($max): not kept" >&2
+  fi
+fi
 work=$(mktemp -d)
 tar xzf "$dest/criterion.tar.gz" -C "$work"
 # The GPU grid gpu-grid.sh runs: its coverage (recorded / remaining) is

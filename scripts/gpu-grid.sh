@@ -17,9 +17,10 @@
 # the deadline is stopped unrecorded), which implies --resume (what is
 # recorded with the same settings is skipped; never-recorded cells first), and
 # leaves three files in $OUT: the criterion folder packed as criterion.tar.gz,
-# the log (slice-<time>.log) and the report (report.tar.gz). Back on
-# the build machine, `scripts/gpu-grid-publish.sh <that archive>` makes it the
-# new state and regenerates target-reports/gpu-grid/. The same command
+# the log (slice-<time>.log) and the report (report.tar.gz), and burn's
+# compiled kernels (cubecl-environment.tar.gz, below). Back on the build
+# machine, `scripts/gpu-grid-publish.sh <that archive>` makes it (and the
+# kernels beside it) the new state and regenerates target-reports/gpu-grid/. The same command
 # finishes the grid, slice by slice, on any machine.
 #
 # Every grid key can be overridden (CNN_BENCH_*), so the whole cycle can be
@@ -101,6 +102,28 @@ export CNN_BENCH_TIME_LIMIT=${CNN_BENCH_TIME_LIMIT:-120}
 # loads them; its cache must hold them all, or every child compiles again.
 export CUDA_CACHE_MAXSIZE=${CUDA_CACHE_MAXSIZE:-4294967296}
 
+# burn's CUDA backend (cubecl) compiles its kernels and autotunes them in
+# each process, 4-100 s and more before a cell's first step, and keeps both
+# in its environment, target/environment/<name>.db under the repository root
+# (cubecl.toml; docs/gpu.md, "burn on the GPU"). A lent machine starts
+# bare, so the environment travels with the grid's state: brought in from
+# CUBECL_STATE (committed beside criterion.tar.gz) without overwriting
+# what this machine already has, and packed into
+# $out/cubecl-environment.tar.gz after the passes. One environment per GPU
+# model (CUBECL_ENVIRONMENT), as autotune results belong to the GPU that
+# timed them.
+cubecl_dir=${CUBECL_DIR:-target/environment}
+cubecl_state=${CUBECL_STATE:-target-reports/gpu-grid/cubecl-environment.tar.gz}
+if [ -z "${CUBECL_ENVIRONMENT:-}" ] && command -v nvidia-smi > /dev/null; then
+  gpu_name=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1 | tr -c 'A-Za-z0-9._\n-' '_')
+  [ -n "$gpu_name" ] && export CUBECL_ENVIRONMENT=$gpu_name
+fi
+if [ -f "$cubecl_state" ]; then
+  mkdir -p "$cubecl_dir"
+  tar xzf "$cubecl_state" -C "$cubecl_dir" --skip-old-files &&
+    echo "gpu-grid: burn's kernels and autotune results: $cubecl_state brought into $cubecl_dir ($(ls "$cubecl_dir" | tr '\n' ' '))"
+fi
+
 deadline=$(( started + max_time ))
 : > "$out/slice.log"
 status=0
@@ -128,10 +151,15 @@ echo "gpu-grid: bench binary exit status $status"
 
 # Three files, as the device tool brings back at most 8 from $OUT: the
 # state (criterion's HTML reports are not needed to resume or to report),
-# the log, and the report of everything recorded so far, written by the run.
+# the log, and the report of everything recorded so far, written by the run;
+# a fourth where cubecl's environment is there (above).
 tar czf "$out/criterion.tar.gz" -C "$work" --exclude=report criterion
 mv "$out/slice.log" "$out/slice-$(date -u +%Y%m%dT%H%M%SZ).log"
 [ -d "$work/cnn-bench-report" ] && tar czf "$out/report.tar.gz" -C "$work" cnn-bench-report
+if [ -d "$cubecl_dir" ] && [ -n "$(ls -A "$cubecl_dir")" ]; then
+  tar czf "$out/cubecl-environment.tar.gz" -C "$cubecl_dir" . &&
+    echo "gpu-grid: burn's kernels and autotune results packed into $out/cubecl-environment.tar.gz ($(du -h "$out/cubecl-environment.tar.gz" | cut -f1))"
+fi
 echo "gpu-grid: $(find "$work/criterion" -name cnn-bench.json | wc -l) benchmark(s) recorded in all;" \
   "this slice took $(( $(date +%s) - started )) s; state packed into $out/criterion.tar.gz ($(du -h "$out/criterion.tar.gz" | cut -f1))"
 rm -rf "$work"

@@ -22,7 +22,14 @@ fn script(script: &str, args: &[&Path], vars: &[(&str, &str)]) -> String {
         .args(args)
         .env("BIN", env!("CARGO_BIN_EXE_cnn-bench-run"))
         .env("CLI", env!("CARGO_BIN_EXE_cnn-bench"))
-        .env("PASSES", "tch,tract");
+        .env("PASSES", "tch,tract")
+        // Not this checkout's cubecl environment (burn's kernels) nor the
+        // grid's committed one: none.
+        .env(
+            "CUBECL_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("slices-no-cubecl"),
+        )
+        .env("CUBECL_STATE", "/nonexistent/cubecl-environment.tar.gz");
     for (k, v) in vars {
         cmd.env(k, v);
     }
@@ -169,4 +176,73 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
         table.contains("| tch between runs | tch-vision between runs |"),
         "{table}"
     );
+}
+
+/// burn's compiled kernels and autotune results (cubecl's environment, a
+/// folder under `target/`) travel with the grid's state: a slice packs the
+/// folder, publishing keeps it beside `criterion.tar.gz` (unless it is too
+/// large to carry), and the next slice, on a bare machine, brings it back
+/// without overwriting what that machine already has.
+#[test]
+fn burns_kernels_travel_with_the_grid_state() {
+    let dir = scratch("slices-cubecl");
+    let (first_env, next_env) = (dir.join("env-first"), dir.join("env-next"));
+    std::fs::create_dir_all(&first_env).unwrap();
+    std::fs::create_dir_all(&next_env).unwrap();
+    // What a burn pass leaves (the grid itself here is tract's: no GPU).
+    std::fs::write(first_env.join("NVIDIA_H100.db"), "H100's").unwrap();
+    std::fs::write(first_env.join("NVIDIA_H200.db"), "H200's").unwrap();
+    std::fs::write(next_env.join("NVIDIA_H200.db"), "this machine's").unwrap();
+    let none = dir.join("no-state.tar.gz");
+    let slice = |env: &Path, out: &Path, from: &Path| {
+        script(
+            "scripts/gpu-grid.sh",
+            &[],
+            &[
+                ("PASSES", "tract"),
+                ("CNN_BENCH_BATCHES", "1"),
+                ("STATE", none.to_str().unwrap()),
+                ("CUBECL_DIR", env.to_str().unwrap()),
+                ("CUBECL_STATE", from.to_str().unwrap()),
+                ("OUT", out.to_str().unwrap()),
+            ],
+        )
+    };
+    let first = dir.join("first");
+    let said = slice(&first_env, &first, &none);
+    assert!(
+        said.contains("burn's kernels and autotune results packed into"),
+        "{said}"
+    );
+
+    // Published beside the state; over the size limit, not kept.
+    let publish = |dest: &Path, max: &str| {
+        script(
+            "scripts/gpu-grid-publish.sh",
+            &[&first.join("criterion.tar.gz")],
+            &[
+                ("DEST", dest.to_str().unwrap()),
+                ("CNN_BENCH_BATCHES", "1"),
+                ("CNN_BENCH_FRAMEWORKS", "tract"),
+                ("CUBECL_STATE_MAX_BYTES", max),
+            ],
+        )
+    };
+    let (grid, small) = (dir.join("grid"), dir.join("grid-small"));
+    let said = publish(&small, "10");
+    assert!(
+        said.contains("over CUBECL_STATE_MAX_BYTES (10): not kept"),
+        "{said}"
+    );
+    assert!(!small.join("cubecl-environment.tar.gz").exists());
+    publish(&grid, "6291456");
+    let kept = grid.join("cubecl-environment.tar.gz");
+    assert!(kept.exists());
+
+    // The next slice: what it brings in joins this machine's own, which
+    // (newer) it does not overwrite.
+    let said = slice(&next_env, &dir.join("next"), &kept);
+    assert!(said.contains("brought into"), "{said}");
+    assert_eq!(read(&next_env.join("NVIDIA_H100.db")), "H100's");
+    assert_eq!(read(&next_env.join("NVIDIA_H200.db")), "this machine's");
 }
