@@ -34,6 +34,10 @@ pub struct Record {
     /// The time limit (s) that stopped it, when one did.
     #[serde(default)]
     pub timed_out_after: Option<f64>,
+    /// For a configuration not run because a smaller one ran past the time
+    /// limit: that limit (s). A resumed run with a longer limit runs it.
+    #[serde(default)]
+    pub not_run_under: Option<f64>,
     /// Whether it ran in a process of its own.
     #[serde(default)]
     pub isolated: bool,
@@ -90,6 +94,17 @@ impl Record {
     /// known to be: `false`.
     pub fn older_step_code(&self) -> bool {
         self.this_step_code() == Some(false)
+    }
+
+    /// Whether it failed by a time limit shorter than `limit` (stopped by
+    /// it, or not run because a smaller configuration was): under `limit`
+    /// it may finish, so a resumed run measures it again.
+    pub fn failed_under_a_shorter_limit(&self, limit: f64) -> bool {
+        self.status == Status::Failed
+            && self
+                .timed_out_after
+                .or(self.not_run_under)
+                .is_some_and(|l| l < limit)
     }
 
     /// Its framework, device and phase: a column of the report's tables.

@@ -81,7 +81,14 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
         }
         match rec {
             Some(rec) if r.options.continuing && rec.run_id == r.options.run_id => {}
-            Some(rec) if finished(&rec, r.options.resume, &measured_with(r, k.framework)) => {
+            Some(rec)
+                if finished(
+                    &rec,
+                    r.options.resume,
+                    &measured_with(r, k.framework),
+                    r.grid.time_limit_seconds,
+                ) =>
+            {
                 before.insert(g.bench_id(k));
             }
             Some(_) if r.options.resume != Resume::No => again.push((g.clone(), k.clone())),
@@ -178,6 +185,7 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
                     "not run: {} ran past the {} s limit, and this configuration is no smaller",
                     smaller.id, r.grid.time_limit_seconds
                 ));
+                record.not_run_under = Some(r.grid.time_limit_seconds);
                 Outcome::Recorded
             } else if isolate {
                 let w = weights.file(r, graph, &group.model)?;
@@ -246,13 +254,16 @@ fn known_cost(
     }
 }
 
-/// Whether an earlier record ends this benchmark for a resumed run.
-fn finished(rec: &Record, resume: Resume, settings: &MeasuredWith) -> bool {
+/// Whether an earlier record ends this benchmark for a resumed run under
+/// the time limit `limit`: a failure by a shorter limit does not (a longer
+/// one is given to let it finish; burn's kernels compile for minutes in a
+/// process's first step on a GPU).
+fn finished(rec: &Record, resume: Resume, settings: &MeasuredWith, limit: f64) -> bool {
     let same = rec.settings.as_ref() == Some(settings);
     match resume {
         Resume::No => false,
         Resume::OkOnly => same && rec.status == crate::identities::Status::Ok,
-        Resume::Finished => same,
+        Resume::Finished => same && !rec.failed_under_a_shorter_limit(limit),
     }
 }
 
@@ -344,9 +355,8 @@ mod tests {
     use super::*;
     use crate::identities::{Metric, Status};
 
-    #[test]
-    fn resume_keeps_only_results_measured_with_the_same_settings() {
-        let settings = MeasuredWith {
+    fn settings() -> MeasuredWith {
+        MeasuredWith {
             code: "abc".into(),
             threads: 2,
             seed: 1,
@@ -355,7 +365,12 @@ mod tests {
             metric: Metric::Time,
             step_delay_ms: 0.0,
             malloc: Default::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn resume_keeps_only_results_measured_with_the_same_settings() {
+        let settings = settings();
         let ok = Record {
             status: Status::Ok,
             settings: Some(settings.clone()),
@@ -365,20 +380,47 @@ mod tests {
             status: Status::Failed,
             ..ok.clone()
         };
-        assert!(finished(&ok, Resume::Finished, &settings));
-        assert!(finished(&failed, Resume::Finished, &settings));
-        assert!(finished(&ok, Resume::OkOnly, &settings));
-        assert!(!finished(&failed, Resume::OkOnly, &settings));
-        assert!(!finished(&ok, Resume::No, &settings));
+        assert!(finished(&ok, Resume::Finished, &settings, 120.0));
+        assert!(finished(&failed, Resume::Finished, &settings, 120.0));
+        assert!(finished(&ok, Resume::OkOnly, &settings, 120.0));
+        assert!(!finished(&failed, Resume::OkOnly, &settings, 120.0));
+        assert!(!finished(&ok, Resume::No, &settings, 120.0));
         let other = MeasuredWith {
             threads: 4,
             ..settings.clone()
         };
-        assert!(!finished(&ok, Resume::Finished, &other));
+        assert!(!finished(&ok, Resume::Finished, &other, 120.0));
         let old = Record {
             settings: None,
             ..ok
         };
-        assert!(!finished(&old, Resume::Finished, &settings));
+        assert!(!finished(&old, Resume::Finished, &settings, 120.0));
+    }
+
+    #[test]
+    fn a_failure_by_a_shorter_limit_is_not_final_under_a_longer_one() {
+        let settings = settings();
+        let failed = Record {
+            status: Status::Failed,
+            settings: Some(settings.clone()),
+            ..Record::default()
+        };
+        let stopped = Record {
+            timed_out_after: Some(120.0),
+            ..failed.clone()
+        };
+        let not_run = Record {
+            not_run_under: Some(120.0),
+            ..failed.clone()
+        };
+        for rec in [&stopped, &not_run] {
+            // Under the same limit (or a shorter one), final; under a longer
+            // one, measured again.
+            assert!(finished(rec, Resume::Finished, &settings, 120.0));
+            assert!(finished(rec, Resume::Finished, &settings, 60.0));
+            assert!(!finished(rec, Resume::Finished, &settings, 300.0));
+        }
+        // Another failure (an error, out of memory) does not wait on a limit.
+        assert!(finished(&failed, Resume::Finished, &settings, 300.0));
     }
 }

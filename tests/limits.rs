@@ -119,7 +119,10 @@ fn tch_batch_1_past_the_limit(out: &Path, frameworks: &str, args: &[&str]) -> St
         Some("not run: resnet18/cpu/inference/tch/size64-batch1 ran past the 8 s limit, and this configuration is no smaller"),
         "{said}"
     );
-    assert_eq!(large.timed_out_after, None);
+    assert_eq!(
+        (large.timed_out_after, large.not_run_under),
+        (None, Some(8.0))
+    );
     assert!(!said.contains("tch/size64-batch2: preparing"), "{said}");
     said
 }
@@ -130,20 +133,34 @@ fn a_configuration_larger_than_one_past_the_limit_is_not_run_again() {
     tch_batch_1_past_the_limit(&out, "tch,tract", &[]);
     // tract's benchmarks are other frameworks': measured.
     assert_eq!(record(&out, "tract", 2).map(|r| r.status), Some(Status::Ok));
-    // With a longer limit the earlier stop decides nothing: retrying the
-    // failed ones measures batch 2.
+    // Resumed under the same limit, the limit's failures are final.
+    let same = [("CNN_BENCH_ISOLATE", "all"), ("CNN_BENCH_TIME_LIMIT", "8")];
+    let (code, said) = harness(&out, "1,2", &same, &["--resume"]);
+    assert_eq!(code, 0, "{said}");
+    assert!(
+        said.contains("resume: 4 of 4 benchmark(s) already recorded"),
+        "{said}"
+    );
+    // Under a longer limit the earlier stop decides nothing: a resumed run
+    // measures both of tch's again (the hang gone), and nothing else.
     let (code, said) = harness(
         &out,
         "1,2",
         &[("CNN_BENCH_ISOLATE", "all"), ("CNN_BENCH_TIME_LIMIT", "60")],
-        &["--retry-failed"],
+        &["--resume"],
     );
     assert_eq!(code, 0, "{said}");
-    assert_eq!(
-        record(&out, "tch", 2).map(|r| r.status),
-        Some(Status::Ok),
+    assert!(
+        said.contains("resume: 2 of 4 benchmark(s) already recorded"),
         "{said}"
     );
+    for batch in [1, 2] {
+        assert_eq!(
+            record(&out, "tch", batch).map(|r| r.status),
+            Some(Status::Ok),
+            "{said}"
+        );
+    }
 }
 
 #[test]

@@ -178,18 +178,21 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
     );
 }
 
-/// burn's compiled kernels and autotune results (cubecl's environment, a
-/// folder under `target/`) travel with the grid's state: a slice packs the
+/// burn's pass runs under a limit of its own (its first step compiles its
+/// kernels for minutes on a GPU), and its compiled kernels and autotune
+/// results (cubecl's environment, a folder under `target/`) travel with the
+/// grid's state: a slice packs the
 /// folder, publishing keeps it beside `criterion.tar.gz` (unless it is too
 /// large to carry), and the next slice, on a bare machine, brings it back
 /// without overwriting what that machine already has.
 #[test]
-fn burns_kernels_travel_with_the_grid_state() {
+fn burns_pass_has_a_limit_of_its_own_and_its_kernels_travel_with_the_grid_state() {
     let dir = scratch("slices-cubecl");
     let (first_env, next_env) = (dir.join("env-first"), dir.join("env-next"));
     std::fs::create_dir_all(&first_env).unwrap();
     std::fs::create_dir_all(&next_env).unwrap();
-    // What a burn pass leaves (the grid itself here is tract's: no GPU).
+    // What a burn pass leaves on a GPU (burn's CPU backend here leaves
+    // nothing).
     std::fs::write(first_env.join("NVIDIA_H100.db"), "H100's").unwrap();
     std::fs::write(first_env.join("NVIDIA_H200.db"), "H200's").unwrap();
     std::fs::write(next_env.join("NVIDIA_H200.db"), "this machine's").unwrap();
@@ -199,7 +202,8 @@ fn burns_kernels_travel_with_the_grid_state() {
             "scripts/gpu-grid.sh",
             &[],
             &[
-                ("PASSES", "tract"),
+                ("PASSES", "tract burn"),
+                ("BURN_TIME_LIMIT", "77"),
                 ("CNN_BENCH_BATCHES", "1"),
                 ("STATE", none.to_str().unwrap()),
                 ("CUBECL_DIR", env.to_str().unwrap()),
@@ -214,6 +218,20 @@ fn burns_kernels_travel_with_the_grid_state() {
         said.contains("burn's kernels and autotune results packed into"),
         "{said}"
     );
+    // burn's pass, run here on the CPU (Flex), has a limit of its own.
+    let log = std::fs::read_dir(&first)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "log"))
+        .map(|p| read(&p))
+        .unwrap();
+    for (pass, limit) in [("tract", "120"), ("burn", "77")] {
+        let said = format!("gpu-grid: pass {pass}, ");
+        let at = log.find(&said).unwrap_or_else(|| panic!("{log}"));
+        let limit = format!("at most 10 s of measurement and {limit} s in all");
+        assert!(log[at..].contains(&limit), "{pass}: {log}");
+    }
 
     // Published beside the state; over the size limit, not kept.
     let publish = |dest: &Path, max: &str| {
