@@ -20,8 +20,8 @@
 # the log (slice-<time>.log) and the report (report.tar.gz), and burn's
 # compiled kernels (cubecl-environment.tar.gz, below). Back on the build
 # machine, `scripts/gpu-grid-publish.sh <that archive>` makes it (and the
-# kernels beside it) the new state and regenerates target-reports/gpu-grid/. The same command
-# finishes the grid, slice by slice, on any machine.
+# kernels beside it) the new state and regenerates target-reports/gpu-grid/.
+# The same command finishes the grid, slice by slice, on any machine.
 #
 # Every grid key can be overridden (CNN_BENCH_*), so the whole cycle can be
 # tried on a CPU:  BIN=target/release/cnn-bench-run CNN_BENCH_RUNS=cpu/inference
