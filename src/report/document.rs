@@ -83,12 +83,14 @@ impl Cell {
     }
 }
 
-/// The report of `rows`: a summary, the study's time tables, GPU memory,
+/// The report of `rows`: a summary (over all, and by model), the study's
+/// time tables, GPU memory,
 /// the study's own ratios beside this run's, the estimates, the time per
 /// benchmark, and the failures the cells refer to.
 pub fn document(rows: &[Row]) -> Vec<Section> {
     let mut notes: Vec<String> = Vec::new();
     let mut out: Vec<Section> = super::summary::summary(rows).into_iter().collect();
+    out.extend(super::by_model::by_model(rows));
     for (device, phase, title) in SECTIONS {
         let mine = timed(rows, device, phase);
         if !mine.is_empty() {

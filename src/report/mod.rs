@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 mod appendix;
+mod by_model;
 mod compare;
 mod coverage;
 mod csv;

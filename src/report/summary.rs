@@ -5,7 +5,7 @@
 //! glance, computed from the same rows as the tables.
 
 use super::document::{Cell, Section, Table};
-use super::{by_configuration, frameworks_of, geometric_mean, timed, Row, SECTIONS};
+use super::{by_configuration, frameworks_of, geometric_mean, timed, Configuration, Row, SECTIONS};
 use crate::identities::{Framework, Phase};
 use std::collections::BTreeMap;
 
@@ -26,19 +26,8 @@ pub(super) fn summary(rows: &[Row]) -> Option<Section> {
         .collect(),
         rows: vec![],
     };
-    for (device, phase, title) in SECTIONS {
-        compare(&mut table, title, &timed(rows, device, phase), Row::mean);
-    }
-    for phase in [Phase::Train, Phase::Inference] {
-        // Measured benchmarks with the figure: a framework with none (a
-        // CPU run, failures only) has no row.
-        let gpu: Vec<&Row> = rows
-            .iter()
-            .filter(|r| r.record.group.device.is_gpu() && r.record.group.phase == phase)
-            .filter(|r| nvml_process_mib(r).is_some())
-            .collect();
-        let title = format!("GPU memory (NVML, process), {phase}");
-        compare(&mut table, &title, &gpu, nvml_process_mib);
+    for (title, mine, value) in compared(rows) {
+        compare(&mut table, &title, &mine, value);
     }
     (!table.rows.is_empty()).then(|| Section {
         title: "Summary".into(),
@@ -48,6 +37,73 @@ pub(super) fn summary(rows: &[Row]) -> Option<Section> {
     })
 }
 
+/// The value a table compares: a row's mean step time, or its GPU memory.
+pub(super) type Value = fn(&Row) -> Option<f64>;
+
+/// The tables the summaries compare frameworks in: the time tables, then
+/// GPU memory per phase (measured benchmarks with the figure: a framework
+/// with none, a CPU run or failures only, has no row); each with its title,
+/// its rows and the value compared.
+pub(super) fn compared(rows: &[Row]) -> Vec<(String, Vec<&Row>, Value)> {
+    let mut out: Vec<(String, Vec<&Row>, Value)> = SECTIONS
+        .iter()
+        .map(|&(device, phase, title)| {
+            (
+                title.to_string(),
+                timed(rows, device, phase),
+                Row::mean as Value,
+            )
+        })
+        .collect();
+    for phase in [Phase::Train, Phase::Inference] {
+        let gpu: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.record.group.device.is_gpu() && r.record.group.phase == phase)
+            .filter(|r| nvml_process_mib(r).is_some())
+            .collect();
+        let title = format!("GPU memory (NVML, process), {phase}");
+        out.push((title, gpu, nvml_process_mib as Value));
+    }
+    out
+}
+
+/// Each configuration's values in `mine`, by framework (failures have none).
+pub(super) fn values(
+    mine: &[&Row],
+    value: Value,
+) -> BTreeMap<Configuration, BTreeMap<Framework, f64>> {
+    by_configuration(mine, |r| r.record.case.framework)
+        .into_iter()
+        .map(|(k, cells)| {
+            let v = cells
+                .into_iter()
+                .filter_map(|(f, r)| Some((f, value(r)?)))
+                .collect();
+            (k, v)
+        })
+        .collect()
+}
+
+/// `f`'s value over `reference`'s in each configuration both have.
+pub(super) fn ratios<'a>(
+    configs: impl Iterator<Item = &'a BTreeMap<Framework, f64>>,
+    f: Framework,
+    reference: Framework,
+) -> Vec<f64> {
+    configs
+        .filter_map(|c| Some(c.get(&f)? / c.get(&reference)?))
+        .collect()
+}
+
+/// The geometric mean of `ratios` and their range, as the summaries write
+/// them (`1.26`, `1.13-1.57`).
+pub(super) fn mean_and_range(ratios: &[f64]) -> (String, String) {
+    let geo = geometric_mean(ratios);
+    let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = ratios.iter().copied().fold(0.0, f64::max);
+    (format!("{geo:.2}"), format!("{lo:.2}-{hi:.2}"))
+}
+
 /// NVML's memory for the process after a measured benchmark, in MiB.
 fn nvml_process_mib(r: &Row) -> Option<f64> {
     r.memory()?.nvml_process_mib.mib()
@@ -55,22 +111,12 @@ fn nvml_process_mib(r: &Row) -> Option<f64> {
 
 /// One table's rows of the summary: each framework's `value` over the
 /// reference's (the first framework's), per configuration.
-fn compare(table: &mut Table, title: &str, mine: &[&Row], value: impl Fn(&Row) -> Option<f64>) {
+fn compare(table: &mut Table, title: &str, mine: &[&Row], value: Value) {
     let frameworks = frameworks_of(mine);
     let Some(&reference) = frameworks.first().filter(|_| frameworks.len() > 1) else {
         return;
     };
-    // Each configuration's values, by framework (failures have none).
-    let configs: Vec<BTreeMap<Framework, f64>> =
-        by_configuration(mine, |r| r.record.case.framework)
-            .into_values()
-            .map(|cells| {
-                cells
-                    .into_iter()
-                    .filter_map(|(f, r)| Some((f, value(r)?)))
-                    .collect()
-            })
-            .collect();
+    let configs: Vec<BTreeMap<Framework, f64>> = values(mine, value).into_values().collect();
     let older = |f: Framework| {
         mine.iter()
             .filter(|r| r.record.case.framework == f && value(r).is_some())
@@ -80,10 +126,7 @@ fn compare(table: &mut Table, title: &str, mine: &[&Row], value: impl Fn(&Row) -
     for &f in &frameworks {
         let measured: Vec<&BTreeMap<Framework, f64>> =
             configs.iter().filter(|c| c.contains_key(&f)).collect();
-        let ratios: Vec<f64> = measured
-            .iter()
-            .filter_map(|c| Some(c[&f] / c.get(&reference)?))
-            .collect();
+        let ratios = ratios(measured.iter().copied(), f, reference);
         let shared: Vec<_> = measured.iter().filter(|c| c.len() > 1).collect();
         let best = shared
             .iter()
@@ -94,10 +137,7 @@ fn compare(table: &mut Table, title: &str, mine: &[&Row], value: impl Fn(&Row) -
         } else if ratios.is_empty() {
             (String::from("-"), String::new())
         } else {
-            let geo = geometric_mean(&ratios);
-            let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = ratios.iter().copied().fold(0.0, f64::max);
-            (format!("{geo:.2}"), format!("{lo:.2}-{hi:.2}"))
+            mean_and_range(&ratios)
         };
         let older = older(f);
         table.rows.push(vec![

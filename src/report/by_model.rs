@@ -1,0 +1,111 @@
+//! The summary per model: the summary's ratios (each framework over the
+//! table's first) split by model, as one model can hold a framework's
+//! whole lead or lag (tch-jit's train step on an H200: 1.04x tch's on
+//! vgg16, 1.50x on efficientnetb4).
+
+use super::document::{Cell, Section, Table};
+use super::summary::{compared, mean_and_range, ratios, values};
+use super::{frameworks_of, unique, Row};
+use crate::identities::Framework;
+
+/// Per table and model, each framework over the table's reference; `None`
+/// when no table has two frameworks or every table has a single model
+/// (the summary says it all then).
+pub(super) fn by_model(rows: &[Row]) -> Option<Section> {
+    let tables: Vec<_> = compared(rows)
+        .into_iter()
+        .filter(|(_, mine, _)| frameworks_of(mine).len() > 1)
+        .collect();
+    let models = |mine: &[&Row]| unique(mine.iter().map(|r| r.record.group.model.clone()));
+    if tables.iter().all(|(_, mine, _)| models(mine).len() < 2) {
+        return None;
+    }
+    let frameworks: Vec<Framework> =
+        unique(tables.iter().flat_map(|(_, mine, _)| frameworks_of(mine)));
+    let mut table = Table {
+        columns: ["table", "model"]
+            .into_iter()
+            .map(String::from)
+            .chain(frameworks.iter().map(|f| f.to_string()))
+            .collect(),
+        rows: vec![],
+    };
+    for (title, mine, value) in &tables {
+        let reference = frameworks_of(mine)[0];
+        let configs = values(mine, *value);
+        for model in models(mine) {
+            let of_model: Vec<_> = configs
+                .iter()
+                .filter(|((m, _, _), _)| *m == model)
+                .map(|(_, v)| v)
+                .collect();
+            let mut row = vec![Cell::label(title), Cell::label(&model)];
+            for &f in &frameworks {
+                let r = ratios(of_model.iter().copied(), f, reference);
+                row.push(if f == reference && !r.is_empty() {
+                    Cell {
+                        bracket: Some(format!("{reference}, {}", r.len())),
+                        ..Cell::number("1.00")
+                    }
+                } else if r.is_empty() {
+                    Cell::number("")
+                } else {
+                    let (mean, range) = mean_and_range(&r);
+                    Cell {
+                        // One configuration has no range.
+                        bracket: Some(match r.len() {
+                            1 => "1".into(),
+                            n => format!("{range}, {n}"),
+                        }),
+                        ..Cell::number(mean)
+                    }
+                });
+            }
+            table.rows.push(row);
+        }
+    }
+    Some(Section {
+        title: "Summary by model".into(),
+        text: vec!["Per table and model, each framework's step time (for GPU memory: NVML's figure for the process) over the table's reference (its first framework, as in the summary), as the geometric mean over the configurations both measured; in brackets the range and how many configurations (one alone: no range). Estimates and figures of older step code count, as in the summary; an empty cell: no configuration of that model measured by both.".into()],
+        table: Some(table),
+        ..Section::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::test_row;
+
+    #[test]
+    fn each_framework_over_the_first_per_model() {
+        let at = |f: Framework, model: &str, batch: usize, ms: f64| {
+            let mut r = test_row(f, batch, ms * 1e6, crate::record::code(f));
+            r.record.group.model = model.into();
+            r
+        };
+        let rows = [
+            at(Framework::Tch, "resnet18", 1, 1.0),
+            at(Framework::TchJit, "resnet18", 1, 1.0),
+            at(Framework::Tch, "resnet18", 8, 2.0),
+            at(Framework::TchJit, "resnet18", 8, 8.0),
+            at(Framework::Tch, "vgg16", 1, 4.0),
+            at(Framework::TchJit, "vgg16", 1, 2.0),
+            // Not compared: tch did not run vgg16 at batch 8.
+            at(Framework::TchJit, "vgg16", 8, 1.0),
+            at(Framework::Candle, "vgg16", 8, 1.0),
+        ];
+        let s = by_model(&rows).unwrap();
+        let cells = s.table.unwrap().markdown_rows();
+        let t = "Train step time, GPU";
+        assert_eq!(
+            cells,
+            [
+                [t, "resnet18", "1.00 (tch, 2)", "2.00 (1.00-4.00, 2)", ""],
+                [t, "vgg16", "1.00 (tch, 1)", "0.50 (1)", ""],
+            ]
+        );
+        // One model: the summary says it all.
+        assert!(by_model(&rows[..4]).is_none());
+    }
+}
