@@ -10,7 +10,7 @@
 mod small_grid;
 
 use small_grid::{scratch, small_grid};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// Runs `script` from the repository root with the CPU grid's settings
@@ -45,6 +45,17 @@ fn script(script: &str, args: &[&Path], vars: &[(&str, &str)]) -> String {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The slice log (`slice-<time>.log`) gpu-grid.sh left in `dir`.
+fn slice_log(dir: &Path) -> String {
+    let log = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "log"))
+        .unwrap_or_else(|| panic!("no slice log in {}", dir.display()));
+    read(&log)
 }
 
 #[test]
@@ -98,13 +109,7 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
             .status()
             .unwrap();
         assert!(ok.success());
-        let logs: Vec<PathBuf> = std::fs::read_dir(x.join("grid"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "log"))
-            .collect();
-        read(&logs[0])
+        slice_log(&x.join("grid"))
     };
     assert!(
         log.contains(
@@ -219,13 +224,7 @@ fn burns_pass_has_a_limit_of_its_own_and_its_kernels_travel_with_the_grid_state(
         "{said}"
     );
     // burn's pass, run here on the CPU (Flex), has a limit of its own.
-    let log = std::fs::read_dir(&first)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "log"))
-        .map(|p| read(&p))
-        .unwrap();
+    let log = slice_log(&first);
     for (pass, limit) in [("tract", "120"), ("burn", "77")] {
         let said = format!("gpu-grid: pass {pass}, ");
         let at = log.find(&said).unwrap_or_else(|| panic!("{log}"));
