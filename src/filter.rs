@@ -83,6 +83,16 @@ impl Filter {
         out
     }
 
+    /// The filter as given: `None` when every benchmark, or none
+    /// (`--ignored`), is meant.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Filter::Regex(r) => Some(r.as_str()),
+            Filter::Exact(e) => Some(e),
+            Filter::All | Filter::None => None,
+        }
+    }
+
     pub fn matches(&self, id: &str) -> bool {
         match self {
             Filter::All => true,

@@ -47,6 +47,9 @@ pub fn main() {
         usage_error(e);
     }
     let widened = crate::select::widened(&grid, &filter);
+    if let Some(why) = crate::select::names_nothing(&widened, &filter) {
+        usage_error(anyhow::anyhow!(why));
+    }
     if widened.models != grid.models && !options.child {
         eprintln!(
             "cnn-bench: the filter matches no benchmark of the grid's models; running {} (sizes, batches and runs of the grid)",

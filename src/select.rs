@@ -80,6 +80,41 @@ pub fn widened(grid: &Grid, filter: &Filter) -> Grid {
     }
 }
 
+/// Why `filter` is a mistake: it names no benchmark of `grid` (after
+/// [`widened`]), in any state, on any machine. A typo (`resnet19`,
+/// `gpu/training`) should not be a run of nothing that exits 0; the reason
+/// says what ids are made of here. `None`: it names some, or no filter.
+pub fn names_nothing(grid: &Grid, filter: &Filter) -> Option<String> {
+    let text = filter.text()?;
+    let s = planned(grid, filter);
+    if !(s.cases.is_empty() && s.too_small.is_empty() && s.left_out.is_empty()) {
+        return None;
+    }
+    let join = |v: Vec<String>| v.join(", ");
+    let others: Vec<String> = cnn_models::MODELS
+        .iter()
+        .filter(|m| !grid.models.iter().any(|g| g == *m))
+        .map(|m| m.to_string())
+        .collect();
+    let others = match others.is_empty() {
+        true => String::new(),
+        false => format!(" (or by name: {})", join(others)),
+    };
+    let example = planned(grid, &Filter::All)
+        .cases
+        .first()
+        .map(|(g, k)| format!("; e.g. `{}`", g.bench_id(k)))
+        .unwrap_or_default();
+    Some(format!(
+        "the filter `{text}` matches no benchmark; an id is model/device/phase/framework/size<S>-batch<B>, and this grid (cnn-bench.toml, CNN_BENCH_*) has models {}{others}; runs {}; frameworks {}; sizes {}; batches {}{example}",
+        join(grid.models.clone()),
+        join(grid.runs.iter().map(|(d, p)| format!("{d}/{p}")).collect()),
+        join(grid.frameworks.iter().map(|f| f.to_string()).collect()),
+        join(grid.sizes.iter().map(|s| s.to_string()).collect()),
+        join(grid.batches.iter().map(|b| b.to_string()).collect()),
+    ))
+}
+
 fn select_where(
     grid: &Grid,
     filter: &Filter,
@@ -209,6 +244,37 @@ mod tests {
         assert_eq!(densenet.models, ["densenet121"]);
         assert_eq!(widened(&g, &f("^inception_v3/")).models, ["inception_v3"]);
         assert_eq!(widened(&g, &f("alexnet")).models, g.models);
+    }
+
+    #[test]
+    fn a_filter_that_names_no_benchmark_is_a_mistake_said_with_the_ids_parts() {
+        let g = default_grid();
+        let why = |filter: &Filter| names_nothing(&widened(&g, filter), filter);
+        // The grid's, a catalogue model's, one left out with its reason
+        // (ort runs on no GPU), all or none: not mistakes.
+        for named in [
+            "resnet18/gpu",
+            "densenet121/cpu/inference",
+            "^inception_v3/",
+            "resnet18/gpu/inference/ort",
+        ] {
+            assert_eq!(why(&f(named)), None, "{named}");
+        }
+        assert_eq!(why(&Filter::All), None);
+        assert_eq!(why(&Filter::None), None);
+        let typo = why(&f("resnet19/gpu/train")).expect("a typo is said");
+        assert!(
+            typo.starts_with("the filter `resnet19/gpu/train` matches no benchmark; an id is model/device/phase/framework/size<S>-batch<B>, and this grid (cnn-bench.toml, CNN_BENCH_*) has models resnet18, resnet50, resnet152, vgg16, mobilenetv2, efficientnetb4, efficientnetb7 (or by name: resnet34, resnet101, ")
+                && typo.contains("; runs gpu/train, gpu/inference, cpu/inference; frameworks tch, tch-jit, candle, ")
+                && typo.ends_with("; sizes 128, 224, 320; batches 1, 8, 16, 32; e.g. `resnet18/gpu/train/tch/size128-batch1`"),
+            "{typo}"
+        );
+        let size = Filter::Exact("resnet18/cpu/inference/tch/size64-batch1".into());
+        assert!(why(&size).is_some());
+        assert!(why(&Filter::Exact(
+            "resnet18/cpu/inference/tch/size128-batch1".into()
+        ))
+        .is_none());
     }
 
     /// Only the selected frameworks are asked their version (a run of

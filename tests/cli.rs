@@ -86,6 +86,31 @@ fn sizes_are_checked_for_what_the_filter_selects() {
     );
 }
 
+/// A filter that names no benchmark (a typo) is refused before anything
+/// runs, with what an id is made of; a catalogue model named runs.
+#[test]
+fn a_filter_that_matches_nothing_exits_with_2() {
+    let (code, _, err) = list(&[], &["resnet19/gpu/train"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cnn-bench: error: the filter `resnet19/gpu/train` matches no benchmark; an id is model/device/phase/framework/size<S>-batch<B>"),
+        "{err}"
+    );
+    let tch = [
+        ("CNN_BENCH_FRAMEWORKS", "tch"),
+        ("CNN_BENCH_MODELS", "resnet18"),
+    ];
+    let (code, _, err) = list(&tch, &["resnet18/cpu/inference/candle/"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("; frameworks tch; sizes "), "{err}");
+    let (code, out, err) = list(&tch, &["resnet18/cpu/inference/tch/size128-batch8"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "resnet18/cpu/inference/tch/size128-batch8: benchmark\n"),
+        "{err}"
+    );
+}
+
 /// `report --grid` counts the grid's benchmarks with the selection a run
 /// makes (on a machine with every device): the published CPU grid is the
 /// default grid's CPU half but for `pytorch` (7 x 12 benchmarks) and
