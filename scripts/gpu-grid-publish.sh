@@ -70,6 +70,28 @@ machines = sorted({r["run"]["gpu"] for r in recs if r.get("run")})
 print(f"GPU grid: {sys.argv[2]} ({len(ok) - len(est)} measured, {len(est)} estimates, {len(failed)} failed)")
 print(f"GPU time in the recorded benchmarks (sum of their wall times): {wall:.0f} s")
 print("machines: " + ("; ".join(machines) if machines else "none yet"))
+# The machine time the grid has taken so far: each pass's duration, from
+# its last line in the slice logs ("cnn-bench: 94 benchmark(s) measured,
+# ... in 8 min 58 s"), benchmarks measured again and those a deadline
+# stopped unrecorded included; a pass cut off before that line is counted
+# apart, as its duration is unknown.
+def seconds(said):
+    m = re.fullmatch(r"(?:(\d+) h )?(?:(\d+) min ?)?(?:(\d+) s)?", said.strip())
+    h, mi, s = (int(x or 0) for x in m.groups())
+    return 3600 * h + 60 * mi + s
+took, passes, cut, logs = 0, 0, 0, sorted(glob.glob(os.path.join(sys.argv[5], "*.log")))
+for log in logs:
+    started = ended = 0
+    for line in open(log, errors="replace"):
+        started += line.startswith("cnn-bench: ") and " CPU threads per framework;" in line
+        m = re.match(r"cnn-bench: \d+ benchmark\(s\) measured, .* in ([^;]+?)(?:;|$)", line.rstrip("\n"))
+        if m:
+            took += seconds(m.group(1))
+            ended += 1
+    passes += ended
+    cut += max(started - ended, 0)
+print(f"machine time of the grid's passes so far (each pass's duration in the {len(logs)} slice logs, logs/): {took} s ({took / 60:.0f} min) over {passes} passes"
+      + (f"; {cut} pass(es) cut off before their last line, not counted" if cut else ""))
 print(sys.argv[3])
 print(sys.argv[4])
 fw = {}

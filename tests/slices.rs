@@ -143,6 +143,12 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
         status.starts_with("GPU grid: 4 of 4 selected benchmarks recorded; 0 remain"),
         "{status}"
     );
+    // The machine time the grid took: one pass in each slice's log.
+    assert!(
+        status.contains("machine time of the grid's passes so far (each pass's duration in the 2 slice logs, logs/): ")
+            && status.contains(" over 2 passes\n"),
+        "{status}"
+    );
     // Where each benchmark's time went, from the stages in its record.
     for f in ["tch", "tract"] {
         let said = format!("medians over the records), {f} inference: starting ");
