@@ -70,6 +70,14 @@ fi
   echo "gpu-grid: no bench binary in $bundle or $burn_bundle (make gpu-bundle and carry them, or BIN=...)" >&2
   exit 2
 }
+# A bench binary older than this script would refuse a variable it sets
+# (exit 2 in every pass, the slice lost): said at once.
+for b in $bin $burn_bin; do
+  "$b" --bench --help 2> /dev/null | grep -q CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK || {
+    echo "gpu-grid: $b predates CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK (bundle commit $(cat "$bundle/COMMIT" 2> /dev/null || echo unknown)): make gpu-bundle again" >&2
+    exit 2
+  }
+done
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 
 # The grid's state: the criterion folder of every slice so far.
@@ -85,7 +93,7 @@ fi
 # The default grid's GPU half; tighter budgets than a desk run's, so that
 # every cell ends within a slice: 1 s of criterion per benchmark, at most
 # 10 s of measurement (slower steps: an estimate from as many steps as fit),
-# 120 s in all (then: failed, timed out; burn: 300 s, below).
+# 120 s in all (then: failed, timed out; burn's: 300 s, below).
 export CRITERION_HOME=$work/criterion
 export CNN_BENCH_RUNS=${CNN_BENCH_RUNS:-gpu/train,gpu/inference}
 # Frameworks, in passes, cheapest per cell first (docs/gpu.md, "Order of
@@ -98,11 +106,11 @@ passes=${PASSES:-"tch,tch-jit candle pytorch,tch-vision,candle-transformers burn
 export CNN_BENCH_TARGET_SECONDS=${CNN_BENCH_TARGET_SECONDS:-1}
 export CNN_BENCH_BUDGET=${CNN_BENCH_BUDGET:-10}
 export CNN_BENCH_TIME_LIMIT=${CNN_BENCH_TIME_LIMIT:-120}
-# burn's pass has a longer limit: a process's first step compiles and
+# burn's benchmarks have a longer limit: a process's first step compiles and
 # autotunes burn's kernels, 45-100 s and more on an H200 for a model's first
 # cell (docs/gpu.md, "burn on the GPU"); its earlier failures by the 120 s
 # limit are then measured again (a longer limit makes them not final).
-burn_limit=${BURN_TIME_LIMIT:-300}
+export CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK=${CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK:-burn=${BURN_TIME_LIMIT:-300}}
 # candle's kernels are PTX, compiled by the driver when a process first
 # loads them; its cache must hold them all, or every child compiles again.
 export CUDA_CACHE_MAXSIZE=${CUDA_CACHE_MAXSIZE:-4294967296}
@@ -146,9 +154,7 @@ for frameworks in $passes; do
   [ -z "${BIN:-}" ] && [ -f "$from/COMMIT" ] && export CNN_BENCH_GIT_COMMIT=$(cat "$from/COMMIT")
   config=$from/cnn-bench.toml
   [ -f "$config" ] || config=cnn-bench.toml
-  limit=$CNN_BENCH_TIME_LIMIT
-  [ "$frameworks" = burn ] && limit=$burn_limit
-  CNN_BENCH_CONFIG=$config CNN_BENCH_FRAMEWORKS=$frameworks CNN_BENCH_TIME_LIMIT=$limit \
+  CNN_BENCH_CONFIG=$config CNN_BENCH_FRAMEWORKS=$frameworks \
     "$run" --bench --noplot --max-time "$left" \
     ${SHARD:+--shard "$SHARD"} >> "$out/slice.log" 2>&1
   status=$?

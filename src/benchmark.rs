@@ -75,7 +75,7 @@ pub(crate) fn in_child(
 ) -> Outcome {
     let id = group.bench_id(case);
     remove_record(r.out, group, case);
-    let limit = Duration::from_secs_f64(r.grid.time_limit_seconds);
+    let limit = Duration::from_secs_f64(r.grid.time_limit(case.framework));
     let by_limit = Instant::now() + limit;
     let kill_at = r.options.deadline.map_or(by_limit, |d| d.min(by_limit));
     let mut cmd = Command::new(match std::env::current_exe() {
@@ -150,7 +150,7 @@ pub(crate) fn in_process(
 ) -> Outcome {
     dog.watch(Watch {
         started: Instant::now(),
-        limit: Duration::from_secs_f64(b.grid.time_limit_seconds),
+        limit: Duration::from_secs_f64(b.grid.time_limit(b.case.framework)),
         deadline: b.options.deadline,
         record: record.clone(),
         record_path: record_path(b.out, b.group, b.case),

@@ -24,6 +24,7 @@ struct Settings {
     target_seconds: Option<f64>,
     budget_seconds: Option<f64>,
     time_limit_seconds: Option<f64>,
+    time_limit_by_framework: Option<BTreeMap<String, f64>>,
     isolate: Option<Isolate>,
     malloc: Option<Malloc>,
     #[serde(default)]
@@ -38,7 +39,7 @@ impl Settings {
         }
         take!(models, sizes, batches, frameworks, runs, threads);
         take!(gpu, seed, target_seconds, budget_seconds);
-        take!(time_limit_seconds, isolate, malloc);
+        take!(time_limit_seconds, time_limit_by_framework, isolate, malloc);
     }
 }
 
@@ -78,6 +79,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     (
         "CNN_BENCH_TIME_LIMIT",
         "a benchmark still running after this is stopped, failed",
+    ),
+    (
+        "CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK",
+        "other limits, e.g. burn=300 (its kernels compile)",
     ),
     (
         "CNN_BENCH_ISOLATE",
@@ -209,6 +214,16 @@ impl Grid {
                 "`{key}` must be a positive number of seconds, got {v}"
             );
         }
+        let mut time_limit_by_framework = BTreeMap::new();
+        for (name, &v) in s.time_limit_by_framework.iter().flatten() {
+            let f = Framework::parse(name)
+                .map_err(|e| anyhow::anyhow!("`time_limit_by_framework`: {e}"))?;
+            ensure!(
+                v > 0.0 && v.is_finite(),
+                "`time_limit_by_framework`: {name}'s must be a positive number of seconds, got {v}"
+            );
+            time_limit_by_framework.insert(f, v);
+        }
         let threads = match s.threads.unwrap_or(0) {
             0 => std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -226,6 +241,7 @@ impl Grid {
             target_seconds,
             budget_seconds,
             time_limit_seconds,
+            time_limit_by_framework,
             isolate: s.isolate.unwrap_or(Isolate::Gpu),
             // Not glibc's own: see `malloc.rs` (absent from a record, it was).
             malloc: s.malloc.unwrap_or(Malloc::Retain),
@@ -336,6 +352,20 @@ fn parse_var(key: &str, value: &str) -> Result<Settings> {
         "CNN_BENCH_TARGET_SECONDS" => s.target_seconds = Some(seconds()?),
         "CNN_BENCH_BUDGET" => s.budget_seconds = Some(seconds()?),
         "CNN_BENCH_TIME_LIMIT" => s.time_limit_seconds = Some(seconds()?),
+        "CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK" => {
+            let mut by = BTreeMap::new();
+            for pair in list() {
+                let (f, v) = pair.split_once('=').with_context(|| {
+                    format!("{key}: `{pair}` is not framework=seconds (e.g. burn=300)")
+                })?;
+                let v = v
+                    .trim()
+                    .parse::<f64>()
+                    .with_context(|| format!("{key}: `{v}` is not a number of seconds"))?;
+                by.insert(f.trim().to_string(), v);
+            }
+            s.time_limit_by_framework = Some(by);
+        }
         _ => bail!(
             "unknown variable {key}; valid variables: {}",
             ENV_VARS.iter().map(|v| v.0).collect::<Vec<_>>().join(", ")

@@ -4,6 +4,7 @@
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 pub use crate::identities::{Device, Framework, Phase, DEVICES, PHASES};
 pub use crate::malloc::Malloc;
@@ -27,6 +28,10 @@ pub struct Grid {
     /// A benchmark still running after this many seconds (preparation and
     /// measurement) is stopped and recorded as failed.
     pub time_limit_seconds: f64,
+    /// Frameworks whose benchmarks have another limit than
+    /// `time_limit_seconds` (burn's first step on a GPU compiles its
+    /// kernels for minutes); see [`Grid::time_limit`].
+    pub time_limit_by_framework: BTreeMap<Framework, f64>,
     pub isolate: Isolate,
     /// glibc's malloc in the benchmark processes (`malloc.rs`).
     pub malloc: Malloc,
@@ -91,6 +96,27 @@ impl Case {
 }
 
 impl Grid {
+    /// The time limit of `framework`'s benchmarks (s).
+    pub fn time_limit(&self, framework: Framework) -> f64 {
+        self.time_limit_by_framework
+            .get(&framework)
+            .copied()
+            .unwrap_or(self.time_limit_seconds)
+    }
+
+    /// The limits, said: `900 s`, or `120 s (burn: 300 s)`.
+    pub fn time_limits(&self) -> String {
+        let others: Vec<String> = self
+            .time_limit_by_framework
+            .iter()
+            .map(|(f, s)| format!("{f}: {s} s"))
+            .collect();
+        match others.is_empty() {
+            true => format!("{} s", self.time_limit_seconds),
+            false => format!("{} s ({})", self.time_limit_seconds, others.join(", ")),
+        }
+    }
+
     /// A human-readable summary of every setting.
     pub fn describe(&self) -> String {
         let runs: Vec<String> = self
@@ -111,7 +137,7 @@ threads:    {}
 seed:       {}
 target:     {} s per benchmark
 budget:     {} s of measurement at most (fewer steps: an estimate)
-time limit: {} s per benchmark (then stopped, recorded as failed)
+time limit: {} per benchmark (then stopped, recorded as failed)
 isolate:    {:?} (own process per benchmark)
 malloc:     {}
 ",
@@ -128,7 +154,7 @@ malloc:     {}
             self.seed,
             self.target_seconds,
             self.budget_seconds,
-            self.time_limit_seconds,
+            self.time_limits(),
             self.isolate,
             self.malloc.name(),
         )

@@ -87,11 +87,11 @@ pub fn main() {
         .configure_from_args();
     if !options.child {
         eprintln!(
-            "cnn-bench: {} CPU threads per framework; criterion measures {:?}; at most {} s of measurement and {} s in all per benchmark; results in {}",
+            "cnn-bench: {} CPU threads per framework; criterion measures {:?}; at most {} s of measurement and {} in all per benchmark; results in {}",
             grid.threads,
             metric,
             grid.budget_seconds,
-            grid.time_limit_seconds,
+            grid.time_limits(),
             out.display()
         );
     }

@@ -20,6 +20,9 @@ pub struct Left {
     /// Benchmarks recorded with older step code (measured again after the
     /// missing ones).
     pub stale: usize,
+    /// Benchmarks that failed by a time limit shorter than their
+    /// framework's now: measured again too (see `Record::failed_under_a_shorter_limit`).
+    pub retried: usize,
     /// Predicted seconds for both, from the folder's records.
     pub seconds: f64,
     /// How many of them are of a framework, device and phase with no timed
@@ -49,6 +52,7 @@ impl Left {
         let mut left = Left {
             missing: 0,
             stale: 0,
+            retried: 0,
             seconds: 0.0,
             guessed: 0,
             other_model: 0,
@@ -64,6 +68,9 @@ impl Left {
             match read_record(out, g, k)? {
                 None => left.missing += 1,
                 Some(r) if r.older_step_code() => left.stale += 1,
+                Some(r) if r.failed_under_a_shorter_limit(grid.time_limit(k.framework)) => {
+                    left.retried += 1
+                }
                 Some(_) => continue,
             }
             todo.push((g.clone(), k.clone()));
@@ -129,9 +136,13 @@ impl Left {
                 checked.join("; ")
             )
         };
+        let retried = match self.retried {
+            0 => String::new(),
+            n => format!(", {n} failed by a shorter time limit than theirs now"),
+        };
         format!(
-            "left to measure: {} benchmark(s) ({} never recorded, {} with older step code), about {} of machine time (an estimate from the records{guessed}{other})\nleft per framework: {}{checked}",
-            self.missing + self.stale,
+            "left to measure: {} benchmark(s) ({} never recorded, {} with older step code{retried}), about {} of machine time (an estimate from the records{guessed}{other})\nleft per framework: {}{checked}",
+            self.missing + self.stale + self.retried,
             self.missing,
             self.stale,
             human(self.seconds),
@@ -229,11 +240,53 @@ mod tests {
         std::fs::remove_dir_all(&out).unwrap();
     }
 
+    /// A failure by a shorter limit than its framework's now is left, as a
+    /// resumed run measures it again; one by the same limit is final.
+    #[test]
+    fn failures_by_a_shorter_limit_are_left_to_measure() {
+        use crate::filter::Filter;
+        use crate::identities::Status;
+        use crate::record::{code, write_record};
+        let mut g = grid();
+        g.frameworks = vec![Framework::Tch, Framework::Burn];
+        g.time_limit_seconds = 120.0;
+        g.time_limit_by_framework = [(Framework::Burn, 300.0)].into();
+        let cases = crate::select::planned(&g, &Filter::All).cases;
+        assert_eq!(cases.len(), 2);
+        let out = std::env::temp_dir().join(format!("cnn-bench-left-limit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        // Both stopped by the 120 s limit: tch's is final, burn's is not.
+        for (gr, k) in &cases {
+            let mut r = rec(&gr.bench_id(k), k.framework.name(), 1, 1.0, 1.0, 120.0);
+            (r.group, r.case) = (gr.clone(), k.clone());
+            r.settings = Some(with(code(k.framework)));
+            r.status = Status::Failed;
+            r.timed_out_after = Some(120.0);
+            write_record(&out, gr, k, &r).unwrap();
+        }
+        let left = Left::of(&g, &cases, &out).unwrap();
+        assert_eq!((left.missing, left.stale, left.retried), (0, 0, 1));
+        assert_eq!(
+            left.by_framework.keys().collect::<Vec<_>>(),
+            [&Framework::Burn]
+        );
+        assert!(
+            left.lines().starts_with("left to measure: 1 benchmark(s) (0 never recorded, 0 with older step code, 1 failed by a shorter time limit than theirs now), about "),
+            "{}",
+            left.lines()
+        );
+        // Under burn's 120 s too: nothing left.
+        g.time_limit_by_framework.clear();
+        assert_eq!(Left::of(&g, &cases, &out).unwrap().retried, 0);
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+
     #[test]
     fn predictions_from_unlike_models_are_said_apart() {
         let mut left = Left {
             missing: 3,
             stale: 0,
+            retried: 0,
             seconds: 30.0,
             guessed: 0,
             other_model: 3,

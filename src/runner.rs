@@ -86,7 +86,7 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
                     &rec,
                     r.options.resume,
                     &measured_with(r, k.framework),
-                    r.grid.time_limit_seconds,
+                    r.grid.time_limit(k.framework),
                 ) =>
             {
                 before.insert(g.bench_id(k));
@@ -183,9 +183,10 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
                 record.status = crate::identities::Status::Failed;
                 record.reason = Some(format!(
                     "not run: {} ran past the {} s limit, and this configuration is no smaller",
-                    smaller.id, r.grid.time_limit_seconds
+                    smaller.id,
+                    r.grid.time_limit(case.framework)
                 ));
-                record.not_run_under = Some(r.grid.time_limit_seconds);
+                record.not_run_under = Some(r.grid.time_limit(case.framework));
                 Outcome::Recorded
             } else if isolate {
                 let w = weights.file(r, graph, &group.model)?;
@@ -295,7 +296,7 @@ fn pytorch_zygote(r: &Run, todo: &[(Group, Case)]) -> Option<Zygote> {
 /// with this run's settings.
 fn stopped_with(rec: &Record, r: &Run) -> bool {
     rec.timed_out_after
-        .is_some_and(|l| l >= r.grid.time_limit_seconds)
+        .is_some_and(|l| l >= r.grid.time_limit(rec.case.framework))
         && rec.settings == Some(measured_with(r, rec.case.framework))
 }
 

@@ -176,7 +176,7 @@ impl Predictor {
         // No more than the time limit (and the few seconds around the
         // child it bounds): the limit stops the benchmark there.
         let secs = (overhead + 2.0 * step + measuring(grid, step))
-            .min(grid.time_limit_seconds + AROUND_THE_LIMIT_S);
+            .min(grid.time_limit(case.framework) + AROUND_THE_LIMIT_S);
         Some((secs, basis))
     }
 
@@ -439,6 +439,7 @@ pub(crate) mod tests {
             target_seconds: 1.0,
             budget_seconds: 20.0,
             time_limit_seconds: 100.0,
+            time_limit_by_framework: Default::default(),
             isolate: crate::grid::Isolate::Gpu,
             malloc: Default::default(),
         }

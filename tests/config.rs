@@ -95,6 +95,47 @@ fn profile_then_environment_override_the_file() {
     assert_eq!(g.malloc, Malloc::Default);
 }
 
+/// A framework can have a limit of its own (burn's kernels compile in its
+/// first step on a GPU), from the file or a variable; a misspelt framework
+/// or a bad number is refused.
+#[test]
+fn a_framework_can_have_its_own_time_limit() {
+    let g = grid(&[("CNN_BENCH_TIME_LIMIT", "120")]).unwrap();
+    assert_eq!(g.time_limit(Framework::Burn), 120.0);
+    assert_eq!(g.time_limits(), "120 s");
+    let g = grid(&[
+        ("CNN_BENCH_TIME_LIMIT", "120"),
+        (
+            "CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK",
+            "burn=300, candle = 200",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(
+        [Framework::Tch, Framework::Candle, Framework::Burn].map(|f| g.time_limit(f)),
+        [120.0, 200.0, 300.0]
+    );
+    assert_eq!(g.time_limits(), "120 s (candle: 200 s, burn: 300 s)");
+    let file = format!("time_limit_by_framework = {{ burn = 240.0 }}\n{CONFIG}");
+    let g = Grid::from_parts(&file, Path::new("cnn-bench.toml"), &BTreeMap::new()).unwrap();
+    assert_eq!(
+        (g.time_limit(Framework::Burn), g.time_limit(Framework::Tch)),
+        (240.0, 900.0)
+    );
+    let e = err(&[("CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK", "brun=300")]);
+    assert!(
+        e.contains("`time_limit_by_framework`: unknown framework `brun`; valid frameworks: tch"),
+        "{e}"
+    );
+    let e = err(&[("CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK", "burn")]);
+    assert!(e.contains("`burn` is not framework=seconds"), "{e}");
+    let e = err(&[("CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK", "burn=0")]);
+    assert!(
+        e.contains("burn's must be a positive number of seconds"),
+        "{e}"
+    );
+}
+
 #[test]
 fn unknown_names_are_refused_with_the_valid_ones() {
     let e = err(&[("CNN_BENCH_MODELS", "resnet18,resnet1000")]);

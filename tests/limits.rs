@@ -142,11 +142,16 @@ fn a_configuration_larger_than_one_past_the_limit_is_not_run_again() {
         "{said}"
     );
     // Under a longer limit the earlier stop decides nothing: a resumed run
-    // measures both of tch's again (the hang gone), and nothing else.
+    // with tch's own limit longer (the others' as before) measures both of
+    // tch's again (the hang gone), and nothing else.
     let (code, said) = harness(
         &out,
         "1,2",
-        &[("CNN_BENCH_ISOLATE", "all"), ("CNN_BENCH_TIME_LIMIT", "60")],
+        &[
+            ("CNN_BENCH_ISOLATE", "all"),
+            ("CNN_BENCH_TIME_LIMIT", "8"),
+            ("CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK", "tch=60"),
+        ],
         &["--resume"],
     );
     assert_eq!(code, 0, "{said}");
