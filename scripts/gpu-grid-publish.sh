@@ -70,6 +70,9 @@ wall = sum(r.get("wall_seconds") or 0 for r in recs)
 machines = sorted({r["run"]["gpu"] for r in recs if r.get("run")})
 print(f"GPU grid: {sys.argv[2]} ({len(ok) - len(est)} measured, {len(est)} estimates, {len(failed)} failed)")
 print(f"GPU time in the recorded benchmarks (sum of their wall times): {wall:.0f} s")
+# The GPU tables' third: every measured cell needs NVML's figure.
+no_memory = [r["id"] for r in ok if "mib" not in ((r.get("memory") or {}).get("nvml_process_mib") or {})]
+print(f"measured benchmarks without NVML's GPU memory: {len(no_memory)}" + (f" ({', '.join(sorted(no_memory)[:5])}{', ...' if len(no_memory) > 5 else ''})" if no_memory else ""))
 print("machines: " + ("; ".join(machines) if machines else "none yet"))
 # The machine time the grid has taken so far: each pass's duration, from
 # its last line in the slice logs ("cnn-bench: 94 benchmark(s) measured,

@@ -23,7 +23,7 @@ pub struct Left {
     /// Benchmarks that failed by a time limit shorter than their
     /// framework's now: measured again too (see `Record::failed_under_a_shorter_limit`).
     pub retried: usize,
-    /// Predicted seconds for both, from the folder's records.
+    /// Predicted seconds for all of them, from the folder's records.
     pub seconds: f64,
     /// How many of them are of a framework, device and phase with no timed
     /// record yet: their prediction is a guess.

@@ -143,6 +143,11 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
         status.starts_with("GPU grid: 4 of 4 selected benchmarks recorded; 0 remain"),
         "{status}"
     );
+    // On the CPU no cell has NVML's figure, which the GPU tables need.
+    assert!(
+        status.contains("\nmeasured benchmarks without NVML's GPU memory: 4 (resnet18/cpu/inference/tch/size64-batch1, "),
+        "{status}"
+    );
     // The machine time the grid took: one pass in each slice's log.
     assert!(
         status.contains("machine time of the grid's passes so far (each pass's duration in the 2 slice logs, logs/): ")
