@@ -174,8 +174,9 @@ fn help() -> String {
         out += &format!("  {flag:<22} {} [{var}]\n", f.help);
     }
     out += "\nVariables (read as a run starts; the grid's override cnn-bench.toml):\n";
+    let width = crate::config::ENV_VARS.iter().map(|v| v.0.len()).max();
     for (var, what) in crate::config::ENV_VARS {
-        out += &format!("  {var:<25} {what}\n");
+        out += &format!("  {var:<w$} {what}\n", w = width.unwrap_or(0));
     }
     out + "\ncriterion's options:\n"
 }
