@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Makes a GPU grid slice's archive (scripts/gpu-grid.sh's
-# $OUT/criterion.tar.gz) the grid's new state and regenerates the report:
+# Merges a GPU grid slice's archive (scripts/gpu-grid.sh's
+# $OUT/criterion.tar.gz) into the grid's state and regenerates the report:
 #     scripts/gpu-grid-publish.sh /path/to/criterion.tar.gz
 # -> target-reports/gpu-grid/{criterion.tar.gz, cubecl-environment.tar.gz
 #    (where the slice brought it), report.md, report.csv, *.svg, status.txt
@@ -18,7 +18,44 @@ if [ -z "${CLI:-}" ]; then
   cargo build --release --quiet --bin cnn-bench
 fi
 mkdir -p "$dest"
-[ "$(realpath "$archive")" = "$(realpath -m "$dest/criterion.tar.gz")" ] || cp "$archive" "$dest/criterion.tar.gz"
+# Merged, not copied over: each benchmark's record (its criterion folder)
+# from the archive unless the state's is of a later run, and the state's
+# records the archive lacks kept. So no order of publishing, and no slice
+# that started from an older state (a released machine's /tmp: gpu-grid.sh
+# then brings in the committed state), loses what the state holds.
+if [ ! -f "$dest/criterion.tar.gz" ]; then
+  cp "$archive" "$dest/criterion.tar.gz"
+elif [ "$(realpath "$archive")" != "$(realpath "$dest/criterion.tar.gz")" ]; then
+  merge=$(mktemp -d)
+  mkdir -p "$merge/state" "$merge/slice"
+  tar xzf "$dest/criterion.tar.gz" -C "$merge/state"
+  tar xzf "$archive" -C "$merge/slice"
+  python3 - "$merge/state/criterion" "$merge/slice/criterion" <<'PY'
+import json, os, shutil, sys
+state, slice_ = sys.argv[1:]
+def run_date(folder):
+    try:
+        with open(os.path.join(folder, "cnn-bench.json")) as f:
+            return (json.load(f).get("run") or {}).get("date") or ""
+    except (OSError, ValueError):
+        return ""
+taken = kept = 0
+for root, dirs, files in os.walk(slice_):
+    if "cnn-bench.json" not in files:
+        continue
+    dirs[:] = []
+    there = os.path.join(state, os.path.relpath(root, slice_))
+    if os.path.isdir(there) and run_date(there) > run_date(root):
+        kept += 1
+        continue
+    shutil.rmtree(there, ignore_errors=True)
+    shutil.copytree(root, there)
+    taken += 1
+print(f"gpu-grid-publish: merged: {taken} benchmark(s) from the archive, {kept} of a later run kept from the state")
+PY
+  tar czf "$dest/criterion.tar.gz" -C "$merge/state" criterion
+  rm -rf "$merge"
+fi
 # burn's compiled kernels and autotune results (gpu-grid.sh), when the slice
 # packed them beside its state: kept too, unless larger than
 # CUBECL_STATE_MAX_BYTES (6 MiB: the device tool carries 64 MiB a call, the

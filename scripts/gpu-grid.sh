@@ -10,7 +10,10 @@
 #     scripts/gpu-grid.sh                 (results under $OUT, or /tmp/cnn-bench-gpu-grid)
 #
 # It brings in the grid's state (STATE, default
-# target-reports/gpu-grid/criterion.tar.gz, committed), runs the bench binary
+# target-reports/gpu-grid/criterion.tar.gz, committed; STATE=/none: an empty
+# grid; a STATE that is not there, such as a released machine's /tmp, falls
+# back to the committed state, said, so a slice never starts the grid
+# again by mistake), runs the bench binary
 # in passes of frameworks, cheapest first (PASSES, below), each with
 # --max-time set to what is left of MAX_TIME (420 s from the script's start:
 # no benchmark is started that is predicted to end later, and one running at
@@ -19,17 +22,18 @@
 # leaves three files in $OUT: the criterion folder packed as criterion.tar.gz,
 # the log (slice-<time>.log) and the report (report.tar.gz), and burn's
 # compiled kernels (cubecl-environment.tar.gz, below). Back on the build
-# machine, `scripts/gpu-grid-publish.sh <that archive>` makes it (and the
-# kernels beside it) the new state and regenerates target-reports/gpu-grid/.
+# machine, `scripts/gpu-grid-publish.sh <that archive>` merges it into the
+# state (and keeps the kernels beside it) and regenerates target-reports/gpu-grid/.
 # The same command finishes the grid, slice by slice, on any machine.
 #
 # Every grid key can be overridden (CNN_BENCH_*), so the whole cycle can be
 # tried on a CPU:  BIN=target/release/cnn-bench-run CNN_BENCH_RUNS=cpu/inference
-# CNN_BENCH_MODELS=resnet18 STATE=/tmp/state.tar.gz MAX_TIME=30 scripts/gpu-grid.sh
+# CNN_BENCH_MODELS=resnet18 STATE=/none MAX_TIME=30 scripts/gpu-grid.sh
 set -u
 bundle=${BUNDLE:-device-bundle}
 out=${OUT:-/tmp/cnn-bench-gpu-grid}
-state=${STATE:-target-reports/gpu-grid/criterion.tar.gz}
+committed=${COMMITTED_STATE:-target-reports/gpu-grid/criterion.tar.gz}
+state=${STATE:-$committed}
 max_time=${MAX_TIME:-420}
 mkdir -p "$out"
 started=$(date +%s)
@@ -83,11 +87,15 @@ command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,
 # The grid's state: the criterion folder of every slice so far.
 work=$(mktemp -d)
 mkdir -p "$work/criterion"
-if [ -f "$state" ]; then
+if [ "$state" != /none ] && [ ! -f "$state" ] && [ -f "$committed" ]; then
+  echo "gpu-grid: warning: no state at $state (a released machine's /tmp?): the committed state $committed instead; what was measured since it is measured again" >&2
+  state=$committed
+fi
+if [ "$state" != /none ] && [ -f "$state" ]; then
   tar xzf "$state" -C "$work"
   echo "gpu-grid: state $state: $(find "$work/criterion" -name cnn-bench.json | wc -l) benchmark(s) recorded so far"
 else
-  echo "gpu-grid: no state at $state; starting the grid"
+  echo "gpu-grid: no state ($state); starting the grid"
 fi
 
 # The default grid's GPU half; tighter budgets than a desk run's, so that

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Publishes what scripts/gpu-session.sh brought back in session.tgz:
 #     scripts/gpu-session-publish.sh /path/to/session.tgz
-# - the grid slice (grid/): the grid's new state and report, through
-#   scripts/gpu-grid-publish.sh, and its log in target-reports/gpu-grid/logs/
+# - the grid slice (grid/): the grid's state and report, through
+#   scripts/gpu-grid-publish.sh (merged into the state), and its log in target-reports/gpu-grid/logs/
 #   (DEST names another folder);
 # - the repeats (rep<i>-tch/, rep<i>-candle/), when there are any:
 #   $REPEATS_DEST (default target-reports/<gpu>-interpreter-repeats-<commit>/)

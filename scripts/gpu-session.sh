@@ -31,7 +31,7 @@
 # grid slice takes the caller's CNN_BENCH_* as gpu-grid.sh does, e.g.
 #   DEVICE=cpu REPEATS=1 REPEAT_SIZES=64 REPEAT_BATCHES=1,2 \
 #   BIN=target/release/cnn-bench-run CNN_BENCH_RUNS=cpu/inference \
-#   CNN_BENCH_MODELS=resnet18 STATE=/tmp/state.tar.gz SECONDS_BUDGET=200 scripts/gpu-session.sh
+#   CNN_BENCH_MODELS=resnet18 STATE=/none SECONDS_BUDGET=200 scripts/gpu-session.sh
 set -u
 out=${OUT:-/tmp/cnn-bench-gpu-session}
 repeats=${REPEATS:-0}

@@ -29,7 +29,9 @@ fn script(script: &str, args: &[&Path], vars: &[(&str, &str)]) -> String {
             "CUBECL_DIR",
             Path::new(env!("CARGO_TARGET_TMPDIR")).join("slices-no-cubecl"),
         )
-        .env("CUBECL_STATE", "/nonexistent/cubecl-environment.tar.gz");
+        .env("CUBECL_STATE", "/nonexistent/cubecl-environment.tar.gz")
+        // Nor the GPU grid's committed state, where a STATE is missing.
+        .env("COMMITTED_STATE", "/nonexistent/criterion.tar.gz");
     for (k, v) in vars {
         cmd.env(k, v);
     }
@@ -63,7 +65,7 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
     let dir = scratch("slices-session");
     let keep = dir.join("keep.tar.gz");
     let (first, second) = (dir.join("first"), dir.join("second"));
-    let none = dir.join("no-state.tar.gz");
+    let none = Path::new("/none");
     // First call: two repeats of the interpreter's cells (tch against
     // tch-vision, candle against candle-transformers), then the grid at
     // batch 1, starting from no state.
@@ -97,20 +99,20 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
         ],
     );
     // The second call's slice log.
-    let log = {
-        let archive = second.join("session.tgz");
-        let x = dir.join("x");
-        std::fs::create_dir_all(&x).unwrap();
+    let untar = |archive: &Path, x: &Path| {
+        std::fs::create_dir_all(x).unwrap();
         let ok = Command::new("tar")
             .arg("xzf")
-            .arg(&archive)
+            .arg(archive)
             .arg("-C")
-            .arg(&x)
+            .arg(x)
             .status()
             .unwrap();
         assert!(ok.success());
-        slice_log(&x.join("grid"))
     };
+    let x = dir.join("x");
+    untar(&second.join("session.tgz"), &x);
+    let log = slice_log(&x.join("grid"));
     assert!(
         log.contains(
             "resume: 2 of 4 benchmark(s) already recorded with these settings are skipped"
@@ -118,6 +120,30 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
         "{said}\n{log}"
     );
     assert!(log.contains("2 benchmark(s) measured"), "{log}");
+    // A call whose state is gone (a released machine's /tmp) starts from
+    // the committed state (here the second's), said, not from nothing.
+    let third = dir.join("third");
+    let said = script(
+        "scripts/gpu-grid.sh",
+        &[],
+        &[
+            ("CNN_BENCH_BATCHES", "1,2"),
+            ("STATE", dir.join("gone.tar.gz").to_str().unwrap()),
+            (
+                "COMMITTED_STATE",
+                x.join("grid/criterion.tar.gz").to_str().unwrap(),
+            ),
+            ("OUT", third.to_str().unwrap()),
+        ],
+    );
+    assert!(
+        said.contains("warning: no state at ") && said.contains("the committed state "),
+        "{said}"
+    );
+    assert!(
+        slice_log(&third).contains("resume: 4 of 4 benchmark(s) already recorded"),
+        "{said}"
+    );
 
     // Both archives, in order, into a grid folder and a repeats folder.
     let (grid, repeats) = (dir.join("grid"), dir.join("repeats"));
@@ -161,6 +187,26 @@ fn a_session_resumes_on_a_second_call_and_both_archives_publish() {
     }
     let report = read(&grid.join("report.md"));
     assert!(report.contains("| resnet18 | 64 | 2 |"), "{report}");
+    // Published out of order, the first slice's archive (batch 1) is merged
+    // into the state the second left (batches 1 and 2): nothing is lost.
+    let y = dir.join("y");
+    untar(&first.join("session.tgz"), &y);
+    let merged = dir.join("grid-merged");
+    for archive in [
+        x.join("grid/criterion.tar.gz"),
+        y.join("grid/criterion.tar.gz"),
+    ] {
+        script(
+            "scripts/gpu-grid-publish.sh",
+            &[&archive],
+            &[("DEST", merged.to_str().unwrap()), dests[2], dests[3]],
+        );
+    }
+    let status = read(&merged.join("status.txt"));
+    assert!(
+        status.starts_with("GPU grid: 4 of 4 selected benchmarks recorded; 0 remain"),
+        "{status}"
+    );
     assert_eq!(std::fs::read_dir(grid.join("logs")).unwrap().count(), 2);
     let table = read(&repeats.join("repeats.md"));
     // The grid's own report is a run too (run 1).
