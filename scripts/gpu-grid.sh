@@ -87,16 +87,21 @@ command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,
 # The grid's state: the criterion folder of every slice so far.
 work=$(mktemp -d)
 mkdir -p "$work/criterion"
+# What the slice started from: said here, and the first lines of its log
+# (published with the state).
+began=()
 if [ "$state" != /none ] && [ ! -f "$state" ] && [ -f "$committed" ]; then
-  echo "gpu-grid: warning: no state at $state (a released machine's /tmp?): the committed state $committed instead; what was measured since it is measured again" >&2
+  began+=("gpu-grid: warning: no state at $state (a released machine's /tmp?): the committed state $committed instead; what was measured since it is measured again")
+  echo "${began[-1]}" >&2
   state=$committed
 fi
 if [ "$state" != /none ] && [ -f "$state" ]; then
   tar xzf "$state" -C "$work"
-  echo "gpu-grid: state $state: $(find "$work/criterion" -name cnn-bench.json | wc -l) benchmark(s) recorded so far"
+  began+=("gpu-grid: state $state: $(find "$work/criterion" -name cnn-bench.json | wc -l) benchmark(s) recorded so far")
 else
-  echo "gpu-grid: no state ($state); starting the grid"
+  began+=("gpu-grid: no state ($state); starting the grid")
 fi
+echo "${began[-1]}"
 
 # The default grid's GPU half; tighter budgets than a desk run's, so that
 # every cell ends within a slice: 1 s of criterion per benchmark, at most
@@ -146,7 +151,7 @@ if [ -f "$cubecl_state" ]; then
 fi
 
 deadline=$(( started + max_time ))
-: > "$out/slice.log"
+printf '%s\n' "${began[@]}" > "$out/slice.log"
 status=0
 for frameworks in $passes; do
   left=$(( deadline - $(date +%s) ))
