@@ -180,13 +180,13 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
             let started = Instant::now();
             let isolate = r.grid.isolate.applies(group.device);
             let ended = if let Some(smaller) = outgrown(&timed_out, &group, &case) {
+                let limit = r.grid.time_limit(case.framework);
                 record.status = crate::identities::Status::Failed;
                 record.reason = Some(format!(
-                    "not run: {} ran past the {} s limit, and this configuration is no smaller",
-                    smaller.id,
-                    r.grid.time_limit(case.framework)
+                    "not run: {} ran past the {limit} s limit, and this configuration is no smaller",
+                    smaller.id
                 ));
-                record.not_run_under = Some(r.grid.time_limit(case.framework));
+                record.not_run_under = Some(limit);
                 Outcome::Recorded
             } else if isolate {
                 let w = weights.file(r, graph, &group.model)?;
