@@ -99,7 +99,7 @@ gpu-bundle: build-cuda
 	gzip -9 device-bundle/cnn-bench-gpu
 	xz -9e -T2 device-bundle-burn/cnn-bench-gpu-burn
 	for b in device-bundle device-bundle-burn; do \
-	  cp cnn-bench.toml scripts/gpu-check.sh scripts/gpu-grid.sh scripts/gpu-session.sh $$b/ && \
+	  cp cnn-bench.toml scripts/gpu-check.sh scripts/gpu-grid.sh scripts/gpu-grid-settings.sh scripts/gpu-session.sh $$b/ && \
 	  git describe --always --dirty --abbrev=12 > $$b/COMMIT; done
 	ls -la device-bundle device-bundle-burn
 	scripts/gpu-bundle-check.sh $(CACHE) $(VENV)

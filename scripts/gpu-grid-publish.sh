@@ -76,11 +76,7 @@ tar xzf "$dest/criterion.tar.gz" -C "$work"
 # The GPU grid gpu-grid.sh runs: its coverage (recorded / remaining) is
 # counted by the same selection the bench binary makes.
 # gpu-grid.sh's settings, for the prediction of what is left.
-export CNN_BENCH_RUNS=${CNN_BENCH_RUNS:-gpu/train,gpu/inference}
-export CNN_BENCH_TARGET_SECONDS=${CNN_BENCH_TARGET_SECONDS:-1}
-export CNN_BENCH_BUDGET=${CNN_BENCH_BUDGET:-10}
-export CNN_BENCH_TIME_LIMIT=${CNN_BENCH_TIME_LIMIT:-120}
-export CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK=${CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK:-burn=${BURN_TIME_LIMIT:-300}}
+. "$(dirname "$0")/gpu-grid-settings.sh"
 # The coverage clause of `report --grid`'s first line.
 coverage_of() { sed -E 's/^([^;]*; [0-9]+ remain( \([^)]*\))?);.*/\1/' <<< "$1"; }
 said=$("$cli" report --grid --criterion "$work/criterion" --out "$work/report")

@@ -103,12 +103,10 @@ else
 fi
 echo "${began[-1]}"
 
-# The default grid's GPU half; tighter budgets than a desk run's, so that
-# every cell ends within a slice: 1 s of criterion per benchmark, at most
-# 10 s of measurement (slower steps: an estimate from as many steps as fit),
-# 120 s in all (then: failed, timed out; burn's: 300 s, below).
 export CRITERION_HOME=$work/criterion
-export CNN_BENCH_RUNS=${CNN_BENCH_RUNS:-gpu/train,gpu/inference}
+# The grid's settings (runs, criterion's time, budget, time limits), shared
+# with gpu-grid-publish.sh's prediction of what is left.
+. "$(dirname "$0")/gpu-grid-settings.sh" || { echo "gpu-grid: no $(dirname "$0")/gpu-grid-settings.sh beside this script" >&2; exit 2; }
 # Frameworks, in passes, cheapest per cell first (docs/gpu.md, "Order of
 # the next slices"): each pass resumes the grid for its frameworks with the
 # time left, so a slice finishes tch's and tch-jit's cells before it starts
@@ -116,14 +114,6 @@ export CNN_BENCH_RUNS=${CNN_BENCH_RUNS:-gpu/train,gpu/inference}
 # pass of those; PASSES sets them (space between passes, comma within).
 passes=${PASSES:-"tch,tch-jit candle pytorch,tch-vision,candle-transformers burn"}
 [ -n "${CNN_BENCH_FRAMEWORKS:-}" ] && passes=$CNN_BENCH_FRAMEWORKS
-export CNN_BENCH_TARGET_SECONDS=${CNN_BENCH_TARGET_SECONDS:-1}
-export CNN_BENCH_BUDGET=${CNN_BENCH_BUDGET:-10}
-export CNN_BENCH_TIME_LIMIT=${CNN_BENCH_TIME_LIMIT:-120}
-# burn's benchmarks have a longer limit: a process's first step compiles and
-# autotunes burn's kernels, 45-100 s and more on an H200 for a model's first
-# cell (docs/gpu.md, "burn on the GPU"); its earlier failures by the 120 s
-# limit are then measured again (a longer limit makes them not final).
-export CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK=${CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK:-burn=${BURN_TIME_LIMIT:-300}}
 # candle's kernels are PTX, compiled by the driver when a process first
 # loads them; its cache must hold them all, or every child compiles again.
 export CUDA_CACHE_MAXSIZE=${CUDA_CACHE_MAXSIZE:-4294967296}
