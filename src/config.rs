@@ -328,15 +328,7 @@ fn parse_var(key: &str, value: &str) -> Result<Settings> {
         | "CNN_BENCH_REPORT"
         | "CNN_BENCH_STEP_DELAY_MS" => {}
         "CNN_BENCH_ISOLATE" => {
-            s.isolate = Some(match value.trim() {
-                "none" => Isolate::None,
-                "gpu" => Isolate::Gpu,
-                "all" => Isolate::All,
-                other => bail!(
-                    "{key}: unknown value `{other}`; valid values: {}",
-                    Isolate::NAMES.join(", ")
-                ),
-            })
+            s.isolate = Some(Isolate::parse(value).with_context(|| key.to_string())?)
         }
         "CNN_BENCH_MALLOC" => {
             s.malloc = Some(Malloc::parse(value).with_context(|| key.to_string())?)

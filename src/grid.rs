@@ -2,7 +2,7 @@
 //! device/phase runs to measure (read by `config`), and the groups and
 //! benchmarks it makes.
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -48,7 +48,28 @@ pub enum Isolate {
 }
 
 impl Isolate {
-    pub const NAMES: &[&str] = &["none", "gpu", "all"];
+    pub const ALL: [Isolate; 3] = [Isolate::None, Isolate::Gpu, Isolate::All];
+
+    /// Its name in cnn-bench.toml and `CNN_BENCH_ISOLATE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isolate::None => "none",
+            Isolate::Gpu => "gpu",
+            Isolate::All => "all",
+        }
+    }
+
+    /// The setting `name` names, or an error naming the valid ones.
+    pub fn parse(name: &str) -> Result<Self> {
+        let name = name.trim();
+        Self::ALL
+            .into_iter()
+            .find(|i| i.name() == name)
+            .ok_or_else(|| {
+                let valid: Vec<_> = Self::ALL.iter().map(|i| i.name()).collect();
+                anyhow!("unknown value `{name}`; valid values: {}", valid.join(", "))
+            })
+    }
 
     pub fn applies(self, device: Device) -> bool {
         match self {
@@ -138,7 +159,7 @@ seed:       {}
 target:     {} s per benchmark
 budget:     {} s of measurement at most (fewer steps: an estimate)
 time limit: {} per benchmark (then stopped, recorded as failed)
-isolate:    {:?} (own process per benchmark)
+isolate:    {} (own process per benchmark)
 malloc:     {}
 ",
             self.models.join(", "),
@@ -155,7 +176,7 @@ malloc:     {}
             self.target_seconds,
             self.budget_seconds,
             self.time_limits(),
-            self.isolate,
+            self.isolate.name(),
             self.malloc.name(),
         )
     }

@@ -146,12 +146,13 @@ impl Options {
         };
         let max_time = get(MAX_TIME_VAR)
             .map(|v| {
+                let what = given_as(MAX_TIME_VAR);
                 let s: f64 = v
                     .parse()
-                    .with_context(|| format!("{MAX_TIME_VAR}: `{v}` is not a number of seconds"))?;
+                    .with_context(|| format!("{what}: `{v}` is not a number of seconds"))?;
                 ensure!(
                     s > 0.0 && s.is_finite(),
-                    "{MAX_TIME_VAR}: must be positive, got {v}"
+                    "{what}: must be positive, got {v}"
                 );
                 Ok(s)
             })
@@ -262,6 +263,15 @@ pub const FLAGS: &[Flag] = &[
     },
 ];
 
+/// How a user may have given `var`: `--max-time (CNN_BENCH_MAX_TIME)` where
+/// a flag stands for it, so an error names what was typed.
+fn given_as(var: &str) -> String {
+    match FLAGS.iter().find(|f| f.var == var) {
+        Some(f) => format!("{} ({var})", f.name),
+        None => var.to_string(),
+    }
+}
+
 /// The harness's own flags in `args`, as the variables they stand for, and
 /// the arguments left for criterion. `None` when there are none.
 pub fn flags_as_vars(args: &[String]) -> Result<Option<(Vec<String>, Vars)>> {
@@ -325,7 +335,10 @@ mod tests {
         let o = opts(&[("CNN_BENCH_RESUME", "1"), ("CNN_BENCH_RETRY_FAILED", "1")]).unwrap();
         assert_eq!(o.resume, Resume::OkOnly);
         let e = format!("{:#}", opts(&[(MAX_TIME_VAR, "soon")]).unwrap_err());
-        assert!(e.contains("not a number of seconds"), "{e}");
+        assert!(
+            e.contains("--max-time (CNN_BENCH_MAX_TIME): `soon` is not a number of seconds"),
+            "{e}"
+        );
         assert_eq!(opts(&[]).unwrap().metric, Metric::Time);
         let o = opts(&[
             ("CNN_BENCH_MEASURE", "memory"),

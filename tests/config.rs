@@ -79,8 +79,20 @@ fn profile_then_environment_override_the_file() {
     assert_eq!(g.isolate, Isolate::Gpu);
     let g = grid(&[("CNN_BENCH_ISOLATE", "all")]).unwrap();
     assert!(g.isolate.applies(Device::Cpu));
+    // Said by its name, as it is set (not `All`).
+    assert!(
+        g.describe().contains("isolate:    all ("),
+        "{}",
+        g.describe()
+    );
+    for i in Isolate::ALL {
+        assert_eq!(Isolate::parse(i.name()).unwrap(), i);
+    }
     let e = err(&[("CNN_BENCH_ISOLATE", "some")]);
-    assert!(e.contains("valid values: none, gpu, all"), "{e}");
+    assert!(
+        e.contains("CNN_BENCH_ISOLATE") && e.contains("valid values: none, gpu, all"),
+        "{e}"
+    );
     assert_eq!(grid(&[]).unwrap().malloc, Malloc::Retain);
     let g = grid(&[("CNN_BENCH_MALLOC", "default")]).unwrap();
     assert_eq!(g.malloc, Malloc::Default);
