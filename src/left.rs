@@ -8,7 +8,7 @@ use crate::measure::flops_per_step;
 use crate::record::read_record;
 use crate::schedule::{graphs, guess, human, Accuracy, Basis, Predictor};
 use anyhow::Result;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// What a resumed run of a selection has left to measure in a criterion
@@ -36,6 +36,11 @@ pub struct Left {
     pub unlike_model: usize,
     /// Benchmarks and predicted seconds per framework, for planning passes.
     pub by_framework: BTreeMap<Framework, (usize, f64)>,
+    /// Frameworks with benchmarks predicted from older step code's records
+    /// only (none of this build's for their device and phase): what is
+    /// around a step may have changed since (pytorch's workers, 17 s a
+    /// cell before their zygote, 6 s after).
+    pub older_code_only: BTreeSet<Framework>,
     /// How far the predictor was from the recorded benchmarks' times, each
     /// predicted from the others: from its model's other records, and from
     /// other models' only (as for a model with no record yet).
@@ -58,6 +63,7 @@ impl Left {
             other_model: 0,
             unlike_model: 0,
             by_framework: BTreeMap::new(),
+            older_code_only: BTreeSet::new(),
             checked: (
                 p.accuracy(grid, Basis::ThisModel),
                 p.accuracy(grid, Basis::OtherModel),
@@ -88,6 +94,9 @@ impl Left {
                 Some(Basis::OtherModel | Basis::UnlikeModel)
             ));
             left.unlike_model += usize::from(basis == Some(Basis::UnlikeModel));
+            if known.is_some() && !p.of_this_build(g, k) {
+                left.older_code_only.insert(k.framework);
+            }
             let f = left.by_framework.entry(k.framework).or_default();
             *f = (f.0 + 1, f.1 + secs);
         }
@@ -111,7 +120,13 @@ impl Left {
         let each: Vec<String> = self
             .by_framework
             .iter()
-            .map(|(f, (n, secs))| format!("{f} {n} in {}", human(*secs)))
+            .map(|(f, (n, secs))| {
+                let older = match self.older_code_only.contains(f) {
+                    true => " (from older step code's records)",
+                    false => "",
+                };
+                format!("{f} {n} in {}{older}", human(*secs))
+            })
             .collect();
         let checked = |a: &Option<Accuracy>, from: &str| {
             a.as_ref().map(|a| {
@@ -240,6 +255,47 @@ mod tests {
         std::fs::remove_dir_all(&out).unwrap();
     }
 
+    /// A framework whose predictions rest on older step code's records
+    /// only is said to, as its overhead may have changed since; once it has
+    /// a record of this build's, it is not.
+    #[test]
+    fn predictions_from_older_step_code_only_are_said() {
+        use crate::filter::Filter;
+        use crate::record::{code, write_record};
+        let mut g = grid();
+        g.batches = vec![1, 8, 16];
+        let cases = crate::select::planned(&g, &Filter::All).cases;
+        let graph = cnn_models::model("resnet18").unwrap();
+        let out = std::env::temp_dir().join(format!("cnn-bench-left-older-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let write = |i: usize, step_code: &str| {
+            let (gr, k) = &cases[i];
+            let f = flops_per_step(&graph, k, gr.phase).unwrap();
+            let mut r = rec(&gr.bench_id(k), "tch", f, 0.01, 1.0, 5.0);
+            (r.group, r.case) = (gr.clone(), k.clone());
+            r.settings = Some(with(step_code));
+            write_record(&out, gr, k, &r).unwrap();
+        };
+        write(0, "0123456789abcdef");
+        let left = Left::of(&g, &cases, &out).unwrap();
+        assert_eq!(left.older_code_only, BTreeSet::from([Framework::Tch]));
+        assert!(
+            left.lines().contains("\nleft per framework: tch 3 in ")
+                && left.lines().contains(" (from older step code's records)"),
+            "{}",
+            left.lines()
+        );
+        write(1, code(Framework::Tch));
+        let left = Left::of(&g, &cases, &out).unwrap();
+        assert!(left.older_code_only.is_empty());
+        assert!(
+            !left.lines().contains("older step code's records"),
+            "{}",
+            left.lines()
+        );
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+
     /// A failure by a shorter limit than its framework's now is left, as a
     /// resumed run measures it again; one by the same limit is final.
     #[test]
@@ -292,6 +348,7 @@ mod tests {
             other_model: 3,
             unlike_model: 0,
             by_framework: BTreeMap::new(),
+            older_code_only: BTreeSet::new(),
             checked: (None, None),
         };
         let rough = "3 scaled from another model's records, rough";

@@ -95,6 +95,16 @@ impl Predictor {
         self.known_without(grid, group, case, flops, &|_| false)
     }
 
+    /// Whether a prediction for `case` rests on records of this build's step
+    /// code (its framework, device and phase have any); else on older
+    /// code's, whose overhead may differ (pytorch's before its zygote).
+    pub(crate) fn of_this_build(&self, group: &Group, case: &Case) -> bool {
+        self.seen
+            .iter()
+            .filter(|r| alike(r, group, case))
+            .any(current)
+    }
+
     /// [`Predictor::known`] from the records `skip` leaves.
     fn known_without(
         &self,
@@ -104,13 +114,7 @@ impl Predictor {
         flops: u64,
         skip: &dyn Fn(&Record) -> bool,
     ) -> Option<(f64, Basis)> {
-        let current = |r: &Record| r.this_step_code() == Some(true);
-        let alike = |r: &&Record| {
-            !skip(r)
-                && r.same_column(group, case)
-                && r.first_step_seconds.is_some()
-                && r.flops_per_step > 0
-        };
+        let alike = |r: &&Record| alike(r, group, case) && !skip(r);
         let fresh = self.seen.iter().filter(alike).any(current);
         let usable = |r: &&Record| !fresh || current(r);
         let id = group.bench_id(case);
@@ -188,7 +192,6 @@ impl Predictor {
     /// framework has none of this build's. `None` where no record could be
     /// predicted.
     pub(crate) fn accuracy(&self, grid: &Grid, basis: Basis) -> Option<Accuracy> {
-        let current = |o: &Record| o.this_step_code() == Some(true);
         // The columns (framework, device, phase) with this build's records.
         let fresh: Vec<_> = self
             .seen
@@ -262,6 +265,17 @@ impl Accuracy {
 /// fitted to: a step's growth with its FLOPs changes along the grid (a
 /// GPU step is bound by kernel launches at batch 1, by arithmetic at 32).
 const NEIGHBOURS: usize = 4;
+
+/// A record of this build's step code.
+fn current(r: &Record) -> bool {
+    r.this_step_code() == Some(true)
+}
+
+/// A timed record of `case`'s column (framework, device, phase), which a
+/// prediction for it can scale.
+fn alike(r: &Record, group: &Group, case: &Case) -> bool {
+    r.same_column(group, case) && r.first_step_seconds.is_some() && r.flops_per_step > 0
+}
 
 /// A record's step as (ln FLOPs, ln seconds).
 fn step_point(r: &Record) -> (f64, f64) {
