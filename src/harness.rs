@@ -115,7 +115,7 @@ pub fn main() {
     c.final_summary();
     if !options.child {
         eprintln!("{}", describe(&summary, start.elapsed().as_secs_f64()));
-        write_report(&out, &args, &options, &selection.cases);
+        write_report(&out, &args, &options, &grid, &selection.cases);
     }
 }
 
@@ -126,6 +126,7 @@ fn write_report(
     out: &std::path::Path,
     args: &[String],
     options: &Options,
+    grid: &Grid,
     expected: &[(crate::grid::Group, crate::grid::Case)],
 ) {
     let dir = match &options.report {
@@ -146,7 +147,7 @@ fn write_report(
         .position(|a| a == "--save-baseline" || a == "-s")
         .and_then(|i| args.get(i + 1))
         .map_or("new", String::as_str);
-    match crate::publish::write(&[out.to_path_buf()], baseline, Some(expected), &dir) {
+    match crate::publish::write(&[out.to_path_buf()], baseline, Some((grid, expected)), &dir) {
         Ok((_, summary)) => eprintln!(
             "cnn-bench: report: {summary}; open {}",
             dir.join("index.html").display()

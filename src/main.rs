@@ -95,7 +95,7 @@ fn main() {
                 false => Ok(None),
             };
             grid.and_then(|grid| {
-                let expected = grid.as_ref().map(|(_, cases)| cases.as_slice());
+                let expected = grid.as_ref().map(|(g, cases)| (g, cases.as_slice()));
                 write_report(&roots, &csv, &baseline, expected, &out)?;
                 // What a resumed run of the grid has left (one criterion folder).
                 if let (Some((g, cases)), [root], true) = (&grid, roots.as_slice(), csv.is_empty())
@@ -124,7 +124,7 @@ fn write_report(
     roots: &[PathBuf],
     csv: &[PathBuf],
     baseline: &str,
-    expected: Option<&[(Group, Case)]>,
+    expected: Option<(&Grid, &[(Group, Case)])>,
     out: &Path,
 ) -> Result<()> {
     let (said, summary) = if csv.is_empty() {

@@ -1,7 +1,7 @@
 //! Writes a report folder: report.md, report.csv, the figures and
 //! index.html, from criterion's folders (or a published CSV's rows).
 
-use crate::grid::{Case, Group};
+use crate::grid::{Case, Grid, Group};
 use crate::report::{
     collect_many, document, index_page, key, machines, render, timed, write_csv, Coverage, Row,
     SECTIONS,
@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 /// Writes the report of `roots` (report.md, report.csv, the figures,
 /// index.html) into `out`; returns the warnings (a benchmark in two
 /// folders, a table that mixes machines) and what was written. With
-/// `expected` (a selection's benchmarks) the report opens with its coverage.
+/// `expected` (a grid and its selected benchmarks) the report opens with
+/// its coverage.
 pub fn write(
     roots: &[PathBuf],
     baseline: &str,
-    expected: Option<&[(Group, Case)]>,
+    expected: Option<(&Grid, &[(Group, Case)])>,
     out: &Path,
 ) -> Result<(Vec<String>, String)> {
     let (rows, warnings) = collect_many(roots, baseline)?;
@@ -27,7 +28,7 @@ pub fn write(
 pub fn write_rows(
     mut rows: Vec<Row>,
     mut warnings: Vec<String>,
-    expected: Option<&[(Group, Case)]>,
+    expected: Option<(&Grid, &[(Group, Case)])>,
     out: &Path,
 ) -> Result<(Vec<String>, String)> {
     rows.sort_by_key(|r| key(&r.record));
@@ -41,7 +42,7 @@ pub fn write_rows(
         }
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let coverage = expected.map(|cases| Coverage::of(cases, &rows));
+    let coverage = expected.map(|(grid, cases)| Coverage::of(grid, cases, &rows));
     let mut sections = document(&rows);
     if let Some(c) = &coverage {
         sections.insert(0, c.section());

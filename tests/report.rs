@@ -459,14 +459,15 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
     let mut candle = record("candle", Some("out of memory"));
     candle.settings = with("0123456789abcdef");
     write_record(&dir, &group(), &case("candle"), &candle).unwrap();
-    let expected: Vec<(Group, Case)> = ["tch", "candle", "ort"]
+    let cases: Vec<(Group, Case)> = ["tch", "candle", "ort"]
         .iter()
         .map(|f| (group(), case(f)))
         .collect();
+    let mut grid = cnn_bench::grid::Grid::from_vars(&Default::default()).unwrap();
+    let expected = Some((&grid, cases.as_slice()));
     let out = dir.join("report");
     let (_, summary) =
-        cnn_bench::publish::write(std::slice::from_ref(&dir), "new", Some(&expected), &out)
-            .unwrap();
+        cnn_bench::publish::write(std::slice::from_ref(&dir), "new", expected, &out).unwrap();
     assert!(
         summary.starts_with("2 of 3 selected benchmarks recorded (1 of them with older step code, which a resumed run measures again); 1 remain; 2 benchmarks"),
         "{summary}"
@@ -497,16 +498,39 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
     // folder) is in the tables, and the coverage says so.
     write_record(&dir, &group(), &case("tract"), &record("tract", None)).unwrap();
     let (_, summary) =
-        cnn_bench::publish::write(std::slice::from_ref(&dir), "new", Some(&expected), &out)
-            .unwrap();
+        cnn_bench::publish::write(std::slice::from_ref(&dir), "new", expected, &out).unwrap();
     assert!(
         summary.contains("1 remain; 1 other recorded benchmark, outside this selection, is in the tables too; 3 benchmarks"),
         "{summary}"
     );
+    // ort stopped by a 60 s limit: under the grid's longer limit a resumed
+    // run measures it again, and the coverage says so; under 60 s, final.
+    let mut ort = record("ort", Some("timed out after 60 s while preparing"));
+    ort.settings = with(code(Framework::Ort));
+    ort.timed_out_after = Some(60.0);
+    write_record(&dir, &group(), &case("ort"), &ort).unwrap();
+    grid.time_limit_seconds = 120.0;
+    let at = |grid: &cnn_bench::grid::Grid| {
+        let expected = Some((grid, cases.as_slice()));
+        let (_, summary) =
+            cnn_bench::publish::write(std::slice::from_ref(&dir), "new", expected, &out).unwrap();
+        summary
+    };
+    assert!(
+        at(&grid).starts_with("3 of 3 selected benchmarks recorded (1 of them with older step code and 1 failed by a shorter time limit than their framework's now, which a resumed run measures again); 0 remain"),
+        "{}",
+        at(&grid)
+    );
+    grid.time_limit_seconds = 60.0;
+    assert!(
+        at(&grid).starts_with("3 of 3 selected benchmarks recorded (1 of them with older step code, which a resumed run measures again); 0 remain"),
+        "{}",
+        at(&grid)
+    );
     // Without a selection, no coverage.
     let (_, summary) =
         cnn_bench::publish::write(std::slice::from_ref(&dir), "new", None, &out).unwrap();
-    assert!(summary.starts_with("3 benchmarks"), "{summary}");
+    assert!(summary.starts_with("4 benchmarks"), "{summary}");
 }
 
 /// report.csv gives each benchmark's time relative to `pytorch`'s in the
