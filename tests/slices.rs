@@ -324,3 +324,53 @@ fn burns_benchmarks_have_a_limit_of_their_own_and_its_kernels_travel_with_the_gr
     assert_eq!(read(&next_env.join("NVIDIA_H100.db")), "H100's");
     assert_eq!(read(&next_env.join("NVIDIA_H200.db")), "this machine's");
 }
+
+/// gpu-grid-publish.sh judges what is left by the same settings the slice
+/// ran with (scripts/gpu-grid-settings.sh, sourced by both): a burn cell
+/// stopped by a 2 s limit is left to measure again under burn's longer
+/// limit (`BURN_TIME_LIMIT`), and final under the same 2 s.
+#[test]
+fn publishing_judges_the_state_by_the_slices_time_limits() {
+    let dir = scratch("slices-limits");
+    let slice = dir.join("slice");
+    script(
+        "scripts/gpu-grid.sh",
+        &[],
+        &[
+            ("PASSES", "burn"),
+            ("BURN_TIME_LIMIT", "2"),
+            ("CNN_BENCH_BATCHES", "1"),
+            ("CNN_BENCH_ISOLATE", "all"),
+            ("CNN_BENCH_HANG", "preparing@/burn/"),
+            ("STATE", "/none"),
+            ("OUT", slice.to_str().unwrap()),
+        ],
+    );
+    let publish = |limit: &str| {
+        let dest = dir.join(format!("grid-{limit}"));
+        script(
+            "scripts/gpu-grid-publish.sh",
+            &[&slice.join("criterion.tar.gz")],
+            &[
+                ("DEST", dest.to_str().unwrap()),
+                ("CNN_BENCH_BATCHES", "1"),
+                ("CNN_BENCH_FRAMEWORKS", "burn"),
+                ("BURN_TIME_LIMIT", limit),
+            ],
+        );
+        read(&dest.join("status.txt"))
+    };
+    let again = "1 of them failed by a shorter time limit than their framework's now";
+    let status = publish("30");
+    assert!(
+        status.starts_with("GPU grid: 1 of 1 selected benchmarks recorded (")
+            && status.contains(again)
+            && status.contains("0 never recorded, 0 with older step code, 1 failed by a shorter time limit than theirs now"),
+        "{status}"
+    );
+    let status = publish("2");
+    assert!(
+        status.starts_with("GPU grid: 1 of 1 selected benchmarks recorded; 0 remain"),
+        "{status}"
+    );
+}
