@@ -74,10 +74,15 @@ fi
   echo "gpu-grid: no bench binary in $bundle or $burn_bundle (make gpu-bundle and carry them, or BIN=...)" >&2
   exit 2
 }
-# A bench binary older than this script would refuse a variable it sets
-# (exit 2 in every pass, the slice lost): said at once.
+# A bench binary that does not start here (a library missing: CUDA's
+# driver, libtorch), or one older than this script, which would refuse a
+# variable it sets (exit 2 in every pass, the slice lost): said at once.
 for b in $bin $burn_bin; do
-  "$b" --bench --help 2> /dev/null | grep -q CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK || {
+  help=$("$b" --bench --help 2>&1) || {
+    echo "gpu-grid: $b does not start: $(grep -m 1 -i error <<< "$help" || head -n 1 <<< "$help")" >&2
+    exit 2
+  }
+  grep -q CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK <<< "$help" || {
     echo "gpu-grid: $b predates CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK (bundle commit $(cat "$bundle/COMMIT" 2> /dev/null || echo unknown)): make gpu-bundle again" >&2
     exit 2
   }

@@ -374,3 +374,40 @@ fn publishing_judges_the_state_by_the_slices_time_limits() {
         "{status}"
     );
 }
+
+/// A bench binary that cannot start on the machine (CUDA's driver missing)
+/// or that predates a variable the script sets is refused at once, exit
+/// status 2, with the reason: not a slice whose every pass fails.
+#[test]
+fn a_binary_that_cannot_run_the_slice_is_refused_with_the_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("slices-refused");
+    let refused = |name: &str, body: &str| {
+        let bin = dir.join(name);
+        std::fs::write(&bin, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let o = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/gpu-grid.sh"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("BIN", &bin)
+            .env("STATE", "/none")
+            .env("OUT", dir.join(format!("out-{name}")))
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(2), "{said}");
+        said
+    };
+    let said = refused(
+        "no-driver",
+        "echo \"$0: error while loading shared libraries: libcuda.so.1: cannot open shared object file\" >&2; exit 127",
+    );
+    assert!(
+        said.contains("does not start: ") && said.contains("libcuda.so.1"),
+        "{said}"
+    );
+    let said = refused("old", "echo 'CNN_BENCH_TIME_LIMIT  the limit'; exit 0");
+    assert!(
+        said.contains("predates CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK"),
+        "{said}"
+    );
+}
