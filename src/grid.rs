@@ -59,6 +59,15 @@ impl Isolate {
         }
     }
 
+    /// What it means, for `cnn-bench grid`.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Isolate::None => "every benchmark in the harness's process",
+            Isolate::Gpu => "a process of its own for each GPU benchmark",
+            Isolate::All => "a process of its own for each benchmark",
+        }
+    }
+
     /// The setting `name` names, or an error naming the valid ones.
     pub fn parse(name: &str) -> Result<Self> {
         let name = name.trim();
@@ -159,7 +168,7 @@ seed:       {}
 target:     {} s per benchmark
 budget:     {} s of measurement at most (fewer steps: an estimate)
 time limit: {} per benchmark (then stopped, recorded as failed)
-isolate:    {} (own process per benchmark)
+isolate:    {} ({})
 malloc:     {}
 ",
             self.models.join(", "),
@@ -177,6 +186,7 @@ malloc:     {}
             self.budget_seconds,
             self.time_limits(),
             self.isolate.name(),
+            self.isolate.meaning(),
             self.malloc.name(),
         )
     }

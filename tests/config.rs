@@ -81,9 +81,17 @@ fn profile_then_environment_override_the_file() {
     assert!(g.isolate.applies(Device::Cpu));
     // Said by its name, as it is set (not `All`).
     assert!(
-        g.describe().contains("isolate:    all ("),
+        g.describe()
+            .contains("isolate:    all (a process of its own for each benchmark)"),
         "{}",
         g.describe()
+    );
+    let none = grid(&[("CNN_BENCH_ISOLATE", "none")]).unwrap();
+    assert!(
+        none.describe()
+            .contains("isolate:    none (every benchmark in the harness's process)"),
+        "{}",
+        none.describe()
     );
     for i in Isolate::ALL {
         assert_eq!(Isolate::parse(i.name()).unwrap(), i);
