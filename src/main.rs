@@ -53,7 +53,9 @@ enum Command {
     /// A run is a criterion folder with a baseline (`target/criterion:main`; without
     /// `:name` the latest run, `new`) or a report folder holding report.csv.
     Compare {
+        /// The earlier run (the reference), e.g. `target-reports/<folder>`.
         old: String,
+        /// The later run, e.g. `target/criterion` or `target/cnn-bench-report`.
         new: String,
         /// Relative change that counts as a regression (0.05 = 5%).
         #[arg(long, default_value_t = 0.05)]
