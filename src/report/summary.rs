@@ -31,7 +31,7 @@ pub(super) fn summary(rows: &[Row]) -> Option<Section> {
     }
     (!table.rows.is_empty()).then(|| Section {
         title: "Summary".into(),
-        text: vec!["Per table, each framework's step time (for GPU memory: NVML's figure for the process after the measurement) over the reference's (the table's first framework), as the geometric mean and range of the ratio over the configurations both measured; and in how many of the configurations it shares with another framework it was the best (the fastest, or the least memory). Estimates (`~`) count as measured, and figures of older step code too (how many in brackets: `†`); a failure counts in neither.".into()],
+        text: vec!["Per table, each framework's step time (for GPU memory: NVML's figure for the process after the measurement) over the reference's (the table's first framework), as the geometric mean and range of the ratio over the configurations both measured (one alone: no range); and in how many of the configurations it shares with another framework it was the best (the fastest, or the least memory). Estimates (`~`) count as measured, and figures of older step code too (how many in brackets: `†`); a failure counts in neither.".into()],
         table: Some(table),
         ..Section::default()
     })
@@ -96,12 +96,16 @@ pub(super) fn ratios<'a>(
 }
 
 /// The geometric mean of `ratios` and their range, as the summaries write
-/// them (`1.26`, `1.13-1.57`).
+/// them (`1.26`, `1.13-1.57`); one ratio alone has no range (empty).
 pub(super) fn mean_and_range(ratios: &[f64]) -> (String, String) {
     let geo = geometric_mean(ratios);
     let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = ratios.iter().copied().fold(0.0, f64::max);
-    (format!("{geo:.2}"), format!("{lo:.2}-{hi:.2}"))
+    let range = match ratios.len() {
+        0 | 1 => String::new(),
+        _ => format!("{lo:.2}-{hi:.2}"),
+    };
+    (format!("{geo:.2}"), range)
 }
 
 /// NVML's memory for the process after a measured benchmark, in MiB.
@@ -187,7 +191,8 @@ mod tests {
             cells,
             [
                 [t, "tch", "2", "1.00 (tch)", "", "1 of 2"],
-                [t, "tch-jit", "1", "0.50", "0.50-0.50", "1 of 1"],
+                // One configuration: no range.
+                [t, "tch-jit", "1", "0.50", "", "1 of 1"],
                 [t, "candle", "3 (1 †)", "2.83", "2.00-4.00", "0 of 2"],
             ]
         );
