@@ -5,7 +5,7 @@
 use crate::grid::{Case, Grid, Group};
 use crate::identities::Framework;
 use crate::measure::flops_per_step;
-use crate::record::read_record;
+use crate::record::{read_record, Again};
 use crate::schedule::{graphs, guess, human, Accuracy, Basis, Predictor};
 use anyhow::Result;
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,7 +21,7 @@ pub struct Left {
     /// missing ones).
     pub stale: usize,
     /// Benchmarks that failed by a time limit shorter than their
-    /// framework's now: measured again too (see `Record::failed_under_a_shorter_limit`).
+    /// framework's now: measured again too (see `Record::measured_again`).
     pub retried: usize,
     /// Predicted seconds for all of them, from the folder's records.
     pub seconds: f64,
@@ -71,13 +71,11 @@ impl Left {
         };
         let mut todo = Vec::new();
         for (g, k) in cases {
-            match read_record(out, g, k)? {
+            match read_record(out, g, k)?.map(|r| r.measured_again(grid.time_limit(k.framework))) {
                 None => left.missing += 1,
-                Some(r) if r.older_step_code() => left.stale += 1,
-                Some(r) if r.failed_under_a_shorter_limit(grid.time_limit(k.framework)) => {
-                    left.retried += 1
-                }
-                Some(_) => continue,
+                Some(Some(Again::OlderStepCode)) => left.stale += 1,
+                Some(Some(Again::ShorterLimit)) => left.retried += 1,
+                Some(None) => continue,
             }
             todo.push((g.clone(), k.clone()));
         }

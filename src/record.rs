@@ -80,6 +80,15 @@ pub struct Record {
     pub run: RunInfo,
 }
 
+/// Why a recorded benchmark is measured again ([`Record::measured_again`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Again {
+    /// Measured with other step code than this build's.
+    OlderStepCode,
+    /// Failed by a time limit shorter than its framework's now.
+    ShorterLimit,
+}
+
 impl Record {
     /// Whether it was measured with this build's step code; `None` for a
     /// record without its settings (from a CSV, or older than them).
@@ -105,6 +114,20 @@ impl Record {
                 .timed_out_after
                 .or(self.not_run_under)
                 .is_some_and(|l| l < limit)
+    }
+
+    /// Why a resumed run measures its benchmark again, where the record
+    /// itself says so: older step code first, else a failure by a time
+    /// limit shorter than `limit` (its framework's now). `None`: final, as
+    /// far as the record goes (the runner also compares the run's settings).
+    pub fn measured_again(&self, limit: f64) -> Option<Again> {
+        if self.older_step_code() {
+            Some(Again::OlderStepCode)
+        } else if self.failed_under_a_shorter_limit(limit) {
+            Some(Again::ShorterLimit)
+        } else {
+            None
+        }
     }
 
     /// Its framework, device and phase: a column of the report's tables.

@@ -3,7 +3,8 @@
 
 use super::{Row, Section};
 use crate::grid::{Case, Grid, Group};
-use std::collections::HashSet;
+use crate::record::Again;
+use std::collections::{HashMap, HashSet};
 
 /// The benchmarks a report was expected to hold, and those it lacks.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,7 +18,7 @@ pub struct Coverage {
     pub stale: usize,
     /// How many of the recorded failed by a time limit shorter than their
     /// framework's in the grid now (a resumed run measures them again; see
-    /// `Record::failed_under_a_shorter_limit`).
+    /// `Record::measured_again`).
     pub retried: usize,
     /// Recorded benchmarks outside the selection (a folder that earlier
     /// runs with other settings also wrote to): in the tables too.
@@ -32,34 +33,29 @@ impl Coverage {
     /// recorded), and how many of the recorded a resumed run measures again:
     /// of older step code, or failed by a shorter limit than `grid`'s now.
     pub fn of(grid: &Grid, cases: &[(Group, Case)], rows: &[Row]) -> Self {
-        let recorded: HashSet<&str> = rows.iter().map(|r| r.record.id.as_str()).collect();
-        let ids_where = |again: &dyn Fn(&Row) -> bool| -> HashSet<&str> {
-            rows.iter()
-                .filter(|r| again(r))
-                .map(|r| r.record.id.as_str())
-                .collect()
-        };
-        let stale = ids_where(&|r| r.older_step_code());
-        let retried = ids_where(&|r| {
-            !r.older_step_code()
-                && r.record
-                    .failed_under_a_shorter_limit(grid.time_limit(r.record.case.framework))
-        });
-        let ids: Vec<String> = cases.iter().map(|(g, c)| g.bench_id(c)).collect();
+        let recorded: HashMap<&str, &Row> =
+            rows.iter().map(|r| (r.record.id.as_str(), r)).collect();
+        let ids: Vec<String> = cases.iter().map(|(g, k)| g.bench_id(k)).collect();
         let selected: HashSet<&str> = ids.iter().map(String::as_str).collect();
-        Coverage {
+        let mut c = Coverage {
             expected: cases.len(),
-            outside: recorded.difference(&selected).count(),
-            stale: ids.iter().filter(|id| stale.contains(id.as_str())).count(),
-            retried: ids
-                .iter()
-                .filter(|id| retried.contains(id.as_str()))
-                .count(),
-            missing: ids
-                .into_iter()
-                .filter(|id| !recorded.contains(id.as_str()))
-                .collect(),
+            missing: Vec::new(),
+            stale: 0,
+            retried: 0,
+            outside: recorded.keys().filter(|id| !selected.contains(*id)).count(),
+        };
+        for ((_, k), id) in cases.iter().zip(&ids) {
+            let Some(r) = recorded.get(id.as_str()) else {
+                c.missing.push(id.clone());
+                continue;
+            };
+            match r.record.measured_again(grid.time_limit(k.framework)) {
+                Some(Again::OlderStepCode) => c.stale += 1,
+                Some(Again::ShorterLimit) => c.retried += 1,
+                None => {}
+            }
         }
+        c
     }
 
     /// One line: how many are recorded, how many remain.
