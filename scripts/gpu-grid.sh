@@ -82,10 +82,12 @@ for b in $bin $burn_bin; do
     echo "gpu-grid: $b does not start: $(grep -m 1 -i error <<< "$help" || head -n 1 <<< "$help")" >&2
     exit 2
   }
-  grep -q CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK <<< "$help" || {
-    echo "gpu-grid: $b predates CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK (bundle commit $(cat "$bundle/COMMIT" 2> /dev/null || echo unknown)): make gpu-bundle again" >&2
-    exit 2
-  }
+  for var in CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK CNN_BENCH_NEW_ONLY; do
+    grep -q "$var" <<< "$help" || {
+      echo "gpu-grid: $b predates $var (bundle commit $(cat "$bundle/COMMIT" 2> /dev/null || echo unknown)): make gpu-bundle again" >&2
+      exit 2
+    }
+  done
 done
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 
@@ -115,9 +117,12 @@ export CRITERION_HOME=$work/criterion
 # Frameworks, in passes, cheapest per cell first (docs/gpu.md, "Order of
 # the next slices"): each pass resumes the grid for its frameworks with the
 # time left, so a slice finishes tch's and tch-jit's cells before it starts
-# candle's, and the reference columns last. CNN_BENCH_FRAMEWORKS makes one
+# candle's, and the reference columns last. A pass marked `:new` measures
+# only never-recorded cells (--new-only), so the acceptance's frameworks
+# (tch, tch-jit, candle) fill every empty cell before their passes without
+# it refresh the cells of older step code. CNN_BENCH_FRAMEWORKS makes one
 # pass of those; PASSES sets them (space between passes, comma within).
-passes=${PASSES:-"tch,tch-jit candle pytorch,tch-vision,candle-transformers burn"}
+passes=${PASSES:-"tch,tch-jit:new candle:new tch,tch-jit candle pytorch,tch-vision,candle-transformers burn"}
 [ -n "${CNN_BENCH_FRAMEWORKS:-}" ] && passes=$CNN_BENCH_FRAMEWORKS
 # candle's kernels are PTX, compiled by the driver when a process first
 # loads them; its cache must hold them all, or every child compiles again.
@@ -148,10 +153,12 @@ fi
 deadline=$(( started + max_time ))
 printf '%s\n' "${began[@]}" > "$out/slice.log"
 status=0
-for frameworks in $passes; do
+for pass in $passes; do
   left=$(( deadline - $(date +%s) ))
   [ "$left" -ge 10 ] || break
-  echo "gpu-grid: pass $frameworks, $left s left" >> "$out/slice.log"
+  frameworks=${pass%:new} new_only=
+  [ "$frameworks" != "$pass" ] && new_only=--new-only
+  echo "gpu-grid: pass $frameworks${new_only:+ (never-recorded cells only)}, $left s left" >> "$out/slice.log"
   run=$bin from=$bundle
   [ "$frameworks" = burn ] && [ -n "$burn_bin" ] && run=$burn_bin from=$burn_bundle
   if [ -z "$run" ]; then
@@ -163,12 +170,12 @@ for frameworks in $passes; do
   config=$from/cnn-bench.toml
   [ -f "$config" ] || config=cnn-bench.toml
   CNN_BENCH_CONFIG=$config CNN_BENCH_FRAMEWORKS=$frameworks \
-    "$run" --bench --noplot --max-time "$left" \
+    "$run" --bench --noplot --max-time "$left" $new_only \
     ${SHARD:+--shard "$SHARD"} >> "$out/slice.log" 2>&1
   status=$?
   [ "$status" -eq 0 ] || break
 done
-grep -E '^gpu-grid: pass|^cnn-bench: (resume|deadline|[0-9]+ benchmark)|^  - |^cnn-bench \[' "$out/slice.log" | tail -n 40
+grep -E '^gpu-grid: pass|^cnn-bench: (resume|new only|deadline|[0-9]+ benchmark)|^  - |^cnn-bench \[' "$out/slice.log" | tail -n 40
 echo "gpu-grid: bench binary exit status $status"
 
 # Three files, as the device tool brings back at most 8 from $OUT: the

@@ -21,6 +21,10 @@ pub enum Resume {
     Finished,
     /// Skip only those with an `ok` record: failures are tried again.
     OkOnly,
+    /// Skip every benchmark with a record, whatever its settings or status:
+    /// only the never-recorded run, so a slice of GPU time can fill a
+    /// grid's every empty cell before it refreshes any.
+    NewOnly,
 }
 
 /// One of `count` interleaved parts of a run: benchmarks `index - 1`,
@@ -125,6 +129,7 @@ impl Hang {
 pub const RUN_ID_VAR: &str = "CNN_BENCH_RUN_ID";
 pub const WEIGHTS_VAR: &str = "CNN_BENCH_WEIGHTS";
 pub const MAX_TIME_VAR: &str = "CNN_BENCH_MAX_TIME";
+pub const NEW_ONLY_VAR: &str = "CNN_BENCH_NEW_ONLY";
 pub const DELAY_VAR: &str = "CNN_BENCH_STEP_DELAY_MS";
 /// The stages a benchmark goes through, as `CNN_BENCH_HANG` names them.
 pub const STAGES: &[&str] = &["preparing", "measuring"];
@@ -161,10 +166,17 @@ impl Options {
         let resume = match (
             flag("CNN_BENCH_RESUME")? || max_time.is_some(),
             flag("CNN_BENCH_RETRY_FAILED")?,
+            flag(NEW_ONLY_VAR)?,
         ) {
-            (false, false) => Resume::No,
-            (true, false) => Resume::Finished,
-            (_, true) => Resume::OkOnly,
+            (false, false, false) => Resume::No,
+            (true, false, false) => Resume::Finished,
+            (_, true, false) => Resume::OkOnly,
+            (_, false, true) => Resume::NewOnly,
+            (_, true, true) => bail!(
+                "{} and {}: one measures recorded failures again, the other nothing recorded; give one",
+                given_as(NEW_ONLY_VAR),
+                given_as("CNN_BENCH_RETRY_FAILED")
+            ),
         };
         let delay_ms: f64 = match get(DELAY_VAR) {
             None => 0.0,
@@ -248,6 +260,12 @@ pub const FLAGS: &[Flag] = &[
         var: "CNN_BENCH_RETRY_FAILED",
         value: None,
         help: "with --resume: measure recorded failures again",
+    },
+    Flag {
+        name: "--new-only",
+        var: NEW_ONLY_VAR,
+        value: None,
+        help: "measure only benchmarks never recorded, keeping older records as they are; implies --resume",
     },
     Flag {
         name: "--max-time",
@@ -334,6 +352,22 @@ mod tests {
         assert!(o.time_left().unwrap() > Duration::from_secs(419));
         let o = opts(&[("CNN_BENCH_RESUME", "1"), ("CNN_BENCH_RETRY_FAILED", "1")]).unwrap();
         assert_eq!(o.resume, Resume::OkOnly);
+        let o = opts(&[(MAX_TIME_VAR, "420"), (NEW_ONLY_VAR, "1")]).unwrap();
+        assert_eq!(o.resume, Resume::NewOnly);
+        assert_eq!(
+            opts(&[(NEW_ONLY_VAR, "1")]).unwrap().resume,
+            Resume::NewOnly
+        );
+        let e = format!(
+            "{:#}",
+            opts(&[(NEW_ONLY_VAR, "1"), ("CNN_BENCH_RETRY_FAILED", "1")]).unwrap_err()
+        );
+        assert!(
+            e.contains(
+                "--new-only (CNN_BENCH_NEW_ONLY) and --retry-failed (CNN_BENCH_RETRY_FAILED)"
+            ),
+            "{e}"
+        );
         let e = format!("{:#}", opts(&[(MAX_TIME_VAR, "soon")]).unwrap_err());
         assert!(
             e.contains("--max-time (CNN_BENCH_MAX_TIME): `soon` is not a number of seconds"),

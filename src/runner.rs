@@ -72,8 +72,9 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
     // A resumed run measures what was never recorded first, then what was
     // recorded with older step code or other settings (or failed, retried):
     // a deadline-bounded slice of GPU time fills the grid before it
-    // refreshes it. Each part keeps the grid's order.
-    let mut again = Vec::new();
+    // refreshes it. Each part keeps the grid's order. `--new-only` keeps
+    // the second part as recorded (`kept`), for a later run.
+    let (mut again, mut kept) = (Vec::new(), 0);
     for (g, k) in &mine {
         let rec = read_record(r.out, g, k).ok().flatten();
         if let Some(t) = rec.as_ref().filter(|t| stopped_with(t, r)) {
@@ -91,15 +92,25 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
             {
                 before.insert(g.bench_id(k));
             }
+            Some(_) if r.options.resume == Resume::NewOnly => {
+                before.insert(g.bench_id(k));
+                kept += 1;
+            }
             Some(_) if r.options.resume != Resume::No => again.push((g.clone(), k.clone())),
             _ => todo.push((g.clone(), k.clone())),
         }
     }
     todo.extend(again);
-    if !before.is_empty() {
+    if before.len() > kept {
         eprintln!(
             "cnn-bench: resume: {} of {} benchmark(s) already recorded with these settings are skipped",
-            before.len(),
+            before.len() - kept,
+            mine.len()
+        );
+    }
+    if kept > 0 {
+        eprintln!(
+            "cnn-bench: new only: {kept} of {} benchmark(s) recorded otherwise (older step code, other settings, a failure by a shorter time limit) are kept as they are; a run without --new-only measures them again",
             mine.len()
         );
     }
@@ -264,7 +275,7 @@ fn finished(rec: &Record, resume: Resume, settings: &MeasuredWith, limit: f64) -
     match resume {
         Resume::No => false,
         Resume::OkOnly => same && rec.status == crate::identities::Status::Ok,
-        Resume::Finished => same && !rec.failed_under_a_shorter_limit(limit),
+        Resume::Finished | Resume::NewOnly => same && !rec.failed_under_a_shorter_limit(limit),
     }
 }
 

@@ -382,6 +382,58 @@ fn a_resumed_run_measures_what_is_missing_before_what_is_stale() {
     );
 }
 
+/// `--new-only` measures only what was never recorded and leaves a record
+/// of older step code as it is, for a later run (a GPU slice fills every
+/// framework's empty cells before it refreshes any).
+#[test]
+fn a_new_only_run_measures_what_is_missing_and_keeps_what_is_stale() {
+    let out = scratch("limits-new-only");
+    let (code, said) = harness(&out, "1", &[], &["--resume"]);
+    assert_eq!(code, 0, "{said}");
+    let path = out.join("resnet18_cpu_inference/tch/size64-batch1/cnn-bench.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    json["settings"]["code"] = "older".into();
+    std::fs::write(&path, json.to_string()).unwrap();
+    let (code, said) = harness(&out, "1,2", &[], &["--new-only"]);
+    assert_eq!(code, 0, "{said}");
+    for id in ["tch/size64-batch2", "tract/size64-batch2"] {
+        assert!(
+            said.contains(&format!("] resnet18/cpu/inference/{id}: about")),
+            "{said}"
+        );
+    }
+    assert!(!said.contains("batch1: about"), "{said}");
+    assert!(
+        said.contains("1 of 4 benchmark(s) already recorded with these settings"),
+        "{said}"
+    );
+    assert!(
+        said.contains("new only: 1 of 4 benchmark(s) recorded otherwise"),
+        "{said}"
+    );
+    let kept = record(&out, "tch", 1).expect("kept");
+    assert_eq!(kept.settings.expect("settings").code, "older", "{said}");
+    // A run without it refreshes the stale record, and only that.
+    let (code, said) = harness(&out, "1,2", &[], &["--resume"]);
+    assert_eq!(code, 0, "{said}");
+    assert!(
+        said.contains("] resnet18/cpu/inference/tch/size64-batch1: about"),
+        "{said}"
+    );
+    assert!(
+        said.contains("3 of 4 benchmark(s) already recorded"),
+        "{said}"
+    );
+    assert_ne!(
+        record(&out, "tch", 1).unwrap().settings.unwrap().code,
+        "older"
+    );
+    let (code, said) = harness(&out, "1", &[], &["--new-only", "--retry-failed"]);
+    assert_eq!(code, 2, "{said}");
+    assert!(said.contains("give one"), "{said}");
+}
+
 /// Isolated `pytorch` benchmarks take their Python workers from one
 /// zygote, which imported torch once, rather than each starting Python.
 #[test]

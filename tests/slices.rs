@@ -375,6 +375,55 @@ fn publishing_judges_the_state_by_the_slices_time_limits() {
     );
 }
 
+/// A pass marked `:new` measures only never-recorded cells, so the passes
+/// after it refresh older records only once every marked pass has filled
+/// its frameworks' empty cells (here the batch-1 records are stale: made
+/// with another step delay, one of a record's settings).
+#[test]
+fn marked_passes_fill_every_empty_cell_before_any_is_refreshed() {
+    let dir = scratch("slices-new-first");
+    let (first, second) = (dir.join("first"), dir.join("second"));
+    script(
+        "scripts/gpu-grid.sh",
+        &[],
+        &[
+            ("CNN_BENCH_BATCHES", "1"),
+            ("STATE", "/none"),
+            ("OUT", first.to_str().unwrap()),
+        ],
+    );
+    let said = script(
+        "scripts/gpu-grid.sh",
+        &[],
+        &[
+            ("CNN_BENCH_BATCHES", "1,2"),
+            ("CNN_BENCH_STEP_DELAY_MS", "1"),
+            ("PASSES", "tch:new tract:new tch tract"),
+            ("STATE", first.join("criterion.tar.gz").to_str().unwrap()),
+            ("OUT", second.to_str().unwrap()),
+        ],
+    );
+    let log = slice_log(&second);
+    let at = |id: &str| {
+        log.find(&format!("] resnet18/cpu/inference/{id}: about"))
+            .unwrap_or_else(|| panic!("{id} was not run\n{said}\n{log}"))
+    };
+    let order = [
+        "tch/size64-batch2",
+        "tract/size64-batch2",
+        "tch/size64-batch1",
+        "tract/size64-batch1",
+    ]
+    .map(at);
+    assert!(order.is_sorted(), "{order:?}\n{log}");
+    assert!(
+        log.contains("gpu-grid: pass tch (never-recorded cells only), ")
+            && log.contains("new only: 1 of 2 benchmark(s) recorded otherwise"),
+        "{log}"
+    );
+    assert!(said.contains("4 benchmark(s) recorded in all"), "{said}");
+}
+
 /// A bench binary that cannot start on the machine (CUDA's driver missing)
 /// or that predates a variable the script sets is refused at once, exit
 /// status 2, with the reason: not a slice whose every pass fails.
@@ -410,4 +459,9 @@ fn a_binary_that_cannot_run_the_slice_is_refused_with_the_reason() {
         said.contains("predates CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK"),
         "{said}"
     );
+    let said = refused(
+        "older",
+        "echo 'CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK  the limits'; exit 0",
+    );
+    assert!(said.contains("predates CNN_BENCH_NEW_ONLY"), "{said}");
 }
