@@ -25,6 +25,9 @@ pub struct Left {
     pub retried: usize,
     /// Predicted seconds for all of them, from the folder's records.
     pub seconds: f64,
+    /// Of those, the missing ones' (what passes with `--new-only` take:
+    /// gpu-grid.sh fills the acceptance's empty cells first).
+    pub missing_seconds: f64,
     /// How many of them are of a framework, device and phase with no timed
     /// record yet: their prediction is a guess.
     pub guessed: usize,
@@ -34,8 +37,8 @@ pub struct Left {
     /// How many of those from a model unlike theirs in having grouped
     /// (depthwise) convolutions or not: rougher still.
     pub unlike_model: usize,
-    /// Benchmarks and predicted seconds per framework, for planning passes.
-    pub by_framework: BTreeMap<Framework, (usize, f64)>,
+    /// Per framework, for planning passes.
+    pub by_framework: BTreeMap<Framework, Share>,
     /// Frameworks with benchmarks predicted from older step code's records
     /// only (none of this build's for their device and phase): what is
     /// around a step may have changed since (pytorch's workers, 17 s a
@@ -45,6 +48,16 @@ pub struct Left {
     /// predicted from the others: from its model's other records, and from
     /// other models' only (as for a model with no record yet).
     pub checked: (Option<Accuracy>, Option<Accuracy>),
+}
+
+/// One framework's part of what is left: benchmarks and predicted seconds,
+/// all of them and the never-recorded ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Share {
+    pub count: usize,
+    pub seconds: f64,
+    pub missing: usize,
+    pub missing_seconds: f64,
 }
 
 impl Left {
@@ -59,6 +72,7 @@ impl Left {
             stale: 0,
             retried: 0,
             seconds: 0.0,
+            missing_seconds: 0.0,
             guessed: 0,
             other_model: 0,
             unlike_model: 0,
@@ -69,6 +83,7 @@ impl Left {
                 p.accuracy(grid, Basis::OtherModel),
             ),
         };
+        // Each with whether it was never recorded.
         let mut todo = Vec::new();
         for (g, k) in cases {
             match read_record(out, g, k)?.map(|r| r.measured_again(grid.time_limit(k.framework))) {
@@ -81,6 +96,7 @@ impl Left {
         }
         let graphs = graphs(&todo)?;
         for (g, k) in &todo {
+            let missing = read_record(out, g, k)?.is_none();
             let flops = flops_per_step(&graphs[&g.model], k, g.phase)?;
             let known = p.known(grid, g, k, flops);
             let secs = known.map_or_else(|| guess(grid), |(secs, _)| secs);
@@ -96,7 +112,13 @@ impl Left {
                 left.older_code_only.insert(k.framework);
             }
             let f = left.by_framework.entry(k.framework).or_default();
-            *f = (f.0 + 1, f.1 + secs);
+            f.count += 1;
+            f.seconds += secs;
+            if missing {
+                f.missing += 1;
+                f.missing_seconds += secs;
+                left.missing_seconds += secs;
+            }
         }
         Ok(left)
     }
@@ -118,12 +140,24 @@ impl Left {
         let each: Vec<String> = self
             .by_framework
             .iter()
-            .map(|(f, (n, secs))| {
-                let older = match self.older_code_only.contains(f) {
-                    true => " (from older step code's records)",
-                    false => "",
+            .map(|(f, s)| {
+                let mut notes = Vec::new();
+                match s.missing {
+                    m if m == s.count => {}
+                    0 => notes.push("none never recorded".to_string()),
+                    m => notes.push(format!(
+                        "never recorded: {m} in {}",
+                        human(s.missing_seconds)
+                    )),
+                }
+                if self.older_code_only.contains(f) {
+                    notes.push("from older step code's records".to_string());
+                }
+                let notes = match notes.is_empty() {
+                    true => String::new(),
+                    false => format!(" ({})", notes.join("; ")),
                 };
-                format!("{f} {n} in {}{older}", human(*secs))
+                format!("{f} {} in {}{notes}", s.count, human(s.seconds))
             })
             .collect();
         let checked = |a: &Option<Accuracy>, from: &str| {
@@ -153,8 +187,16 @@ impl Left {
             0 => String::new(),
             n => format!(", {n} failed by a shorter time limit than theirs now"),
         };
+        let new = match self.missing {
+            0 => String::new(),
+            _ if self.stale + self.retried == 0 => String::new(),
+            _ => format!(
+                ", {} of it for the never recorded",
+                human(self.missing_seconds)
+            ),
+        };
         format!(
-            "left to measure: {} benchmark(s) ({} never recorded, {} with older step code{retried}), about {} of machine time (an estimate from the records{guessed}{other})\nleft per framework: {}{checked}",
+            "left to measure: {} benchmark(s) ({} never recorded, {} with older step code{retried}), about {} of machine time{new} (an estimate from the records{guessed}{other})\nleft per framework: {}{checked}",
             self.missing + self.stale + self.retried,
             self.missing,
             self.stale,
@@ -228,12 +270,15 @@ mod tests {
         );
         // Candle, never seen: the guess for each of its three.
         let unknown = g.target_seconds + UNKNOWN_OVERHEAD_S;
-        assert_eq!(left.by_framework[&Framework::Candle], (3, 3.0 * unknown));
+        let candle = left.by_framework[&Framework::Candle];
+        assert_eq!((candle.count, candle.seconds), (3, 3.0 * unknown));
+        assert_eq!((candle.missing, candle.missing_seconds), (3, 3.0 * unknown));
         // tch: batches 8 and 16 scaled from batch 1's record, of this
         // build's step code (4 s of overhead each, small steps), not from
         // batch 8's older record (7.5 s, 6.5 of it overhead).
-        let (n, secs) = left.by_framework[&Framework::Tch];
-        assert_eq!(n, 2);
+        let tch = left.by_framework[&Framework::Tch];
+        let (n, secs) = (tch.count, tch.seconds);
+        assert_eq!((n, tch.missing), (2, 1));
         let scaled = |batch: usize| {
             let step = 0.01 * at(Framework::Tch, batch).2 as f64 / at(Framework::Tch, 1).2 as f64;
             4.0 + 2.0 * step + measuring(&g, step)
@@ -243,11 +288,23 @@ mod tests {
         let alone = Predictor::from_folder(&out).predict(&g, gr, k, f);
         assert!((alone - scaled(8)).abs() < 1e-9, "{alone}");
         assert!((left.seconds - secs - 3.0 * unknown).abs() < 1e-9);
+        // The never-recorded: batch 16's and candle's, not batch 8's.
+        assert!((tch.missing_seconds - scaled(16)).abs() < 1e-9);
+        assert!((left.missing_seconds - scaled(16) - 3.0 * unknown).abs() < 1e-9);
         let lines = left.lines();
         assert!(
             lines.starts_with("left to measure: 5 benchmark(s) (4 never recorded, 1 with older step code), about ")
+                && lines.contains(&format!(
+                    " of machine time, {} of it for the never recorded (",
+                    human(left.missing_seconds)
+                ))
                 && lines.contains("3 of them of frameworks with no record yet, guessed")
-                && lines.contains("\nleft per framework: tch 2 in "),
+                && lines.contains(&format!(
+                    "\nleft per framework: tch 2 in {} (never recorded: 1 in {}), candle 3 in {}",
+                    human(secs),
+                    human(scaled(16)),
+                    human(3.0 * unknown)
+                )),
             "{lines}"
         );
         std::fs::remove_dir_all(&out).unwrap();
@@ -279,7 +336,8 @@ mod tests {
         assert_eq!(left.older_code_only, BTreeSet::from([Framework::Tch]));
         assert!(
             left.lines().contains("\nleft per framework: tch 3 in ")
-                && left.lines().contains(" (from older step code's records)"),
+                && left.lines().contains(" (never recorded: 2 in ")
+                && left.lines().contains(" s; from older step code's records)"),
             "{}",
             left.lines()
         );
@@ -342,6 +400,7 @@ mod tests {
             stale: 0,
             retried: 0,
             seconds: 30.0,
+            missing_seconds: 30.0,
             guessed: 0,
             other_model: 3,
             unlike_model: 0,
