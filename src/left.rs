@@ -83,20 +83,24 @@ impl Left {
                 p.accuracy(grid, Basis::OtherModel),
             ),
         };
-        // Each with whether it was never recorded.
-        let mut todo = Vec::new();
+        // What is left, and which of it was never recorded.
+        let (mut todo, mut never) = (Vec::new(), Vec::new());
         for (g, k) in cases {
-            match read_record(out, g, k)?.map(|r| r.measured_again(grid.time_limit(k.framework))) {
+            let record = read_record(out, g, k)?;
+            match record
+                .as_ref()
+                .map(|r| r.measured_again(grid.time_limit(k.framework)))
+            {
                 None => left.missing += 1,
                 Some(Some(Again::OlderStepCode)) => left.stale += 1,
                 Some(Some(Again::ShorterLimit)) => left.retried += 1,
                 Some(None) => continue,
             }
             todo.push((g.clone(), k.clone()));
+            never.push(record.is_none());
         }
         let graphs = graphs(&todo)?;
-        for (g, k) in &todo {
-            let missing = read_record(out, g, k)?.is_none();
+        for ((g, k), missing) in todo.iter().zip(never) {
             let flops = flops_per_step(&graphs[&g.model], k, g.phase)?;
             let known = p.known(grid, g, k, flops);
             let secs = known.map_or_else(|| guess(grid), |(secs, _)| secs);
