@@ -258,3 +258,24 @@ fn malformed_config_files_are_refused() {
     );
     assert!(e.contains("unknown framework `candel`"), "{e}");
 }
+
+/// Every variable the help lists is one the grid's reader knows (a flag's
+/// variable, CNN_BENCH_NEW_ONLY, was once listed and refused as unknown),
+/// and one it does not list is refused, naming the valid ones.
+#[test]
+fn every_listed_variable_is_known() {
+    for (var, _) in cnn_bench::config::ENV_VARS {
+        if let Err(e) = grid(&[(var, "1")]) {
+            assert!(
+                !format!("{e:#}").contains("unknown variable"),
+                "{var}: {e:#}"
+            );
+        }
+    }
+    let e = format!("{:#}", grid(&[("CNN_BENCH_NEW_ONLI", "1")]).unwrap_err());
+    assert!(
+        e.contains("unknown variable CNN_BENCH_NEW_ONLI; valid variables: ")
+            && e.contains("CNN_BENCH_NEW_ONLY"),
+        "{e}"
+    );
+}
