@@ -25,9 +25,6 @@ pub struct Left {
     pub retried: usize,
     /// Predicted seconds for all of them, from the folder's records.
     pub seconds: f64,
-    /// Of those, the missing ones' (what passes with `--new-only` take:
-    /// gpu-grid.sh fills the acceptance's empty cells first).
-    pub missing_seconds: f64,
     /// How many of them are of a framework, device and phase with no timed
     /// record yet: their prediction is a guess.
     pub guessed: usize,
@@ -61,6 +58,13 @@ pub struct Share {
 }
 
 impl Left {
+    /// Predicted seconds for the never-recorded benchmarks: what passes with
+    /// `--new-only` take (gpu-grid.sh fills the acceptance's empty cells
+    /// first).
+    pub fn missing_seconds(&self) -> f64 {
+        self.by_framework.values().map(|s| s.missing_seconds).sum()
+    }
+
     /// What a resumed run of `cases` has left in criterion's folder `out`.
     pub fn of(grid: &Grid, cases: &[(Group, Case)], out: &Path) -> Result<Self> {
         // The selection's frameworks, devices and phases: a prediction uses
@@ -72,7 +76,6 @@ impl Left {
             stale: 0,
             retried: 0,
             seconds: 0.0,
-            missing_seconds: 0.0,
             guessed: 0,
             other_model: 0,
             unlike_model: 0,
@@ -121,7 +124,6 @@ impl Left {
             if missing {
                 f.missing += 1;
                 f.missing_seconds += secs;
-                left.missing_seconds += secs;
             }
         }
         Ok(left)
@@ -196,7 +198,7 @@ impl Left {
             _ if self.stale + self.retried == 0 => String::new(),
             _ => format!(
                 ", {} of it for the never recorded",
-                human(self.missing_seconds)
+                human(self.missing_seconds())
             ),
         };
         format!(
@@ -294,13 +296,13 @@ mod tests {
         assert!((left.seconds - secs - 3.0 * unknown).abs() < 1e-9);
         // The never-recorded: batch 16's and candle's, not batch 8's.
         assert!((tch.missing_seconds - scaled(16)).abs() < 1e-9);
-        assert!((left.missing_seconds - scaled(16) - 3.0 * unknown).abs() < 1e-9);
+        assert!((left.missing_seconds() - scaled(16) - 3.0 * unknown).abs() < 1e-9);
         let lines = left.lines();
         assert!(
             lines.starts_with("left to measure: 5 benchmark(s) (4 never recorded, 1 with older step code), about ")
                 && lines.contains(&format!(
                     " of machine time, {} of it for the never recorded (",
-                    human(left.missing_seconds)
+                    human(left.missing_seconds())
                 ))
                 && lines.contains("3 of them of frameworks with no record yet, guessed")
                 && lines.contains(&format!(
@@ -404,7 +406,6 @@ mod tests {
             stale: 0,
             retried: 0,
             seconds: 30.0,
-            missing_seconds: 30.0,
             guessed: 0,
             other_model: 3,
             unlike_model: 0,
