@@ -12,7 +12,7 @@ mod small_grid;
 use cnn_bench::identities::Status;
 use cnn_bench::record::Record;
 use small_grid::{scratch, small_grid};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
@@ -353,19 +353,25 @@ fn a_deadline_starts_the_benchmarks_that_fit_after_one_that_does_not() {
     assert!(said.contains("2 benchmark(s) remain (deadline)"), "{said}");
 }
 
-/// A resumed run measures the benchmarks never recorded before those
-/// recorded with older step code, so a short slice fills the grid first.
-#[test]
-fn a_resumed_run_measures_what_is_missing_before_what_is_stale() {
-    let out = scratch("limits-missing-first");
+/// A folder `name` with batch 1 recorded, tch's record made to look
+/// measured by older step code.
+fn batch_1_with_tch_stale(name: &str) -> PathBuf {
+    let out = scratch(name);
     let (code, said) = harness(&out, "1", &[], &["--resume"]);
     assert_eq!(code, 0, "{said}");
-    // tch's batch-1 record now looks measured by older step code.
     let path = out.join("resnet18_cpu_inference/tch/size64-batch1/cnn-bench.json");
     let mut json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     json["settings"]["code"] = "older".into();
     std::fs::write(&path, json.to_string()).unwrap();
+    out
+}
+
+/// A resumed run measures the benchmarks never recorded before those
+/// recorded with older step code, so a short slice fills the grid first.
+#[test]
+fn a_resumed_run_measures_what_is_missing_before_what_is_stale() {
+    let out = batch_1_with_tch_stale("limits-missing-first");
     let (code, said) = harness(&out, "1,2", &[], &["--resume"]);
     assert_eq!(code, 0, "{said}");
     let at = |id: &str| {
@@ -387,14 +393,7 @@ fn a_resumed_run_measures_what_is_missing_before_what_is_stale() {
 /// framework's empty cells before it refreshes any).
 #[test]
 fn a_new_only_run_measures_what_is_missing_and_keeps_what_is_stale() {
-    let out = scratch("limits-new-only");
-    let (code, said) = harness(&out, "1", &[], &["--resume"]);
-    assert_eq!(code, 0, "{said}");
-    let path = out.join("resnet18_cpu_inference/tch/size64-batch1/cnn-bench.json");
-    let mut json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    json["settings"]["code"] = "older".into();
-    std::fs::write(&path, json.to_string()).unwrap();
+    let out = batch_1_with_tch_stale("limits-new-only");
     let (code, said) = harness(&out, "1,2", &[], &["--new-only"]);
     assert_eq!(code, 0, "{said}");
     for id in ["tch/size64-batch2", "tract/size64-batch2"] {
