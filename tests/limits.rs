@@ -11,7 +11,7 @@ mod small_grid;
 
 use cnn_bench::identities::Status;
 use cnn_bench::record::Record;
-use small_grid::{scratch, small_grid};
+use small_grid::{scratch, small_grid, started_at};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -374,10 +374,7 @@ fn a_resumed_run_measures_what_is_missing_before_what_is_stale() {
     let out = batch_1_with_tch_stale("limits-missing-first");
     let (code, said) = harness(&out, "1,2", &[], &["--resume"]);
     assert_eq!(code, 0, "{said}");
-    let at = |id: &str| {
-        said.find(&format!("] resnet18/cpu/inference/{id}: about"))
-            .unwrap_or_else(|| panic!("{id} was not run\n{said}"))
-    };
+    let at = |id: &str| started_at(&said, id);
     let stale = at("tch/size64-batch1");
     assert!(at("tch/size64-batch2") < stale, "{said}");
     assert!(at("tract/size64-batch2") < stale, "{said}");

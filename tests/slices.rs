@@ -9,7 +9,7 @@
 
 mod small_grid;
 
-use small_grid::{scratch, small_grid};
+use small_grid::{scratch, small_grid, started_at};
 use std::path::Path;
 use std::process::Command;
 
@@ -404,10 +404,7 @@ fn marked_passes_fill_every_empty_cell_before_any_is_refreshed() {
         ],
     );
     let log = slice_log(&second);
-    let at = |id: &str| {
-        log.find(&format!("] resnet18/cpu/inference/{id}: about"))
-            .unwrap_or_else(|| panic!("{id} was not run\n{said}\n{log}"))
-    };
+    let at = |id: &str| started_at(&log, id);
     let order = [
         "tch/size64-batch2",
         "tract/size64-batch2",

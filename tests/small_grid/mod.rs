@@ -23,3 +23,10 @@ pub fn small_grid<'a>(cmd: &'a mut Command, target_seconds: &str) -> &'a mut Com
         .env("CNN_BENCH_THREADS", "1")
         .env("CNN_BENCH_TARGET_SECONDS", target_seconds)
 }
+
+/// Where the small grid's benchmark `id` (`tch/size64-batch1`) started in
+/// a run's output `said`: its progress line, for checking the order.
+pub fn started_at(said: &str, id: &str) -> usize {
+    said.find(&format!("] resnet18/cpu/inference/{id}: about"))
+        .unwrap_or_else(|| panic!("{id} was not run\n{said}"))
+}
