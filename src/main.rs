@@ -97,11 +97,29 @@ fn main() {
                 false => Ok(None),
             };
             grid.and_then(|grid| {
+                // What a resumed run of the grid has left (one criterion folder).
+                let left = match (&grid, roots.as_slice(), csv.is_empty()) {
+                    (Some((g, cases)), [root], true) => Some((g, cases, root)),
+                    _ => None,
+                };
+                // A grid not started yet: nothing to report, but what is left.
+                if let Some((g, cases, root)) = left.filter(|(_, _, r)| report::holds_no_records(r))
+                {
+                    eprintln!(
+                        "cnn-bench: no benchmark recorded under {} yet: no report written",
+                        root.display()
+                    );
+                    println!(
+                        "0 of {} selected benchmarks recorded; {} remain\n{}",
+                        cases.len(),
+                        cases.len(),
+                        cnn_bench::left::Left::of(g, cases, root)?.lines()
+                    );
+                    return Ok(0);
+                }
                 let expected = grid.as_ref().map(|(g, cases)| (g, cases.as_slice()));
                 write_report(&roots, &csv, &baseline, expected, &out)?;
-                // What a resumed run of the grid has left (one criterion folder).
-                if let (Some((g, cases)), [root], true) = (&grid, roots.as_slice(), csv.is_empty())
-                {
+                if let Some((g, cases, root)) = left {
                     println!("{}", cnn_bench::left::Left::of(g, cases, root)?.lines());
                 }
                 Ok(0)

@@ -142,6 +142,43 @@ fn a_report_of_the_published_cpu_grid_covers_the_grids_cpu_half() {
     );
 }
 
+/// `report --grid` on a grid not started (an empty criterion folder) says
+/// what is left, every benchmark guessed, and writes no report; a folder
+/// that is not there is still an error.
+#[test]
+fn a_grid_not_started_is_said_left_not_an_error() {
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-not-started"));
+    let (empty, out) = (dir.join("criterion"), dir.join("report"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&empty).unwrap();
+    let vars = [
+        ("CNN_BENCH_RUNS", "cpu/inference"),
+        ("CNN_BENCH_MODELS", "resnet18"),
+    ];
+    let report = |criterion: &std::path::Path| {
+        let args = [
+            "report",
+            "--grid",
+            "--criterion",
+            criterion.to_str().unwrap(),
+        ];
+        let args = [&args[..], &["--out", out.to_str().unwrap()]].concat();
+        run(env!("CARGO_BIN_EXE_cnn-bench"), &args, &vars)
+    };
+    let (code, said, err) = report(&empty);
+    assert_eq!(code, 0, "{err}");
+    assert!(said.starts_with("0 of 120 selected benchmarks recorded; 120 remain\nleft to measure: 120 benchmark(s) (120 never recorded"), "{said}");
+    assert!(
+        said.contains("120 of them of frameworks with no record yet, guessed"),
+        "{said}"
+    );
+    assert!(err.contains("no report written"), "{err}");
+    assert!(!out.exists());
+    let (code, _, err) = report(&dir.join("missing"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("missing"), "{err}");
+}
+
 /// Without TensorFlow's library the run says why once and skips its
 /// benchmarks; nothing calls into the missing library.
 #[test]

@@ -191,14 +191,21 @@ pub fn collect(root: &Path, baseline: &str) -> Result<Vec<Row>> {
         }
     }
     if rows.is_empty() {
-        bail!(
-            "no cnn-bench results under {} (run `cargo bench` first)",
-            root.display()
-        );
+        bail!("{NO_RESULTS} {} (run `cargo bench` first)", root.display());
     }
     rows.sort_by_key(|r| key(&r.record));
     Ok(rows)
 }
+
+/// Whether `root`, an existing folder, holds no benchmark's record yet
+/// (a grid not started): `report --grid` then says what is left rather
+/// than failing. A folder that cannot be read is not empty: `collect`
+/// says why.
+pub fn holds_no_records(root: &Path) -> bool {
+    root.is_dir() && matches!(collect(root, "new"), Err(e) if e.to_string().starts_with(NO_RESULTS))
+}
+
+const NO_RESULTS: &str = "no cnn-bench results under";
 
 /// The benchmarks of several criterion folders (slices or shards of one
 /// grid, from several machines) as one run. A benchmark found in more than
