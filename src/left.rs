@@ -201,9 +201,13 @@ impl Left {
                 human(self.missing_seconds())
             ),
         };
+        let total = self.missing + self.stale + self.retried;
+        let basis = match self.guessed {
+            n if n > 0 && n == total => "a guess: no record to predict from".to_string(),
+            _ => format!("an estimate from the records{guessed}{other}"),
+        };
         format!(
-            "left to measure: {} benchmark(s) ({} never recorded, {} with older step code{retried}), about {} of machine time{new} (an estimate from the records{guessed}{other})\nleft per framework: {}{checked}",
-            self.missing + self.stale + self.retried,
+            "left to measure: {total} benchmark(s) ({} never recorded, {} with older step code{retried}), about {} of machine time{new} ({basis})\nleft per framework: {}{checked}",
             self.missing,
             self.stale,
             human(self.seconds),
