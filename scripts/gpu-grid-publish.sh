@@ -81,6 +81,12 @@ tar xzf "$dest/criterion.tar.gz" -C "$work"
 coverage_of() { sed -E 's/^([^;]*; [0-9]+ remain( \([^)]*\))?);.*/\1/' <<< "$1"; }
 said=$("$cli" report --grid --criterion "$work/criterion" --out "$work/report")
 echo "$said"
+# A grid with nothing recorded gets no report (report --grid says what is
+# left): nothing to publish.
+if [ ! -f "$work/report/report.md" ]; then
+  echo "gpu-grid-publish: nothing is recorded in $archive or the state: nothing published" >&2
+  exit 2
+fi
 # The GPU grid issue's acceptance: tch's, tch-jit's and candle's cells.
 core=$(CNN_BENCH_FRAMEWORKS=tch,tch-jit,candle "$cli" report --grid --criterion "$work/criterion" --out "$work/core")
 checked=$(sed -n 's/^predictions checked on the recorded benchmarks /predictions checked on their recorded benchmarks /p' <<< "$core")
