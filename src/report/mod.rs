@@ -160,41 +160,53 @@ pub fn read_estimates(path: &Path) -> Result<Estimates> {
 /// `--save-baseline`), sorted by id.
 pub fn collect(root: &Path, baseline: &str) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for group in read_dir(root)? {
-        for function in read_dir(&group)? {
-            for bench in read_dir(&function)? {
-                let record_path = bench.join("cnn-bench.json");
-                if !record_path.exists() {
-                    continue;
-                }
-                let text = std::fs::read_to_string(&record_path)?;
-                let record: Record = serde_json::from_str(&text)
-                    .with_context(|| format!("parsing {}", record_path.display()))?;
-                let est = bench.join(baseline).join("estimates.json");
-                // An estimate's folder may hold an earlier criterion run's files.
-                let estimates = if record.status == crate::identities::Status::Ok
-                    && record.estimate.is_none()
-                    && est.exists()
-                {
-                    Some(read_estimates(&est)?)
-                } else {
-                    None
-                };
-                let dir = bench.strip_prefix(root).unwrap_or(&bench).to_path_buf();
-                rows.push(Row {
-                    record,
-                    estimates,
-                    root: root.to_path_buf(),
-                    dir,
-                });
-            }
-        }
+    for bench in benchmark_dirs(root)? {
+        let record_path = bench.join("cnn-bench.json");
+        let text = std::fs::read_to_string(&record_path)?;
+        let record: Record = serde_json::from_str(&text)
+            .with_context(|| format!("parsing {}", record_path.display()))?;
+        let est = bench.join(baseline).join("estimates.json");
+        // An estimate's folder may hold an earlier criterion run's files.
+        let estimates = if record.status == crate::identities::Status::Ok
+            && record.estimate.is_none()
+            && est.exists()
+        {
+            Some(read_estimates(&est)?)
+        } else {
+            None
+        };
+        let dir = bench.strip_prefix(root).unwrap_or(&bench).to_path_buf();
+        rows.push(Row {
+            record,
+            estimates,
+            root: root.to_path_buf(),
+            dir,
+        });
     }
     if rows.is_empty() {
-        bail!("{NO_RESULTS} {} (run `cargo bench` first)", root.display());
+        bail!(
+            "no cnn-bench results under {} (run `cargo bench` first)",
+            root.display()
+        );
     }
     rows.sort_by_key(|r| key(&r.record));
     Ok(rows)
+}
+
+/// The folders under `root` (criterion's: group/function/parameter) that
+/// hold a benchmark's record.
+fn benchmark_dirs(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    for group in read_dir(root)? {
+        for function in read_dir(&group)? {
+            for bench in read_dir(&function)? {
+                if bench.join("cnn-bench.json").exists() {
+                    dirs.push(bench);
+                }
+            }
+        }
+    }
+    Ok(dirs)
 }
 
 /// Whether `root`, an existing folder, holds no benchmark's record yet
@@ -202,10 +214,8 @@ pub fn collect(root: &Path, baseline: &str) -> Result<Vec<Row>> {
 /// than failing. A folder that cannot be read is not empty: `collect`
 /// says why.
 pub fn holds_no_records(root: &Path) -> bool {
-    root.is_dir() && matches!(collect(root, "new"), Err(e) if e.to_string().starts_with(NO_RESULTS))
+    root.is_dir() && benchmark_dirs(root).is_ok_and(|d| d.is_empty())
 }
-
-const NO_RESULTS: &str = "no cnn-bench results under";
 
 /// The benchmarks of several criterion folders (slices or shards of one
 /// grid, from several machines) as one run. A benchmark found in more than
