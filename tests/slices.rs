@@ -462,3 +462,34 @@ fn a_binary_that_cannot_run_the_slice_is_refused_with_the_reason() {
     );
     assert!(said.contains("predates CNN_BENCH_NEW_ONLY"), "{said}");
 }
+
+/// A slice that recorded nothing, published onto a grid with nothing
+/// recorded, publishes nothing: exit status 2 with the reason, no report
+/// (`report --grid` writes none for a grid not started).
+#[test]
+fn an_archive_with_nothing_recorded_publishes_nothing() {
+    let dir = scratch("slices-nothing");
+    let (empty, dest) = (dir.join("slice"), dir.join("grid"));
+    std::fs::create_dir_all(empty.join("criterion")).unwrap();
+    let archive = dir.join("criterion.tar.gz");
+    let packed = Command::new("tar")
+        .arg("czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&empty)
+        .arg("criterion")
+        .status()
+        .unwrap();
+    assert!(packed.success());
+    let o = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/gpu-grid-publish.sh"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg(&archive)
+        .env("CLI", env!("CARGO_BIN_EXE_cnn-bench"))
+        .env("DEST", &dest)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{said}");
+    assert!(said.contains("nothing published"), "{said}");
+    assert!(!dest.join("report.md").exists() && !dest.join("status.txt").exists());
+}
