@@ -110,9 +110,8 @@ fn main() {
                         root.display()
                     );
                     println!(
-                        "0 of {} selected benchmarks recorded; {} remain\n{}",
-                        cases.len(),
-                        cases.len(),
+                        "{}\n{}",
+                        report::Coverage::of(g, cases, &[]).line(),
                         cnn_bench::left::Left::of(g, cases, root)?.lines()
                     );
                     return Ok(0);
