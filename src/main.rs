@@ -103,21 +103,19 @@ fn main() {
                     _ => None,
                 };
                 // A grid not started yet: nothing to report, but what is left.
-                if let Some((g, cases, root)) = left.filter(|(_, _, r)| report::holds_no_records(r))
-                {
-                    eprintln!(
-                        "cnn-bench: no benchmark recorded under {} yet: no report written",
-                        root.display()
-                    );
-                    println!(
-                        "{}\n{}",
-                        report::Coverage::of(g, cases, &[]).line(),
-                        cnn_bench::left::Left::of(g, cases, root)?.lines()
-                    );
-                    return Ok(0);
+                match left.filter(|(_, _, r)| report::holds_no_records(r)) {
+                    Some((g, cases, root)) => {
+                        eprintln!(
+                            "cnn-bench: no benchmark recorded under {} yet: no report written",
+                            root.display()
+                        );
+                        println!("{}", report::Coverage::of(g, cases, &[]).line());
+                    }
+                    None => {
+                        let expected = grid.as_ref().map(|(g, cases)| (g, cases.as_slice()));
+                        write_report(&roots, &csv, &baseline, expected, &out)?;
+                    }
                 }
-                let expected = grid.as_ref().map(|(g, cases)| (g, cases.as_slice()));
-                write_report(&roots, &csv, &baseline, expected, &out)?;
                 if let Some((g, cases, root)) = left {
                     println!("{}", cnn_bench::left::Left::of(g, cases, root)?.lines());
                 }
