@@ -17,20 +17,25 @@ if [ -z "${CLI:-}" ]; then
   # again (seconds when it is only relinked).
   cargo build --release --quiet --bin cnn-bench
 fi
-mkdir -p "$dest"
+# The merged state is made apart and put in $dest only once it is known to
+# hold a record: an archive with nothing recorded changes nothing there.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+merged=$work/criterion.tar.gz
 # Merged, not copied over: each benchmark's record (its criterion folder)
 # from the archive unless the state's is of a later run, and the state's
 # records the archive lacks kept. So no order of publishing, and no slice
 # that started from an older state (a released machine's /tmp: gpu-grid.sh
 # then brings in the committed state), loses what the state holds.
 if [ ! -f "$dest/criterion.tar.gz" ]; then
-  cp "$archive" "$dest/criterion.tar.gz"
-elif [ "$(realpath "$archive")" != "$(realpath "$dest/criterion.tar.gz")" ]; then
-  merge=$(mktemp -d)
-  mkdir -p "$merge/state" "$merge/slice"
-  tar xzf "$dest/criterion.tar.gz" -C "$merge/state"
-  tar xzf "$archive" -C "$merge/slice"
-  python3 - "$merge/state/criterion" "$merge/slice/criterion" <<'PY'
+  cp "$archive" "$merged"
+elif [ "$(realpath "$archive")" = "$(realpath "$dest/criterion.tar.gz")" ]; then
+  cp "$archive" "$merged"
+else
+  mkdir -p "$work/state" "$work/slice"
+  tar xzf "$dest/criterion.tar.gz" -C "$work/state"
+  tar xzf "$archive" -C "$work/slice"
+  python3 - "$work/state/criterion" "$work/slice/criterion" <<'PY'
 import json, os, shutil, sys
 state, slice_ = sys.argv[1:]
 def run_date(folder):
@@ -53,9 +58,26 @@ for root, dirs, files in os.walk(slice_):
     taken += 1
 print(f"gpu-grid-publish: merged: {taken} benchmark(s) from the archive, {kept} of a later run kept from the state")
 PY
-  tar czf "$dest/criterion.tar.gz" -C "$merge/state" criterion
-  rm -rf "$merge"
+  tar czf "$merged" -C "$work/state" criterion
+  rm -rf "$work/state" "$work/slice"
 fi
+tar xzf "$merged" -C "$work"
+# The GPU grid gpu-grid.sh runs: its coverage (recorded / remaining) is
+# counted by the same selection the bench binary makes.
+# gpu-grid.sh's settings, for the prediction of what is left.
+. "$(dirname "$0")/gpu-grid-settings.sh"
+# The coverage clause of `report --grid`'s first line.
+coverage_of() { sed -E 's/^([^;]*; [0-9]+ remain( \([^)]*\))?);.*/\1/' <<< "$1"; }
+said=$("$cli" report --grid --criterion "$work/criterion" --out "$work/report")
+echo "$said"
+# A grid with nothing recorded gets no report (report --grid says what is
+# left): nothing to publish.
+if [ ! -f "$work/report/report.md" ]; then
+  echo "gpu-grid-publish: nothing is recorded in $archive or the state: nothing published" >&2
+  exit 2
+fi
+mkdir -p "$dest"
+cp "$merged" "$dest/criterion.tar.gz"
 # burn's compiled kernels and autotune results (gpu-grid.sh), when the slice
 # packed them beside its state: kept too, unless larger than
 # CUBECL_STATE_MAX_BYTES (6 MiB: the device tool carries 64 MiB a call, the
@@ -70,22 +92,6 @@ if [ -f "$kernels" ] && [ "$(realpath "$kernels")" != "$(realpath -m "$dest/cube
   else
     echo "gpu-grid-publish: $kernels is $size bytes, over CUBECL_STATE_MAX_BYTES ($max): not kept" >&2
   fi
-fi
-work=$(mktemp -d)
-tar xzf "$dest/criterion.tar.gz" -C "$work"
-# The GPU grid gpu-grid.sh runs: its coverage (recorded / remaining) is
-# counted by the same selection the bench binary makes.
-# gpu-grid.sh's settings, for the prediction of what is left.
-. "$(dirname "$0")/gpu-grid-settings.sh"
-# The coverage clause of `report --grid`'s first line.
-coverage_of() { sed -E 's/^([^;]*; [0-9]+ remain( \([^)]*\))?);.*/\1/' <<< "$1"; }
-said=$("$cli" report --grid --criterion "$work/criterion" --out "$work/report")
-echo "$said"
-# A grid with nothing recorded gets no report (report --grid says what is
-# left): nothing to publish.
-if [ ! -f "$work/report/report.md" ]; then
-  echo "gpu-grid-publish: nothing is recorded in $archive or the state: nothing published" >&2
-  exit 2
 fi
 # The GPU grid issue's acceptance: tch's, tch-jit's and candle's cells.
 core=$(CNN_BENCH_FRAMEWORKS=tch,tch-jit,candle "$cli" report --grid --criterion "$work/criterion" --out "$work/core")
@@ -175,4 +181,3 @@ for (f, phase), by in sorted(stages.items()):
     print(f"stages per benchmark (medians over the {' and '.join(sorted(sources))}), {f} {phase}: {said} (over {n})")
 PY
 cat "$dest/status.txt"
-rm -rf "$work"
