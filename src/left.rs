@@ -86,8 +86,8 @@ impl Left {
                 p.accuracy(grid, Basis::OtherModel),
             ),
         };
-        // What is left, and which of it was never recorded.
-        let (mut todo, mut never) = (Vec::new(), Vec::new());
+        // What is left, each with whether it was never recorded.
+        let mut todo = Vec::new();
         for (g, k) in cases {
             let record = read_record(out, g, k)?;
             match record
@@ -99,11 +99,10 @@ impl Left {
                 Some(Some(Again::ShorterLimit)) => left.retried += 1,
                 Some(None) => continue,
             }
-            todo.push((g.clone(), k.clone()));
-            never.push(record.is_none());
+            todo.push((g, k, record.is_none()));
         }
-        let graphs = graphs(&todo)?;
-        for ((g, k), missing) in todo.iter().zip(never) {
+        let graphs = graphs(todo.iter().map(|&(g, _, _)| g))?;
+        for (g, k, missing) in todo {
             let flops = flops_per_step(&graphs[&g.model], k, g.phase)?;
             let known = p.known(grid, g, k, flops);
             let secs = known.map_or_else(|| guess(grid), |(secs, _)| secs);

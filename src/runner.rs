@@ -114,7 +114,7 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
             mine.len()
         );
     }
-    let graphs = graphs(&todo)?;
+    let graphs = graphs(todo.iter().map(|(g, _)| g))?;
     let flops: Vec<u64> = todo
         .iter()
         .map(|(g, k)| flops_per_step(&graphs[&g.model], k, g.phase))

@@ -389,12 +389,12 @@ fn kernels_per_step(model: &str, framework: Framework) -> Option<usize> {
     })
 }
 
-/// The graph of each model among `cases`, built once: for the FLOPs a
+/// The graph of each model among `groups`, built once: for the FLOPs a
 /// prediction scales by, and for the run. (Not in measure.rs, whose text is
 /// part of every framework's step-code hash.)
-pub fn graphs(cases: &[(Group, Case)]) -> Result<BTreeMap<String, Graph>> {
+pub fn graphs<'a>(groups: impl IntoIterator<Item = &'a Group>) -> Result<BTreeMap<String, Graph>> {
     let mut out = BTreeMap::new();
-    for (g, _) in cases {
+    for g in groups {
         if !out.contains_key(&g.model) {
             out.insert(g.model.clone(), cnn_models::model(&g.model)?);
         }
