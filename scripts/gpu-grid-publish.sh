@@ -27,9 +27,7 @@ merged=$work/criterion.tar.gz
 # records the archive lacks kept. So no order of publishing, and no slice
 # that started from an older state (a released machine's /tmp: gpu-grid.sh
 # then brings in the committed state), loses what the state holds.
-if [ ! -f "$dest/criterion.tar.gz" ]; then
-  cp "$archive" "$merged"
-elif [ "$(realpath "$archive")" = "$(realpath "$dest/criterion.tar.gz")" ]; then
+if [ ! -f "$dest/criterion.tar.gz" ] || [ "$(realpath "$archive")" = "$(realpath "$dest/criterion.tar.gz")" ]; then
   cp "$archive" "$merged"
 else
   mkdir -p "$work/state" "$work/slice"
