@@ -4,9 +4,10 @@
 //! vgg16, 1.50x on efficientnetb4).
 
 use super::document::{Cell, Section, Table};
-use super::summary::{compared, mean_and_range, ratios, values};
-use super::{frameworks_of, unique, Row};
+use super::summary::{compared, ratio_cell, ratios, this_build, values};
+use super::{frameworks_of, unique, Configuration, Row};
 use crate::identities::Framework;
+use std::collections::BTreeMap;
 
 /// Per table and model, each framework over the table's reference; `None`
 /// when no table has two frameworks or every table has a single model
@@ -33,43 +34,42 @@ pub(super) fn by_model(rows: &[Row]) -> Option<Section> {
     for (title, mine, value) in &tables {
         let reference = frameworks_of(mine)[0];
         let configs = values(mine, *value);
+        let current = values(&this_build(mine), *value);
         for model in models(mine) {
-            let of_model: Vec<_> = configs
-                .iter()
-                .filter(|((m, _, _), _)| *m == model)
-                .map(|(_, v)| v)
-                .collect();
+            let all = of_model(&configs, &model);
+            let now = of_model(&current, &model);
             let mut row = vec![Cell::label(title), Cell::label(&model)];
             for &f in &frameworks {
-                let r = ratios(of_model.iter().copied(), f, reference);
-                row.push(if f == reference && !r.is_empty() {
-                    Cell {
-                        bracket: Some(format!("{reference}, {}", r.len())),
-                        ..Cell::number("1.00")
-                    }
-                } else if r.is_empty() {
-                    Cell::number("")
-                } else {
-                    let (mean, range) = mean_and_range(&r);
-                    Cell {
-                        // One configuration has no range.
-                        bracket: Some(match r.len() {
-                            1 => "1".into(),
-                            n => format!("{range}, {n}"),
-                        }),
-                        ..Cell::number(mean)
-                    }
-                });
+                let r = ratios(all.iter().copied(), f, reference);
+                let mut cell = ratio_cell(&r, f, reference);
+                // Ratios with a figure of older step code on either side.
+                let older = r.len() - ratios(now.iter().copied(), f, reference).len();
+                if older > 0 {
+                    cell.bracket = cell.bracket.map(|b| format!("{b}, {older} †"));
+                }
+                row.push(cell);
             }
             table.rows.push(row);
         }
     }
     Some(Section {
         title: "Summary by model".into(),
-        text: vec!["Per table and model, each framework's step time (for GPU memory: NVML's figure for the process) over the table's reference (its first framework, as in the summary), as the geometric mean over the configurations both measured; in brackets the range and how many configurations (one alone: no range). Estimates and figures of older step code count, as in the summary; an empty cell: no configuration of that model measured by both.".into()],
+        text: vec!["Per table and model, each framework's step time (for GPU memory: NVML's figure for the process) over the table's reference (its first framework, as in the summary), as the geometric mean over the configurations both measured; in brackets the range and how many configurations (one alone: no range). Estimates and figures of older step code count, as in the summary (`n †`: how many of the ratios have one on either side); an empty cell: no configuration of that model measured by both.".into()],
         table: Some(table),
         ..Section::default()
     })
+}
+
+/// The configurations of `model` among `configs`, their values by framework.
+fn of_model<'a>(
+    configs: &'a BTreeMap<Configuration, BTreeMap<Framework, f64>>,
+    model: &str,
+) -> Vec<&'a BTreeMap<Framework, f64>> {
+    configs
+        .iter()
+        .filter(|((m, _, _), _)| m == model)
+        .map(|(_, v)| v)
+        .collect()
 }
 
 #[cfg(test)]
@@ -103,6 +103,24 @@ mod tests {
             [
                 [t, "resnet18", "1.00 (tch, 2)", "2.00 (1.00-4.00, 2)", ""],
                 [t, "vgg16", "1.00 (tch, 1)", "0.50 (1)", ""],
+            ]
+        );
+        // A figure of older step code on either side of a ratio: counted.
+        let mut older = rows.clone();
+        older[3].record.settings.as_mut().unwrap().code = "0123456789abcdef".into();
+        older[4].record.settings.as_mut().unwrap().code = "0123456789abcdef".into();
+        let cells = by_model(&older).unwrap().table.unwrap().markdown_rows();
+        assert_eq!(
+            cells,
+            [
+                [
+                    t,
+                    "resnet18",
+                    "1.00 (tch, 2)",
+                    "2.00 (1.00-4.00, 2, 1 †)",
+                    ""
+                ],
+                [t, "vgg16", "1.00 (tch, 1, 1 †)", "0.50 (1, 1 †)", ""],
             ]
         );
         // One model: the summary says it all.

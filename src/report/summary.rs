@@ -12,30 +12,41 @@ use std::collections::BTreeMap;
 /// The summary of `rows`' time tables and GPU memory; `None` when no table
 /// has two frameworks to compare.
 pub(super) fn summary(rows: &[Row]) -> Option<Section> {
+    // Only a report with figures of older step code has the column of
+    // this build's alone: elsewhere it would repeat the ratio.
+    let any_older = rows.iter().any(Row::older_step_code);
+    let mut columns = vec![
+        "table",
+        "framework",
+        "configurations",
+        "over the reference (geometric mean)",
+        "range",
+        "best in",
+    ];
+    if any_older {
+        columns.push(THIS_BUILD);
+    }
     let mut table = Table {
-        columns: [
-            "table",
-            "framework",
-            "configurations",
-            "over the reference (geometric mean)",
-            "range",
-            "best in",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
+        columns: columns.iter().map(|s| s.to_string()).collect(),
         rows: vec![],
     };
     for (title, mine, value) in compared(rows) {
-        compare(&mut table, &title, &mine, value);
+        compare(&mut table, &title, &mine, value, any_older);
+    }
+    let mut text = vec!["Per table, each framework's step time (for GPU memory: NVML's figure for the process after the measurement) over the reference's (the table's first framework), as the geometric mean and range of the ratio over the configurations both measured (one alone: no range); and in how many of the configurations it shares with another framework it was the best (the fastest, or the least memory). Estimates (`~`) count as measured, and figures of older step code too (how many in brackets: `†`); a failure counts in neither.".to_string()];
+    if any_older {
+        text.push(format!("**{THIS_BUILD}**: the same ratio over the configurations where both figures were measured with this report's step code (in brackets the range and how many configurations; `-`: none), what the frameworks run now."));
     }
     (!table.rows.is_empty()).then(|| Section {
         title: "Summary".into(),
-        text: vec!["Per table, each framework's step time (for GPU memory: NVML's figure for the process after the measurement) over the reference's (the table's first framework), as the geometric mean and range of the ratio over the configurations both measured (one alone: no range); and in how many of the configurations it shares with another framework it was the best (the fastest, or the least memory). Estimates (`~`) count as measured, and figures of older step code too (how many in brackets: `†`); a failure counts in neither.".into()],
+        text,
         table: Some(table),
         ..Section::default()
     })
 }
+
+/// The column of the ratios over figures of this build's step code alone.
+const THIS_BUILD: &str = "this build's step code only";
 
 /// The value a table compares: a row's mean step time, or its GPU memory.
 pub(super) type Value = fn(&Row) -> Option<f64>;
@@ -113,14 +124,47 @@ fn nvml_process_mib(r: &Row) -> Option<f64> {
     r.memory()?.nvml_process_mib.mib()
 }
 
+/// `mine` less its figures of older step code than this build's.
+pub(super) fn this_build<'a>(mine: &[&'a Row]) -> Vec<&'a Row> {
+    mine.iter()
+        .copied()
+        .filter(|r| !r.older_step_code())
+        .collect()
+}
+
+/// The ratios of one framework over the reference as a cell: the
+/// geometric mean, and in brackets the range and how many (one alone: no
+/// range); for the reference itself `1.00 (tch, n)`; empty when none.
+pub(super) fn ratio_cell(ratios: &[f64], f: Framework, reference: Framework) -> Cell {
+    if ratios.is_empty() {
+        Cell::number("")
+    } else if f == reference {
+        Cell {
+            bracket: Some(format!("{reference}, {}", ratios.len())),
+            ..Cell::number("1.00")
+        }
+    } else {
+        let (mean, range) = mean_and_range(ratios);
+        Cell {
+            bracket: Some(match ratios.len() {
+                1 => "1".into(),
+                n => format!("{range}, {n}"),
+            }),
+            ..Cell::number(mean)
+        }
+    }
+}
+
 /// One table's rows of the summary: each framework's `value` over the
-/// reference's (the first framework's), per configuration.
-fn compare(table: &mut Table, title: &str, mine: &[&Row], value: Value) {
+/// reference's (the first framework's), per configuration; with
+/// `this_build`, also over figures of this build's step code alone.
+fn compare(table: &mut Table, title: &str, mine: &[&Row], value: Value, this_build_too: bool) {
     let frameworks = frameworks_of(mine);
     let Some(&reference) = frameworks.first().filter(|_| frameworks.len() > 1) else {
         return;
     };
     let configs: Vec<BTreeMap<Framework, f64>> = values(mine, value).into_values().collect();
+    let current = values(&this_build(mine), value);
     let older = |f: Framework| {
         mine.iter()
             .filter(|r| r.record.case.framework == f && value(r).is_some())
@@ -130,7 +174,7 @@ fn compare(table: &mut Table, title: &str, mine: &[&Row], value: Value) {
     for &f in &frameworks {
         let measured: Vec<&BTreeMap<Framework, f64>> =
             configs.iter().filter(|c| c.contains_key(&f)).collect();
-        let ratios = ratios(measured.iter().copied(), f, reference);
+        let all = ratios(measured.iter().copied(), f, reference);
         let shared: Vec<_> = measured.iter().filter(|c| c.len() > 1).collect();
         let best = shared
             .iter()
@@ -138,13 +182,13 @@ fn compare(table: &mut Table, title: &str, mine: &[&Row], value: Value) {
             .count();
         let (ratio, range) = if f == reference {
             (format!("1.00 ({reference})"), String::new())
-        } else if ratios.is_empty() {
+        } else if all.is_empty() {
             (String::from("-"), String::new())
         } else {
-            mean_and_range(&ratios)
+            mean_and_range(&all)
         };
         let older = older(f);
-        table.rows.push(vec![
+        let mut row = vec![
             Cell::label(title),
             Cell::label(f),
             Cell {
@@ -154,7 +198,16 @@ fn compare(table: &mut Table, title: &str, mine: &[&Row], value: Value) {
             Cell::number(ratio),
             Cell::number(range),
             Cell::number(format!("{best} of {}", shared.len())),
-        ]);
+        ];
+        if this_build_too {
+            let r = ratios(current.values(), f, reference);
+            let cell = ratio_cell(&r, f, reference);
+            row.push(match cell.text.is_empty() {
+                true => Cell::number("-"),
+                false => cell,
+            });
+        }
+        table.rows.push(row);
     }
 }
 
@@ -183,6 +236,8 @@ mod tests {
             // Alone in its configuration: counted, but neither compared
             // nor fastest.
             at(Framework::Candle, 16, 1.0, false),
+            // Older step code only: no ratio of this build's.
+            at(Framework::Tract, 8, 3.0, true),
         ];
         let s = summary(&rows).unwrap();
         let cells = s.table.unwrap().markdown_rows();
@@ -190,12 +245,25 @@ mod tests {
         assert_eq!(
             cells,
             [
-                [t, "tch", "2", "1.00 (tch)", "", "1 of 2"],
+                [t, "tch", "2", "1.00 (tch)", "", "1 of 2", "1.00 (tch, 2)"],
                 // One configuration: no range.
-                [t, "tch-jit", "1", "0.50", "", "1 of 1"],
-                [t, "candle", "3 (1 †)", "2.83", "2.00-4.00", "0 of 2"],
+                [t, "tch-jit", "1", "0.50", "", "1 of 1", "0.50 (1)"],
+                // This build's alone: batch 1 only (batch 8's is older).
+                [
+                    t,
+                    "candle",
+                    "3 (1 †)",
+                    "2.83",
+                    "2.00-4.00",
+                    "0 of 2",
+                    "2.00 (1)"
+                ],
+                [t, "tract", "1 (1 †)", "0.75", "", "0 of 1", "-"],
             ]
         );
+        // Without figures of older step code there is no such column.
+        let current = summary(&rows[..3]).unwrap();
+        assert_eq!(current.table.unwrap().columns.len(), 6);
         assert!(
             summary(&rows[..1]).is_none(),
             "one framework: nothing to compare"
