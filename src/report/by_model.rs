@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// Per table and model, each framework over the table's reference; `None`
 /// when no table has two frameworks or every table has a single model
-/// (the summary says it all then).
+/// (the summary says it all then), or no model has a ratio.
 pub(super) fn by_model(rows: &[Row]) -> Option<Section> {
     let tables: Vec<_> = compared(rows)
         .into_iter()
@@ -39,8 +39,10 @@ pub(super) fn by_model(rows: &[Row]) -> Option<Section> {
             let all = of_model(&configs, &model);
             let now = of_model(&current, &model);
             let mut row = vec![Cell::label(title), Cell::label(&model)];
+            let mut compared = false;
             for &f in &frameworks {
                 let r = ratios(all.iter().copied(), f, reference);
+                compared |= f != reference && !r.is_empty();
                 let mut cell = ratio_cell(&r, f, reference);
                 // Ratios with a figure of older step code on either side.
                 let older = r.len() - ratios(now.iter().copied(), f, reference).len();
@@ -49,14 +51,55 @@ pub(super) fn by_model(rows: &[Row]) -> Option<Section> {
                 }
                 row.push(cell);
             }
-            table.rows.push(row);
+            // A model no two frameworks both measured has nothing to say.
+            if compared {
+                table.rows.push(row);
+            }
         }
+    }
+    if table.rows.is_empty() {
+        return None;
+    }
+    // A framework no model shares with the reference has no column.
+    let kept: Vec<bool> = (0..table.columns.len())
+        .map(|i| i < 2 || table.rows.iter().any(|r| !r[i].text.is_empty()))
+        .collect();
+    keep(&mut table.columns, &kept);
+    for row in &mut table.rows {
+        keep(row, &kept);
     }
     Some(Section {
         title: "Summary by model".into(),
         text: vec!["Per table and model, each framework's step time (for GPU memory: NVML's figure for the process) over the table's reference (its first framework, as in the summary), as the geometric mean over the configurations both measured; in brackets the range and how many configurations (one alone: no range). Estimates and figures of older step code count, as in the summary (`n †`: how many of the ratios have one on either side); an empty cell: no configuration of that model measured by both.".into()],
         table: Some(table),
         ..Section::default()
+    })
+}
+
+/// `cells` less those whose place in `kept` is false (`retain` visits them
+/// in order).
+fn keep<T>(cells: &mut Vec<T>, kept: &[bool]) {
+    let mut k = kept.iter();
+    cells.retain(|_| *k.next().unwrap_or(&true));
+}
+
+/// The summary by model over the figures of this build's step code alone
+/// (what the frameworks run now); `None` where `rows` has no figure of
+/// older step code (the summary by model says it all then).
+pub(super) fn by_model_this_build(rows: &[Row]) -> Option<Section> {
+    if !rows.iter().any(Row::older_step_code) {
+        return None;
+    }
+    let current: Vec<Row> = rows
+        .iter()
+        .filter(|r| !r.older_step_code())
+        .cloned()
+        .collect();
+    let section = by_model(&current)?;
+    Some(Section {
+        title: "Summary by model, this build's step code only".into(),
+        text: vec!["The summary by model over the configurations where both figures were measured with this report's step code: what the frameworks run now.".into()],
+        ..section
     })
 }
 
@@ -98,11 +141,12 @@ mod tests {
         let s = by_model(&rows).unwrap();
         let cells = s.table.unwrap().markdown_rows();
         let t = "Train step time, GPU";
+        // candle shares no configuration with tch: no column.
         assert_eq!(
             cells,
             [
-                [t, "resnet18", "1.00 (tch, 2)", "2.00 (1.00-4.00, 2)", ""],
-                [t, "vgg16", "1.00 (tch, 1)", "0.50 (1)", ""],
+                [t, "resnet18", "1.00 (tch, 2)", "2.00 (1.00-4.00, 2)"],
+                [t, "vgg16", "1.00 (tch, 1)", "0.50 (1)"],
             ]
         );
         // A figure of older step code on either side of a ratio: counted.
@@ -113,17 +157,25 @@ mod tests {
         assert_eq!(
             cells,
             [
-                [
-                    t,
-                    "resnet18",
-                    "1.00 (tch, 2)",
-                    "2.00 (1.00-4.00, 2, 1 †)",
-                    ""
-                ],
-                [t, "vgg16", "1.00 (tch, 1, 1 †)", "0.50 (1, 1 †)", ""],
+                [t, "resnet18", "1.00 (tch, 2)", "2.00 (1.00-4.00, 2, 1 †)"],
+                [t, "vgg16", "1.00 (tch, 1, 1 †)", "0.50 (1, 1 †)"],
             ]
         );
+        // This build's alone: tch-jit over tch on resnet18 at batch 1; vgg16,
+        // which no two frameworks measured with it, has no row.
+        let s = by_model_this_build(&older).unwrap();
+        assert_eq!(
+            s.table.unwrap().markdown_rows(),
+            // candle, compared in no model, has no column.
+            [[t, "resnet18", "1.00 (tch, 2)", "1.00 (1)"]]
+        );
+        // tch-jit's figures all older: tch's alone compare with nothing.
+        older[1].record.settings.as_mut().unwrap().code = "0123456789abcdef".into();
+        older[6].record.settings.as_mut().unwrap().code = "0123456789abcdef".into();
+        assert!(by_model_this_build(&older).is_none());
         // One model: the summary says it all.
         assert!(by_model(&rows[..4]).is_none());
+        // No figure of older step code: no section of this build's alone.
+        assert!(by_model_this_build(&rows).is_none());
     }
 }

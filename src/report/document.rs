@@ -91,6 +91,7 @@ pub fn document(rows: &[Row]) -> Vec<Section> {
     let mut notes: Vec<String> = Vec::new();
     let mut out: Vec<Section> = super::summary::summary(rows).into_iter().collect();
     out.extend(super::by_model::by_model(rows));
+    out.extend(super::by_model::by_model_this_build(rows));
     for (device, phase, title) in SECTIONS {
         let mine = timed(rows, device, phase);
         if !mine.is_empty() {
