@@ -157,7 +157,7 @@ pub(super) fn ratio_cell(ratios: &[f64], f: Framework, reference: Framework) -> 
 
 /// One table's rows of the summary: each framework's `value` over the
 /// reference's (the first framework's), per configuration; with
-/// `this_build`, also over figures of this build's step code alone.
+/// `this_build_too`, also over figures of this build's step code alone.
 fn compare(table: &mut Table, title: &str, mine: &[&Row], value: Value, this_build_too: bool) {
     let frameworks = frameworks_of(mine);
     let Some(&reference) = frameworks.first().filter(|_| frameworks.len() > 1) else {
