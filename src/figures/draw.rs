@@ -59,13 +59,7 @@ pub(super) fn draw(f: &Figure, path: &Path) -> Result<()> {
         .map_err(|e| err(&e))?;
     legend(&header, f).map_err(|e| err(&e))?;
     for (area, panel) in body.split_evenly((rows, columns)).iter().zip(&f.panels) {
-        let values = panel.points.values().flatten().flat_map(|p| {
-            let (low, high) = p.interval.unwrap_or((p.value, p.value));
-            [p.value, low, high]
-        });
-        let min = values.clone().fold(f64::INFINITY, f64::min);
-        let max = values.fold(0f64, f64::max);
-        let axis = Axis::of(f.scale, min, max);
+        let axis = axis(f, panel);
         let range = axis.floor..axis.top;
         if axis.log {
             // Labelled at 1, 2 and 5 times a power of ten, light lines at
@@ -86,6 +80,12 @@ pub(super) fn draw(f: &Figure, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Panel `p`'s value axis in figure `f`.
+fn axis(f: &Figure, p: &Panel) -> Axis {
+    let (min, max) = p.span();
+    Axis::of(f.scale, min, max)
+}
+
 /// A panel's value axis: its bottom and top, the height failures are
 /// marked at, and whether it is logarithmic.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -97,6 +97,11 @@ struct Axis {
 }
 
 impl Axis {
+    /// Whether `v` is within the axis (else drawn at its edge).
+    fn holds(&self, v: f64) -> bool {
+        (self.floor..=self.top).contains(&v)
+    }
+
     /// The axis of a panel whose values run from `min` to `max`: ratios to
     /// the fastest (each at least 1) from just under 1, lower on a tall
     /// panel; ratios either side of 1 from under the least to over the
@@ -164,49 +169,65 @@ fn opacity(p: &Point) -> f64 {
 }
 
 /// The legend, below the title: each series' colour on one line, what
-/// the marks and axes mean on the next (a failure's cross and a faded
-/// mark only where the figure has one).
+/// the marks and axes mean on the next (a failure's cross, a faded mark
+/// and a mark beyond the axis only where the figure has one).
 fn legend(header: &DrawingArea<SVGBackend, Shift>, f: &Figure) -> Result<(), String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let grey = RGBColor(90, 90, 90);
     let outline = BLACK.stroke_width(2);
-    // (a circle's style, or a cross; the text; its colour)
-    type Item = (Option<Option<ShapeStyle>>, String, RGBColor);
-    let series: Vec<Item> = f
+    /// A legend item's key.
+    enum Key {
+        Circle(ShapeStyle),
+        Triangle(ShapeStyle),
+        Cross,
+        None,
+    }
+    let series: Vec<(Key, String, RGBColor)> = f
         .series
         .iter()
         .map(|s| {
             let dot = mark(s.colour, &Point::default());
-            (Some(Some(dot)), s.name.clone(), BLACK)
+            (Key::Circle(dot), s.name.clone(), BLACK)
         })
         .collect();
-    let mut marks: Vec<Item> = vec![(Some(Some(outline)), "estimate".into(), grey)];
+    let mut marks = vec![(Key::Circle(outline), "estimate".to_string(), grey)];
     let points = || f.panels.iter().flat_map(|p| p.points.values());
     if points().any(Option::is_none) {
-        marks.push((Some(None), f.failed.into(), grey));
+        marks.push((Key::Cross, f.failed.into(), grey));
     }
-    let older = points().flatten().any(|p| p.older);
-    if older {
-        let faded = BLACK.mix(FADED).filled();
+    let faded = BLACK.mix(FADED).filled();
+    if points().flatten().any(|p| p.older) {
         let text = "older step code (\u{2020} in report.md)".into();
-        marks.push((Some(Some(faded)), text, grey));
+        marks.push((Key::Circle(faded), text, grey));
+    }
+    let beyond = f.panels.iter().any(|p| {
+        let axis = axis(f, p);
+        p.points.values().flatten().any(|v| !axis.holds(v.value))
+    });
+    if beyond {
+        marks.push((
+            Key::Triangle(faded),
+            "beyond the axis, at its edge".into(),
+            grey,
+        ));
     }
     let mut how = "a panel per model; x: input size, batch".to_string();
     if points().flatten().any(|p| p.interval.is_some()) {
         how.push_str("; whiskers: 95% intervals");
     }
-    marks.push((None, how, grey));
+    marks.push((Key::None, how, grey));
     for (items, y) in [(series, 40), (marks, 60)] {
         let mut x = 20;
-        for (marker, text, colour) in items {
+        for (key, text, colour) in items {
             let font = ("sans-serif", 14).into_font().color(&colour);
-            match marker {
-                Some(Some(style)) => header.draw(&Circle::new((x, y), 5, style)),
-                Some(None) => header.draw(&Cross::new((x, y), 5, outline)),
-                None => Ok(()),
+            match key {
+                Key::Circle(style) => header.draw(&Circle::new((x, y), 5, style)),
+                Key::Triangle(style) => header.draw(&TriangleMarker::new((x, y), 6, style)),
+                Key::Cross => header.draw(&Cross::new((x, y), 5, outline)),
+                Key::None => Ok(()),
             }
             .map_err(|x| e(&x))?;
-            x += if marker.is_some() { 10 } else { 0 };
+            x += if matches!(key, Key::None) { 0 } else { 10 };
             let (w, _) = header.estimate_text_size(&text, &font).map_err(|x| e(&x))?;
             let style = font.pos(Pos::new(HPos::Left, VPos::Center));
             header
@@ -303,11 +324,14 @@ where
         }
         k = end;
     }
+    // A value beyond the axis (only older step code's can be: `Panel::span`)
+    // is drawn at its edge.
+    let fit = |v: f64| v.clamp(floor, top);
     for (i, series) in f.series.iter().enumerate() {
         let point = |k: usize| p.points.get(&(i, p.configurations[k]));
         let runs = p.lines(i).into_iter().map(|run| {
             run.into_iter()
-                .map(|(k, v)| (at(k, i), v))
+                .map(|(k, v)| (at(k, i), fit(v)))
                 .collect::<Vec<_>>()
         });
         let style = series.colour.stroke_width(2);
@@ -322,20 +346,21 @@ where
                     // The whisker first, so that the mark covers its middle.
                     if let Some((low, high)) = v.interval {
                         let whisker = PathElement::new(
-                            vec![(at(k, i), low), (at(k, i), high)],
+                            vec![(at(k, i), fit(low)), (at(k, i), fit(high))],
                             series.colour.mix(0.7 * opacity(v)).stroke_width(1),
                         );
                         chart
                             .draw_series(std::iter::once(whisker))
                             .map_err(|x| e(&x))?;
                     }
-                    chart
-                        .draw_series(std::iter::once(Circle::new(
-                            (at(k, i), v.value),
-                            4,
-                            mark(series.colour, v),
-                        )))
-                        .map(|_| ())
+                    let (x, y) = (at(k, i), fit(v.value));
+                    let style = mark(series.colour, v);
+                    if axis.holds(v.value) {
+                        chart.draw_series(std::iter::once(Circle::new((x, y), 4, style)))
+                    } else {
+                        chart.draw_series(std::iter::once(TriangleMarker::new((x, y), 6, style)))
+                    }
+                    .map(|_| ())
                 }
                 Some(None) => chart
                     .draw_series(std::iter::once(Cross::new(

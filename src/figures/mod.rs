@@ -45,6 +45,38 @@ struct Panel {
 }
 
 impl Panel {
+    /// The least and greatest values the panel's axis spans: its points'
+    /// and their intervals', but for those [`Panel::far_off`], which sit at
+    /// the axis' edge instead of squeezing the rest.
+    fn span(&self) -> (f64, f64) {
+        let values = self
+            .points
+            .iter()
+            .filter_map(|((s, _), p)| p.as_ref().map(|p| (*s, p)))
+            .filter(|(s, p)| !self.far_off(*s, p))
+            .flat_map(|(_, p)| {
+                let (low, high) = p.interval.unwrap_or((p.value, p.value));
+                [p.value, low, high]
+            });
+        let min = values.clone().fold(f64::INFINITY, f64::min);
+        (min, values.fold(0f64, f64::max))
+    }
+
+    /// Whether `p`, a point of series `s`, is of older step code and more
+    /// than 10x beyond that series' points of this build's in the panel
+    /// (tch-jit's 118x with its CUDA fuser, since turned off, beside its
+    /// 0.95-1.25x now): what the series measures now says it is stale.
+    fn far_off(&self, s: usize, p: &Point) -> bool {
+        let now = self
+            .points
+            .iter()
+            .filter(|((series, _), _)| *series == s)
+            .filter_map(|(_, q)| q.filter(|q| !q.older).map(|q| q.value));
+        let min = now.clone().fold(f64::INFINITY, f64::min);
+        let max = now.fold(0f64, f64::max);
+        p.older && min.is_finite() && (p.value > max * 10.0 || p.value < min / 10.0)
+    }
+
     /// Series `s`'s lines: its measured points (configuration's index,
     /// value) in runs of one input size, broken where a point is missing
     /// or failed; runs of one point are left to their mark.
@@ -544,6 +576,47 @@ mod tests {
         assert_eq!(circle(&hex(Framework::Tch)), [false, false], "{svg}");
         let svg = svg_of(&relative_times(&[&current], "current"));
         assert!(!svg.contains("older step code"), "{svg}");
+    }
+
+    /// A point of older step code far beyond its own series' points of
+    /// this build (tch-jit's since fixed 118x) does not set its panel's
+    /// axis: it is drawn at the axis' edge, as a triangle the legend
+    /// explains; a series with no point of this build keeps its own.
+    #[test]
+    fn stale_points_far_beyond_their_series_sit_at_the_axis_edge() {
+        let of_older = |f: Framework, batch: usize, ns: f64| {
+            let mut r = measured(f, "resnet18", 224, batch, ns);
+            if let Some(s) = r.record.settings.as_mut() {
+                s.code = "0123456789abcdef".into();
+            }
+            r
+        };
+        let tch = [1, 8].map(|b| measured(Framework::Tch, "resnet18", 224, b, 1e6));
+        let jit_now = measured(Framework::TchJit, "resnet18", 224, 1, 1.2e6);
+        let jit_then = of_older(Framework::TchJit, 8, 100e6);
+        let rows = [&tch[0], &tch[1], &jit_now, &jit_then];
+        let f = relative_times(&rows, "far");
+        assert_eq!(f.panels[0].span(), (1.0, 1.2));
+        let svg = svg_of(&f);
+        assert!(svg.contains("beyond the axis"), "{svg}");
+        let count = |svg: &str, tag: &str| {
+            let jit = hex(Framework::TchJit);
+            svg.split(tag)
+                .skip(1)
+                .filter(|s| s[..s.find('>').unwrap()].contains(&jit))
+                .count()
+        };
+        // The legend's dot and the point of this build; the other a triangle.
+        assert_eq!((count(&svg, "<circle"), count(&svg, "<polygon")), (2, 1));
+        // candle's older points, its only ones, set the axis.
+        let candle = of_older(Framework::Candle, 1, 30e6);
+        let f = relative_times(&[&tch[0], &tch[1], &jit_now, &jit_then, &candle], "c");
+        assert_eq!(f.panels[0].span(), (1.0, 30.0));
+        // Within 10x of this build's: an older point sets the axis too.
+        let near = of_older(Framework::TchJit, 8, 5e6);
+        let f = relative_times(&[&tch[0], &tch[1], &jit_now, &near], "near");
+        assert_eq!(f.panels[0].span(), (1.0, 5.0));
+        assert!(!svg_of(&f).contains("beyond the axis"));
     }
 
     /// The study's question on a table this run answers: its ratio in
