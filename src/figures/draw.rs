@@ -57,9 +57,10 @@ pub(super) fn draw(f: &Figure, path: &Path) -> Result<()> {
             ("sans-serif", 20).into_font(),
         ))
         .map_err(|e| err(&e))?;
-    legend(&header, f).map_err(|e| err(&e))?;
-    for (area, panel) in body.split_evenly((rows, columns)).iter().zip(&f.panels) {
-        let axis = axis(f, panel);
+    let axes: Vec<Axis> = f.panels.iter().map(|p| axis(f, p)).collect();
+    legend(&header, f, &axes).map_err(|e| err(&e))?;
+    let panels = body.split_evenly((rows, columns));
+    for ((area, panel), &axis) in panels.iter().zip(&f.panels).zip(&axes) {
         let range = axis.floor..axis.top;
         if axis.log {
             // Labelled at 1, 2 and 5 times a power of ten, light lines at
@@ -170,8 +171,13 @@ fn opacity(p: &Point) -> f64 {
 
 /// The legend, below the title: each series' colour on one line, what
 /// the marks and axes mean on the next (a failure's cross, a faded mark
-/// and a mark beyond the axis only where the figure has one).
-fn legend(header: &DrawingArea<SVGBackend, Shift>, f: &Figure) -> Result<(), String> {
+/// and a mark beyond its panel's axis (`axes`) only where the figure has
+/// one).
+fn legend(
+    header: &DrawingArea<SVGBackend, Shift>,
+    f: &Figure,
+    axes: &[Axis],
+) -> Result<(), String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let grey = RGBColor(90, 90, 90);
     let outline = BLACK.stroke_width(2);
@@ -200,10 +206,11 @@ fn legend(header: &DrawingArea<SVGBackend, Shift>, f: &Figure) -> Result<(), Str
         let text = "older step code (\u{2020} in report.md)".into();
         marks.push((Key::Circle(faded), text, grey));
     }
-    let beyond = f.panels.iter().any(|p| {
-        let axis = axis(f, p);
-        p.points.values().flatten().any(|v| !axis.holds(v.value))
-    });
+    let beyond = f
+        .panels
+        .iter()
+        .zip(axes)
+        .any(|(p, axis)| p.points.values().flatten().any(|v| !axis.holds(v.value)));
     if beyond {
         marks.push((
             Key::Triangle(faded),

@@ -46,35 +46,37 @@ struct Panel {
 
 impl Panel {
     /// The least and greatest values the panel's axis spans: its points'
-    /// and their intervals', but for those [`Panel::far_off`], which sit at
-    /// the axis' edge instead of squeezing the rest.
+    /// and their intervals', but for those of older step code more than
+    /// 10x beyond their own series' points of this build's in the panel
+    /// (tch-jit's 118x with its CUDA fuser, since turned off, beside its
+    /// 0.95-1.25x now: what the series measures now says they are stale),
+    /// which sit at the axis' edge instead of squeezing the rest.
     fn span(&self) -> (f64, f64) {
-        let values = self
-            .points
-            .iter()
-            .filter_map(|((s, _), p)| p.as_ref().map(|p| (*s, p)))
-            .filter(|(s, p)| !self.far_off(*s, p))
+        let measured = || {
+            self.points
+                .iter()
+                .filter_map(|((s, _), p)| p.as_ref().map(|p| (*s, p)))
+        };
+        // Each series' least and greatest value of this build's.
+        let mut now: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
+        for (s, p) in measured().filter(|(_, p)| !p.older) {
+            let (lo, hi) = now.entry(s).or_insert((p.value, p.value));
+            (*lo, *hi) = (lo.min(p.value), hi.max(p.value));
+        }
+        let far_off = |s: usize, p: &Point| {
+            p.older
+                && now
+                    .get(&s)
+                    .is_some_and(|&(lo, hi)| p.value > hi * 10.0 || p.value < lo / 10.0)
+        };
+        let values = measured()
+            .filter(|(s, p)| !far_off(*s, p))
             .flat_map(|(_, p)| {
                 let (low, high) = p.interval.unwrap_or((p.value, p.value));
                 [p.value, low, high]
             });
         let min = values.clone().fold(f64::INFINITY, f64::min);
         (min, values.fold(0f64, f64::max))
-    }
-
-    /// Whether `p`, a point of series `s`, is of older step code and more
-    /// than 10x beyond that series' points of this build's in the panel
-    /// (tch-jit's 118x with its CUDA fuser, since turned off, beside its
-    /// 0.95-1.25x now): what the series measures now says it is stale.
-    fn far_off(&self, s: usize, p: &Point) -> bool {
-        let now = self
-            .points
-            .iter()
-            .filter(|((series, _), _)| *series == s)
-            .filter_map(|(_, q)| q.filter(|q| !q.older).map(|q| q.value));
-        let min = now.clone().fold(f64::INFINITY, f64::min);
-        let max = now.fold(0f64, f64::max);
-        p.older && min.is_finite() && (p.value > max * 10.0 || p.value < min / 10.0)
     }
 
     /// Series `s`'s lines: its measured points (configuration's index,
