@@ -1,10 +1,11 @@
 //! How much of a grid a report holds: which benchmarks of a selection (the
 //! one `--list` prints and a run measures) have a record, and which remain.
 
-use super::{Row, Section};
+use super::{Cell, Row, Section, Table};
 use crate::grid::{Case, Grid, Group};
+use crate::identities::Framework;
 use crate::record::Again;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The benchmarks a report was expected to hold, and those it lacks.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +24,27 @@ pub struct Coverage {
     /// Recorded benchmarks outside the selection (a folder that earlier
     /// runs with other settings also wrote to): in the tables too.
     pub outside: usize,
+    /// Per group (`model/device/phase`, in the grid's order) and framework,
+    /// what a resumed run measures: the never recorded, and the recorded
+    /// it measures again. Groups with neither are left out.
+    pub by_group: Vec<(String, BTreeMap<Framework, ToMeasure>)>,
+}
+
+/// One group's and framework's share of what a resumed run measures.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ToMeasure {
+    /// Never recorded.
+    pub missing: usize,
+    /// Recorded, measured again (older step code, or failed by a shorter
+    /// limit than the framework's now).
+    pub again: usize,
+}
+
+impl std::ops::AddAssign for ToMeasure {
+    fn add_assign(&mut self, other: Self) {
+        self.missing += other.missing;
+        self.again += other.again;
+    }
 }
 
 /// The missing ids a report lists before it says "and N more".
@@ -43,17 +65,40 @@ impl Coverage {
             stale: 0,
             retried: 0,
             outside: recorded.keys().filter(|id| !selected.contains(*id)).count(),
+            by_group: Vec::new(),
         };
-        for ((_, k), id) in cases.iter().zip(&ids) {
-            let Some(r) = recorded.get(id.as_str()) else {
-                c.missing.push(id.clone());
-                continue;
+        for ((g, k), id) in cases.iter().zip(&ids) {
+            let share = match recorded.get(id.as_str()) {
+                None => {
+                    c.missing.push(id.clone());
+                    ToMeasure {
+                        missing: 1,
+                        again: 0,
+                    }
+                }
+                Some(r) => match r.record.measured_again(grid.time_limit(k.framework)) {
+                    None => continue,
+                    Some(why) => {
+                        match why {
+                            Again::OlderStepCode => c.stale += 1,
+                            Again::ShorterLimit => c.retried += 1,
+                        }
+                        ToMeasure {
+                            missing: 0,
+                            again: 1,
+                        }
+                    }
+                },
             };
-            match r.record.measured_again(grid.time_limit(k.framework)) {
-                Some(Again::OlderStepCode) => c.stale += 1,
-                Some(Again::ShorterLimit) => c.retried += 1,
-                None => {}
-            }
+            let group = g.id();
+            let at = match c.by_group.iter().position(|(id, _)| *id == group) {
+                Some(at) => at,
+                None => {
+                    c.by_group.push((group, BTreeMap::new()));
+                    c.by_group.len() - 1
+                }
+            };
+            *c.by_group[at].1.entry(k.framework).or_default() += share;
         }
         c
     }
@@ -125,12 +170,62 @@ impl Coverage {
         }
         Some(Section {
             title: "Remaining benchmarks".into(),
-            text: vec![format!(
-                "Not recorded yet: {}, in the order a run measures them.",
-                self.missing.len()
-            )],
+            text: vec![
+                format!(
+                    "Not recorded yet: {}. Per group and framework, what a resumed run measures: the benchmarks not recorded yet and, in brackets, the recorded ones it measures again (older step code, or failed by a shorter time limit than their framework's now).",
+                    self.missing.len()
+                ),
+                format!(
+                    "After the table, {} in the order one run of the whole selection measures them (scripts/gpu-grid.sh's passes go a few frameworks at a time).",
+                    match self.missing.len() > LISTED {
+                        true => format!("the first {LISTED} not recorded yet"),
+                        false => "those not recorded yet".to_string(),
+                    }
+                ),
+            ],
+            table: Some(self.remaining_table()),
             items,
             ..Section::default()
         })
+    }
+
+    /// `by_group` as a table: a row per group and a last row of sums, a
+    /// column per framework with something left and a last of sums.
+    fn remaining_table(&self) -> Table {
+        let mut sums: BTreeMap<Framework, ToMeasure> = BTreeMap::new();
+        for (fw, s) in self.by_group.iter().flat_map(|(_, shares)| shares) {
+            *sums.entry(*fw).or_default() += *s;
+        }
+        let frameworks: Vec<Framework> = sums.keys().copied().collect();
+        let row = |label: &str, shares: &BTreeMap<Framework, ToMeasure>| {
+            let mut cells = vec![Cell::label(label)];
+            cells.extend(frameworks.iter().map(|fw| cell(shares.get(fw).copied())));
+            let mut all = ToMeasure::default();
+            shares.values().for_each(|s| all += *s);
+            cells.push(cell(Some(all)));
+            cells
+        };
+        let mut rows: Vec<Vec<Cell>> = self
+            .by_group
+            .iter()
+            .map(|(group, shares)| row(group, shares))
+            .collect();
+        rows.push(row("all", &sums));
+        let mut columns = vec!["group".to_string()];
+        columns.extend(frameworks.iter().map(|fw| fw.name().to_string()));
+        columns.push("all".into());
+        Table { columns, rows }
+    }
+}
+
+/// `12 (4)`: never recorded, and recorded but measured again; empty for
+/// nothing.
+fn cell(share: Option<ToMeasure>) -> Cell {
+    let Some(s) = share.filter(|s| s.missing + s.again > 0) else {
+        return Cell::number("");
+    };
+    Cell {
+        bracket: (s.again > 0).then(|| s.again.to_string()),
+        ..Cell::number(s.missing)
     }
 }
