@@ -479,6 +479,13 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
         ),
         "{md}"
     );
+    // In the table, ort's cell, selected and not recorded, waits (`…`),
+    // said under the table.
+    assert!(
+        md.contains("| resnet18 | 64 | 2 | ~2.00 ms (1.00) | - [1]† | … |"),
+        "{md}"
+    );
+    assert!(md.contains("\n\n… (1 cells): not recorded yet"), "{md}");
     // What remains comes last, after the tables: per group and framework
     // the never recorded and, in brackets, those measured again (candle's
     // older step code), then the never recorded by id.

@@ -3,10 +3,13 @@
 //! as the HTML index page, so the two always say the same.
 
 use super::{
-    appendix, by_configuration, format_ns, frameworks_of, machines, timed, unique, Row, SECTIONS,
+    appendix, by_configuration, format_ns, frameworks_of, machines, timed, unique, Configuration,
+    Row, SECTIONS,
 };
+use crate::grid::{Case, Group};
 use crate::identities::Framework;
 use crate::malloc::Malloc;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// One section: a heading, paragraphs, a table, a list.
 #[derive(Clone, Debug, Default)]
@@ -88,22 +91,41 @@ impl Cell {
 /// the study's own ratios beside this run's, the estimates, the time per
 /// benchmark, and the failures the cells refer to.
 pub fn document(rows: &[Row]) -> Vec<Section> {
+    document_expecting(rows, &[])
+}
+
+/// [`document`] of a run or grid that selected `expected`: its benchmarks
+/// that no row records are `…` in the tables (rows added where a
+/// configuration has none), so that a blank cell only means a framework
+/// the selection does not run there.
+pub fn document_expecting(rows: &[Row], expected: &[(Group, Case)]) -> Vec<Section> {
+    let pending = pending(rows, expected);
     let mut notes: Vec<String> = Vec::new();
     let mut out: Vec<Section> = super::summary::summary(rows).into_iter().collect();
     out.extend(super::by_model::by_model(rows));
     out.extend(super::by_model::by_model_this_build(rows));
     for (device, phase, title) in SECTIONS {
         let mine = timed(rows, device, phase);
-        if !mine.is_empty() {
-            out.push(time_table(title, &mine, &mut notes));
+        let waiting: BTreeSet<(Configuration, Framework)> = pending
+            .iter()
+            .filter(|(g, _, _)| g.device.to_string() == device && g.phase == phase)
+            .map(|(_, c, f)| (c.clone(), *f))
+            .collect();
+        if !mine.is_empty() || !waiting.is_empty() {
+            out.push(time_table(title, &mine, &waiting, &mut notes));
         }
     }
     let gpu: Vec<&Row> = rows
         .iter()
         .filter(|r| r.record.group.device.is_gpu())
         .collect();
-    if !gpu.is_empty() {
-        out.push(memory_table(&gpu, &mut notes));
+    let waiting: BTreeSet<(Configuration, (String, Framework))> = pending
+        .iter()
+        .filter(|(g, _, _)| g.device.is_gpu())
+        .map(|(g, c, f)| (c.clone(), (g.phase.to_string(), *f)))
+        .collect();
+    if !gpu.is_empty() || !waiting.is_empty() {
+        out.push(memory_table(&gpu, &waiting, &mut notes));
     }
     out.extend(super::study::study(rows));
     out.extend(appendix::estimates(rows));
@@ -121,10 +143,19 @@ pub fn document(rows: &[Row]) -> Vec<Section> {
 
 /// Step time per configuration and framework: the mean, and in brackets
 /// the time relative to the fastest framework of the row.
-fn time_table(title: &str, mine: &[&Row], notes: &mut Vec<String>) -> Section {
-    // Only the frameworks this section has (no empty train columns for
-    // inference engines).
-    let frameworks = frameworks_of(mine);
+fn time_table(
+    title: &str,
+    mine: &[&Row],
+    waiting: &BTreeSet<(Configuration, Framework)>,
+    notes: &mut Vec<String>,
+) -> Section {
+    // Only the frameworks this section has or waits for (no empty train
+    // columns for inference engines).
+    let frameworks = unique(
+        frameworks_of(mine)
+            .into_iter()
+            .chain(waiting.iter().map(|(_, f)| *f)),
+    );
     let machines = machines(mine.iter().copied());
     let mixed = machines.len() > 1;
     let mut table = Table {
@@ -135,14 +166,16 @@ fn time_table(title: &str, mine: &[&Row], notes: &mut Vec<String>) -> Section {
             .collect(),
         rows: vec![],
     };
-    for ((model, size, batch), cells) in by_configuration(mine, |r| r.record.case.framework) {
+    let by_config = with_waiting(by_configuration(mine, |r| r.record.case.framework), waiting);
+    for ((model, size, batch), cells) in by_config {
+        let configuration = (model.clone(), size, batch);
         let fastest = cells
             .values()
             .filter_map(|r| r.mean())
             .fold(f64::INFINITY, f64::min);
         let mut row = vec![Cell::label(model), Cell::number(size), Cell::number(batch)];
         row.extend(frameworks.iter().map(|f| match cells.get(f) {
-            None => Cell::default(),
+            None => waiting_cell(waiting.contains(&(configuration.clone(), *f))),
             Some(r) => {
                 let mut cell = match r.mean() {
                     Some(mean) => Cell {
@@ -174,18 +207,29 @@ fn time_table(title: &str, mine: &[&Row], notes: &mut Vec<String>) -> Section {
     }
     Section {
         title: title.into(),
-        text: [say_machines(&machines), say_malloc(mine), say_older(mine)].concat(),
+        text: [
+            say_machines(&machines),
+            say_malloc(mine),
+            say_older(mine),
+            say_waiting(waiting.len()),
+        ]
+        .concat(),
         table: Some(table),
         ..Section::default()
     }
 }
 
 /// NVML's process memory per configuration, framework and phase.
-fn memory_table(gpu: &[&Row], notes: &mut Vec<String>) -> Section {
+fn memory_table(
+    gpu: &[&Row],
+    waiting: &BTreeSet<(Configuration, (String, Framework))>,
+    notes: &mut Vec<String>,
+) -> Section {
     // Inference before train, as the reports always had them.
     let columns: Vec<(String, Framework)> = unique(
         gpu.iter()
-            .map(|r| (r.record.group.phase.to_string(), r.record.case.framework)),
+            .map(|r| (r.record.group.phase.to_string(), r.record.case.framework))
+            .chain(waiting.iter().map(|(_, c)| c.clone())),
     );
     let mut table = Table {
         columns: ["model", "size", "batch"]
@@ -198,10 +242,11 @@ fn memory_table(gpu: &[&Row], notes: &mut Vec<String>) -> Section {
     let by_config = by_configuration(gpu, |r| {
         (r.record.group.phase.to_string(), r.record.case.framework)
     });
-    for ((model, size, batch), cells) in by_config {
+    for ((model, size, batch), cells) in with_waiting(by_config, waiting) {
+        let configuration = (model.clone(), size, batch);
         let mut row = vec![Cell::label(model), Cell::number(size), Cell::number(batch)];
         row.extend(columns.iter().map(|c| match cells.get(c) {
-            None => Cell::default(),
+            None => waiting_cell(waiting.contains(&(configuration.clone(), c.clone()))),
             Some(r) => {
                 let mut cell = match r.memory() {
                     Some(m) => {
@@ -223,9 +268,58 @@ fn memory_table(gpu: &[&Row], notes: &mut Vec<String>) -> Section {
     }
     Section {
         title: "GPU memory (MiB, NVML, process; peak during preparation in brackets)".into(),
-        text: [say_machines(&machines(gpu.iter().copied())), say_older(gpu)].concat(),
+        text: [
+            say_machines(&machines(gpu.iter().copied())),
+            say_older(gpu),
+            say_waiting(waiting.len()),
+        ]
+        .concat(),
         table: Some(table),
         ..Section::default()
+    }
+}
+
+/// The mark of a selected benchmark no row records yet.
+pub(super) const WAITING: &str = "…";
+
+/// The selected benchmarks of `expected` that none of `rows` records: their
+/// group, configuration and framework.
+fn pending(rows: &[Row], expected: &[(Group, Case)]) -> Vec<(Group, Configuration, Framework)> {
+    let recorded: HashSet<&str> = rows.iter().map(|r| r.record.id.as_str()).collect();
+    expected
+        .iter()
+        .filter(|(g, k)| !recorded.contains(g.bench_id(k).as_str()))
+        .map(|(g, k)| (g.clone(), (g.model.clone(), k.size, k.batch), k.framework))
+        .collect()
+}
+
+/// A table's rows by configuration with a row for every configuration
+/// that only waits.
+fn with_waiting<'a, K: Ord>(
+    mut by_config: BTreeMap<Configuration, BTreeMap<K, &'a Row>>,
+    waiting: &BTreeSet<(Configuration, impl Ord)>,
+) -> BTreeMap<Configuration, BTreeMap<K, &'a Row>> {
+    for (configuration, _) in waiting {
+        by_config.entry(configuration.clone()).or_default();
+    }
+    by_config
+}
+
+/// A cell with no record: `…` where the selection waits for one, else blank.
+fn waiting_cell(waits: bool) -> Cell {
+    match waits {
+        true => Cell::number(WAITING),
+        false => Cell::default(),
+    }
+}
+
+/// What `…` means, when a table has one.
+fn say_waiting(n: usize) -> Vec<String> {
+    match n {
+        0 => vec![],
+        n => vec![format!(
+            "{WAITING} ({n} cells): not recorded yet; a resumed run measures them (\"Remaining benchmarks\", last); a blank cell is one the selection does not run."
+        )],
     }
 }
 
@@ -354,5 +448,68 @@ mod tests {
         assert!(current
             .iter()
             .all(|s| s.text.iter().all(|t| !t.contains('†'))));
+    }
+
+    /// A selected benchmark with no record waits (`…`) in its cell, in a
+    /// row of its own where its configuration has no record at all, in the
+    /// time table and the memory table; a framework the selection does not
+    /// run at a configuration stays blank.
+    #[test]
+    fn selected_benchmarks_not_recorded_yet_wait_in_the_tables() {
+        use crate::grid::{Case, Group};
+        use crate::identities::{Device, Phase};
+        let rows = [
+            row(Framework::Tch, code(Framework::Tch)),
+            row(Framework::Candle, code(Framework::Candle)),
+        ];
+        let group = Group {
+            model: "resnet18".into(),
+            device: Device::Gpu(0),
+            phase: Phase::Train,
+        };
+        let case = |framework, batch| Case {
+            framework,
+            size: 224,
+            batch,
+        };
+        let expected = [
+            (group.clone(), case(Framework::Tch, 1)),
+            (group.clone(), case(Framework::Candle, 1)),
+            (group.clone(), case(Framework::TchJit, 1)),
+            (group.clone(), case(Framework::Tch, 8)),
+        ];
+        let doc = document_expecting(&rows, &expected);
+        let table = |title: &str| {
+            let s = doc.iter().find(|s| s.title.starts_with(title)).unwrap();
+            (s.table.as_ref().unwrap().markdown_rows(), s.text.clone())
+        };
+        let (train, text) = table("Train step time, GPU");
+        assert_eq!(
+            train,
+            [
+                [
+                    "resnet18",
+                    "224",
+                    "1",
+                    "~1.00 ms (1.00)",
+                    "…",
+                    "~1.00 ms (1.00)"
+                ],
+                ["resnet18", "224", "8", "…", "", ""],
+            ]
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("… (2 cells): not recorded yet")),
+            "{text:?}"
+        );
+        let (memory, _) = table("GPU memory");
+        assert_eq!(memory[1][3..], ["…", "", ""]);
+        // Without a selection, nothing waits.
+        assert!(document(&rows).iter().all(|s| s.table.iter().all(|t| t
+            .markdown_rows()
+            .concat()
+            .iter()
+            .all(|c| c != "…"))));
     }
 }
