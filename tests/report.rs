@@ -537,6 +537,18 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
         "{}",
         at(&grid)
     );
+    // Nothing missing, two to measure again: what remains is still counted
+    // per group and framework, with no list of ids.
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.trim_end().ends_with(
+            "## Remaining benchmarks\n\nNot recorded yet: 0. Per group and framework, what a resumed run measures: the benchmarks not recorded yet and, in brackets, the recorded ones it measures again (older step code, or failed by a shorter time limit than their framework's now).\n\n\
+             | group | candle | ort | all |\n|---|---|---|---|\n\
+             | resnet18/cpu/inference | 0 (1) | 0 (1) | 0 (2) |\n\
+             | all | 0 (1) | 0 (1) | 0 (2) |"
+        ),
+        "{md}"
+    );
     grid.time_limit_seconds = 60.0;
     assert!(
         at(&grid).starts_with("3 of 3 selected benchmarks recorded (1 of them with older step code, which a resumed run measures again); 0 remain"),

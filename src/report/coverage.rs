@@ -153,10 +153,12 @@ impl Coverage {
         }
     }
 
-    /// The report's last section, when any remain: the first missing ids
-    /// (after the tables, which are what a reader opens the report for).
+    /// The report's last section, when a resumed run has anything to
+    /// measure (never recorded, or recorded and measured again): how much
+    /// per group and framework, then the first missing ids (after the
+    /// tables, which are what a reader opens the report for).
     pub fn remaining(&self) -> Option<Section> {
-        if self.missing.is_empty() {
+        if self.by_group.is_empty() {
             return None;
         }
         let mut items: Vec<String> = self
@@ -168,21 +170,22 @@ impl Coverage {
         if self.missing.len() > LISTED {
             items.push(format!("and {} more", self.missing.len() - LISTED));
         }
+        let mut text = vec![format!(
+            "Not recorded yet: {}. Per group and framework, what a resumed run measures: the benchmarks not recorded yet and, in brackets, the recorded ones it measures again (older step code, or failed by a shorter time limit than their framework's now).",
+            self.missing.len()
+        )];
+        if !self.missing.is_empty() {
+            text.push(format!(
+                "After the table, {} in the order one run of the whole selection measures them (scripts/gpu-grid.sh's passes go a few frameworks at a time).",
+                match self.missing.len() > LISTED {
+                    true => format!("the first {LISTED} not recorded yet"),
+                    false => "those not recorded yet".to_string(),
+                }
+            ));
+        }
         Some(Section {
             title: "Remaining benchmarks".into(),
-            text: vec![
-                format!(
-                    "Not recorded yet: {}. Per group and framework, what a resumed run measures: the benchmarks not recorded yet and, in brackets, the recorded ones it measures again (older step code, or failed by a shorter time limit than their framework's now).",
-                    self.missing.len()
-                ),
-                format!(
-                    "After the table, {} in the order one run of the whole selection measures them (scripts/gpu-grid.sh's passes go a few frameworks at a time).",
-                    match self.missing.len() > LISTED {
-                        true => format!("the first {LISTED} not recorded yet"),
-                        false => "those not recorded yet".to_string(),
-                    }
-                ),
-            ],
+            text,
             table: Some(self.remaining_table()),
             items,
             ..Section::default()
