@@ -3,8 +3,8 @@
 
 use crate::grid::{Case, Grid, Group};
 use crate::report::{
-    collect_many, document, document_expecting, index_page, key, machines, render, timed,
-    write_csv, Coverage, Row, SECTIONS,
+    collect_many, document, document_awaiting, index_page, key, machines, render, timed, write_csv,
+    Coverage, Row, SECTIONS,
 };
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -43,8 +43,8 @@ pub fn write_rows(
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let coverage = expected.map(|(grid, cases)| Coverage::of(grid, cases, &rows));
-    let mut sections = match expected {
-        Some((_, cases)) => document_expecting(&rows, cases),
+    let mut sections = match &coverage {
+        Some(c) => document_awaiting(&rows, &c.missing),
         None => document(&rows),
     };
     if let Some(c) = &coverage {

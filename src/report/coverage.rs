@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 #[derive(Clone, Debug, PartialEq)]
 pub struct Coverage {
     pub expected: usize,
-    /// Ids of the expected benchmarks with no record, in the grid's order.
-    pub missing: Vec<String>,
+    /// The expected benchmarks with no record, in the grid's order.
+    pub missing: Vec<(Group, Case)>,
     /// How many of the recorded were measured with other step code than
     /// this build's (a resumed run measures them again); a record without
     /// its settings (from a CSV, or older than them) is not counted.
@@ -70,7 +70,7 @@ impl Coverage {
         for ((g, k), id) in cases.iter().zip(&ids) {
             let share = match recorded.get(id.as_str()) {
                 None => {
-                    c.missing.push(id.clone());
+                    c.missing.push((g.clone(), k.clone()));
                     ToMeasure {
                         missing: 1,
                         again: 0,
@@ -165,7 +165,7 @@ impl Coverage {
             .missing
             .iter()
             .take(LISTED)
-            .map(|id| format!("`{id}`"))
+            .map(|(g, k)| format!("`{}`", g.bench_id(k)))
             .collect();
         if self.missing.len() > LISTED {
             items.push(format!("and {} more", self.missing.len() - LISTED));

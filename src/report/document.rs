@@ -9,7 +9,7 @@ use super::{
 use crate::grid::{Case, Group};
 use crate::identities::Framework;
 use crate::malloc::Malloc;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One section: a heading, paragraphs, a table, a list.
 #[derive(Clone, Debug, Default)]
@@ -91,15 +91,18 @@ impl Cell {
 /// the study's own ratios beside this run's, the estimates, the time per
 /// benchmark, and the failures the cells refer to.
 pub fn document(rows: &[Row]) -> Vec<Section> {
-    document_expecting(rows, &[])
+    document_awaiting(rows, &[])
 }
 
-/// [`document`] of a run or grid that selected `expected`: its benchmarks
-/// that no row records are `…` in the tables (rows added where a
-/// configuration has none), so that a blank cell only means a framework
-/// the selection does not run there.
-pub fn document_expecting(rows: &[Row], expected: &[(Group, Case)]) -> Vec<Section> {
-    let pending = pending(rows, expected);
+/// [`document`] of a run or grid whose selected benchmarks `missing` have
+/// no record: they are `…` in the tables (rows added where a configuration
+/// has none), so that a blank cell only means a framework the selection
+/// does not run there.
+pub fn document_awaiting(rows: &[Row], missing: &[(Group, Case)]) -> Vec<Section> {
+    let pending: Vec<(&Group, Configuration, Framework)> = missing
+        .iter()
+        .map(|(g, k)| (g, (g.model.clone(), k.size, k.batch), k.framework))
+        .collect();
     let mut notes: Vec<String> = Vec::new();
     let mut out: Vec<Section> = super::summary::summary(rows).into_iter().collect();
     out.extend(super::by_model::by_model(rows));
@@ -282,17 +285,6 @@ fn memory_table(
 /// The mark of a selected benchmark no row records yet.
 pub(super) const WAITING: &str = "…";
 
-/// The selected benchmarks of `expected` that none of `rows` records: their
-/// group, configuration and framework.
-fn pending(rows: &[Row], expected: &[(Group, Case)]) -> Vec<(Group, Configuration, Framework)> {
-    let recorded: HashSet<&str> = rows.iter().map(|r| r.record.id.as_str()).collect();
-    expected
-        .iter()
-        .filter(|(g, k)| !recorded.contains(g.bench_id(k).as_str()))
-        .map(|(g, k)| (g.clone(), (g.model.clone(), k.size, k.batch), k.framework))
-        .collect()
-}
-
 /// A table's rows by configuration with a row for every configuration
 /// that only waits.
 fn with_waiting<'a, K: Ord>(
@@ -472,13 +464,11 @@ mod tests {
             size: 224,
             batch,
         };
-        let expected = [
-            (group.clone(), case(Framework::Tch, 1)),
-            (group.clone(), case(Framework::Candle, 1)),
+        let missing = [
             (group.clone(), case(Framework::TchJit, 1)),
             (group.clone(), case(Framework::Tch, 8)),
         ];
-        let doc = document_expecting(&rows, &expected);
+        let doc = document_awaiting(&rows, &missing);
         let table = |title: &str| {
             let s = doc.iter().find(|s| s.title.starts_with(title)).unwrap();
             (s.table.as_ref().unwrap().markdown_rows(), s.text.clone())

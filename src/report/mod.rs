@@ -25,7 +25,7 @@ mod summary;
 pub use compare::*;
 pub use coverage::Coverage;
 pub use csv::*;
-pub use document::{document, document_expecting, Cell, Section, Table};
+pub use document::{document, document_awaiting, Cell, Section, Table};
 pub use html::{index_html, index_page};
 pub use markdown::{markdown, render};
 use std::collections::BTreeMap;
