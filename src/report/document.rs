@@ -3,8 +3,8 @@
 //! as the HTML index page, so the two always say the same.
 
 use super::{
-    appendix, by_configuration, format_ns, frameworks_of, machines, timed, unique, Configuration,
-    Row, SECTIONS,
+    appendix, by_configuration, configuration, format_ns, frameworks_of, machines, timed, unique,
+    Configuration, Row, SECTIONS,
 };
 use crate::grid::{Case, Group};
 use crate::identities::Framework;
@@ -99,20 +99,16 @@ pub fn document(rows: &[Row]) -> Vec<Section> {
 /// has none), so that a blank cell only means a framework the selection
 /// does not run there.
 pub fn document_awaiting(rows: &[Row], missing: &[(Group, Case)]) -> Vec<Section> {
-    let pending: Vec<(&Group, Configuration, Framework)> = missing
-        .iter()
-        .map(|(g, k)| (g, (g.model.clone(), k.size, k.batch), k.framework))
-        .collect();
     let mut notes: Vec<String> = Vec::new();
     let mut out: Vec<Section> = super::summary::summary(rows).into_iter().collect();
     out.extend(super::by_model::by_model(rows));
     out.extend(super::by_model::by_model_this_build(rows));
     for (device, phase, title) in SECTIONS {
         let mine = timed(rows, device, phase);
-        let waiting: BTreeSet<(Configuration, Framework)> = pending
+        let waiting: BTreeSet<(Configuration, Framework)> = missing
             .iter()
-            .filter(|(g, _, _)| g.device.to_string() == device && g.phase == phase)
-            .map(|(_, c, f)| (c.clone(), *f))
+            .filter(|(g, _)| g.device.to_string() == device && g.phase == phase)
+            .map(|(g, k)| (configuration(g, k), k.framework))
             .collect();
         if !mine.is_empty() || !waiting.is_empty() {
             out.push(time_table(title, &mine, &waiting, &mut notes));
@@ -122,10 +118,10 @@ pub fn document_awaiting(rows: &[Row], missing: &[(Group, Case)]) -> Vec<Section
         .iter()
         .filter(|r| r.record.group.device.is_gpu())
         .collect();
-    let waiting: BTreeSet<(Configuration, (String, Framework))> = pending
+    let waiting: BTreeSet<(Configuration, (String, Framework))> = missing
         .iter()
-        .filter(|(g, _, _)| g.device.is_gpu())
-        .map(|(g, c, f)| (c.clone(), (g.phase.to_string(), *f)))
+        .filter(|(g, _)| g.device.is_gpu())
+        .map(|(g, k)| (configuration(g, k), (g.phase.to_string(), k.framework)))
         .collect();
     if !gpu.is_empty() || !waiting.is_empty() {
         out.push(memory_table(&gpu, &waiting, &mut notes));
@@ -170,8 +166,8 @@ fn time_table(
         rows: vec![],
     };
     let by_config = with_waiting(by_configuration(mine, |r| r.record.case.framework), waiting);
-    for ((model, size, batch), cells) in by_config {
-        let configuration = (model.clone(), size, batch);
+    for (configuration, cells) in by_config {
+        let (model, size, batch) = &configuration;
         let fastest = cells
             .values()
             .filter_map(|r| r.mean())
@@ -245,8 +241,8 @@ fn memory_table(
     let by_config = by_configuration(gpu, |r| {
         (r.record.group.phase.to_string(), r.record.case.framework)
     });
-    for ((model, size, batch), cells) in with_waiting(by_config, waiting) {
-        let configuration = (model.clone(), size, batch);
+    for (configuration, cells) in with_waiting(by_config, waiting) {
+        let (model, size, batch) = &configuration;
         let mut row = vec![Cell::label(model), Cell::number(size), Cell::number(batch)];
         row.extend(columns.iter().map(|c| match cells.get(c) {
             None => waiting_cell(waiting.contains(&(configuration.clone(), c.clone()))),
@@ -283,7 +279,7 @@ fn memory_table(
 }
 
 /// The mark of a selected benchmark no row records yet.
-pub(super) const WAITING: &str = "…";
+const WAITING: &str = "…";
 
 /// A table's rows by configuration with a row for every configuration
 /// that only waits.

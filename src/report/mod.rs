@@ -339,6 +339,11 @@ pub(crate) fn unique<T: Ord + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
 /// A table row's key: model, input size, batch.
 pub(crate) type Configuration = (String, usize, usize);
 
+/// The table row of `case` in `group`.
+pub(crate) fn configuration(group: &crate::grid::Group, case: &crate::grid::Case) -> Configuration {
+    (group.model.clone(), case.size, case.batch)
+}
+
 /// Rows of one table grouped by configuration, each keyed by its column.
 pub(crate) fn by_configuration<'a, K: Ord>(
     rows: &[&'a Row],
@@ -346,12 +351,9 @@ pub(crate) fn by_configuration<'a, K: Ord>(
 ) -> BTreeMap<Configuration, BTreeMap<K, &'a Row>> {
     let mut out: BTreeMap<Configuration, BTreeMap<K, &Row>> = BTreeMap::new();
     for r in rows {
-        let k = (
-            r.record.group.model.clone(),
-            r.record.case.size,
-            r.record.case.batch,
-        );
-        out.entry(k).or_default().insert(column(r), *r);
+        out.entry(configuration(&r.record.group, &r.record.case))
+            .or_default()
+            .insert(column(r), *r);
     }
     out
 }
