@@ -3,8 +3,8 @@
 
 use crate::grid::{Case, Grid, Group};
 use crate::report::{
-    collect_many, document, document_awaiting, index_page, key, machines, render, timed, write_csv,
-    Coverage, Row, SECTIONS,
+    collect_many, document, document_awaiting, figure_images, index_page, key, machines, render,
+    timed, write_csv, Coverage, Row, Section, SECTIONS,
 };
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -47,13 +47,20 @@ pub fn write_rows(
         Some(c) => document_awaiting(&rows, &c.missing),
         None => document(&rows),
     };
+    let remaining = coverage.as_ref().and_then(Coverage::remaining);
     if let Some(c) = &coverage {
         sections.insert(0, c.section());
-        sections.extend(c.remaining());
     }
-    std::fs::write(out.join("report.md"), render(&sections))?;
+    // The figures before report.md, which shows them after its tables and
+    // before what remains (index.html: after every section).
+    let drawn = crate::figures::write_all(&rows, out)?;
+    let remaining: Vec<Section> = remaining.into_iter().collect();
+    std::fs::write(
+        out.join("report.md"),
+        render(&sections) + &figure_images(&drawn) + &render(&remaining),
+    )?;
+    sections.extend(remaining);
     write_csv(&rows, &out.join("report.csv"))?;
-    let figures = crate::figures::write_all(&rows, out)?;
     let rows: Vec<Row> = rows
         .into_iter()
         .map(|mut r| {
@@ -61,17 +68,14 @@ pub fn write_rows(
             r
         })
         .collect();
-    std::fs::write(
-        out.join("index.html"),
-        index_page(&rows, &sections, &figures),
-    )?;
+    std::fs::write(out.join("index.html"), index_page(&rows, &sections, &drawn))?;
     let failed = rows.iter().filter(|r| r.mean().is_none()).count();
     let rough = rows.iter().filter(|r| r.estimate().is_some()).count();
     let mut summary = format!(
         "{} benchmarks ({rough} estimates, {failed} without a number) -> {}/{{report.md, report.csv, index.html}} and {} figure(s)",
         rows.len(),
         out.display(),
-        figures.len()
+        drawn.len()
     );
     if let Some(c) = coverage {
         summary = format!("{}; {summary}", c.line());

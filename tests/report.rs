@@ -503,6 +503,23 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
         ),
         "{remaining}"
     );
+    // The figures drawn beside report.md are images in it, after the
+    // tables and before what remains, each link to a file that is there.
+    let figures = &md[md.find("## Figures\n\n").expect(&md)..md.find("## Remaining").unwrap()];
+    assert!(md.find("## Figures") > md.find("## Inference step time, CPU"));
+    let linked: Vec<&str> = figures
+        .lines()
+        .filter_map(|l| l.strip_prefix("![")?.split("](").nth(1)?.strip_suffix(')'))
+        .collect();
+    let mut drawn: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".svg"))
+        .collect();
+    drawn.sort();
+    assert!(!drawn.is_empty());
+    assert_eq!(linked, drawn, "{figures}");
+    assert!(figures.contains("![relative-time-cpu-inference](relative-time-cpu-inference.svg)\n"));
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("<h2>Coverage</h2>"), "{html}");
     let at = |h: &str| html.find(&format!("<h2>{h}</h2>")).expect(h);

@@ -2,6 +2,7 @@
 
 use super::{document, Row, Section};
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 /// The study's tables in Markdown (see [`document`]): step time for train on
 /// the GPU, inference on the GPU and on the CPU, then GPU memory; a failed
@@ -36,6 +37,28 @@ pub fn render(sections: &[Section]) -> String {
         if !s.items.is_empty() && !s.numbered {
             out.push('\n');
         }
+    }
+    out
+}
+
+/// The figures written beside report.md, as images under a last heading, so
+/// that a Markdown viewer (a published folder on a forge) shows them with
+/// the tables; empty without figures.
+pub fn figure_images(files: &[PathBuf]) -> String {
+    let mut out = String::new();
+    if !files.is_empty() {
+        out += "## Figures\n\n";
+    }
+    for f in files {
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let stem = f
+            .file_stem()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let _ = writeln!(out, "![{stem}]({name})\n");
     }
     out
 }

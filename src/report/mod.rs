@@ -27,7 +27,7 @@ pub use coverage::Coverage;
 pub use csv::*;
 pub use document::{document, document_awaiting, Cell, Section, Table};
 pub use html::{index_html, index_page};
-pub use markdown::{markdown, render};
+pub use markdown::{figure_images, markdown, render};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
