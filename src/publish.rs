@@ -47,19 +47,17 @@ pub fn write_rows(
         Some(c) => document_awaiting(&rows, &c.missing),
         None => document(&rows),
     };
-    let remaining = coverage.as_ref().and_then(Coverage::remaining);
+    let remaining: Vec<Section> = coverage.iter().filter_map(Coverage::remaining).collect();
     if let Some(c) = &coverage {
         sections.insert(0, c.section());
     }
-    // The figures before report.md, which shows them after its tables and
-    // before what remains (index.html: after every section).
+    // Figures first: report.md and index.html show them after the tables,
+    // before what remains.
     let drawn = crate::figures::write_all(&rows, out)?;
-    let remaining: Vec<Section> = remaining.into_iter().collect();
     std::fs::write(
         out.join("report.md"),
         render(&sections) + &figure_images(&drawn) + &render(&remaining),
     )?;
-    sections.extend(remaining);
     write_csv(&rows, &out.join("report.csv"))?;
     let rows: Vec<Row> = rows
         .into_iter()
@@ -68,7 +66,10 @@ pub fn write_rows(
             r
         })
         .collect();
-    std::fs::write(out.join("index.html"), index_page(&rows, &sections, &drawn))?;
+    std::fs::write(
+        out.join("index.html"),
+        index_page(&rows, &sections, &drawn, &remaining),
+    )?;
     let failed = rows.iter().filter(|r| r.mean().is_none()).count();
     let rough = rows.iter().filter(|r| r.estimate().is_some()).count();
     let mut summary = format!(

@@ -24,12 +24,18 @@ img{max-width:100%;border:1px solid #eee}
 /// An HTML page: the study's tables (the sections of report.md), the
 /// figures, and every benchmark with a link to criterion's report for it.
 pub fn index_html(rows: &[Row], figures: &[PathBuf]) -> String {
-    index_page(rows, &document(rows), figures)
+    index_page(rows, &document(rows), figures, &[])
 }
 
 /// [`index_html`] with the document's sections given (report.md's, when a
-/// coverage section was added to them).
-pub fn index_page(rows: &[Row], sections: &[Section], figures: &[PathBuf]) -> String {
+/// coverage section was added to them), and those that follow the figures
+/// (what remains), in report.md's order.
+pub fn index_page(
+    rows: &[Row],
+    sections: &[Section],
+    figures: &[PathBuf],
+    after: &[Section],
+) -> String {
     let mut out = format!(
         "<!doctype html>\n<meta charset=\"utf-8\">\n<title>cnn-bench</title>\n<style>\n{STYLE}\n</style>\n<h1>cnn-bench</h1>\n"
     );
@@ -69,6 +75,9 @@ pub fn index_page(rows: &[Row], sections: &[Section], figures: &[PathBuf]) -> St
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let _ = writeln!(out, "<p><img src=\"{name}\" alt=\"{name}\"></p>");
+    }
+    for s in after {
+        out += &section(s);
     }
     // criterion's report of each group (its benchmarks side by side); a
     // report made from a CSV has none.
