@@ -41,9 +41,9 @@ pub fn render(sections: &[Section]) -> String {
     out
 }
 
-/// The figures written beside report.md, as images under a last heading, so
-/// that a Markdown viewer (a published folder on a forge) shows them with
-/// the tables; empty without figures.
+/// The figures written beside report.md, as images under a heading of their
+/// own, so that a Markdown viewer (a published folder on a forge) shows them
+/// with the tables; empty without figures.
 pub fn figure_images(files: &[PathBuf]) -> String {
     let mut out = String::new();
     if !files.is_empty() {
