@@ -506,7 +506,7 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
     // The figures drawn beside report.md are images in it, after the
     // tables and before what remains, each link to a file that is there.
     let figures = &md[md.find("## Figures\n\n").expect(&md)..md.find("## Remaining").unwrap()];
-    assert!(md.find("## Figures") > md.find("## Inference step time, CPU"));
+    assert!(md.find("## Figures").unwrap() > md.find("## Inference step time, CPU").unwrap());
     let linked: Vec<&str> = figures
         .lines()
         .filter_map(|l| l.strip_prefix("![")?.split("](").nth(1)?.strip_suffix(')'))

@@ -70,10 +70,7 @@ pub fn index_page(
         out += "<h2>Figures</h2>\n";
     }
     for f in figures {
-        let name = f
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = super::file_name(f);
         let _ = writeln!(out, "<p><img src=\"{name}\" alt=\"{name}\"></p>");
     }
     for s in after {

@@ -50,10 +50,7 @@ pub fn figure_images(files: &[PathBuf]) -> String {
         out += "## Figures\n\n";
     }
     for f in files {
-        let name = f
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default();
+        let name = super::file_name(f);
         let stem = f
             .file_stem()
             .map(|n| n.to_string_lossy())
