@@ -199,7 +199,7 @@ fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
     let figures = cnn_bench::figures::write_all(&rows, &dir).unwrap();
     let names: Vec<String> = figures
         .iter()
-        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     assert_eq!(
         names,
@@ -208,14 +208,18 @@ fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
             "relative-time-cpu-train.svg"
         ]
     );
-    let svg = std::fs::read_to_string(&figures[0]).unwrap();
+    assert_eq!(
+        figures[0].title,
+        "inference step time relative to the fastest framework, cpu"
+    );
+    let svg = std::fs::read_to_string(&figures[0].path).unwrap();
     assert!(
         svg.contains("<svg")
             && svg.contains(">\nresnet18\n</text>")
             && svg.contains(">\n64 px\n</text>"),
         "{svg}"
     );
-    let svg = std::fs::read_to_string(&figures[1]).unwrap();
+    let svg = std::fs::read_to_string(&figures[1].path).unwrap();
     assert!(
         svg.contains("failed (see report.md)"),
         "a failure is marked in its figure"
@@ -226,7 +230,7 @@ fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
         "{html}"
     );
     assert!(
-        html.contains("<img src=\"relative-time-cpu-inference.svg\""),
+        html.contains("<img src=\"relative-time-cpu-inference.svg\" alt=\"inference step time relative to the fastest framework, cpu\">"),
         "{html}"
     );
     // One figure per line in a cell (time, ratio, images per second), so a
@@ -350,7 +354,7 @@ fn each_framework_has_a_colour_of_its_own() {
     }
     let rows = report::collect(&dir, "new").unwrap();
     let figures = cnn_bench::figures::write_all(&rows, &dir).unwrap();
-    let svg = std::fs::read_to_string(&figures[0]).unwrap();
+    let svg = std::fs::read_to_string(&figures[0].path).unwrap();
     // The legend fills one dot per framework (the estimates' marks are
     // hollow).
     let mut colours: Vec<&str> = svg
@@ -418,7 +422,7 @@ fn a_framework_absent_from_a_configuration_has_no_mark_there() {
     }
     let rows = report::collect(&dir, "new").unwrap();
     let figures = cnn_bench::figures::write_all(&rows, &dir).unwrap();
-    let svg = std::fs::read_to_string(&figures[0]).unwrap();
+    let svg = std::fs::read_to_string(&figures[0].path).unwrap();
     // tch: the legend's dot, batches 2 and 4; candle: the dot and batch 2,
     // no failure's cross at batch 4.
     assert_eq!(marks_of(&svg, "#1F77B4"), 3, "{svg}");
@@ -519,7 +523,12 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
     drawn.sort();
     assert!(!drawn.is_empty());
     assert_eq!(linked, drawn, "{figures}");
-    assert!(figures.contains("![relative-time-cpu-inference](relative-time-cpu-inference.svg)\n"));
+    // Each image's alt text is its figure's title (what a reader without
+    // the image gets), not its file's name.
+    assert!(
+        figures.contains("![inference step time relative to the fastest framework, cpu](relative-time-cpu-inference.svg)\n"),
+        "{figures}"
+    );
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("<h2>Coverage</h2>"), "{html}");
     let at = |h: &str| html.find(&format!("<h2>{h}</h2>")).expect(h);

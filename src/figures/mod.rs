@@ -146,9 +146,17 @@ struct Figure {
     failed: &'static str,
 }
 
-/// Writes every figure the rows allow into `dir`; returns the files.
-pub fn write_all(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+/// A figure written: its file, and its title (report.md's and
+/// index.html's text for it where the image is not shown).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drawn {
+    pub path: PathBuf,
+    pub title: String,
+}
+
+/// Writes every figure the rows allow into `dir`; returns them in order.
+pub fn write_all(rows: &[Row], dir: &Path) -> Result<Vec<Drawn>> {
+    let mut figures = Vec::new();
     for (device, phase, _) in SECTIONS {
         let mine = timed(rows, device, phase);
         if mine.is_empty() {
@@ -158,9 +166,7 @@ pub fn write_all(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>> {
             &mine,
             &format!("{phase} step time relative to the fastest framework, {device}"),
         );
-        let path = dir.join(format!("relative-time-{device}-{phase}.svg"));
-        draw(&figure, &path)?;
-        files.push(path);
+        figures.push((figure, format!("relative-time-{device}-{phase}.svg")));
     }
     for phase in [Phase::Train, Phase::Inference] {
         let gpu: Vec<&Row> = rows
@@ -168,20 +174,24 @@ pub fn write_all(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>> {
             .filter(|r| r.record.group.device.is_gpu() && r.record.group.phase == phase)
             .collect();
         if !gpu.is_empty() {
-            let path = dir.join(format!("gpu-memory-{phase}.svg"));
-            draw(&memory(&gpu, phase), &path)?;
-            files.push(path);
+            figures.push((memory(&gpu, phase), format!("gpu-memory-{phase}.svg")));
         }
     }
     for a in answers(rows) {
-        let path = dir.join(format!(
-            "study-{}-{}-{}.svg",
-            a.question.file, a.device, a.phase
-        ));
-        draw(&study(&a), &path)?;
-        files.push(path);
+        let name = format!("study-{}-{}-{}.svg", a.question.file, a.device, a.phase);
+        figures.push((study(&a), name));
     }
-    Ok(files)
+    figures
+        .into_iter()
+        .map(|(figure, name)| {
+            let path = dir.join(name);
+            draw(&figure, &path)?;
+            Ok(Drawn {
+                path,
+                title: figure.title,
+            })
+        })
+        .collect()
 }
 
 /// The panel of `model` among `panels`, added (empty) if it has none.
@@ -689,7 +699,7 @@ mod tests {
         let files = write_all(&rows, &dir).unwrap();
         let names: Vec<String> = files
             .iter()
-            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
         for name in ["gpu-memory-train.svg", "gpu-memory-inference.svg"] {
             assert!(names.contains(&name.to_string()), "{names:?}");

@@ -2,9 +2,9 @@
 //! page, the figures, and every benchmark with a link to criterion's report.
 
 use super::{document, format_ns, unique, Row, Section};
+use crate::figures::Drawn;
 use crate::identities::Metric;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1600px;padding:0 1em;color:#222}
 h1{margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
@@ -23,7 +23,7 @@ img{max-width:100%;border:1px solid #eee}
 
 /// An HTML page: the study's tables (the sections of report.md), the
 /// figures, and every benchmark with a link to criterion's report for it.
-pub fn index_html(rows: &[Row], figures: &[PathBuf]) -> String {
+pub fn index_html(rows: &[Row], figures: &[Drawn]) -> String {
     index_page(rows, &document(rows), figures, &[])
 }
 
@@ -33,7 +33,7 @@ pub fn index_html(rows: &[Row], figures: &[PathBuf]) -> String {
 pub fn index_page(
     rows: &[Row],
     sections: &[Section],
-    figures: &[PathBuf],
+    figures: &[Drawn],
     after: &[Section],
 ) -> String {
     let mut out = format!(
@@ -70,8 +70,9 @@ pub fn index_page(
         out += "<h2>Figures</h2>\n";
     }
     for f in figures {
-        let name = super::file_name(f);
-        let _ = writeln!(out, "<p><img src=\"{name}\" alt=\"{name}\"></p>");
+        let name = super::file_name(&f.path);
+        let alt = html_escape(&f.title);
+        let _ = writeln!(out, "<p><img src=\"{name}\" alt=\"{alt}\"></p>");
     }
     for s in after {
         out += &section(s);

@@ -1,8 +1,8 @@
 //! report.md: the document as Markdown.
 
 use super::{document, Row, Section};
+use crate::figures::Drawn;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 /// The study's tables in Markdown (see [`document`]): step time for train on
 /// the GPU, inference on the GPU and on the CPU, then GPU memory; a failed
@@ -44,18 +44,17 @@ pub fn render(sections: &[Section]) -> String {
 /// The figures written beside report.md, as images under a heading of their
 /// own, so that a Markdown viewer (a published folder on a forge) shows them
 /// with the tables; empty without figures.
-pub fn figure_images(files: &[PathBuf]) -> String {
+pub fn figure_images(figures: &[Drawn]) -> String {
     let mut out = String::new();
-    if !files.is_empty() {
+    if !figures.is_empty() {
         out += "## Figures\n\n";
     }
-    for f in files {
-        let name = super::file_name(f);
-        let stem = f
-            .file_stem()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default();
-        let _ = writeln!(out, "![{stem}]({name})\n");
+    for f in figures {
+        let name = super::file_name(&f.path);
+        // The title is the image's alt text: what a reader without the
+        // image (or with a screen reader) gets; brackets would end it.
+        let alt = f.title.replace('[', "(").replace(']', ")");
+        let _ = writeln!(out, "![{alt}]({name})\n");
     }
     out
 }
