@@ -199,7 +199,7 @@ fn tables_and_csv_come_from_criterions_estimates_and_failures_show_as_dashes() {
     let figures = cnn_bench::figures::write_all(&rows, &dir).unwrap();
     let names: Vec<String> = figures
         .iter()
-        .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+        .map(cnn_bench::figures::Drawn::file_name)
         .collect();
     assert_eq!(
         names,

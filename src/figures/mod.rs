@@ -154,6 +154,17 @@ pub struct Drawn {
     pub title: String,
 }
 
+impl Drawn {
+    /// The file's name, which report.md and index.html link to (the
+    /// figures lie beside them).
+    pub fn file_name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
 /// Writes every figure the rows allow into `dir`; returns them in order.
 pub fn write_all(rows: &[Row], dir: &Path) -> Result<Vec<Drawn>> {
     let mut figures = Vec::new();
@@ -697,10 +708,7 @@ mod tests {
             gpu_row(Framework::Tch, Phase::Inference, 1000.0),
         ];
         let files = write_all(&rows, &dir).unwrap();
-        let names: Vec<String> = files
-            .iter()
-            .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
+        let names: Vec<String> = files.iter().map(Drawn::file_name).collect();
         for name in ["gpu-memory-train.svg", "gpu-memory-inference.svg"] {
             assert!(names.contains(&name.to_string()), "{names:?}");
         }

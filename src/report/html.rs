@@ -70,7 +70,7 @@ pub fn index_page(
         out += "<h2>Figures</h2>\n";
     }
     for f in figures {
-        let name = super::file_name(&f.path);
+        let name = f.file_name();
         let alt = html_escape(&f.title);
         let _ = writeln!(out, "<p><img src=\"{name}\" alt=\"{alt}\"></p>");
     }

@@ -50,7 +50,7 @@ pub fn figure_images(figures: &[Drawn]) -> String {
         out += "## Figures\n\n";
     }
     for f in figures {
-        let name = super::file_name(&f.path);
+        let name = f.file_name();
         // The title is the image's alt text: what a reader without the
         // image (or with a screen reader) gets; brackets would end it.
         let alt = f.title.replace('[', "(").replace(']', ")");

@@ -336,14 +336,6 @@ pub(crate) fn unique<T: Ord + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
     v
 }
 
-/// A written figure's file name, which report.md and index.html link to
-/// (the figures lie beside them).
-pub(crate) fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 /// A table row's key: model, input size, batch.
 pub(crate) type Configuration = (String, usize, usize);
 
