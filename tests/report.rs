@@ -511,7 +511,7 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
     // tables and before what remains, each link to a file that is there.
     let figures = &md[md.find("## Figures\n\n").expect(&md)..md.find("## Remaining").unwrap()];
     assert!(md.find("## Figures").unwrap() > md.find("## Inference step time, CPU").unwrap());
-    let linked: Vec<&str> = figures
+    let mut linked: Vec<&str> = figures
         .lines()
         .filter_map(|l| l.strip_prefix("![")?.split("](").nth(1)?.strip_suffix(')'))
         .collect();
@@ -524,9 +524,8 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
     assert!(!drawn.is_empty());
     // Every drawn figure is linked once and nothing else is: compared as
     // sorted lists, since the report's order is the figures' own.
-    let mut sorted = linked.clone();
-    sorted.sort();
-    assert_eq!(sorted, drawn, "{figures}");
+    linked.sort();
+    assert_eq!(linked, drawn, "{figures}");
     // Each image's alt text is its figure's title (what a reader without
     // the image gets), not its file's name.
     assert!(
