@@ -91,7 +91,8 @@ pub enum Again {
 
 impl Record {
     /// Whether it was measured with this build's step code; `None` for a
-    /// record without its settings (from a CSV, or older than them).
+    /// record without its settings (older than them, or from a CSV written
+    /// before they were in it).
     pub fn this_step_code(&self) -> Option<bool> {
         self.settings
             .as_ref()

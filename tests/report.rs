@@ -655,3 +655,94 @@ fn a_table_says_its_malloc_setting_and_warns_when_it_mixes_two() {
     let md = report::markdown(&report::collect(&plain, "new").unwrap());
     assert!(!md.contains("malloc"), "{md}");
 }
+
+/// A report made again from its CSV marks the figures of older step code
+/// (`†`) and the failures by a shorter time limit as the original did:
+/// report.csv keeps the settings a resumed run compares, the step code's
+/// hash among them, and the time limit that stopped a benchmark.
+#[test]
+fn a_report_made_again_from_its_csv_marks_older_step_code_as_the_original() {
+    use cnn_bench::grid::Malloc;
+    use cnn_bench::record::{code, MeasuredWith, StepEstimate};
+    let dir = scratch("report-csv-step-code");
+    for (fw, hash) in [
+        ("tch", code(Framework::Tch)),
+        ("tch-jit", "0123456789abcdef"),
+    ] {
+        let mut r = record(fw, None);
+        r.estimate = Some(StepEstimate::of(&[2e6, 3e6]));
+        r.settings = Some(MeasuredWith {
+            code: hash.into(),
+            threads: 1,
+            seed: 1,
+            target_seconds: 2.0,
+            budget_seconds: 10.0,
+            metric: Metric::Time,
+            step_delay_ms: 0.0,
+            malloc: Malloc::Default,
+        });
+        write_record(&dir, &group(), &case(fw), &r).unwrap();
+    }
+    // And a failure by a time limit, which a longer limit measures again.
+    let mut stopped = record("candle", Some("timed out after 9 s while preparing"));
+    stopped.timed_out_after = Some(9.0);
+    write_record(&dir, &group(), &case("candle"), &stopped).unwrap();
+    let rows = report::collect(&dir, "new").unwrap();
+    let md = report::markdown(&rows);
+    assert!(md.contains("this build's step code only"), "{md}");
+    assert!(md.contains("ms† ("), "{md}");
+    let csv = dir.join("report.csv");
+    report::write_csv(&rows, &csv).unwrap();
+    let again = report::rows_from_csv(&csv).unwrap();
+    assert_eq!(report::markdown(&again), md);
+    let older: Vec<_> = again.iter().filter(|r| r.older_step_code()).collect();
+    assert_eq!(older.len(), 1);
+    assert_eq!(older[0].record.case.framework, Framework::TchJit);
+    let of = |fw| {
+        again
+            .iter()
+            .find(|r| r.record.case.framework == fw)
+            .unwrap()
+    };
+    let settings = of(Framework::Tch).record.settings.as_ref().unwrap();
+    assert_eq!((settings.seed, settings.budget_seconds), (1, 10.0));
+    assert!(of(Framework::Candle)
+        .record
+        .failed_under_a_shorter_limit(10.0));
+
+    // A CSV written before these columns reads as before: nothing marked.
+    let new_columns = [
+        "timed_out_after",
+        "not_run_under",
+        "seed",
+        "step_code",
+        "target_seconds",
+        "budget_seconds",
+        "step_delay_ms",
+    ];
+    let mut reader = csv::Reader::from_path(&csv).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let keep: Vec<usize> = (0..headers.len())
+        .filter(|&i| !new_columns.contains(&&headers[i]))
+        .collect();
+    assert_eq!(keep.len(), headers.len() - new_columns.len());
+    let old_csv = dir.join("old-report.csv");
+    let mut writer = csv::Writer::from_path(&old_csv).unwrap();
+    writer
+        .write_record(keep.iter().map(|&i| &headers[i]))
+        .unwrap();
+    for line in reader.records() {
+        let line = line.unwrap();
+        writer.write_record(keep.iter().map(|&i| &line[i])).unwrap();
+    }
+    writer.flush().unwrap();
+    let old = report::rows_from_csv(&old_csv).unwrap();
+    assert_eq!(old.len(), 3);
+    assert!(old.iter().all(|r| r.record.settings.is_none()));
+    assert!(old.iter().all(|r| r.record.measured_again(10.0).is_none()));
+    let md = report::markdown(&old);
+    assert!(
+        !md.contains("ms† (") && !md.contains("this build's step code only"),
+        "{md}"
+    );
+}

@@ -5,7 +5,7 @@ use super::Row;
 use crate::grid::{Case, Group};
 use crate::identities::{Device, Framework, Metric, Phase, Status};
 use crate::malloc::Malloc;
-use crate::record::{Record, Stages};
+use crate::record::{MeasuredWith, Record, Stages};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -23,6 +23,13 @@ pub struct CsvRow {
     pub batch: usize,
     pub status: Status,
     pub reason: Option<String>,
+    /// The time limit (s) that stopped it, or that stopped a smaller
+    /// configuration so that it was not run: a resumed run with a longer
+    /// limit measures it again (a CSV from before these: not known).
+    #[serde(default)]
+    pub timed_out_after: Option<f64>,
+    #[serde(default)]
+    pub not_run_under: Option<f64>,
     /// What criterion measured: `time` (the step-time columns are seconds)
     /// or `memory` (they are MiB).
     pub metric: Metric,
@@ -75,6 +82,24 @@ pub struct CsvRow {
     /// glibc's malloc setting (a CSV from before it: glibc's defaults).
     #[serde(default)]
     pub malloc: Malloc,
+    /// The seed of weights and inputs.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// The rest of what a resumed run compares (`record::MeasuredWith`,
+    /// with threads, metric and malloc above): the hash of the framework's
+    /// step code it was measured with, so that a report made again from
+    /// this CSV marks a figure of older step code as the original did (`†`),
+    /// criterion's target time, the budget and the test delay. Empty for a
+    /// record without them; a CSV from before them has none, and its
+    /// figures are not marked.
+    #[serde(default)]
+    pub step_code: Option<String>,
+    #[serde(default)]
+    pub target_seconds: Option<f64>,
+    #[serde(default)]
+    pub budget_seconds: Option<f64>,
+    #[serde(default)]
+    pub step_delay_ms: Option<f64>,
 }
 
 /// The CSV rows of a run.
@@ -99,6 +124,7 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
             let rough = r.estimate();
             let mean_s = r.mean().filter(|_| time).map(|m| m * 1e-9);
             let mem = rec.memory.as_ref();
+            let settings = rec.settings.as_ref();
             CsvRow {
                 model: rec.group.model.clone(),
                 device: rec.group.device,
@@ -109,6 +135,8 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 batch: rec.case.batch,
                 status: rec.status,
                 reason: rec.reason.clone(),
+                timed_out_after: rec.timed_out_after,
+                not_run_under: rec.not_run_under,
                 metric: rec.metric,
                 mean: r.mean().map(|m| m * unit),
                 mean_ci_low: e.map(|e| e.mean.low * unit),
@@ -145,6 +173,11 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 gpu: rec.run.gpu.clone(),
                 versions: rec.run.versions.clone(),
                 malloc: rec.run.malloc,
+                seed: Some(rec.seed),
+                step_code: settings.map(|s| s.code.clone()),
+                target_seconds: settings.map(|s| s.target_seconds),
+                budget_seconds: settings.map(|s| s.budget_seconds),
+                step_delay_ms: settings.map(|s| s.step_delay_ms),
             }
         })
         .collect()
@@ -218,6 +251,22 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
             size: c.size,
             batch: c.batch,
         };
+        let written = (c.target_seconds, c.budget_seconds, c.step_delay_ms);
+        let settings = match (c.step_code, c.seed, written) {
+            (Some(code), Some(seed), (Some(target_seconds), Some(budget_seconds), Some(delay))) => {
+                Some(MeasuredWith {
+                    code,
+                    threads: c.threads,
+                    seed,
+                    target_seconds,
+                    budget_seconds,
+                    metric: c.metric,
+                    step_delay_ms: delay,
+                    malloc: c.malloc,
+                })
+            }
+            _ => None,
+        };
         rows.push(Row {
             record: Record {
                 id: group.bench_id(&case),
@@ -225,8 +274,11 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
                 case,
                 framework_version: c.framework_version,
                 threads: c.threads,
+                seed: c.seed.unwrap_or_default(),
                 status: c.status,
                 reason: c.reason,
+                timed_out_after: c.timed_out_after,
+                not_run_under: c.not_run_under,
                 isolated: c.isolated,
                 metric: c.metric,
                 estimate,
@@ -252,6 +304,7 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
                     gpu: c.gpu,
                     malloc: c.malloc,
                 },
+                settings,
                 ..Record::default()
             },
             estimates,
