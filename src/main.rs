@@ -32,7 +32,8 @@ enum Command {
         #[arg(long)]
         criterion: Vec<PathBuf>,
         /// Instead of criterion's folders: published report.csv files (make a
-        /// reference run's tables, figures and page again).
+        /// reference run's tables, figures and page again); repeat it to
+        /// merge several, as folders merge.
         #[arg(long, conflicts_with = "criterion")]
         csv: Vec<PathBuf>,
         /// Which of criterion's estimates to read: `new` (the latest run) or a saved baseline.
@@ -147,11 +148,9 @@ fn write_report(
     let (said, summary) = if csv.is_empty() {
         cnn_bench::publish::write(roots, baseline, expected, out)?
     } else {
-        let mut rows = Vec::new();
-        for f in csv {
-            rows.extend(report::rows_from_csv(f)?);
-        }
-        cnn_bench::publish::write_rows(rows, vec![], expected, out)?
+        let runs = csv.iter().map(|f| report::rows_from_csv(f));
+        let (rows, warnings) = report::merge(runs.collect::<Result<_>>()?);
+        cnn_bench::publish::write_rows(rows, warnings, expected, out)?
     };
     for w in said {
         eprintln!("cnn-bench: warning: {w}");

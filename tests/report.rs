@@ -746,3 +746,36 @@ fn a_report_made_again_from_its_csv_marks_older_step_code_as_the_original() {
         "{md}"
     );
 }
+
+/// Published CSVs merge as criterion folders do (`report --csv A --csv B`):
+/// a benchmark in both is taken from the later run, and a warning says so.
+#[test]
+fn published_csvs_merge_keeping_the_later_run_of_a_benchmark_in_both() {
+    use cnn_bench::record::StepEstimate;
+    let dir = scratch("report-csv-merge");
+    let mut csvs = Vec::new();
+    for (run, date, step) in [
+        ("a", "2026-12-01T00:00:00Z", 4e6),
+        ("b", "2026-12-02T00:00:00Z", 2e6),
+    ] {
+        let folder = dir.join(run);
+        let mut r = record("tch", None);
+        r.estimate = Some(StepEstimate::of(&[step, step]));
+        r.run.date = date.into();
+        write_record(&folder, &group(), &case("tch"), &r).unwrap();
+        let csv = folder.join("report.csv");
+        report::write_csv(&report::collect(&folder, "new").unwrap(), &csv).unwrap();
+        csvs.push(report::rows_from_csv(&csv).unwrap());
+    }
+    // Either order: the later run's is kept.
+    for runs in [csvs.clone(), csvs.into_iter().rev().collect()] {
+        let (rows, warnings) = report::merge(runs);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].mean(), Some(2e6));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].ends_with("report-csv-merge/b, is kept"),
+            "{warnings:?}"
+        );
+    }
+}

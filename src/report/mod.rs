@@ -218,40 +218,41 @@ pub fn holds_no_records(root: &Path) -> bool {
 }
 
 /// The benchmarks of several criterion folders (slices or shards of one
-/// grid, from several machines) as one run. A benchmark found in more than
-/// one is taken from the run that started last; the warnings say so.
+/// grid, from several machines) as one run ([`merge`]).
 pub fn collect_many(roots: &[PathBuf], baseline: &str) -> Result<(Vec<Row>, Vec<String>)> {
+    let runs = roots
+        .iter()
+        .map(|root| collect(root, baseline))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(merge(runs))
+}
+
+/// Several runs' rows (criterion folders, or published CSVs) as one run: a
+/// benchmark found in more than one is taken from the run that started
+/// last; the warnings say so.
+pub fn merge(runs: Vec<Vec<Row>>) -> (Vec<Row>, Vec<String>) {
     let mut by_id: BTreeMap<String, Row> = BTreeMap::new();
     let mut warnings = Vec::new();
-    for root in roots {
-        for row in collect(root, baseline)? {
-            match by_id.get(&row.record.id) {
-                Some(old) if old.record.run.date >= row.record.run.date => warnings.push(format!(
-                    "{} is in {} and {}; the later run's, {}, is kept",
-                    row.record.id,
-                    old.root.display(),
-                    row.root.display(),
-                    old.root.display()
-                )),
-                Some(old) => {
-                    warnings.push(format!(
-                        "{} is in {} and {}; the later run's, {}, is kept",
-                        row.record.id,
-                        old.root.display(),
-                        row.root.display(),
-                        row.root.display()
-                    ));
-                    by_id.insert(row.record.id.clone(), row);
-                }
-                None => {
-                    by_id.insert(row.record.id.clone(), row);
-                }
-            }
+    for row in runs.into_iter().flatten() {
+        let Some(old) = by_id.get(&row.record.id) else {
+            by_id.insert(row.record.id.clone(), row);
+            continue;
+        };
+        let later = row.record.run.date > old.record.run.date;
+        warnings.push(format!(
+            "{} is in {} and {}; the later run's, {}, is kept",
+            row.record.id,
+            old.root.display(),
+            row.root.display(),
+            if later { &row.root } else { &old.root }.display()
+        ));
+        if later {
+            by_id.insert(row.record.id.clone(), row);
         }
     }
     let mut rows: Vec<Row> = by_id.into_values().collect();
     rows.sort_by_key(|r| key(&r.record));
-    Ok((rows, warnings))
+    (rows, warnings)
 }
 
 /// The machines of `rows`, each once, in order of first appearance.
