@@ -37,7 +37,7 @@ enum Command {
         #[arg(long, conflicts_with = "criterion")]
         csv: Vec<PathBuf>,
         /// Which of criterion's estimates to read: `new` (the latest run) or a saved baseline.
-        #[arg(long, default_value = "new")]
+        #[arg(long, default_value = "new", conflicts_with = "csv")]
         baseline: String,
         /// Where to write the report.
         #[arg(long, default_value = "target/cnn-bench-report")]

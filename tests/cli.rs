@@ -140,6 +140,14 @@ fn a_report_of_the_published_cpu_grid_covers_the_grids_cpu_half() {
         said.starts_with("420 of 1728 selected benchmarks recorded; 1308 remain;"),
         "{said}"
     );
+    // A CSV has no criterion baselines to choose from: said, not ignored.
+    let args = ["report", "--csv", csv, "--baseline", "main", "--out", out];
+    let (code, _, err) = run(env!("CARGO_BIN_EXE_cnn-bench"), &args, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("'--csv <CSV>' cannot be used with '--baseline"),
+        "{err}"
+    );
 }
 
 /// `report --grid` on a grid not started (an empty criterion folder) says
