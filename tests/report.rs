@@ -774,8 +774,53 @@ fn published_csvs_merge_keeping_the_later_run_of_a_benchmark_in_both() {
         assert_eq!(rows[0].mean(), Some(2e6));
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
-            warnings[0].ends_with("report-csv-merge/b, is kept"),
+            warnings[0].ends_with("report-csv-merge/b/report.csv, is kept"),
             "{warnings:?}"
         );
     }
+}
+
+/// Runs that share many benchmarks (a shard given twice, overlapping
+/// slices) warn once per pair of runs, with a count and which run's each
+/// kept, not once per benchmark.
+#[test]
+fn a_merge_of_runs_sharing_many_benchmarks_warns_once_per_pair() {
+    use cnn_bench::record::StepEstimate;
+    let dir = scratch("report-merge-many");
+    let mut runs = Vec::new();
+    for (run, date) in [("a", "2026-12-01T00:00:00Z"), ("b", "2026-12-02T00:00:00Z")] {
+        let folder = dir.join(run);
+        for f in ["tch", "tch-jit", "candle", "ort"] {
+            let mut r = record(f, None);
+            r.estimate = Some(StepEstimate::of(&[2e6, 2e6]));
+            r.run.date = date.into();
+            write_record(&folder, &group(), &case(f), &r).unwrap();
+        }
+        runs.push(report::collect(&folder, "new").unwrap());
+    }
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let (rows, warnings) = report::merge(runs.clone());
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r.root == b), "the later run's kept");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let w = &warnings[0];
+    assert!(
+        w.starts_with(&format!(
+            "4 benchmarks are in both {} and {} (",
+            a.display(),
+            b.display()
+        )) && w.ends_with(&format!("kept: 4 {}'s, the later run", b.display()))
+            && w.contains(", ...)"),
+        "{w}"
+    );
+    // The same run given twice: said as such, each benchmark counted once.
+    let (rows, warnings) = report::merge(vec![runs[0].clone(), runs[0].clone()]);
+    assert_eq!(rows.len(), 4);
+    assert_eq!(
+        warnings,
+        [format!(
+            "{} is given twice: its 4 benchmark(s) are counted once",
+            a.display()
+        )]
+    );
 }

@@ -308,7 +308,7 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
                 ..Record::default()
             },
             estimates,
-            root: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            root: path.to_path_buf(),
             dir: PathBuf::new(),
         });
     }

@@ -61,7 +61,8 @@ pub struct Row {
     /// `None` when criterion has no estimate (a failed benchmark, or one
     /// measured as an estimate: see [`Row::mean`]).
     pub estimates: Option<Estimates>,
-    /// The criterion folder it was read from.
+    /// The criterion folder it was read from (for a row of a published
+    /// CSV, that file: what a merge's warning names).
     pub root: PathBuf,
     /// criterion's folder for this benchmark, relative to `root`.
     pub dir: PathBuf,
@@ -229,30 +230,92 @@ pub fn collect_many(roots: &[PathBuf], baseline: &str) -> Result<(Vec<Row>, Vec<
 
 /// Several runs' rows (criterion folders, or published CSVs) as one run: a
 /// benchmark found in more than one is taken from the run that started
-/// last; the warnings say so.
+/// last (the first given where both are of one run); the warnings say so,
+/// one per pair of runs that share benchmarks (a shard given twice would
+/// otherwise say it once per benchmark).
 pub fn merge(runs: Vec<Vec<Row>>) -> (Vec<Row>, Vec<String>) {
     let mut by_id: BTreeMap<String, Row> = BTreeMap::new();
-    let mut warnings = Vec::new();
+    let mut overlaps: Vec<Overlap> = Vec::new();
     for row in runs.into_iter().flatten() {
         let Some(old) = by_id.get(&row.record.id) else {
             by_id.insert(row.record.id.clone(), row);
             continue;
         };
         let later = row.record.run.date > old.record.run.date;
-        warnings.push(format!(
-            "{} is in {} and {}; the later run's, {}, is kept",
-            row.record.id,
-            old.root.display(),
-            row.root.display(),
-            if later { &row.root } else { &old.root }.display()
-        ));
+        let pair = (old.root.clone(), row.root.clone());
+        let at = match overlaps.iter().position(|o| o.pair == pair) {
+            Some(at) => at,
+            None => {
+                overlaps.push(Overlap {
+                    pair,
+                    ids: Vec::new(),
+                    kept: [0, 0],
+                    same_run: 0,
+                });
+                overlaps.len() - 1
+            }
+        };
+        let o = &mut overlaps[at];
+        o.ids.push(row.record.id.clone());
+        o.kept[usize::from(later)] += 1;
+        o.same_run += usize::from(row.record.run.date == old.record.run.date);
         if later {
             by_id.insert(row.record.id.clone(), row);
         }
     }
     let mut rows: Vec<Row> = by_id.into_values().collect();
     rows.sort_by_key(|r| key(&r.record));
-    (rows, warnings)
+    (rows, overlaps.iter().map(Overlap::said).collect())
+}
+
+/// The benchmarks two runs (`pair`: the one given first, then the other)
+/// both hold, and how many of them were kept from each.
+struct Overlap {
+    pair: (PathBuf, PathBuf),
+    ids: Vec<String>,
+    kept: [usize; 2],
+    /// Of these, how many have one run's date in both (kept from the first).
+    same_run: usize,
+}
+
+impl Overlap {
+    fn said(&self) -> String {
+        let (a, b) = (self.pair.0.display(), self.pair.1.display());
+        let n = self.ids.len();
+        if self.pair.0 == self.pair.1 {
+            return format!("{a} is given twice: its {n} benchmark(s) are counted once");
+        }
+        if n == 1 {
+            let (why, k) = match (self.same_run, self.kept[1]) {
+                (1, _) => ("the first given", &a),
+                (_, 1) => ("the later run's", &b),
+                _ => ("the later run's", &a),
+            };
+            return format!("{} is in {a} and {b}; {why}, {k}, is kept", self.ids[0]);
+        }
+        let examples = self.ids[..n.min(3)].join(", ");
+        let more = if n > 3 { ", ..." } else { "" };
+        let kept = [
+            (self.kept[1], format!("{b}'s, the later run")),
+            (
+                self.kept[0] - self.same_run,
+                format!("{a}'s, the later run"),
+            ),
+            (
+                self.same_run,
+                format!("{a}'s, the first given, as both are of one run"),
+            ),
+        ];
+        let kept: Vec<String> = kept
+            .iter()
+            .filter(|(k, _)| *k > 0)
+            .map(|(k, whose)| format!("{k} {whose}"))
+            .collect();
+        format!(
+            "{n} benchmarks are in both {a} and {b} ({examples}{more}); kept: {}",
+            kept.join("; ")
+        )
+    }
 }
 
 /// The machines of `rows`, each once, in order of first appearance.
