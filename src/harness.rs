@@ -8,7 +8,7 @@
 use crate::filter::Filter;
 use crate::grid::Grid;
 use crate::measurement::{Metric, StepMetric};
-use crate::options::{flags_as_vars, Options};
+use crate::options::{flags_as_vars, Options, Shard};
 use crate::run::{Run, Summary};
 use crate::run_info::RunInfo;
 use crate::runner;
@@ -72,9 +72,10 @@ pub fn main() {
             selection.too_small.join("; ")
         ));
     }
-    // `--list` (as criterion prints it): what a run would measure here.
+    // `--list` (as criterion prints it): what a run would measure here,
+    // of its shard where it has one (what is recorded is not read).
     if args.iter().any(|a| a == "--list") {
-        for (g, k) in &selection.cases {
+        for (g, k) in Shard::of(options.shard, &selection.cases) {
             println!("{}: benchmark", g.bench_id(k));
         }
         return;

@@ -60,6 +60,17 @@ impl Shard {
     pub fn holds(&self, i: usize) -> bool {
         i % self.count == self.index - 1
     }
+
+    /// The benchmarks of `selection` that `shard` holds (all, without one):
+    /// what a run measures and what `--list` prints.
+    pub fn of<T>(shard: Option<Shard>, selection: impl IntoIterator<Item = T>) -> Vec<T> {
+        selection
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| shard.is_none_or(|s| s.holds(*i)))
+            .map(|(_, x)| x)
+            .collect()
+    }
 }
 
 /// The options of one invocation.

@@ -15,7 +15,7 @@ use crate::grid::{Case, Grid, Group};
 use crate::identities::Framework;
 use crate::measure::flops_per_step;
 use crate::measurement::StepMetric;
-use crate::options::{scratch, Resume};
+use crate::options::{scratch, Resume, Shard};
 use crate::record::{read_record, write_record, MeasuredWith, Record};
 use crate::run::{measured_with, new_record, Run, Summary};
 use crate::schedule::{graphs, guess, human, Predictor};
@@ -62,12 +62,7 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
     }
     let selected = selection.cases.clone();
     let total = selected.len();
-    let mine: Vec<(Group, Case)> = selected
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| r.options.shard.is_none_or(|s| s.holds(*i)))
-        .map(|(_, x)| x)
-        .collect();
+    let mine: Vec<(Group, Case)> = Shard::of(r.options.shard, selected);
     let (mut before, mut todo, mut timed_out) = (BTreeSet::new(), Vec::new(), Vec::new());
     // A resumed run measures what was never recorded first, then what was
     // recorded with older step code or other settings (or failed, retried):

@@ -111,6 +111,35 @@ fn a_filter_that_matches_nothing_exits_with_2() {
     );
 }
 
+/// `--list` with a shard prints that shard's benchmarks: the shards of a
+/// selection are disjoint, and together the whole list, in its order.
+#[test]
+fn list_with_a_shard_prints_the_shards_benchmarks() {
+    let vars = [
+        ("CNN_BENCH_FRAMEWORKS", "tch,candle"),
+        ("CNN_BENCH_MODELS", "resnet18"),
+        ("CNN_BENCH_RUNS", "cpu/inference"),
+    ];
+    let (code, all, err) = list(&vars, &[]);
+    assert_eq!(code, 0, "{err}");
+    let all: Vec<&str> = all.lines().collect();
+    assert_eq!(all.len(), 24, "{all:?}");
+    let mut shards: Vec<Vec<String>> = Vec::new();
+    for k in 1..=3 {
+        let (code, out, err) = list(&vars, &["--shard", &format!("{k}/3")]);
+        assert_eq!(code, 0, "{err}");
+        shards.push(out.lines().map(String::from).collect());
+    }
+    assert!(shards.iter().all(|s| s.len() == 8), "{shards:?}");
+    let interleaved: Vec<&str> = (0..24).map(|i| shards[i % 3][i / 3].as_str()).collect();
+    assert_eq!(interleaved, all);
+    let (_, by_var, _) = list(
+        &[vars.as_slice(), &[("CNN_BENCH_SHARD", "2/3")]].concat(),
+        &[],
+    );
+    assert_eq!(by_var.lines().collect::<Vec<_>>(), shards[1]);
+}
+
 /// `report --grid` counts the grid's benchmarks with the selection a run
 /// makes (on a machine with every device): the published CPU grid is the
 /// default grid's CPU half but for `pytorch` (7 x 12 benchmarks) and
