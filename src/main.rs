@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use cnn_bench::filter::Filter;
 use cnn_bench::grid::{Case, Grid, Group};
-use cnn_bench::report::{self, Measured, Verdict};
+use cnn_bench::report::{self, Measured};
 use cnn_bench::runner::criterion_dir;
 use cnn_bench::select::planned;
 use std::path::{Path, PathBuf};
@@ -182,13 +182,15 @@ fn compare(old: &str, new: &str, threshold: f64) -> Result<i32> {
     let time = old.iter().chain(&new).all(|m| m.time);
     let changes = report::compare(&old, &new, threshold);
     print!("{}", report::comparison_text(&changes, time));
-    let regressions = changes
-        .iter()
-        .filter(|c| c.verdict == Verdict::Regression)
-        .count();
-    println!(
-        "{regressions} regression(s) beyond {:.0}%",
-        threshold * 100.0
+    let summary = report::ComparisonSummary::of(&changes);
+    println!("{}", summary.said(threshold));
+    // A gate that compared nothing (two runs of other benchmarks, a wrong
+    // folder) must not pass as "0 regressions".
+    anyhow::ensure!(
+        summary.compared > 0,
+        "no benchmark was measured in both runs ({} in the old, {} in the new): nothing was compared",
+        old.iter().filter(|m| m.mean.is_some()).count(),
+        new.iter().filter(|m| m.mean.is_some()).count()
     );
-    Ok(if regressions > 0 { 1 } else { 0 })
+    Ok(if summary.regressions > 0 { 1 } else { 0 })
 }

@@ -397,6 +397,28 @@ fn a_comparison_of_published_memory_runs_is_in_mib() {
         Some(1),
         "50% more memory is a regression: {out}"
     );
+    assert!(
+        out.ends_with("1 benchmark(s) compared: 1 regression(s) beyond 5%, 0 improvement(s), 0 within noise, 0 below the threshold; 0 unmatched (in one run only, or measured in neither)\n"),
+        "{out}"
+    );
+
+    // Runs with no benchmark measured in both compare nothing: not a pass.
+    let other = scratch("report-memory-other");
+    let mut r = record("candle", None);
+    r.metric = Metric::Memory;
+    r.estimate = Some(StepEstimate::of(&[900.0, 900.0]));
+    write_record(&other, &group(), &case("candle"), &r).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-bench"))
+        .arg("compare")
+        .args([&dirs[0], &other])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no benchmark was measured in both runs (1 in the old, 1 in the new): nothing was compared"),
+        "{err}"
+    );
 }
 
 /// Marks of one framework: circles filled (the legend's) or outlined (an

@@ -163,6 +163,50 @@ pub fn compare(old: &[Measured], new: &[Measured], threshold: f64) -> Vec<Change
     out
 }
 
+/// How many benchmarks got each verdict: the comparison's last line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ComparisonSummary {
+    /// Measured in both runs, or measured in the old and failing in the new.
+    pub compared: usize,
+    pub regressions: usize,
+    pub improvements: usize,
+    pub within_noise: usize,
+    pub below_threshold: usize,
+    /// In one run only, or measured in neither.
+    pub unmatched: usize,
+}
+
+impl ComparisonSummary {
+    pub fn of(changes: &[Change]) -> Self {
+        let mut s = Self::default();
+        for c in changes {
+            match c.verdict {
+                Verdict::Regression => s.regressions += 1,
+                Verdict::Improvement => s.improvements += 1,
+                Verdict::WithinNoise => s.within_noise += 1,
+                Verdict::BelowThreshold => s.below_threshold += 1,
+                Verdict::Unmatched => s.unmatched += 1,
+            }
+        }
+        s.compared = changes.len() - s.unmatched;
+        s
+    }
+
+    /// `12 benchmark(s) compared: 1 regression(s) beyond 5%, ...`.
+    pub fn said(&self, threshold: f64) -> String {
+        format!(
+            "{} benchmark(s) compared: {} regression(s) beyond {:.0}%, {} improvement(s), {} within noise, {} below the threshold; {} unmatched (in one run only, or measured in neither)",
+            self.compared,
+            self.regressions,
+            threshold * 100.0,
+            self.improvements,
+            self.within_noise,
+            self.below_threshold,
+            self.unmatched
+        )
+    }
+}
+
 /// The comparison as a text table.
 pub fn comparison_text(changes: &[Change], metric_is_time: bool) -> String {
     let fmt = |i: Option<Interval>| match i {
