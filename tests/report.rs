@@ -292,6 +292,15 @@ fn comparisons_flag_a_slowed_run_and_not_a_repeat() {
     let c = report::compare(&first, &broken, 0.10);
     assert_eq!(c[0].verdict, Verdict::Regression);
     assert!(c[0].note.contains("fails now: panicked"));
+
+    // A baseline never saved (a typo) is said, with the ones there.
+    let err = report::collect(&dir, "frist").unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "has criterion's estimates for the baseline `frist`; it has: again, first, new, slowed"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

@@ -190,6 +190,32 @@ pub fn collect(root: &Path, baseline: &str) -> Result<Vec<Row>> {
             root.display()
         );
     }
+    // A saved baseline's name that is not there (a typo, or one never
+    // saved) would otherwise read as a run of benchmarks without a number.
+    let by_criterion: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.record.status == crate::identities::Status::Ok && r.record.estimate.is_none())
+        .collect();
+    if baseline != "new"
+        && !by_criterion.is_empty()
+        && by_criterion.iter().all(|r| r.estimates.is_none())
+    {
+        let mut saved: Vec<String> = by_criterion
+            .iter()
+            .flat_map(|r| read_dir(&root.join(&r.dir)).unwrap_or_default())
+            .filter(|d| d.join("estimates.json").exists())
+            .filter_map(|d| Some(d.file_name()?.to_string_lossy().into_owned()))
+            // criterion's comparison with the last run, not a run.
+            .filter(|name| name != "change")
+            .collect();
+        saved.sort();
+        saved.dedup();
+        bail!(
+            "no benchmark under {} has criterion's estimates for the baseline `{baseline}`; it has: {} (`new` is the latest run; `cargo bench -- --save-baseline NAME` saves one)",
+            root.display(),
+            if saved.is_empty() { "none".to_string() } else { saved.join(", ") }
+        );
+    }
     rows.sort_by_key(|r| key(&r.record));
     Ok(rows)
 }
