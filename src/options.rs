@@ -288,7 +288,7 @@ pub const FLAGS: &[Flag] = &[
         name: "--shard",
         var: "CNN_BENCH_SHARD",
         value: Some("<K/N>"),
-        help: "every Nth benchmark of the selection, from the Kth",
+        help: "every Nth benchmark of the selection, from the Kth (with --list: the shard's)",
     },
 ];
 
