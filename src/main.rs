@@ -179,9 +179,8 @@ fn compare(old: &str, new: &str, threshold: f64) -> Result<i32> {
     if let Some(w) = report::machine_warning(&old, &new) {
         eprintln!("cnn-bench: {w}");
     }
-    let time = old.iter().chain(&new).all(|m| m.time);
     let changes = report::compare(&old, &new, threshold);
-    print!("{}", report::comparison_text(&changes, time));
+    print!("{}", report::comparison_text(&changes));
     let summary = report::ComparisonSummary::of(&changes);
     println!("{}", summary.said(threshold));
     // A gate that compared nothing (two runs of other benchmarks, a wrong

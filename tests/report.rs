@@ -407,7 +407,7 @@ fn a_comparison_of_published_memory_runs_is_in_mib() {
         "50% more memory is a regression: {out}"
     );
     assert!(
-        out.ends_with("1 benchmark(s) compared: 1 regression(s) beyond 5%, 0 improvement(s), 0 within noise, 0 below the threshold; 0 unmatched (in one run only, or measured in neither)\n"),
+        out.ends_with("1 benchmark(s) compared: 1 regression(s) beyond 5%, 0 improvement(s), 0 within noise, 0 below the threshold; 0 unmatched (in one run only, measured in neither, or in other units)\n"),
         "{out}"
     );
 
@@ -427,6 +427,29 @@ fn a_comparison_of_published_memory_runs_is_in_mib() {
     assert!(
         err.contains("no benchmark was measured in both runs (1 in the old, 1 in the new): nothing was compared"),
         "{err}"
+    );
+
+    // Time against memory (a run with CNN_BENCH_MEASURE=memory) is not a
+    // ratio: unmatched, each side in its unit, and nothing compared.
+    let timed = scratch("report-memory-timed");
+    let mut r = record("tch", None);
+    r.estimate = Some(StepEstimate::of(&[2e6, 2e6]));
+    write_record(&timed, &group(), &case("tch"), &r).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-bench"))
+        .arg("compare")
+        .args([&timed, &dirs[0]])
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(
+        out.starts_with("unmatched ")
+            && out.contains("2.00 ms [2.00 ms .. 2.00 ms] -> 1000 [1000 .. 1000] MiB")
+            && out.contains("not comparable: the old run measured time, the new memory"),
+        "{out}"
     );
 }
 

@@ -84,11 +84,15 @@ pub struct Change {
     pub new: Option<Interval>,
     pub verdict: Verdict,
     pub note: String,
+    /// Whether the old and the new value are times (else MiB: a run with
+    /// CNN_BENCH_MEASURE=memory); a side without a value takes the other's.
+    pub time: [bool; 2],
 }
 
 impl Change {
-    /// new / old mean, when both were measured.
+    /// new / old mean, when both were measured in one unit.
     pub fn ratio(&self) -> Option<f64> {
+        (self.time[0] == self.time[1]).then_some(())?;
         Some(self.new?.point / self.old?.point)
     }
 }
@@ -111,7 +115,22 @@ pub fn compare(old: &[Measured], new: &[Measured], threshold: f64) -> Vec<Change
         .map(|id| {
             let o = old.get(id).and_then(|r| r.mean);
             let n = new.get(id).and_then(|r| r.mean);
+            let is_time = |rows: &BTreeMap<String, Measured>| rows.get(id).map(|m| m.time);
+            let time = match (is_time(&old), is_time(&new)) {
+                (Some(a), Some(b)) => [a, b],
+                (Some(a), None) => [a, a],
+                (None, Some(b)) => [b, b],
+                (None, None) => [true, true],
+            };
             let (verdict, note) = match (o, n) {
+                (Some(_), Some(_)) if time[0] != time[1] => (
+                    Verdict::Unmatched,
+                    format!(
+                        "not comparable: the old run measured {}, the new {} (CNN_BENCH_MEASURE)",
+                        if time[0] { "time" } else { "memory" },
+                        if time[1] { "time" } else { "memory" }
+                    ),
+                ),
                 (Some(o), Some(n)) => {
                     let ratio = n.point / o.point;
                     let v = if o.overlaps(&n) {
@@ -143,6 +162,7 @@ pub fn compare(old: &[Measured], new: &[Measured], threshold: f64) -> Vec<Change
                 new: n,
                 verdict,
                 note,
+                time,
             }
         })
         .collect();
@@ -172,7 +192,8 @@ pub struct ComparisonSummary {
     pub improvements: usize,
     pub within_noise: usize,
     pub below_threshold: usize,
-    /// In one run only, or measured in neither.
+    /// In one run only, measured in neither, or time in one and memory in
+    /// the other.
     pub unmatched: usize,
 }
 
@@ -195,7 +216,7 @@ impl ComparisonSummary {
     /// `12 benchmark(s) compared: 1 regression(s) beyond 5%, ...`.
     pub fn said(&self, threshold: f64) -> String {
         format!(
-            "{} benchmark(s) compared: {} regression(s) beyond {:.0}%, {} improvement(s), {} within noise, {} below the threshold; {} unmatched (in one run only, or measured in neither)",
+            "{} benchmark(s) compared: {} regression(s) beyond {:.0}%, {} improvement(s), {} within noise, {} below the threshold; {} unmatched (in one run only, measured in neither, or in other units)",
             self.compared,
             self.regressions,
             threshold * 100.0,
@@ -208,9 +229,9 @@ impl ComparisonSummary {
 }
 
 /// The comparison as a text table.
-pub fn comparison_text(changes: &[Change], metric_is_time: bool) -> String {
-    let fmt = |i: Option<Interval>| match i {
-        Some(i) if metric_is_time => format!(
+pub fn comparison_text(changes: &[Change]) -> String {
+    let fmt = |i: Option<Interval>, time: bool| match i {
+        Some(i) if time => format!(
             "{} [{} .. {}]",
             format_ns(i.point),
             format_ns(i.low),
@@ -232,8 +253,8 @@ pub fn comparison_text(changes: &[Change], metric_is_time: bool) -> String {
             out,
             "{verdict:<16} {:<50} {:>34} -> {:<34} {}",
             c.id,
-            fmt(c.old),
-            fmt(c.new),
+            fmt(c.old, c.time[0]),
+            fmt(c.new, c.time[1]),
             c.note
         );
     }
