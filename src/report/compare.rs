@@ -92,7 +92,9 @@ pub struct Change {
 impl Change {
     /// new / old mean, when both were measured in one unit.
     pub fn ratio(&self) -> Option<f64> {
-        (self.time[0] == self.time[1]).then_some(())?;
+        if self.time[0] != self.time[1] {
+            return None;
+        }
         Some(self.new?.point / self.old?.point)
     }
 }
