@@ -799,6 +799,16 @@ fn a_report_made_again_from_its_csv_marks_older_step_code_as_the_original() {
         !md.contains("ms† (") && !md.contains("this build's step code only"),
         "{md}"
     );
+    // Written again, its rows say no seed rather than 0.
+    let rewritten = dir.join("old-again.csv");
+    report::write_csv(&old, &rewritten).unwrap();
+    let mut reader = csv::Reader::from_path(&rewritten).unwrap();
+    let seed = reader.headers().unwrap().iter().position(|h| h == "seed");
+    let seeds: Vec<String> = reader
+        .records()
+        .map(|l| l.unwrap()[seed.unwrap()].to_string())
+        .collect();
+    assert_eq!(seeds, ["", "", ""]);
 }
 
 /// Published CSVs merge as criterion folders do (`report --csv A --csv B`):

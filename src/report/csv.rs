@@ -173,7 +173,11 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 gpu: rec.run.gpu.clone(),
                 versions: rec.run.versions.clone(),
                 malloc: rec.run.malloc,
-                seed: Some(rec.seed),
+                // A published CSV's row without settings may be of a CSV
+                // without seeds (its record's 0 is no seed): left empty.
+                seed: settings
+                    .map(|s| s.seed)
+                    .or((!r.dir.as_os_str().is_empty()).then_some(rec.seed)),
                 step_code: settings.map(|s| s.code.clone()),
                 target_seconds: settings.map(|s| s.target_seconds),
                 budget_seconds: settings.map(|s| s.budget_seconds),
