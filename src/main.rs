@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use cnn_bench::filter::Filter;
 use cnn_bench::grid::{Case, Grid, Group};
+use cnn_bench::options::{Options, Shard};
 use cnn_bench::report::{self, Measured};
 use cnn_bench::runner::criterion_dir;
 use cnn_bench::select::planned;
@@ -73,9 +74,22 @@ fn main() {
         }
         Command::Grid => Grid::from_env().and_then(|g| {
             g.check_sizes()?;
-            let benchmarks = planned(&g, &Filter::All).cases.len();
+            let cases = planned(&g, &Filter::All).cases;
             print!("{}", g.describe());
-            println!("{} groups, {benchmarks} benchmarks", g.groups().len());
+            println!("{} groups, {} benchmarks", g.groups().len(), cases.len());
+            // A cluster job's shard (CNN_BENCH_SHARD): its part of the grid
+            // (a run shards what can run where it runs).
+            if let Some(s) = Options::from_env()?.shard {
+                println!(
+                    "shard {}/{} (CNN_BENCH_SHARD): {} of them where all can run (benchmarks {}, {}, {}, ...; `cargo bench -- --list` lists this machine's)",
+                    s.index,
+                    s.count,
+                    Shard::of(Some(s), &cases).len(),
+                    s.index,
+                    s.index + s.count,
+                    s.index + 2 * s.count
+                );
+            }
             Ok(0)
         }),
         Command::Report {

@@ -53,13 +53,6 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
     if r.options.child {
         return run_as_child(c, r, selection.cases.clone());
     }
-    for line in &selection.left_out {
-        eprintln!("cnn-bench: {line}");
-    }
-    // The harness refused these for the grid's own models.
-    for why in &selection.too_small {
-        eprintln!("cnn-bench: skipped: {why}");
-    }
     let selected = selection.cases.clone();
     let total = selected.len();
     let mine: Vec<(Group, Case)> = Shard::of(r.options.shard, selected);

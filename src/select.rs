@@ -13,7 +13,11 @@ use std::collections::BTreeMap;
 #[derive(Debug, Default)]
 pub struct Selection {
     pub cases: Vec<(Group, Case)>,
-    /// One line per absent device or absent phase.
+    /// One line per device this machine or build lacks (no GPU, no CUDA
+    /// build): the benchmarks it skips, and each framework's reason.
+    pub unavailable: Vec<String>,
+    /// One line per device or phase a framework never runs, or models it
+    /// has none of.
     pub left_out: Vec<String>,
     /// Selected benchmarks whose model cannot take their input size, one
     /// reason each: an error for the grid's models, skipped for catalogue
@@ -198,8 +202,8 @@ fn select_where(
             .iter()
             .map(|(w, fws)| format!("{}: {w}", fws.join(", ")))
             .collect();
-        out.left_out.push(format!(
-            "{device} is unavailable, its {n} benchmark(s) are skipped ({})",
+        out.unavailable.push(format!(
+            "{device}: {n} benchmark(s) skipped ({})",
             reasons.join("; ")
         ));
     }
@@ -314,10 +318,10 @@ mod tests {
         let s = select(&grid, &Filter::All);
         // CPU inference only: ten frameworks.
         assert_eq!(s.cases.len(), 10, "{:?}", s.cases);
-        assert_eq!(s.left_out.len(), 3, "{:#?}", s.left_out);
-        let gpu = &s.left_out[0];
+        assert_eq!(s.unavailable.len(), 1, "{:#?}", s.unavailable);
+        let gpu = &s.unavailable[0];
         assert!(
-            gpu.starts_with("gpu is unavailable, its 13 benchmark(s) are skipped (")
+            gpu.starts_with("gpu: 13 benchmark(s) skipped (")
                 && gpu.contains("tch, tch-jit, tch-vision: libtorch sees 0 CUDA device(s)")
                 && gpu.contains("; candle, candle-transformers: ")
                 && gpu.contains("; pytorch: PyTorch sees 0 CUDA device(s)")
@@ -325,7 +329,7 @@ mod tests {
             "{gpu}"
         );
         assert_eq!(
-            s.left_out[1..],
+            s.left_out,
             [
                 "candle-transformers can run no train step: absent from the train groups",
                 "ort, tract, tensorflow run on no gpu: absent from the gpu groups"
@@ -338,7 +342,8 @@ mod tests {
             6 + 7 + 10,
             "gpu train, gpu inference, cpu inference"
         );
-        assert_eq!(all.left_out, s.left_out[1..]);
+        assert_eq!(all.left_out, s.left_out);
+        assert!(all.unavailable.is_empty());
         let cpu_train = Grid {
             runs: vec![(crate::grid::Device::Cpu, crate::grid::Phase::Train)],
             ..grid

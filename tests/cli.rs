@@ -27,6 +27,30 @@ fn the_default_grid_is_printed() {
     let (code, out, _) = grid(&[]);
     assert_eq!(code, 0);
     assert!(out.contains("21 groups, 1728 benchmarks"), "{out}");
+    assert!(!out.contains("shard"), "{out}");
+    // A shard's part of it (1728 = 4 x 432; 1728 = 5 x 345 + 3: the first
+    // three shards hold one more).
+    let (_, out, _) = grid(&[("CNN_BENCH_SHARD", "2/4")]);
+    assert!(
+        out.ends_with("21 groups, 1728 benchmarks\nshard 2/4 (CNN_BENCH_SHARD): 432 of them where all can run (benchmarks 2, 6, 10, ...; `cargo bench -- --list` lists this machine's)\n"),
+        "{out}"
+    );
+    let (_, out, _) = grid(&[("CNN_BENCH_SHARD", "3/5")]);
+    assert!(
+        out.contains("shard 3/5 (CNN_BENCH_SHARD): 346 of them"),
+        "{out}"
+    );
+    let (_, out, _) = grid(&[("CNN_BENCH_SHARD", "5/5")]);
+    assert!(
+        out.contains("shard 5/5 (CNN_BENCH_SHARD): 345 of them"),
+        "{out}"
+    );
+    let (code, _, err) = grid(&[("CNN_BENCH_SHARD", "5/4")]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("shard `5/4`: K must be between 1 and N"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -108,6 +132,39 @@ fn a_filter_that_matches_nothing_exits_with_2() {
         (code, out.as_str()),
         (0, "resnet18/cpu/inference/tch/size128-batch8: benchmark\n"),
         "{err}"
+    );
+}
+
+/// GPU benchmarks asked of a build without CUDA (or a machine without a
+/// GPU) are refused with each framework's reason, not run as nothing with
+/// exit 0; a selection with some benchmarks that can run here runs those.
+#[test]
+#[cfg(not(any(feature = "cuda", feature = "burn-cuda")))]
+fn a_selection_of_which_nothing_can_run_here_exits_with_2() {
+    let vars = [
+        ("CNN_BENCH_FRAMEWORKS", "tch,candle"),
+        ("CNN_BENCH_MODELS", "resnet18"),
+        ("CNN_BENCH_SIZES", "128"),
+        ("CNN_BENCH_BATCHES", "1"),
+    ];
+    let (code, out, err) = list(&vars, &["resnet18/gpu/"]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.contains("cnn-bench: error: none of the selected benchmarks can run here: gpu: 4 benchmark(s) skipped (tch: libtorch sees 0 CUDA device(s)")
+            && err.contains("; candle: this build of candle has no CUDA support (build with the `cuda` feature)"),
+        "{err}"
+    );
+    // The grid's runs narrowed to the GPU by a variable: the same.
+    let gpu_only = [vars.as_slice(), &[("CNN_BENCH_RUNS", "gpu/inference")]].concat();
+    let (code, _, err) = list(&gpu_only, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("gpu: 2 benchmark(s) skipped"), "{err}");
+    // Some can run: those are listed, the others said skipped.
+    let (code, out, err) = list(&vars, &["resnet18/"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "resnet18/cpu/inference/tch/size128-batch1: benchmark\nresnet18/cpu/inference/candle/size128-batch1: benchmark\n"
     );
 }
 
@@ -216,8 +273,9 @@ fn a_grid_not_started_is_said_left_not_an_error() {
     assert!(err.contains("missing"), "{err}");
 }
 
-/// Without TensorFlow's library the run says why once and skips its
-/// benchmarks; nothing calls into the missing library.
+/// Without TensorFlow's library a run of its benchmarks alone is refused,
+/// saying why, and a run of others skips them; nothing calls into the
+/// missing library.
 #[test]
 fn a_missing_tensorflow_library_is_said_not_a_crash() {
     let out = concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-no-tensorflow");
@@ -231,12 +289,22 @@ fn a_missing_tensorflow_library_is_said_not_a_crash() {
     ];
     let args = ["--bench", "--noplot", "resnet18/cpu/inference/tensorflow"];
     let (code, _, err) = run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, &vars);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("its 2 benchmark(s) are skipped (tensorflow: cannot load TensorFlow from /nonexistent/tensorflow"),
+        err.contains("cnn-bench: error: none of the selected benchmarks can run here: cpu: 2 benchmark(s) skipped (tensorflow: cannot load TensorFlow from /nonexistent/tensorflow"),
         "{err}"
     );
-    assert!(err.contains("0 benchmark(s) measured"), "{err}");
+    assert!(!std::path::Path::new(out).exists(), "{err}");
+    let (code, listed, err) = list(&vars, &["resnet18/cpu/inference/(tch|tensorflow)/"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("cnn-bench: cpu: 2 benchmark(s) skipped (tensorflow: cannot load"),
+        "{err}"
+    );
+    assert_eq!(
+        listed,
+        "resnet18/cpu/inference/tch/size128-batch1: benchmark\nresnet18/cpu/inference/tch/size128-batch8: benchmark\n"
+    );
 }
 
 /// `cargo bench -- --help` names the harness's own flags and variables
@@ -269,8 +337,10 @@ fn help_names_our_flags_and_variables_and_starts_no_python() {
         assert!(out.contains(said), "{said} missing from:\n{out}");
     }
     assert!(!marker.exists(), "--help started Python");
+    // A Python that cannot run the worker: nothing selected can run.
     let (code, _, err) = list(&vars, &[]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot run the PyTorch worker"), "{err}");
     assert!(
         marker.exists(),
         "--list probed no Python: the check above proves nothing"
