@@ -26,7 +26,9 @@ pub struct Record {
     pub case: Case,
     pub framework_version: String,
     pub threads: usize,
-    pub seed: u64,
+    /// The seed of weights and inputs (every record has one; a row read
+    /// back from a published CSV without seeds has none).
+    pub seed: Option<u64>,
     /// `ok` when it was measured (by criterion, or as an estimate), `failed`
     /// otherwise.
     pub status: Status,

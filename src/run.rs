@@ -100,7 +100,7 @@ pub(crate) fn new_record(r: &Run, group: &Group, case: &Case, graph: &Graph) -> 
         case: case.clone(),
         framework_version: fw.version(),
         threads: r.grid.threads,
-        seed: r.grid.seed,
+        seed: Some(r.grid.seed),
         status: Status::Ok,
         isolated: r.grid.isolate.applies(group.device),
         metric: r.metric,

@@ -109,20 +109,28 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
         let k = super::key(r);
         (k.0, k.1, k.2, k.3, k.4, r.metric)
     };
+    // criterion's values are ns per step for time, MiB for memory; the
+    // CSV's are seconds or MiB, each as `in_csv` writes it.
+    let unit = |r: &Row| match r.record.metric {
+        Metric::Time => 1e-9,
+        Metric::Memory => 1.0,
+    };
+    let mean = |r: &Row| r.mean().map(|m| in_csv(m, unit(r)));
     let pytorch: std::collections::HashMap<_, f64> = rows
         .iter()
         .filter(|r| r.record.case.framework == Framework::Pytorch)
-        .filter_map(|r| Some((config(&r.record), r.mean()?)))
+        .filter_map(|r| Some((config(&r.record), mean(r)?)))
         .collect();
     rows.iter()
         .map(|r| {
             let rec = &r.record;
-            let time = rec.metric == crate::identities::Metric::Time;
-            // criterion's values are ns per step for time, MiB for memory.
-            let unit = if time { 1e-9 } else { 1.0 };
+            let time = rec.metric == Metric::Time;
+            let to_csv = |v: f64| in_csv(v, unit(r));
             let e = r.estimates;
             let rough = r.estimate();
-            let mean_s = r.mean().filter(|_| time).map(|m| m * 1e-9);
+            // What is derived from the mean is derived from the CSV's, so a
+            // CSV read and written again has the same figures.
+            let mean_s = mean(r).filter(|_| time);
             let mem = rec.memory.as_ref();
             let settings = rec.settings.as_ref();
             CsvRow {
@@ -138,18 +146,18 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 timed_out_after: rec.timed_out_after,
                 not_run_under: rec.not_run_under,
                 metric: rec.metric,
-                mean: r.mean().map(|m| m * unit),
-                mean_ci_low: e.map(|e| e.mean.low * unit),
-                mean_ci_high: e.map(|e| e.mean.high * unit),
+                mean: mean(r),
+                mean_ci_low: e.map(|e| to_csv(e.mean.low)),
+                mean_ci_high: e.map(|e| to_csv(e.mean.high)),
                 estimate: rough.is_some(),
                 steps: rough.map(|e| e.steps),
-                estimate_min: rough.map(|e| e.min * unit),
-                estimate_max: rough.map(|e| e.max * unit),
-                median: e.map(|e| e.median.point * unit),
-                median_ci_low: e.map(|e| e.median.low * unit),
-                median_ci_high: e.map(|e| e.median.high * unit),
+                estimate_min: rough.map(|e| to_csv(e.min)),
+                estimate_max: rough.map(|e| to_csv(e.max)),
+                median: e.map(|e| to_csv(e.median.point)),
+                median_ci_low: e.map(|e| to_csv(e.median.low)),
+                median_ci_high: e.map(|e| to_csv(e.median.high)),
                 images_per_second: mean_s.map(|s| rec.case.batch as f64 / s),
-                relative_to_pytorch: r.mean().zip(pytorch.get(&config(rec))).map(|(m, p)| m / p),
+                relative_to_pytorch: mean(r).zip(pytorch.get(&config(rec))).map(|(m, p)| m / p),
                 flops_per_step: rec.flops_per_step,
                 achieved_gflops: mean_s.map(|s| rec.flops_per_step as f64 / s / 1e9),
                 peak_gflops: rec.peak_gflops,
@@ -173,11 +181,7 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 gpu: rec.run.gpu.clone(),
                 versions: rec.run.versions.clone(),
                 malloc: rec.run.malloc,
-                // A published CSV's row without settings may be of a CSV
-                // without seeds (its record's 0 is no seed): left empty.
-                seed: settings
-                    .map(|s| s.seed)
-                    .or((!r.dir.as_os_str().is_empty()).then_some(rec.seed)),
+                seed: settings.map(|s| s.seed).or(rec.seed),
                 step_code: settings.map(|s| s.code.clone()),
                 target_seconds: settings.map(|s| s.target_seconds),
                 budget_seconds: settings.map(|s| s.budget_seconds),
@@ -185,6 +189,14 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
             }
         })
         .collect()
+}
+
+/// `v` (criterion's unit) times `unit` (to the CSV's), to 12 significant
+/// digits, far below any measurement's noise: converted back (the rows of a
+/// published CSV) and written again it is the same number, where the full
+/// product drifted a digit in its last place each time.
+fn in_csv(v: f64, unit: f64) -> f64 {
+    format!("{:.11e}", v * unit).parse().unwrap_or(v * unit)
 }
 
 /// Writes the CSV of `rows` to `path`.
@@ -278,7 +290,7 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
                 case,
                 framework_version: c.framework_version,
                 threads: c.threads,
-                seed: c.seed.unwrap_or_default(),
+                seed: c.seed,
                 status: c.status,
                 reason: c.reason,
                 timed_out_after: c.timed_out_after,
