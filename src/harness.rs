@@ -8,7 +8,7 @@
 use crate::filter::Filter;
 use crate::grid::Grid;
 use crate::measurement::{Metric, StepMetric};
-use crate::options::{flags_as_vars, Options, Shard};
+use crate::options::{flags_as_vars, Options};
 use crate::run::{Run, Summary};
 use crate::run_info::RunInfo;
 use crate::runner;
@@ -91,16 +91,27 @@ pub fn main() {
             eprintln!("cnn-bench: skipped: {why}");
         }
     }
-    // `--list` (as criterion prints it): what a run would measure here,
-    // of its shard where it has one (what is recorded is not read).
+    let out = runner::criterion_dir();
+    // `--list` (as criterion prints it): what a run would measure here, in
+    // its order: of its shard where it has one, and, resuming, without
+    // what it would skip (the records in `out` are read; the run's facts,
+    // RunInfo, are not collected: nothing is measured).
     if args.iter().any(|a| a == "--list") {
-        for (g, k) in Shard::of(options.shard, &selection.cases) {
-            println!("{}: benchmark", g.bench_id(k));
+        let run = Run {
+            grid: &grid,
+            selection: &selection,
+            args: &args,
+            out: &out,
+            metric,
+            info: RunInfo::default(),
+            options: &options,
+        };
+        for (g, k) in runner::order(&run).todo {
+            println!("{}: benchmark", g.bench_id(&k));
         }
         return;
     }
     runner::set_threads(&grid).expect("the grid's frameworks are valid");
-    let out = runner::criterion_dir();
     let mut c = Criterion::default()
         .with_measurement(StepMetric(metric))
         .output_directory(&out)
@@ -183,7 +194,9 @@ fn help() -> String {
          Each benchmark is {model}/{device}/{phase}/{framework}/size{S}-batch{B}\n\
          (resnet50/gpu/train/tch/size224-batch32); FILTER, a regular expression,\n\
          runs those it matches (resnet18/gpu/train). `cargo run --release -- grid`\n\
-         prints the grid; docs/running.md and docs/methodology.md say more.\n\n\
+         prints the grid; --list what this command would measure here, in its\n\
+         order (with --resume: what is left); docs/running.md and\n\
+         docs/methodology.md say more.\n\n\
          cnn-bench's options:\n",
     );
     for f in crate::options::FLAGS {

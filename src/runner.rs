@@ -53,55 +53,13 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
     if r.options.child {
         return run_as_child(c, r, selection.cases.clone());
     }
-    let selected = selection.cases.clone();
-    let total = selected.len();
-    let mine: Vec<(Group, Case)> = Shard::of(r.options.shard, selected);
-    let (mut before, mut todo, mut timed_out) = (BTreeSet::new(), Vec::new(), Vec::new());
-    // A resumed run measures what was never recorded first, then what was
-    // recorded with older step code or other settings (or failed, retried):
-    // a deadline-bounded slice of GPU time fills the grid before it
-    // refreshes it. Each part keeps the grid's order. `--new-only` keeps
-    // the second part as recorded (`kept`), for a later run.
-    let (mut again, mut kept) = (Vec::new(), 0);
-    for (g, k) in &mine {
-        let rec = read_record(r.out, g, k).ok().flatten();
-        if let Some(t) = rec.as_ref().filter(|t| stopped_with(t, r)) {
-            timed_out.push(t.clone());
-        }
-        match rec {
-            Some(rec) if r.options.continuing && rec.run_id == r.options.run_id => {}
-            Some(rec)
-                if finished(
-                    &rec,
-                    r.options.resume,
-                    &measured_with(r, k.framework),
-                    r.grid.time_limit(k.framework),
-                ) =>
-            {
-                before.insert(g.bench_id(k));
-            }
-            Some(_) if r.options.resume == Resume::NewOnly => {
-                before.insert(g.bench_id(k));
-                kept += 1;
-            }
-            Some(_) if r.options.resume != Resume::No => again.push((g.clone(), k.clone())),
-            _ => todo.push((g.clone(), k.clone())),
-        }
-    }
-    todo.extend(again);
-    if before.len() > kept {
-        eprintln!(
-            "cnn-bench: resume: {} of {} benchmark(s) already recorded with these settings are skipped",
-            before.len() - kept,
-            mine.len()
-        );
-    }
-    if kept > 0 {
-        eprintln!(
-            "cnn-bench: new only: {kept} of {} benchmark(s) recorded otherwise (older step code, other settings, a failure by a shorter time limit) are kept as they are; a run without --new-only measures them again",
-            mine.len()
-        );
-    }
+    let total = selection.cases.len();
+    let Order {
+        mine,
+        todo,
+        before,
+        mut timed_out,
+    } = order(r);
     let graphs = graphs(todo.iter().map(|(g, _)| g))?;
     let flops: Vec<u64> = todo
         .iter()
@@ -230,6 +188,76 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
     let mut summary = summarise(r, &mine, &before);
     summary.elsewhere = total - mine.len();
     Ok(summary)
+}
+
+/// What a run does with its selection: its shard's benchmarks (`mine`)
+/// and, of those, what it measures (`todo`, in order) and what it skips.
+pub struct Order {
+    pub mine: Vec<(Group, Case)>,
+    /// A resumed run measures what was never recorded first, then what was
+    /// recorded with older step code or other settings (or failed,
+    /// retried): a deadline-bounded slice of GPU time fills the grid before
+    /// it refreshes it. Each part keeps the grid's order. `--new-only`
+    /// keeps the second part as recorded, for a later run.
+    pub todo: Vec<(Group, Case)>,
+    /// The ids of those skipped: recorded with these settings, or (with
+    /// `--new-only`) recorded at all.
+    pub before: BTreeSet<String>,
+    /// Records of benchmarks stopped by this run's time limit.
+    pub timed_out: Vec<Record>,
+}
+
+/// The [`Order`] of run `r`, from the records in its folder; what it
+/// skips is said on stderr.
+pub fn order(r: &Run) -> Order {
+    let mine: Vec<(Group, Case)> = Shard::of(r.options.shard, r.selection.cases.clone());
+    let (mut before, mut todo, mut timed_out) = (BTreeSet::new(), Vec::new(), Vec::new());
+    let (mut again, mut kept) = (Vec::new(), 0);
+    for (g, k) in &mine {
+        let rec = read_record(r.out, g, k).ok().flatten();
+        if let Some(t) = rec.as_ref().filter(|t| stopped_with(t, r)) {
+            timed_out.push(t.clone());
+        }
+        match rec {
+            Some(rec) if r.options.continuing && rec.run_id == r.options.run_id => {}
+            Some(rec)
+                if finished(
+                    &rec,
+                    r.options.resume,
+                    &measured_with(r, k.framework),
+                    r.grid.time_limit(k.framework),
+                ) =>
+            {
+                before.insert(g.bench_id(k));
+            }
+            Some(_) if r.options.resume == Resume::NewOnly => {
+                before.insert(g.bench_id(k));
+                kept += 1;
+            }
+            Some(_) if r.options.resume != Resume::No => again.push((g.clone(), k.clone())),
+            _ => todo.push((g.clone(), k.clone())),
+        }
+    }
+    todo.extend(again);
+    if before.len() > kept {
+        eprintln!(
+            "cnn-bench: resume: {} of {} benchmark(s) already recorded with these settings are skipped",
+            before.len() - kept,
+            mine.len()
+        );
+    }
+    if kept > 0 {
+        eprintln!(
+            "cnn-bench: new only: {kept} of {} benchmark(s) recorded otherwise (older step code, other settings, a failure by a shorter time limit) are kept as they are; a run without --new-only measures them again",
+            mine.len()
+        );
+    }
+    Order {
+        mine,
+        todo,
+        before,
+        timed_out,
+    }
 }
 
 /// The predicted seconds of benchmark `x`, whose step costs `flops`: none

@@ -21,10 +21,9 @@ use std::sync::Mutex;
 /// (a limit, a deadline) a matter of luck.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// Runs the harness on resnet18, 64x64, CPU inference, tch then tract, with
-/// `batches`, into `out`; returns the exit status and what it said.
-fn harness(out: &Path, batches: &str, vars: &[(&str, &str)], args: &[&str]) -> (i32, String) {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+/// The harness on resnet18, 64x64, CPU inference, tch then tract, with
+/// `batches`, into `out`.
+fn command(out: &Path, batches: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cnn-bench-run"));
     small_grid(&mut cmd, "0.3")
         .args(["--bench", "--noplot", "--nresamples", "1000"])
@@ -33,12 +32,31 @@ fn harness(out: &Path, batches: &str, vars: &[(&str, &str)], args: &[&str]) -> (
         .env("CNN_BENCH_REPORT", format!("{}-report", out.display()))
         .env("CNN_BENCH_BATCHES", batches)
         .env("CNN_BENCH_FRAMEWORKS", "tch,tract");
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let o = cmd.output().unwrap();
+    cmd
+}
+
+/// Runs [`command`] with `vars`; returns the exit status and what it said.
+fn harness(out: &Path, batches: &str, vars: &[(&str, &str)], args: &[&str]) -> (i32, String) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let o = command(out, batches, args)
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap();
     let said = String::from_utf8_lossy(&o.stderr).into_owned();
     (o.status.code().unwrap_or(-1), said)
+}
+
+/// What `--list` with `args` prints for [`command`]: the ids, in order.
+fn listed(out: &Path, batches: &str, args: &[&str]) -> Vec<String> {
+    let o = command(out, batches, &[&["--list"], args].concat())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{said}");
+    let ids = String::from_utf8(o.stdout).unwrap();
+    ids.lines()
+        .map(|l| l.strip_suffix(": benchmark").unwrap_or(l).to_string())
+        .collect()
 }
 
 fn record(out: &Path, framework: &str, batch: usize) -> Option<Record> {
@@ -372,6 +390,19 @@ fn batch_1_with_tch_stale(name: &str) -> PathBuf {
 #[test]
 fn a_resumed_run_measures_what_is_missing_before_what_is_stale() {
     let out = batch_1_with_tch_stale("limits-missing-first");
+    // `--list` says so beforehand: without --resume, the grid's order;
+    // with it, what the run measures, in its order; with --new-only, the
+    // never recorded alone.
+    let id = |s: &str| format!("resnet18/cpu/inference/{s}");
+    let grid: Vec<String> = ["tch/size64-batch1", "tract/size64-batch1"]
+        .iter()
+        .chain(&["tch/size64-batch2", "tract/size64-batch2"])
+        .map(|s| id(s))
+        .collect();
+    assert_eq!(listed(&out, "1,2", &[]), grid);
+    let resumed = [grid[2].clone(), grid[3].clone(), grid[0].clone()];
+    assert_eq!(listed(&out, "1,2", &["--resume"]), resumed);
+    assert_eq!(listed(&out, "1,2", &["--new-only"]), resumed[..2]);
     let (code, said) = harness(&out, "1,2", &[], &["--resume"]);
     assert_eq!(code, 0, "{said}");
     let at = |id: &str| started_at(&said, id);
