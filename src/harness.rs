@@ -92,20 +92,20 @@ pub fn main() {
         }
     }
     let out = runner::criterion_dir();
+    // The run's facts (RunInfo) are collected only when it measures.
+    let mut run = Run {
+        grid: &grid,
+        selection: &selection,
+        args: &args,
+        out: &out,
+        metric,
+        info: RunInfo::default(),
+        options: &options,
+    };
     // `--list` (as criterion prints it): what a run would measure here, in
     // its order: of its shard where it has one, and, resuming, without
-    // what it would skip (the records in `out` are read; the run's facts,
-    // RunInfo, are not collected: nothing is measured).
+    // what it would skip (the records in `out` are read).
     if args.iter().any(|a| a == "--list") {
-        let run = Run {
-            grid: &grid,
-            selection: &selection,
-            args: &args,
-            out: &out,
-            metric,
-            info: RunInfo::default(),
-            options: &options,
-        };
         for (g, k) in runner::order(&run).todo {
             println!("{}: benchmark", g.bench_id(&k));
         }
@@ -127,15 +127,7 @@ pub fn main() {
         );
     }
     let start = std::time::Instant::now();
-    let run = Run {
-        grid: &grid,
-        selection: &selection,
-        args: &args,
-        out: &out,
-        metric,
-        info: RunInfo::inherited_or_collect(&grid, &selection.frameworks(&grid)),
-        options: &options,
-    };
+    run.info = RunInfo::inherited_or_collect(&grid, &selection.frameworks(&grid));
     let summary = match runner::run(&mut c, &run) {
         Ok(s) => s,
         Err(e) => {
