@@ -61,8 +61,9 @@ unpack() {
 # Two builds (docs/gpu.md): burn's CUDA backend cannot share one with
 # candle's, and the two binaries are more than the device tool carries in
 # one call, so each has a bundle: device-bundle (every other framework) and
-# device-bundle-burn. burn's pass runs with the second where it is carried,
-# else in the first, which says once why it cannot run burn on the GPU.
+# device-bundle-burn. burn's pass runs with the second, and is skipped,
+# said in the log, where it is not carried (the first cannot run burn on a
+# GPU: a run of nothing it can run is an error, exit 2).
 burn_bundle=${BURN_BUNDLE:-device-bundle-burn}
 if [ -n "${BIN:-}" ]; then
   [ -x "$BIN" ] || { echo "gpu-grid: no bench binary at $BIN" >&2; exit 2; }
@@ -164,7 +165,7 @@ for pass in $passes; do
   [ "$frameworks" != "$pass" ] && new_only=--new-only
   echo "gpu-grid: pass $frameworks${new_only:+ (never-recorded cells only)}, $left s left" >> "$out/slice.log"
   run=$bin from=$bundle
-  [ "$frameworks" = burn ] && [ -n "$burn_bin" ] && run=$burn_bin from=$burn_bundle
+  [ "$frameworks" = burn ] && run=$burn_bin from=$burn_bundle
   if [ -z "$run" ]; then
     echo "gpu-grid: pass $frameworks skipped: no bench binary in $from (make gpu-bundle; carry it)" >> "$out/slice.log"
     continue
