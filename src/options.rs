@@ -313,6 +313,17 @@ pub fn flags_as_vars(args: &[String]) -> Result<Option<(Vec<String>, Vars)>> {
             _ => (a.as_str(), None),
         };
         let Some(flag) = FLAGS.iter().find(|f| f.name == name) else {
+            // criterion would refuse a misspelt one of ours, after the
+            // devices are probed, suggesting one of its own.
+            if let Some(f) = FLAGS
+                .iter()
+                .find(|f| name.starts_with("--") && edits(name, f.name) <= 2)
+            {
+                bail!(
+                    "unknown option `{name}`; did you mean `{}`? (`cargo bench -- --help` lists cnn-bench's options and criterion's)",
+                    f.name
+                );
+            }
             rest.push(a.clone());
             continue;
         };
@@ -328,9 +339,77 @@ pub fn flags_as_vars(args: &[String]) -> Result<Option<(Vec<String>, Vars)>> {
     Ok((!vars.is_empty()).then_some((rest, vars)))
 }
 
+/// Levenshtein's distance between `a` and `b` (insertions, deletions and
+/// substitutions of one character). A dozen lines rather than a crate: a
+/// dependency is a manifest change, step code that every GPU record was
+/// measured under (build.rs).
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substituted = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substituted.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A misspelt option of ours is refused with the right one; criterion's
+    /// own, none of them near ours, pass through.
+    #[test]
+    fn a_misspelt_option_is_refused_with_the_one_meant() {
+        assert_eq!(edits("--max-tme", "--max-time"), 1);
+        assert_eq!(edits("--resmue", "--resume"), 2);
+        assert_eq!(edits("kitten", "sitting"), 3);
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let e = flags_as_vars(&args(&["--max-tme", "5"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown option `--max-tme`; did you mean `--max-time`? (`cargo bench -- --help` lists cnn-bench's options and criterion's)"
+        );
+        assert!(flags_as_vars(&args(&["--shrad=2/4"])).is_err());
+        let criterions = [
+            "--bench",
+            "--list",
+            "--noplot",
+            "--save-baseline",
+            "--baseline",
+            "--load-baseline",
+            "--sample-size",
+            "--warm-up-time",
+            "--measurement-time",
+            "--nresamples",
+            "--quick",
+            "--profile-time",
+            "--exact",
+            "--test",
+            "--verbose",
+            "--quiet",
+            "--format",
+            "--discard-baseline",
+            "--noise-threshold",
+            "--plotting-backend",
+            "--ignored",
+            "--include-ignored",
+            "--nocapture",
+            "--color",
+            "--version",
+            "--show-output",
+            "--output-format",
+            "--baseline-lenient",
+            "--confidence-level",
+            "--significance-level",
+        ];
+        assert_eq!(flags_as_vars(&args(&criterions)).unwrap(), None);
+    }
 
     fn opts(vars: &[(&str, &str)]) -> Result<Options> {
         Options::from_vars(
