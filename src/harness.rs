@@ -72,18 +72,19 @@ pub fn main() {
             selection.too_small.join("; ")
         ));
     }
-    // A selection of which nothing can run here (GPU benchmarks in a build
-    // or on a machine without one) is said as an error, not run as nothing
-    // with exit 0: a script would go on to publish an empty run.
-    if !options.child && selection.cases.is_empty() && !selection.unavailable.is_empty() {
-        usage_error(anyhow::anyhow!(
-            "none of the selected benchmarks can run here: {}",
-            selection.unavailable.join("; ")
-        ));
-    }
-    // What is left out and why, for a run and for `--list` alike (the
-    // harness refused too small inputs for the grid's own models).
     if !options.child {
+        // A selection of which nothing can run here (GPU benchmarks in a
+        // build or on a machine without one) is said as an error, not run
+        // as nothing with exit 0: a script would go on to publish an empty
+        // run.
+        if selection.cases.is_empty() && !selection.unavailable.is_empty() {
+            usage_error(anyhow::anyhow!(
+                "none of the selected benchmarks can run here: {}",
+                selection.unavailable.join("; ")
+            ));
+        }
+        // What is left out and why, for a run and for `--list` alike (the
+        // harness refused too small inputs for the grid's own models).
         for line in selection.unavailable.iter().chain(&selection.left_out) {
             eprintln!("cnn-bench: {line}");
         }
