@@ -181,7 +181,7 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 gpu: rec.run.gpu.clone(),
                 versions: rec.run.versions.clone(),
                 malloc: rec.run.malloc,
-                seed: settings.map(|s| s.seed).or(rec.seed),
+                seed: rec.seed,
                 step_code: settings.map(|s| s.code.clone()),
                 target_seconds: settings.map(|s| s.target_seconds),
                 budget_seconds: settings.map(|s| s.budget_seconds),
@@ -196,7 +196,9 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
 /// published CSV) and written again it is the same number, where the full
 /// product drifted a digit in its last place each time.
 fn in_csv(v: f64, unit: f64) -> f64 {
-    format!("{:.11e}", v * unit).parse().unwrap_or(v * unit)
+    format!("{:.11e}", v * unit)
+        .parse()
+        .expect("a float's own formatting parses")
 }
 
 /// Writes the CSV of `rows` to `path`.
