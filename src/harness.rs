@@ -107,8 +107,9 @@ pub fn main() {
     // its order: of its shard where it has one, and, resuming, without
     // what it would skip (the records in `out` are read).
     if args.iter().any(|a| a == "--list") {
-        for (g, k) in runner::order(&run).todo {
-            println!("{}: benchmark", g.bench_id(&k));
+        if let Err(e) = runner::list(&run) {
+            eprintln!("cnn-bench: error: {e:#}");
+            std::process::exit(1);
         }
         return;
     }
@@ -188,8 +189,9 @@ fn help() -> String {
          (resnet50/gpu/train/tch/size224-batch32); FILTER, a regular expression,\n\
          runs those it matches (resnet18/gpu/train). `cargo run --release -- grid`\n\
          prints the grid; --list what this command would measure here, in its\n\
-         order (with --resume: what is left); docs/running.md and\n\
-         docs/methodology.md say more.\n\n\
+         order (with --resume: what is left), with its predicted time (with\n\
+         --max-time: how many fit); docs/running.md and docs/methodology.md\n\
+         say more.\n\n\
          cnn-bench's options:\n",
     );
     for f in crate::options::FLAGS {

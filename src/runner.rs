@@ -60,41 +60,13 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
         before,
         mut timed_out,
     } = order(r);
-    let graphs = graphs(todo.iter().map(|(g, _)| g))?;
-    let flops: Vec<u64> = todo
-        .iter()
-        .map(|(g, k)| flops_per_step(&graphs[&g.model], k, g.phase))
-        .collect::<Result<_>>()?;
-    let mut predictor = Predictor::from_folder(r.out);
-    // `None`: a flat guess (no record of the benchmark's framework, device
-    // and phase yet), which the start line says.
-    let known: Vec<Option<f64>> = todo
-        .iter()
-        .zip(&flops)
-        .map(|(x, f)| known_cost(r, &predictor, &timed_out, x, *f))
-        .collect();
-    let expected: f64 = known
-        .iter()
-        .map(|c| c.unwrap_or_else(|| guess(r.grid)))
-        .sum();
-    let guessed = known.iter().filter(|c| c.is_none()).count();
-    eprintln!(
-        "cnn-bench: {} benchmark(s) to run, about {} (an estimate from the records in {}{}){}",
-        todo.len(),
-        human(expected),
-        r.out.display(),
-        match guessed {
-            0 => String::new(),
-            n => format!(
-                "; {n} of them guessed at {} each, as nothing like them is recorded there yet",
-                human(guess(r.grid))
-            ),
-        },
-        r.options
-            .time_left()
-            .map(|t| format!("; deadline in {}", human(t.as_secs_f64())))
-            .unwrap_or_default()
-    );
+    let Costs {
+        graphs,
+        flops,
+        mut predictor,
+        known,
+    } = costs(r, &todo, &timed_out)?;
+    eprintln!("{}", start_line(r, &known));
     let dog = Watchdog::start();
     let mut weights = SharedWeights::default();
     let zygote = pytorch_zygote(r, &todo);
@@ -188,6 +160,107 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
     let mut summary = summarise(r, &mine, &before);
     summary.elsewhere = total - mine.len();
     Ok(summary)
+}
+
+/// What the records in a run's folder say its benchmarks will cost.
+struct Costs {
+    graphs: std::collections::BTreeMap<String, cnn_models::Graph>,
+    /// Each benchmark's FLOPs per step, in `todo`'s order.
+    flops: Vec<u64>,
+    predictor: Predictor,
+    /// Each benchmark's predicted seconds; `None`: a flat guess (no record
+    /// of its framework, device and phase yet).
+    known: Vec<Option<f64>>,
+}
+
+fn costs(r: &Run, todo: &[(Group, Case)], timed_out: &[Record]) -> Result<Costs> {
+    let graphs = graphs(todo.iter().map(|(g, _)| g))?;
+    let flops: Vec<u64> = todo
+        .iter()
+        .map(|(g, k)| flops_per_step(&graphs[&g.model], k, g.phase))
+        .collect::<Result<_>>()?;
+    let predictor = Predictor::from_folder(r.out);
+    let known = todo
+        .iter()
+        .zip(&flops)
+        .map(|(x, f)| known_cost(r, &predictor, timed_out, x, *f))
+        .collect();
+    Ok(Costs {
+        graphs,
+        flops,
+        predictor,
+        known,
+    })
+}
+
+/// The run's first line: how many benchmarks it measures and about how
+/// long they take (`known`: [`Costs::known`]).
+fn start_line(r: &Run, known: &[Option<f64>]) -> String {
+    let expected: f64 = known
+        .iter()
+        .map(|c| c.unwrap_or_else(|| guess(r.grid)))
+        .sum();
+    let guessed = known.iter().filter(|c| c.is_none()).count();
+    format!(
+        "cnn-bench: {} benchmark(s) to run, about {} (an estimate from the records in {}{}){}",
+        known.len(),
+        human(expected),
+        r.out.display(),
+        match guessed {
+            0 => String::new(),
+            n => format!(
+                "; {n} of them guessed at {} each, as nothing like them is recorded there yet",
+                human(guess(r.grid))
+            ),
+        },
+        r.options
+            .time_left()
+            .map(|t| format!("; deadline in {}", human(t.as_secs_f64())))
+            .unwrap_or_default()
+    )
+}
+
+/// `--list`: what run `r` would measure, in its order (stdout, as
+/// criterion lists), then on stderr the run's first line and, under a
+/// deadline, how many of them the predictions let start before it: the
+/// run's own choice, made before anything is measured (a run also learns
+/// from each benchmark it measures).
+pub fn list(r: &Run) -> Result<()> {
+    let Order {
+        todo, timed_out, ..
+    } = order(r);
+    for (g, k) in &todo {
+        println!("{}: benchmark", g.bench_id(k));
+    }
+    let known = costs(r, &todo, &timed_out)?.known;
+    eprintln!("{}", start_line(r, &known));
+    if let Some(left) = r.options.time_left() {
+        let (fit, secs) = fitting(
+            known.iter().map(|c| c.unwrap_or_else(|| guess(r.grid))),
+            left.as_secs_f64(),
+        );
+        eprintln!(
+            "cnn-bench: deadline: {fit} of these {} are predicted to fit before it, about {} (the run decides as it goes, from what it measures)",
+            todo.len(),
+            human(secs)
+        );
+    }
+    Ok(())
+}
+
+/// How many of benchmarks costing `costs` (in run order) a deadline `left`
+/// seconds away lets start, and their seconds: each one predicted to end
+/// before it starts, one predicted to end after it is passed over for the
+/// next, as the run does.
+fn fitting(costs: impl Iterator<Item = f64>, left: f64) -> (usize, f64) {
+    let (mut fit, mut used) = (0, 0.0);
+    for c in costs {
+        if c <= left - used {
+            fit += 1;
+            used += c;
+        }
+    }
+    (fit, used)
 }
 
 /// What a run does with its selection: its shard's benchmarks (`mine`)
@@ -382,6 +455,13 @@ fn summarise(r: &Run, mine: &[(Group, Case)], before: &BTreeSet<String>) -> Summ
 mod tests {
     use super::*;
     use crate::identities::{Metric, Status};
+
+    #[test]
+    fn a_deadline_passes_over_what_does_not_fit_for_what_does() {
+        assert_eq!(fitting([5.0, 20.0, 3.0, 3.0].into_iter(), 10.0), (2, 8.0));
+        assert_eq!(fitting([5.0, 5.0].into_iter(), 10.0), (2, 10.0));
+        assert_eq!(fitting([11.0].into_iter(), 10.0), (0, 0.0));
+    }
 
     fn settings() -> MeasuredWith {
         MeasuredWith {

@@ -46,17 +46,25 @@ fn harness(out: &Path, batches: &str, vars: &[(&str, &str)], args: &[&str]) -> (
     (o.status.code().unwrap_or(-1), said)
 }
 
-/// What `--list` with `args` prints for [`command`]: the ids, in order.
-fn listed(out: &Path, batches: &str, args: &[&str]) -> Vec<String> {
+/// What `--list` with `args` prints for [`command`]: the ids, in order,
+/// and what it says on stderr.
+fn list(out: &Path, batches: &str, args: &[&str]) -> (Vec<String>, String) {
     let o = command(out, batches, &[&["--list"], args].concat())
         .output()
         .unwrap();
-    let said = String::from_utf8_lossy(&o.stderr);
+    let said = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(o.status.success(), "{said}");
     let ids = String::from_utf8(o.stdout).unwrap();
-    ids.lines()
+    let ids = ids
+        .lines()
         .map(|l| l.strip_suffix(": benchmark").unwrap_or(l).to_string())
-        .collect()
+        .collect();
+    (ids, said)
+}
+
+/// The ids `--list` with `args` prints for [`command`], in order.
+fn listed(out: &Path, batches: &str, args: &[&str]) -> Vec<String> {
+    list(out, batches, args).0
 }
 
 fn record(out: &Path, framework: &str, batch: usize) -> Option<Record> {
@@ -311,6 +319,14 @@ fn a_run_stopped_by_its_deadline_finishes_on_the_next_run_without_measuring_twic
     // what is left of 12 s. 200 ms more a step make the first take over
     // 2.4 s (two preparation steps, criterion's 10 samples) on any machine.
     let slow = [("CNN_BENCH_STEP_DELAY_MS", "200")];
+    // `--list` says as much beforehand.
+    let (ids, said) = list(&out, "1,2", &["--max-time", "12"]);
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    assert!(
+        said.contains("4 benchmark(s) to run, about 41 s")
+            && said.contains("deadline: 1 of these 4 are predicted to fit before it, about 10 s"),
+        "{said}"
+    );
     let (code, said) = harness(&out, "1,2", &slow, &["--max-time", "12"]);
     assert_eq!(code, 0, "{said}");
     // Nothing recorded yet: the start line says its estimate is a guess.
@@ -356,6 +372,13 @@ fn a_deadline_starts_the_benchmarks_that_fit_after_one_that_does_not() {
     // at over 10 s.
     let (code, said) = harness(&out, "1", &[("CNN_BENCH_FRAMEWORKS", "tract")], &[]);
     assert_eq!(code, 0, "{said}");
+    // `--list` predicts the same choice (tract at batch 1 is recorded,
+    // and these runs resume).
+    let (_, said) = list(&out, "1,2", &["--max-time", "9.5"]);
+    assert!(
+        said.contains("deadline: 1 of these 3 are predicted to fit"),
+        "{said}"
+    );
     let (code, said) = harness(&out, "1,2", &[], &["--max-time", "9.5"]);
     assert_eq!(code, 0, "{said}");
     assert!(
