@@ -195,6 +195,9 @@ fn compare(old: &str, new: &str, threshold: f64) -> Result<i32> {
     }
     let changes = report::compare(&old, &new, threshold);
     print!("{}", report::comparison_text(&changes));
+    if let Some(shift) = report::shift_text(&changes) {
+        println!("{shift}");
+    }
     let summary = report::ComparisonSummary::of(&changes);
     println!("{}", summary.said(threshold));
     // A gate that compared nothing (two runs of other benchmarks, a wrong

@@ -1,6 +1,7 @@
 //! The comparison of two runs, benchmark by benchmark.
 
-use super::{format_ns, rows_from_csv, unique, Interval, Row};
+use super::{format_ns, geometric_mean, rows_from_csv, unique, Interval, Row};
+use crate::identities::Framework;
 use anyhow::Result;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -25,6 +26,7 @@ pub enum Verdict {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Measured {
     pub id: String,
+    pub framework: Framework,
     /// criterion's mean and confidence interval; for an estimate, its mean
     /// and the range of its steps.
     pub mean: Option<Interval>,
@@ -45,6 +47,7 @@ impl From<&Row> for Measured {
         });
         Measured {
             id: r.record.id.clone(),
+            framework: r.record.case.framework,
             mean: r.estimates.map(|e| e.mean).or(rough),
             estimate: rough.is_some(),
             reason: r.record.reason.clone(),
@@ -80,6 +83,7 @@ pub fn measured_from_csv(path: &Path) -> Result<Vec<Measured>> {
 #[derive(Clone, Debug)]
 pub struct Change {
     pub id: String,
+    pub framework: Framework,
     pub old: Option<Interval>,
     pub new: Option<Interval>,
     pub verdict: Verdict,
@@ -160,6 +164,7 @@ pub fn compare(old: &[Measured], new: &[Measured], threshold: f64) -> Vec<Change
             };
             Change {
                 id: id.clone(),
+                framework: old.get(id).or(new.get(id)).expect("in a run").framework,
                 old: o,
                 new: n,
                 verdict,
@@ -230,6 +235,43 @@ impl ComparisonSummary {
     }
 }
 
+/// How the new run stands to the old over the benchmarks both measured in
+/// one unit (at least two): the geometric mean of new / old, the spread of
+/// the ratios and each framework's geometric mean. The verdicts count each
+/// benchmark's confidence intervals, which are of its own run's samples; a
+/// shift of a whole run (the machine's speed that day, another machine)
+/// moves every benchmark alike, and shows here rather than in them.
+pub fn shift_text(changes: &[Change]) -> Option<String> {
+    let ratios: Vec<(Framework, f64)> = changes
+        .iter()
+        .filter_map(|c| Some((c.framework, c.ratio()?)))
+        .collect();
+    if ratios.len() < 2 {
+        return None;
+    }
+    let mut all: Vec<f64> = ratios.iter().map(|r| r.1).collect();
+    all.sort_by(f64::total_cmp);
+    let spread = if all.len() >= 20 {
+        let at = |q: f64| all[((all.len() - 1) as f64 * q).round() as usize];
+        format!("90% of them within {:.2}-{:.2}", at(0.05), at(0.95))
+    } else {
+        format!("range {:.2}-{:.2}", all[0], all[all.len() - 1])
+    };
+    let each: Vec<String> = unique(ratios.iter().map(|r| r.0))
+        .into_iter()
+        .map(|f| {
+            let mine: Vec<f64> = ratios.iter().filter(|r| r.0 == f).map(|r| r.1).collect();
+            format!("{f} {:.3} ({})", geometric_mean(&mine), mine.len())
+        })
+        .collect();
+    Some(format!(
+        "new / old over the {} benchmarks measured in both: geometric mean {:.3}, {spread}; by framework: {}. The verdicts count each benchmark's confidence intervals, which are of its own run: a shift of a whole run (the machine's speed, another machine) moves every benchmark alike and shows in this mean",
+        all.len(),
+        geometric_mean(&all),
+        each.join(", ")
+    ))
+}
+
 /// The comparison as a text table.
 pub fn comparison_text(changes: &[Change]) -> String {
     let fmt = |i: Option<Interval>, time: bool| match i {
@@ -261,4 +303,50 @@ pub fn comparison_text(changes: &[Change]) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(id: &str, framework: Framework, ms: Option<f64>) -> Measured {
+        Measured {
+            id: id.into(),
+            framework,
+            mean: ms.map(|p| Interval {
+                point: p * 1e6,
+                low: p * 0.99e6,
+                high: p * 1.01e6,
+            }),
+            estimate: false,
+            reason: None,
+            machine: "m".into(),
+            time: true,
+        }
+    }
+
+    #[test]
+    fn the_shift_of_a_whole_run_is_the_geometric_mean_of_its_ratios() {
+        let (tch, candle) = (Framework::Tch, Framework::Candle);
+        let old = [
+            measured("a/tch", tch, Some(10.0)),
+            measured("b/tch", tch, Some(10.0)),
+            measured("a/candle", candle, Some(10.0)),
+            measured("gone/tch", tch, Some(10.0)),
+        ];
+        let new = [
+            measured("a/tch", tch, Some(20.0)),
+            measured("b/tch", tch, Some(5.0)),
+            measured("a/candle", candle, Some(12.5)),
+            measured("gone/tch", tch, None),
+        ];
+        let said = shift_text(&compare(&old, &new, 0.05)).unwrap();
+        // (2 x 0.5 x 1.25)^(1/3) = 1.077; the one not measured anew is left out.
+        assert!(
+            said.starts_with("new / old over the 3 benchmarks measured in both: geometric mean 1.077, range 0.50-2.00; by framework: tch 1.000 (2), candle 1.250 (1)."),
+            "{said}"
+        );
+        // One benchmark's ratio is its own line already.
+        assert_eq!(shift_text(&compare(&old[..1], &new[..1], 0.05)), None);
+    }
 }
