@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use cnn_bench::filter::Filter;
 use cnn_bench::grid::{Case, Grid, Group};
+use cnn_bench::identities::Framework;
 use cnn_bench::options::{Options, Shard};
 use cnn_bench::report::{self, Measured};
 use cnn_bench::runner::criterion_dir;
@@ -62,6 +63,12 @@ enum Command {
         /// Relative change that counts as a regression (0.05 = 5%).
         #[arg(long, default_value_t = 0.05)]
         threshold: f64,
+        /// Compare each benchmark's time over this framework's in the same
+        /// configuration of its own run (e.g. tch): a shift of a whole run
+        /// (a machine's speed between runs) cancels; the framework's own
+        /// benchmarks are left out.
+        #[arg(long, value_name = "FRAMEWORK")]
+        relative_to: Option<String>,
     },
 }
 
@@ -141,7 +148,8 @@ fn main() {
             old,
             new,
             threshold,
-        } => compare(&old, &new, threshold),
+            relative_to,
+        } => compare(&old, &new, threshold, relative_to.as_deref()),
     };
     match result {
         Ok(code) => std::process::exit(code),
@@ -187,15 +195,32 @@ fn load(spec: &str) -> Result<Vec<Measured>> {
     Ok(rows.iter().map(Measured::from).collect())
 }
 
-fn compare(old: &str, new: &str, threshold: f64) -> Result<i32> {
-    let old = load(old)?;
-    let new = load(new)?;
+fn compare(old: &str, new: &str, threshold: f64, relative_to: Option<&str>) -> Result<i32> {
+    let reference = relative_to
+        .map(Framework::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let (mut old, mut new) = (load(old)?, load(new)?);
     if let Some(w) = report::machine_warning(&old, &new) {
         eprintln!("cnn-bench: {w}");
     }
+    if let Some(f) = reference {
+        for (rows, which) in [(&old, "old"), (&new, "new")] {
+            anyhow::ensure!(
+                rows.iter().any(|m| m.case.framework == f && m.mean.is_some()),
+                "--relative-to {f}: the {which} run has no measured {f} benchmark to compare against"
+            );
+        }
+        let ((o, a), (n, b)) = (report::relative_to(&old, f), report::relative_to(&new, f));
+        eprintln!(
+            "cnn-bench: relative to {f}: each benchmark's mean over {f}'s in the same configuration of its own run (its interval from both means' intervals); left out: {f}'s own, and {} measured without a measured {f} beside them",
+            a + b
+        );
+        (old, new) = (o, n);
+    }
     let changes = report::compare(&old, &new, threshold);
-    print!("{}", report::comparison_text(&changes));
-    if let Some(shift) = report::shift_text(&changes) {
+    print!("{}", report::comparison_text(&changes, reference));
+    if let Some(shift) = report::shift_text(&changes, reference) {
         println!("{shift}");
     }
     let summary = report::ComparisonSummary::of(&changes);

@@ -346,3 +346,54 @@ fn help_names_our_flags_and_variables_and_starts_no_python() {
         "--list probed no Python: the check above proves nothing"
     );
 }
+
+/// `compare --relative-to tch` compares two published runs of one commit
+/// through each run's own tch: the whole second run's 5% shift (the
+/// machine's) cancels, and what is left is each framework against tch.
+#[test]
+fn compare_relative_to_a_framework_cancels_the_runs_shift() {
+    let runs = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target-reports/rust-2core-epyc-pytorch-"
+    );
+    let (a, b) = (format!("{runs}33479f8"), format!("{runs}3603b83"));
+    let compare = |extra: &[&str]| {
+        let args: Vec<&str> = ["compare", &a, &b].iter().chain(extra).copied().collect();
+        run(env!("CARGO_BIN_EXE_cnn-bench"), &args, &[])
+    };
+    let (code, out, err) = compare(&[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("new / old over the 54 benchmarks measured in both: geometric mean 0.949, 90% of them within 0.74-1.14; by framework: tch 0.947 (18), tch-jit 0.937 (18), pytorch 0.964 (18)."),
+        "{out}"
+    );
+    let (code, out, err) = compare(&["--relative-to", "tch"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("relative to tch:"), "{err}");
+    assert!(
+        out.contains("new / old over the 36 benchmarks measured in both: geometric mean 1.003")
+            && out.contains("by framework: tch-jit 0.989 (18), pytorch 1.018 (18). Relative:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("resnet50/cpu/inference/pytorch/size128-batch1") && !out.contains("/tch/size"),
+        "tch's own benchmarks are left out\n{out}"
+    );
+    assert!(
+        out.ends_with("36 benchmark(s) compared: 8 regression(s) beyond 5%, 7 improvement(s), 21 within noise, 0 below the threshold; 0 unmatched (in one run only, measured in neither, or in other units)\n"),
+        "{out}"
+    );
+    // A framework that is none, or one neither run measured: exit 2.
+    let (code, _, err) = compare(&["--relative-to", "torch"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("unknown framework `torch`; valid frameworks: tch,"),
+        "{err}"
+    );
+    let (code, _, err) = compare(&["--relative-to", "candle"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("the old run has no measured candle benchmark"),
+        "{err}"
+    );
+}

@@ -1,6 +1,7 @@
 //! The comparison of two runs, benchmark by benchmark.
 
 use super::{format_ns, geometric_mean, rows_from_csv, unique, Interval, Row};
+use crate::grid::{Case, Group};
 use crate::identities::Framework;
 use anyhow::Result;
 use std::collections::BTreeMap;
@@ -26,7 +27,8 @@ pub enum Verdict {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Measured {
     pub id: String,
-    pub framework: Framework,
+    pub group: Group,
+    pub case: Case,
     /// criterion's mean and confidence interval; for an estimate, its mean
     /// and the range of its steps.
     pub mean: Option<Interval>,
@@ -47,7 +49,8 @@ impl From<&Row> for Measured {
         });
         Measured {
             id: r.record.id.clone(),
-            framework: r.record.case.framework,
+            group: r.record.group.clone(),
+            case: r.record.case.clone(),
             mean: r.estimates.map(|e| e.mean).or(rough),
             estimate: rough.is_some(),
             reason: r.record.reason.clone(),
@@ -77,6 +80,46 @@ pub fn machine_warning(old: &[Measured], new: &[Measured]) -> Option<String> {
 /// reads them ([`rows_from_csv`]).
 pub fn measured_from_csv(path: &Path) -> Result<Vec<Measured>> {
     Ok(rows_from_csv(path)?.iter().map(Measured::from).collect())
+}
+
+/// Each benchmark of a run over its `reference` framework's figure in the
+/// same configuration (model, device, phase, size, batch) of the same run,
+/// as a ratio with a conservative interval (from both means' intervals):
+/// two runs compared so are compared within each run, side by side, and a
+/// shift of the whole run (a machine's speed between runs) cancels. The
+/// reference's own rows are left out, and so are measured rows without a
+/// measured reference in the same unit (how many: the second value); a
+/// failure stays one.
+pub fn relative_to(rows: &[Measured], reference: Framework) -> (Vec<Measured>, usize) {
+    let of = |m: &Measured| {
+        rows.iter().find(|r| {
+            r.case.framework == reference
+                && r.group == m.group
+                && (r.case.size, r.case.batch) == (m.case.size, m.case.batch)
+                && r.time == m.time
+        })
+    };
+    let mut left_out = 0;
+    let mut out = Vec::new();
+    for m in rows.iter().filter(|m| m.case.framework != reference) {
+        let Some(mean) = m.mean else {
+            out.push(m.clone());
+            continue;
+        };
+        match of(m).and_then(|r| Some((r, r.mean?))) {
+            Some((r, base)) => out.push(Measured {
+                mean: Some(Interval {
+                    point: mean.point / base.point,
+                    low: mean.low / base.high,
+                    high: mean.high / base.low,
+                }),
+                estimate: m.estimate || r.estimate,
+                ..m.clone()
+            }),
+            None => left_out += 1,
+        }
+    }
+    (out, left_out)
 }
 
 /// One benchmark of a comparison.
@@ -164,7 +207,7 @@ pub fn compare(old: &[Measured], new: &[Measured], threshold: f64) -> Vec<Change
             };
             Change {
                 id: id.clone(),
-                framework: old.get(id).or(new.get(id)).expect("in a run").framework,
+                framework: old.get(id).or(new.get(id)).expect("in a run").case.framework,
                 old: o,
                 new: n,
                 verdict,
@@ -241,7 +284,7 @@ impl ComparisonSummary {
 /// benchmark's confidence intervals, which are of its own run's samples; a
 /// shift of a whole run (the machine's speed that day, another machine)
 /// moves every benchmark alike, and shows here rather than in them.
-pub fn shift_text(changes: &[Change]) -> Option<String> {
+pub fn shift_text(changes: &[Change], relative: Option<Framework>) -> Option<String> {
     let ratios: Vec<(Framework, f64)> = changes
         .iter()
         .filter_map(|c| Some((c.framework, c.ratio()?)))
@@ -264,17 +307,24 @@ pub fn shift_text(changes: &[Change]) -> Option<String> {
             format!("{f} {:.3} ({})", geometric_mean(&mine), mine.len())
         })
         .collect();
+    let why = match relative {
+        Some(f) => format!("each ratio is of times over {f}'s in one run, so a shift of a whole run (the machine's speed, another machine) cancels; what is left is each framework's change against {f}'s"),
+        None => "the verdicts count each benchmark's confidence intervals, which are of its own run: a shift of a whole run (the machine's speed, another machine) moves every benchmark alike and shows in this mean (`--relative-to tch` cancels it)".into(),
+    };
     Some(format!(
-        "new / old over the {} benchmarks measured in both: geometric mean {:.3}, {spread}; by framework: {}. The verdicts count each benchmark's confidence intervals, which are of its own run: a shift of a whole run (the machine's speed, another machine) moves every benchmark alike and shows in this mean",
+        "new / old over the {} benchmarks measured in both: geometric mean {:.3}, {spread}; by framework: {}. {}{why}",
         all.len(),
         geometric_mean(&all),
-        each.join(", ")
+        each.join(", "),
+        if relative.is_some() { "Relative: " } else { "Note: " }
     ))
 }
 
-/// The comparison as a text table.
-pub fn comparison_text(changes: &[Change]) -> String {
+/// The comparison as a text table; `relative`: the values are ratios to
+/// that framework's (see [`relative_to`]).
+pub fn comparison_text(changes: &[Change], relative: Option<Framework>) -> String {
     let fmt = |i: Option<Interval>, time: bool| match i {
+        Some(i) if relative.is_some() => format!("{:.3}x [{:.3} .. {:.3}]", i.point, i.low, i.high),
         Some(i) if time => format!(
             "{} [{} .. {}]",
             format_ns(i.point),
@@ -309,10 +359,16 @@ pub fn comparison_text(changes: &[Change]) -> String {
 mod tests {
     use super::*;
 
-    fn measured(id: &str, framework: Framework, ms: Option<f64>) -> Measured {
+    /// Benchmark `id` at input size `size` (one model, device and phase).
+    fn measured(id: &str, framework: Framework, size: usize, ms: Option<f64>) -> Measured {
         Measured {
             id: id.into(),
-            framework,
+            group: Group::default(),
+            case: Case {
+                framework,
+                size,
+                batch: 1,
+            },
             mean: ms.map(|p| Interval {
                 point: p * 1e6,
                 low: p * 0.99e6,
@@ -329,24 +385,70 @@ mod tests {
     fn the_shift_of_a_whole_run_is_the_geometric_mean_of_its_ratios() {
         let (tch, candle) = (Framework::Tch, Framework::Candle);
         let old = [
-            measured("a/tch", tch, Some(10.0)),
-            measured("b/tch", tch, Some(10.0)),
-            measured("a/candle", candle, Some(10.0)),
-            measured("gone/tch", tch, Some(10.0)),
+            measured("a/tch", tch, 1, Some(10.0)),
+            measured("b/tch", tch, 2, Some(10.0)),
+            measured("a/candle", candle, 1, Some(10.0)),
+            measured("gone/tch", tch, 1, Some(10.0)),
         ];
         let new = [
-            measured("a/tch", tch, Some(20.0)),
-            measured("b/tch", tch, Some(5.0)),
-            measured("a/candle", candle, Some(12.5)),
-            measured("gone/tch", tch, None),
+            measured("a/tch", tch, 1, Some(20.0)),
+            measured("b/tch", tch, 2, Some(5.0)),
+            measured("a/candle", candle, 1, Some(12.5)),
+            measured("gone/tch", tch, 1, None),
         ];
-        let said = shift_text(&compare(&old, &new, 0.05)).unwrap();
+        let said = shift_text(&compare(&old, &new, 0.05), None).unwrap();
         // (2 x 0.5 x 1.25)^(1/3) = 1.077; the one not measured anew is left out.
         assert!(
             said.starts_with("new / old over the 3 benchmarks measured in both: geometric mean 1.077, range 0.50-2.00; by framework: tch 1.000 (2), candle 1.250 (1)."),
             "{said}"
         );
         // One benchmark's ratio is its own line already.
-        assert_eq!(shift_text(&compare(&old[..1], &new[..1], 0.05)), None);
+        assert_eq!(shift_text(&compare(&old[..1], &new[..1], 0.05), None), None);
+    }
+
+    /// Relative to tch, a run whose every step took 1.5x as long (a slower
+    /// machine) changed nothing, and one framework's own slowdown shows.
+    #[test]
+    fn relative_to_a_framework_cancels_a_whole_runs_shift() {
+        let (tch, candle, tract) = (Framework::Tch, Framework::Candle, Framework::Tract);
+        let old = [
+            measured("a/tch", tch, 1, Some(10.0)),
+            measured("a/candle", candle, 1, Some(20.0)),
+            measured("a/tract", tract, 1, Some(30.0)),
+            // No tch of its configuration (another size): left out.
+            measured("b/candle", candle, 2, Some(20.0)),
+        ];
+        let new = [
+            measured("a/tch", tch, 1, Some(15.0)),
+            measured("a/candle", candle, 1, Some(30.0)),
+            measured("a/tract", tract, 1, Some(90.0)),
+            measured("b/candle", candle, 2, Some(20.0)),
+        ];
+        let ((o, left_out), (n, _)) = (relative_to(&old, tch), relative_to(&new, tch));
+        assert_eq!(left_out, 1);
+        assert_eq!(o.len(), 2, "tch's own and the unmatched left out: {o:?}");
+        let point = |m: &Measured| m.mean.unwrap().point;
+        assert!((point(&o[0]) - 2.0).abs() < 1e-9 && (point(&n[1]) - 6.0).abs() < 1e-9);
+        // Conservative: 20 [19.8, 20.2] over 10 [9.9, 10.1].
+        let i = o[0].mean.unwrap();
+        assert!((i.low - 19.8 / 10.1).abs() < 1e-9 && (i.high - 20.2 / 9.9).abs() < 1e-9);
+        let changes = compare(&o, &n, 0.05);
+        let verdict = |id: &str| changes.iter().find(|c| c.id == id).unwrap().verdict.clone();
+        assert_eq!(verdict("a/candle"), Verdict::WithinNoise);
+        assert_eq!(verdict("a/tract"), Verdict::Regression);
+        let said = shift_text(&changes, Some(tch)).unwrap();
+        assert!(
+            said.contains("by framework: candle 1.000 (1), tract 2.000 (1)"),
+            "{said}"
+        );
+        // A failure stays one, reference or not.
+        let mut broken = new.clone();
+        broken[1].mean = None;
+        broken[1].reason = Some("panicked".into());
+        let (b, _) = relative_to(&broken, tch);
+        let c = compare(&o, &b, 0.05);
+        assert!(c
+            .iter()
+            .any(|c| c.id == "a/candle" && c.verdict == Verdict::Regression));
     }
 }
