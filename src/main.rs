@@ -69,6 +69,10 @@ enum Command {
         /// benchmarks are left out.
         #[arg(long, value_name = "FRAMEWORK")]
         relative_to: Option<String>,
+        /// The table in Markdown (for a pull request's comment), then the
+        /// same closing lines.
+        #[arg(long)]
+        markdown: bool,
     },
 }
 
@@ -149,7 +153,8 @@ fn main() {
             new,
             threshold,
             relative_to,
-        } => compare(&old, &new, threshold, relative_to.as_deref()),
+            markdown,
+        } => compare(&old, &new, threshold, relative_to.as_deref(), markdown),
     };
     match result {
         Ok(code) => std::process::exit(code),
@@ -195,7 +200,13 @@ fn load(spec: &str) -> Result<Vec<Measured>> {
     Ok(rows.iter().map(Measured::from).collect())
 }
 
-fn compare(old: &str, new: &str, threshold: f64, relative_to: Option<&str>) -> Result<i32> {
+fn compare(
+    old: &str,
+    new: &str,
+    threshold: f64,
+    relative_to: Option<&str>,
+    markdown: bool,
+) -> Result<i32> {
     let reference = relative_to
         .map(Framework::parse)
         .transpose()
@@ -219,7 +230,7 @@ fn compare(old: &str, new: &str, threshold: f64, relative_to: Option<&str>) -> R
         (old, new) = (o, n);
     }
     let changes = report::compare(&old, &new, threshold);
-    print!("{}", report::comparison_text(&changes, reference));
+    print!("{}", report::comparison_text(&changes, reference, markdown));
     if let Some(shift) = report::shift_text(&changes, reference) {
         println!("{shift}");
     }

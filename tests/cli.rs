@@ -383,6 +383,16 @@ fn compare_relative_to_a_framework_cancels_the_runs_shift() {
         out.ends_with("36 benchmark(s) compared: 8 regression(s) beyond 5%, 7 improvement(s), 21 within noise, 0 below the threshold; 0 unmatched (in one run only, measured in neither, or in other units)\n"),
         "{out}"
     );
+    // The same as a Markdown table, for a pull request's comment.
+    let (code, md, err) = compare(&["--relative-to", "tch", "--markdown"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        md.starts_with("| verdict | benchmark | old (over tch's) | new (over tch's) | change |\n|---|---|---|---|---|\n| **REGRESSION** | `resnet50/cpu/inference/pytorch/size128-batch1` | 0.996x [0.954 .. 1.037] | 1.331x [1.282 .. 1.382] | **+33.6%** |\n"),
+        "{md}"
+    );
+    assert_eq!(md.lines().filter(|l| l.starts_with("| ")).count(), 37);
+    let last = out.lines().last().unwrap();
+    assert!(md.trim_end().ends_with(last), "the same closing line\n{md}");
     // A framework that is none, or one neither run measured: exit 2.
     let (code, _, err) = compare(&["--relative-to", "torch"]);
     assert_eq!(code, 2);

@@ -320,9 +320,10 @@ pub fn shift_text(changes: &[Change], relative: Option<Framework>) -> Option<Str
     ))
 }
 
-/// The comparison as a text table; `relative`: the values are ratios to
-/// that framework's (see [`relative_to`]).
-pub fn comparison_text(changes: &[Change], relative: Option<Framework>) -> String {
+/// The comparison as a text table (`markdown`: a Markdown table, for a
+/// pull request's comment); `relative`: the values are ratios to that
+/// framework's (see [`relative_to`]).
+pub fn comparison_text(changes: &[Change], relative: Option<Framework>, markdown: bool) -> String {
     let fmt = |i: Option<Interval>, time: bool| match i {
         Some(i) if relative.is_some() => format!("{:.3}x [{:.3} .. {:.3}]", i.point, i.low, i.high),
         Some(i) if time => format!(
@@ -335,6 +336,15 @@ pub fn comparison_text(changes: &[Change], relative: Option<Framework>) -> Strin
         None => "-".into(),
     };
     let mut out = String::new();
+    if markdown {
+        let of = relative
+            .map(|f| format!(" (over {f}'s)"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| verdict | benchmark | old{of} | new{of} | change |\n|---|---|---|---|---|"
+        );
+    }
     for c in changes {
         let verdict = match c.verdict {
             Verdict::Regression => "REGRESSION",
@@ -343,14 +353,28 @@ pub fn comparison_text(changes: &[Change], relative: Option<Framework>) -> Strin
             Verdict::BelowThreshold => "below threshold",
             Verdict::Unmatched => "unmatched",
         };
-        let _ = writeln!(
-            out,
-            "{verdict:<16} {:<50} {:>34} -> {:<34} {}",
-            c.id,
-            fmt(c.old, c.time[0]),
-            fmt(c.new, c.time[1]),
-            c.note
-        );
+        let (old, new) = (fmt(c.old, c.time[0]), fmt(c.new, c.time[1]));
+        // A failure's reason may hold a `|`, which would end a Markdown cell.
+        let note = match markdown {
+            true => c.note.replace('|', "\\|"),
+            false => c.note.clone(),
+        };
+        let _ = match markdown {
+            true if c.verdict == Verdict::Regression => writeln!(
+                out,
+                "| **{verdict}** | `{}` | {old} | {new} | **{note}** |",
+                c.id
+            ),
+            true => writeln!(out, "| {verdict} | `{}` | {old} | {new} | {note} |", c.id),
+            false => writeln!(
+                out,
+                "{verdict:<16} {:<50} {old:>34} -> {new:<34} {note}",
+                c.id
+            ),
+        };
+    }
+    if markdown {
+        out.push('\n');
     }
     out
 }
