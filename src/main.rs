@@ -232,7 +232,8 @@ fn compare(
     let changes = report::compare(&old, &new, threshold);
     print!("{}", report::comparison_text(&changes, reference, markdown));
     if let Some(shift) = report::shift_text(&changes, reference) {
-        println!("{shift}");
+        // A blank line: its own paragraph in Markdown.
+        println!("{shift}{}", if markdown { "\n" } else { "" });
     }
     let summary = report::ComparisonSummary::of(&changes);
     println!("{}", summary.said(threshold));
