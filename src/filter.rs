@@ -103,6 +103,28 @@ impl Filter {
     }
 }
 
+/// Why criterion will measure nothing, read as criterion 0.7 reads its
+/// command line (`--list` first, then test mode, then profile mode):
+/// without `--bench` (`cargo test --benches`, `cargo test --all-targets`)
+/// or with `--test` it runs each benchmark's step once to check that it
+/// runs, and with `--profile-time` it runs the steps for that long for a
+/// profiler; neither writes an estimate. `None`: it measures (or lists).
+pub fn unmeasured(args: &[String]) -> Option<&'static str> {
+    let has = |flag: &str| {
+        args.iter()
+            .any(|a| a == flag || a.strip_prefix(flag).is_some_and(|v| v.starts_with('=')))
+    };
+    if has("--list") {
+        None
+    } else if !has("--bench") || has("--test") {
+        Some("criterion's test mode (`--test`, or no `--bench` as under `cargo test --benches`): each benchmark's step runs once, untimed")
+    } else if has("--profile-time") {
+        Some("criterion's profile mode (`--profile-time`): the steps run for a profiler, untimed")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +157,22 @@ mod tests {
         let child = Filter::child_args(&args, id);
         assert_eq!(child, ["--bench", "-s", "main", "--noplot", "--exact", id]);
         assert!(Filter::from_args(child).unwrap().matches(id));
+    }
+
+    #[test]
+    fn knows_when_criterion_measures_nothing() {
+        let u = |args: &[&str]| unmeasured(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(u(&["--bench"]), None);
+        assert_eq!(u(&["--bench", "--noplot", "resnet18"]), None);
+        assert_eq!(u(&["--bench", "--list"]), None);
+        assert_eq!(u(&["--list"]), None);
+        assert!(u(&[]).is_some_and(|w| w.contains("test mode")));
+        assert!(u(&["resnet18"]).is_some_and(|w| w.contains("test mode")));
+        assert!(u(&["--bench", "--test"]).is_some_and(|w| w.contains("test mode")));
+        let profile = u(&["--bench", "--profile-time", "5"]);
+        assert!(profile.is_some_and(|w| w.contains("profile mode")));
+        assert!(u(&["--bench", "--profile-time=5"]).is_some_and(|w| w.contains("profile mode")));
+        // A filter named like the flag is a filter.
+        assert_eq!(u(&["--bench", "test"]), None);
     }
 }

@@ -92,7 +92,16 @@ pub fn main() {
             eprintln!("cnn-bench: skipped: {why}");
         }
     }
-    let out = runner::criterion_dir();
+    // Where criterion measures nothing (its test or profile mode), the
+    // steps still run, each benchmark's record goes to the run's scratch
+    // folder (the summary reads it there, then it is removed), and the
+    // results folder stays as it was: a record with no estimate there
+    // would read as measured, and `--resume` would skip it.
+    let unmeasured = crate::filter::unmeasured(&args);
+    let out = match unmeasured {
+        None => runner::criterion_dir(),
+        Some(_) => crate::options::scratch(&options.run_id).join("criterion"),
+    };
     // The run's facts (RunInfo) are collected only when it measures.
     let mut run = Run {
         grid: &grid,
@@ -118,6 +127,12 @@ pub fn main() {
         .with_measurement(StepMetric(metric))
         .output_directory(&out)
         .configure_from_args();
+    if let (Some(why), false) = (unmeasured, options.child) {
+        eprintln!(
+            "cnn-bench: {why}; nothing is recorded in {} and no report is written (`cargo bench` measures)",
+            runner::criterion_dir().display()
+        );
+    }
     if !options.child {
         eprintln!(
             "cnn-bench: {} CPU threads per framework; criterion measures {:?}; at most {} s of measurement and {} in all per benchmark; results in {}",
@@ -139,8 +154,11 @@ pub fn main() {
     };
     c.final_summary();
     if !options.child {
-        eprintln!("{}", describe(&summary, start.elapsed().as_secs_f64()));
-        write_report(&out, &args, &options, &grid, &selection.cases);
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!("{}", describe(&summary, secs, unmeasured.is_none()));
+        if unmeasured.is_none() {
+            write_report(&out, &args, &options, &grid, &selection.cases);
+        }
     }
 }
 
@@ -226,16 +244,26 @@ fn usage_error(e: anyhow::Error) -> ! {
     std::process::exit(crate::USAGE_ERROR);
 }
 
-/// The run's last words: what was measured, estimated, failed, skipped and
-/// what remains.
-pub fn describe(s: &Summary, secs: f64) -> String {
-    let mut out = format!(
-        "cnn-bench: {} benchmark(s) measured, {} as estimates (fewer steps than criterion's minimum), {} failed, in {}",
-        s.measured + s.estimated,
-        s.estimated,
-        s.failed.len(),
-        human(secs)
-    );
+/// The run's last words: what was measured (`measured`: criterion
+/// measured; otherwise its steps were only run), estimated,
+/// failed, skipped and what remains.
+pub fn describe(s: &Summary, secs: f64, measured: bool) -> String {
+    let mut out = if measured {
+        format!(
+            "cnn-bench: {} benchmark(s) measured, {} as estimates (fewer steps than criterion's minimum), {} failed, in {}",
+            s.measured + s.estimated,
+            s.estimated,
+            s.failed.len(),
+            human(secs)
+        )
+    } else {
+        format!(
+            "cnn-bench: {} benchmark(s) run, not measured, {} failed, in {}",
+            s.measured + s.estimated,
+            s.failed.len(),
+            human(secs)
+        )
+    };
     if s.skipped > 0 {
         out += &format!("; {} skipped (already recorded)", s.skipped);
     }

@@ -3,7 +3,8 @@
 //! this process), a step too slow for criterion's 10 samples in the budget
 //! becomes an estimate that the report flags, and a run stopped by its
 //! deadline finishes on the next run without measuring anything twice,
-//! measuring what was never recorded before what is stale.
+//! measuring what was never recorded before what is stale; criterion's
+//! test mode runs the steps and records nothing.
 //! Each test runs the real harness (`cnn-bench-run`, what `cargo bench`
 //! runs) on resnet18 at 64x64 on the CPU, with tch and tract.
 
@@ -520,4 +521,39 @@ fn bad_run_options_exit_with_2() {
         said.contains("`time_limit_seconds` must be a positive"),
         "{said}"
     );
+}
+
+/// Criterion's test mode (`cargo bench -- --test`; `cargo test --benches`
+/// runs the bench binary without `--bench`, the same mode) runs each step
+/// once and measures nothing: the run says so, and the results folder is
+/// left as it was. Before, it wrote each benchmark an `ok` record with no
+/// estimate, which the report showed as a failure and `--resume` skipped
+/// as measured.
+#[test]
+fn criterion_test_mode_runs_the_steps_and_leaves_the_results_as_they_were() {
+    let out = scratch("limits-test-mode");
+    let report = PathBuf::from(format!("{}-report", out.display()));
+    let _ = std::fs::remove_dir_all(&report);
+    let (code, said) = harness(&out, "1", &[], &["--test"]);
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("criterion's test mode"), "{said}");
+    assert!(
+        said.contains("2 benchmark(s) run, not measured, 0 failed"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "{said}");
+    assert!(!report.exists(), "{said}");
+    // A measured folder: a test-mode run, in a child process each, changes
+    // no record, and a resumed run still finds both measured.
+    let (code, said) = harness(&out, "1", &[], &[]);
+    assert_eq!(code, 0, "{said}");
+    let path = out.join("resnet18_cpu_inference/tch/size64-batch1/cnn-bench.json");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let isolated = [("CNN_BENCH_ISOLATE", "all")];
+    let (code, said) = harness(&out, "1", &isolated, &["--test"]);
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("2 benchmark(s) run, not measured"), "{said}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "{said}");
+    let (ids, _) = list(&out, "1", &["--resume"]);
+    assert!(ids.is_empty(), "{ids:?}");
 }

@@ -424,10 +424,13 @@ mod tests {
         r
     }
 
+    /// The SVG `draw` writes for `figure`, through a file of its own (the
+    /// tests run in parallel) that it removes.
     fn svg_of(figure: &Figure) -> String {
-        let dir = std::env::temp_dir().join(format!("cnn-bench-figure-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{}.svg", figure.title.len()));
+        static DRAWN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = DRAWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("cnn-bench-figure-{}-{n}.svg", std::process::id());
+        let path = std::env::temp_dir().join(name);
         draw(figure, &path).unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
