@@ -103,13 +103,14 @@ impl Filter {
     }
 }
 
-/// Why criterion will measure nothing, read as criterion 0.7 reads its
+/// Why criterion will write no estimate, read as criterion 0.7 reads its
 /// command line (`--list` first, then test mode, then profile mode):
 /// without `--bench` (`cargo test --benches`, `cargo test --all-targets`)
 /// or with `--test` it runs each benchmark's step once to check that it
-/// runs, and with `--profile-time` it runs the steps for that long for a
-/// profiler; neither writes an estimate. `None`: it measures (or lists).
-pub fn unmeasured(args: &[String]) -> Option<&'static str> {
+/// runs, with `--profile-time` it runs the steps for that long for a
+/// profiler, and with `--discard-baseline` it measures and keeps nothing.
+/// `None`: it measures and keeps its estimates (or lists).
+pub fn no_estimates(args: &[String]) -> Option<&'static str> {
     let has = |flag: &str| {
         args.iter()
             .any(|a| a == flag || a.strip_prefix(flag).is_some_and(|v| v.starts_with('=')))
@@ -120,6 +121,8 @@ pub fn unmeasured(args: &[String]) -> Option<&'static str> {
         Some("criterion's test mode (`--test`, or no `--bench` as under `cargo test --benches`): each benchmark's step runs once, untimed")
     } else if has("--profile-time") {
         Some("criterion's profile mode (`--profile-time`): the steps run for a profiler, untimed")
+    } else if has("--discard-baseline") {
+        Some("`--discard-baseline`: criterion measures and prints, and keeps no estimate")
     } else {
         None
     }
@@ -160,8 +163,9 @@ mod tests {
     }
 
     #[test]
-    fn knows_when_criterion_measures_nothing() {
-        let u = |args: &[&str]| unmeasured(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    fn knows_when_criterion_keeps_no_estimate() {
+        let u =
+            |args: &[&str]| no_estimates(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         assert_eq!(u(&["--bench"]), None);
         assert_eq!(u(&["--bench", "--noplot", "resnet18"]), None);
         assert_eq!(u(&["--bench", "--list"]), None);
@@ -172,6 +176,8 @@ mod tests {
         let profile = u(&["--bench", "--profile-time", "5"]);
         assert!(profile.is_some_and(|w| w.contains("profile mode")));
         assert!(u(&["--bench", "--profile-time=5"]).is_some_and(|w| w.contains("profile mode")));
+        let discard = u(&["--bench", "--discard-baseline"]);
+        assert!(discard.is_some_and(|w| w.contains("keeps no estimate")));
         // A filter named like the flag is a filter.
         assert_eq!(u(&["--bench", "test"]), None);
     }

@@ -92,13 +92,14 @@ pub fn main() {
             eprintln!("cnn-bench: skipped: {why}");
         }
     }
-    // Where criterion measures nothing (its test or profile mode), the
-    // steps still run, each benchmark's record goes to the run's scratch
-    // folder (the summary reads it there, then it is removed), and the
-    // results folder stays as it was: a record with no estimate there
-    // would read as measured, and `--resume` would skip it.
-    let unmeasured = crate::filter::unmeasured(&args);
-    let out = match unmeasured {
+    // Where criterion keeps no estimate (its test or profile mode,
+    // `--discard-baseline`), the steps still run, each benchmark's record
+    // goes to the run's scratch folder (the summary reads it there, then
+    // it is removed), and the results folder stays as it was: a record
+    // with no estimate there would read as measured, and `--resume` would
+    // skip it.
+    let unrecorded = crate::filter::no_estimates(&args);
+    let out = match unrecorded {
         None => runner::criterion_dir(),
         Some(_) => crate::options::scratch(&options.run_id).join("criterion"),
     };
@@ -127,7 +128,7 @@ pub fn main() {
         .with_measurement(StepMetric(metric))
         .output_directory(&out)
         .configure_from_args();
-    if let (Some(why), false) = (unmeasured, options.child) {
+    if let (Some(why), false) = (unrecorded, options.child) {
         eprintln!(
             "cnn-bench: {why}; nothing is recorded in {} and no report is written (`cargo bench` measures)",
             runner::criterion_dir().display()
@@ -155,8 +156,8 @@ pub fn main() {
     c.final_summary();
     if !options.child {
         let secs = start.elapsed().as_secs_f64();
-        eprintln!("{}", describe(&summary, secs, unmeasured.is_none()));
-        if unmeasured.is_none() {
+        eprintln!("{}", describe(&summary, secs, unrecorded.is_none()));
+        if unrecorded.is_none() {
             write_report(&out, &args, &options, &grid, &selection.cases);
         }
     }
@@ -229,6 +230,17 @@ fn help() -> String {
 }
 
 fn setup(args: &[String]) -> Result<(Grid, Filter, Metric, Options)> {
+    // criterion's `--load-baseline` analyses the samples an earlier run
+    // saved instead of measuring: the harness would record them as this
+    // run's.
+    if args
+        .iter()
+        .any(|a| a == "--load-baseline" || a.starts_with("--load-baseline="))
+    {
+        anyhow::bail!(
+            "`--load-baseline` is not supported: criterion would analyse an earlier run's saved samples, which cnn-bench would record as this run's; compare two runs with `cargo run --release -- compare OLD NEW`, or measure against a saved baseline with criterion's `--baseline NAME`"
+        );
+    }
     let vars = crate::config::cnn_bench_vars();
     let options = Options::from_vars(&vars)?;
     Ok((
@@ -244,11 +256,11 @@ fn usage_error(e: anyhow::Error) -> ! {
     std::process::exit(crate::USAGE_ERROR);
 }
 
-/// The run's last words: what was measured (`measured`: criterion
-/// measured; otherwise its steps were only run), estimated,
-/// failed, skipped and what remains.
-pub fn describe(s: &Summary, secs: f64, measured: bool) -> String {
-    let mut out = if measured {
+/// The run's last words: what was measured (`recorded`: criterion kept
+/// its estimates; otherwise the steps ran and nothing was recorded),
+/// estimated, failed, skipped and what remains.
+pub fn describe(s: &Summary, secs: f64, recorded: bool) -> String {
+    let mut out = if recorded {
         format!(
             "cnn-bench: {} benchmark(s) measured, {} as estimates (fewer steps than criterion's minimum), {} failed, in {}",
             s.measured + s.estimated,
@@ -258,7 +270,7 @@ pub fn describe(s: &Summary, secs: f64, measured: bool) -> String {
         )
     } else {
         format!(
-            "cnn-bench: {} benchmark(s) run, not measured, {} failed, in {}",
+            "cnn-bench: {} benchmark(s) run, not recorded, {} failed, in {}",
             s.measured + s.estimated,
             s.failed.len(),
             human(secs)

@@ -307,6 +307,33 @@ fn a_missing_tensorflow_library_is_said_not_a_crash() {
     );
 }
 
+/// criterion's `--load-baseline` (an earlier run's saved samples analysed
+/// again, nothing measured) is refused before anything runs, naming what
+/// to use instead.
+#[test]
+fn load_baseline_is_refused_naming_what_to_use_instead() {
+    let out = concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-load-baseline");
+    let _ = std::fs::remove_dir_all(out);
+    let vars = [
+        ("CRITERION_HOME", out),
+        ("CNN_BENCH_REPORT", "none"),
+        ("CNN_BENCH_PROFILE", "quick"),
+    ];
+    let args = [
+        "--bench",
+        "--load-baseline",
+        "new",
+        "resnet18/cpu/inference/tract",
+    ];
+    let (code, _, err) = run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, &vars);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`--load-baseline` is not supported") && err.contains("compare OLD NEW"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new(out).exists(), "{err}");
+}
+
 /// `cargo bench -- --help` names the harness's own flags and variables
 /// beside criterion's options, and answers at once: it starts no Python
 /// (the `pytorch` probe, seconds of importing torch, which `--list` does

@@ -538,7 +538,7 @@ fn criterion_test_mode_runs_the_steps_and_leaves_the_results_as_they_were() {
     assert_eq!(code, 0, "{said}");
     assert!(said.contains("criterion's test mode"), "{said}");
     assert!(
-        said.contains("2 benchmark(s) run, not measured, 0 failed"),
+        said.contains("2 benchmark(s) run, not recorded, 0 failed"),
         "{said}"
     );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "{said}");
@@ -552,7 +552,7 @@ fn criterion_test_mode_runs_the_steps_and_leaves_the_results_as_they_were() {
     let isolated = [("CNN_BENCH_ISOLATE", "all")];
     let (code, said) = harness(&out, "1", &isolated, &["--test"]);
     assert_eq!(code, 0, "{said}");
-    assert!(said.contains("2 benchmark(s) run, not measured"), "{said}");
+    assert!(said.contains("2 benchmark(s) run, not recorded"), "{said}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "{said}");
     let (ids, _) = list(&out, "1", &["--resume"]);
     assert!(ids.is_empty(), "{ids:?}");
