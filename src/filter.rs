@@ -103,14 +103,42 @@ impl Filter {
     }
 }
 
-/// Why criterion will write no estimate, read as criterion 0.7 reads its
-/// command line (`--list` first, then test mode, then profile mode):
+/// A run in which criterion keeps no estimate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NoEstimates {
+    /// Each benchmark's step run once, untimed, to check that it runs.
+    Test,
+    /// The steps run for a profiler, untimed.
+    Profile,
+    /// Measured and printed, not kept.
+    Discarded,
+}
+
+impl NoEstimates {
+    /// What the run does instead, for its first line.
+    pub fn why(self) -> &'static str {
+        match self {
+            NoEstimates::Test => "criterion's test mode (`--test`, or no `--bench` as under `cargo test --benches`): each benchmark's step runs once, untimed",
+            NoEstimates::Profile => "criterion's profile mode (`--profile-time`): the steps run for a profiler, untimed",
+            NoEstimates::Discarded => "`--discard-baseline`: criterion measures and prints, and keeps no estimate",
+        }
+    }
+
+    /// Whether the steps are timed at all (the harness's own estimate of a
+    /// slow step is then pointless: criterion runs every step).
+    pub fn timed(self) -> bool {
+        self == NoEstimates::Discarded
+    }
+}
+
+/// Whether criterion will keep no estimate, read as criterion 0.7 reads
+/// its command line (`--list` first, then test mode, then profile mode):
 /// without `--bench` (`cargo test --benches`, `cargo test --all-targets`)
 /// or with `--test` it runs each benchmark's step once to check that it
 /// runs, with `--profile-time` it runs the steps for that long for a
 /// profiler, and with `--discard-baseline` it measures and keeps nothing.
 /// `None`: it measures and keeps its estimates (or lists).
-pub fn no_estimates(args: &[String]) -> Option<&'static str> {
+pub fn no_estimates(args: &[String]) -> Option<NoEstimates> {
     let has = |flag: &str| {
         args.iter()
             .any(|a| a == flag || a.strip_prefix(flag).is_some_and(|v| v.starts_with('=')))
@@ -118,11 +146,11 @@ pub fn no_estimates(args: &[String]) -> Option<&'static str> {
     if has("--list") {
         None
     } else if !has("--bench") || has("--test") {
-        Some("criterion's test mode (`--test`, or no `--bench` as under `cargo test --benches`): each benchmark's step runs once, untimed")
+        Some(NoEstimates::Test)
     } else if has("--profile-time") {
-        Some("criterion's profile mode (`--profile-time`): the steps run for a profiler, untimed")
+        Some(NoEstimates::Profile)
     } else if has("--discard-baseline") {
-        Some("`--discard-baseline`: criterion measures and prints, and keeps no estimate")
+        Some(NoEstimates::Discarded)
     } else {
         None
     }
@@ -170,14 +198,20 @@ mod tests {
         assert_eq!(u(&["--bench", "--noplot", "resnet18"]), None);
         assert_eq!(u(&["--bench", "--list"]), None);
         assert_eq!(u(&["--list"]), None);
-        assert!(u(&[]).is_some_and(|w| w.contains("test mode")));
-        assert!(u(&["resnet18"]).is_some_and(|w| w.contains("test mode")));
-        assert!(u(&["--bench", "--test"]).is_some_and(|w| w.contains("test mode")));
+        assert_eq!(u(&[]), Some(NoEstimates::Test));
+        assert_eq!(u(&["resnet18"]), Some(NoEstimates::Test));
+        assert_eq!(u(&["--bench", "--test"]), Some(NoEstimates::Test));
         let profile = u(&["--bench", "--profile-time", "5"]);
-        assert!(profile.is_some_and(|w| w.contains("profile mode")));
-        assert!(u(&["--bench", "--profile-time=5"]).is_some_and(|w| w.contains("profile mode")));
+        assert_eq!(profile, Some(NoEstimates::Profile));
+        assert_eq!(
+            u(&["--bench", "--profile-time=5"]),
+            Some(NoEstimates::Profile)
+        );
         let discard = u(&["--bench", "--discard-baseline"]);
-        assert!(discard.is_some_and(|w| w.contains("keeps no estimate")));
+        assert_eq!(discard, Some(NoEstimates::Discarded));
+        assert!(
+            discard.is_some_and(NoEstimates::timed) && !profile.is_some_and(NoEstimates::timed)
+        );
         // A filter named like the flag is a filter.
         assert_eq!(u(&["--bench", "test"]), None);
     }

@@ -17,6 +17,10 @@ use anyhow::Result;
 use criterion::Criterion;
 use std::os::unix::process::CommandExt;
 
+/// The budget of a run whose steps are not timed: none (a finite figure,
+/// as records keep it in JSON).
+const UNTIMED_BUDGET: f64 = 1e9;
+
 pub fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // Help needs no grid, device or Python (the `pytorch` probe takes
@@ -99,6 +103,18 @@ pub fn main() {
     // with no estimate there would read as measured, and `--resume` would
     // skip it.
     let unrecorded = crate::filter::no_estimates(&args);
+    // Untimed (test, profile mode), criterion runs every step itself: the
+    // harness's estimate of a slow step, several steps timed, would only
+    // cost time.
+    let untimed = unrecorded.is_some_and(|m| !m.timed());
+    let grid = if untimed {
+        Grid {
+            budget_seconds: UNTIMED_BUDGET,
+            ..grid
+        }
+    } else {
+        grid
+    };
     let out = match unrecorded {
         None => runner::criterion_dir(),
         Some(_) => crate::options::scratch(&options.run_id).join("criterion"),
@@ -128,20 +144,28 @@ pub fn main() {
         .with_measurement(StepMetric(metric))
         .output_directory(&out)
         .configure_from_args();
-    if let (Some(why), false) = (unrecorded, options.child) {
+    if let (Some(m), false) = (unrecorded, options.child) {
         eprintln!(
-            "cnn-bench: {why}; nothing is recorded in {} and no report is written (`cargo bench` measures)",
+            "cnn-bench: {}; nothing is recorded in {} and no report is written (`cargo bench` measures)",
+            m.why(),
             runner::criterion_dir().display()
         );
     }
     if !options.child {
+        let budget = if untimed {
+            String::new()
+        } else {
+            format!("at most {} s of measurement and ", grid.budget_seconds)
+        };
+        let results = match unrecorded {
+            None => format!("; results in {}", out.display()),
+            Some(_) => String::new(),
+        };
         eprintln!(
-            "cnn-bench: {} CPU threads per framework; criterion measures {:?}; at most {} s of measurement and {} in all per benchmark; results in {}",
+            "cnn-bench: {} CPU threads per framework; criterion measures {:?}; {budget}{} in all per benchmark{results}",
             grid.threads,
             metric,
-            grid.budget_seconds,
             grid.time_limits(),
-            out.display()
         );
     }
     let start = std::time::Instant::now();

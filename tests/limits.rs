@@ -525,8 +525,8 @@ fn bad_run_options_exit_with_2() {
 
 /// Criterion's test mode (`cargo bench -- --test`; `cargo test --benches`
 /// runs the bench binary without `--bench`, the same mode) runs each step
-/// once and measures nothing: the run says so, and the results folder is
-/// left as it was. Before, it wrote each benchmark an `ok` record with no
+/// once and measures nothing: the run says so, does not time steps for an
+/// estimate, and leaves the results folder as it was. Before, it wrote each benchmark an `ok` record with no
 /// estimate, which the report showed as a failure and `--resume` skipped
 /// as measured.
 #[test]
@@ -534,9 +534,12 @@ fn criterion_test_mode_runs_the_steps_and_leaves_the_results_as_they_were() {
     let out = scratch("limits-test-mode");
     let report = PathBuf::from(format!("{}-report", out.display()));
     let _ = std::fs::remove_dir_all(&report);
-    let (code, said) = harness(&out, "1", &[], &["--test"]);
+    // A budget no step fits: criterion still runs each step (once), the
+    // harness does not time several for an estimate.
+    let (code, said) = harness(&out, "1", &[("CNN_BENCH_BUDGET", "0.001")], &["--test"]);
     assert_eq!(code, 0, "{said}");
     assert!(said.contains("criterion's test mode"), "{said}");
+    assert!(!said.contains("do not fit"), "{said}");
     assert!(
         said.contains("2 benchmark(s) run, not recorded, 0 failed"),
         "{said}"
