@@ -155,14 +155,14 @@ pub fn main() {
         let budget = if untimed {
             String::new()
         } else {
-            format!("at most {} s of measurement and ", grid.budget_seconds)
+            format!("{} s of measurement and ", grid.budget_seconds)
         };
         let results = match unrecorded {
             None => format!("; results in {}", out.display()),
             Some(_) => String::new(),
         };
         eprintln!(
-            "cnn-bench: {} CPU threads per framework; criterion measures {:?}; {budget}{} in all per benchmark{results}",
+            "cnn-bench: {} CPU threads per framework; criterion measures {:?}; at most {budget}{} in all per benchmark{results}",
             grid.threads,
             metric,
             grid.time_limits(),

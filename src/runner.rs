@@ -101,10 +101,14 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
                 .map(|i| cost(r, &predictor, &timed_out, &todo[i], flops[i]))
                 .collect();
             let progress = format!("cnn-bench [{}/{}] {id}", done_before + k + 1, mine.len());
-            eprintln!(
-                "{progress}: about {} left in this run (estimate)",
-                human(predicted.iter().sum())
-            );
+            if r.untimed() {
+                eprintln!("{progress}: untimed");
+            } else {
+                eprintln!(
+                    "{progress}: about {} left in this run (estimate)",
+                    human(predicted.iter().sum())
+                );
+            }
             let mut record = new_record(r, &group, &case, graph)?;
             let started = Instant::now();
             let isolate = r.grid.isolate.applies(group.device);
@@ -197,6 +201,17 @@ fn costs(r: &Run, todo: &[(Group, Case)], timed_out: &[Record]) -> Result<Costs>
 /// The run's first line: how many benchmarks it measures and about how
 /// long they take (`known`: [`Costs::known`]).
 fn start_line(r: &Run, known: &[Option<f64>]) -> String {
+    let deadline = r
+        .options
+        .time_left()
+        .map(|t| format!("; deadline in {}", human(t.as_secs_f64())))
+        .unwrap_or_default();
+    if r.untimed() {
+        return format!(
+            "cnn-bench: {} benchmark(s) to run, each step untimed{deadline}",
+            known.len()
+        );
+    }
     let expected: f64 = known
         .iter()
         .map(|c| c.unwrap_or_else(|| guess(r.grid)))
@@ -214,10 +229,7 @@ fn start_line(r: &Run, known: &[Option<f64>]) -> String {
                 human(guess(r.grid))
             ),
         },
-        r.options
-            .time_left()
-            .map(|t| format!("; deadline in {}", human(t.as_secs_f64())))
-            .unwrap_or_default()
+        deadline
     )
 }
 

@@ -540,6 +540,12 @@ fn criterion_test_mode_runs_the_steps_and_leaves_the_results_as_they_were() {
     assert_eq!(code, 0, "{said}");
     assert!(said.contains("criterion's test mode"), "{said}");
     assert!(!said.contains("do not fit"), "{said}");
+    // Nothing predicted: a measured run's figures would not say its time.
+    assert!(
+        said.contains("2 benchmark(s) to run, each step untimed")
+            && !said.contains("left in this run"),
+        "{said}"
+    );
     assert!(
         said.contains("2 benchmark(s) run, not recorded, 0 failed"),
         "{said}"
