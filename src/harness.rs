@@ -128,6 +128,7 @@ pub fn main() {
         metric,
         info: RunInfo::default(),
         options: &options,
+        untimed,
     };
     // `--list` (as criterion prints it): what a run would measure here, in
     // its order: of its shard where it has one, and, resuming, without

@@ -26,15 +26,12 @@ pub struct Run<'a> {
     pub metric: Metric,
     pub info: RunInfo,
     pub options: &'a Options,
+    /// criterion leaves the steps untimed (its test or profile mode): each
+    /// step runs, nothing is predicted.
+    pub untimed: bool,
 }
 
 impl<'a> Run<'a> {
-    /// Whether criterion leaves the steps untimed (its test or profile
-    /// mode): each step runs, nothing is predicted.
-    pub fn untimed(&self) -> bool {
-        crate::filter::no_estimates(self.args).is_some_and(|m| !m.timed())
-    }
-
     /// One benchmark of this run, ready to measure.
     pub(crate) fn bench(
         &self,

@@ -97,16 +97,16 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
                     continue;
                 }
             }
-            let predicted: Vec<f64> = (k..todo.len())
-                .map(|i| cost(r, &predictor, &timed_out, &todo[i], flops[i]))
-                .collect();
             let progress = format!("cnn-bench [{}/{}] {id}", done_before + k + 1, mine.len());
-            if r.untimed() {
+            if r.untimed {
                 eprintln!("{progress}: untimed");
             } else {
+                let left: f64 = (k..todo.len())
+                    .map(|i| cost(r, &predictor, &timed_out, &todo[i], flops[i]))
+                    .sum();
                 eprintln!(
                     "{progress}: about {} left in this run (estimate)",
-                    human(predicted.iter().sum())
+                    human(left)
                 );
             }
             let mut record = new_record(r, &group, &case, graph)?;
@@ -206,7 +206,7 @@ fn start_line(r: &Run, known: &[Option<f64>]) -> String {
         .time_left()
         .map(|t| format!("; deadline in {}", human(t.as_secs_f64())))
         .unwrap_or_default();
-    if r.untimed() {
+    if r.untimed {
         return format!(
             "cnn-bench: {} benchmark(s) to run, each step untimed{deadline}",
             known.len()
