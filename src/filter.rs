@@ -1,6 +1,7 @@
-//! The benchmark filter criterion will apply, read from the same command
-//! line, so the harness can skip preparing (building a model, timing a first
-//! step) for benchmarks criterion would not run.
+//! What criterion will do, read from the same command line: the benchmark
+//! filter, so the harness can skip preparing (building a model, timing a
+//! first step) for benchmarks criterion would not run, and whether it keeps
+//! any estimate (its test and profile modes, `--discard-baseline`, do not).
 
 use anyhow::{Context, Result};
 use regex::Regex;
