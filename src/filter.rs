@@ -104,6 +104,13 @@ impl Filter {
     }
 }
 
+/// Whether `args` hold criterion's option `flag`, alone or as
+/// `flag=value`.
+pub fn has_flag(args: &[String], flag: &str) -> bool {
+    args.iter()
+        .any(|a| a == flag || a.strip_prefix(flag).is_some_and(|v| v.starts_with('=')))
+}
+
 /// A run in which criterion keeps no estimate.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum NoEstimates {
@@ -140,10 +147,7 @@ impl NoEstimates {
 /// profiler, and with `--discard-baseline` it measures and keeps nothing.
 /// `None`: it measures and keeps its estimates (or lists).
 pub fn no_estimates(args: &[String]) -> Option<NoEstimates> {
-    let has = |flag: &str| {
-        args.iter()
-            .any(|a| a == flag || a.strip_prefix(flag).is_some_and(|v| v.starts_with('=')))
-    };
+    let has = |flag: &str| has_flag(args, flag);
     if has("--list") {
         None
     } else if !has("--bench") || has("--test") {

@@ -258,10 +258,7 @@ fn setup(args: &[String]) -> Result<(Grid, Filter, Metric, Options)> {
     // criterion's `--load-baseline` analyses the samples an earlier run
     // saved instead of measuring: the harness would record them as this
     // run's.
-    if args
-        .iter()
-        .any(|a| a == "--load-baseline" || a.starts_with("--load-baseline="))
-    {
+    if crate::filter::has_flag(args, "--load-baseline") {
         anyhow::bail!(
             "`--load-baseline` is not supported: criterion would analyse an earlier run's saved samples, which cnn-bench would record as this run's; compare two runs with `cargo run --release -- compare OLD NEW`, or measure against a saved baseline with criterion's `--baseline NAME`"
         );
