@@ -105,7 +105,7 @@ if [ "$state" != /none ] && [ ! -f "$state" ] && [ -f "$committed" ]; then
 fi
 if [ "$state" != /none ] && [ -f "$state" ]; then
   tar xzf "$state" -C "$work"
-  began+=("gpu-grid: state $state: $(find "$work/criterion" -name cnn-bench.json | wc -l) benchmark(s) recorded so far")
+  began+=("gpu-grid: state $state: $(find "$work/criterion" -mindepth 4 -maxdepth 4 -name cnn-bench.json | wc -l) benchmark(s) recorded so far")
 else
   began+=("gpu-grid: no state ($state); starting the grid")
 fi
@@ -194,7 +194,7 @@ if [ -d "$cubecl_dir" ] && [ -n "$(ls -A "$cubecl_dir")" ]; then
   tar czf "$out/cubecl-environment.tar.gz" -C "$cubecl_dir" . &&
     echo "gpu-grid: burn's kernels and autotune results packed into $out/cubecl-environment.tar.gz ($(du -h "$out/cubecl-environment.tar.gz" | cut -f1))"
 fi
-echo "gpu-grid: $(find "$work/criterion" -name cnn-bench.json | wc -l) benchmark(s) recorded in all;" \
+echo "gpu-grid: $(find "$work/criterion" -mindepth 4 -maxdepth 4 -name cnn-bench.json | wc -l) benchmark(s) recorded in all;" \
   "this slice took $(( $(date +%s) - started )) s; state packed into $out/criterion.tar.gz ($(du -h "$out/criterion.tar.gz" | cut -f1))"
 rm -rf "$work"
 exit $status

@@ -11,7 +11,7 @@ use crate::identities::Status;
 use crate::measure::{measure, Bench};
 use crate::measurement::StepMetric;
 use crate::options::{scratch, WEIGHTS_VAR};
-use crate::record::{read_record, record_path, remove_record, write_record, Record};
+use crate::record::{read_record, remove_record, write_record, Record};
 use crate::run::{new_record, short_reason, Run, Summary};
 use crate::watchdog::{timed_out, Watch, Watchdog};
 use anyhow::{Context, Result};
@@ -139,13 +139,15 @@ fn fail(record: &mut Record, reason: String) -> Outcome {
     Outcome::Recorded
 }
 
-/// Measures one benchmark in this process under the watchdog.
+/// Measures one benchmark in this process under the watchdog, which
+/// writes its record to `record_paths` if the time limit stops it.
 pub(crate) fn in_process(
     bench_group: &mut BenchmarkGroup<'_, StepMetric>,
     dog: &Watchdog,
     b: &Bench,
     progress: &str,
     record: &mut Record,
+    record_paths: Vec<PathBuf>,
     remaining: usize,
 ) -> Outcome {
     dog.watch(Watch {
@@ -153,7 +155,7 @@ pub(crate) fn in_process(
         limit: Duration::from_secs_f64(b.grid.time_limit(b.case.framework)),
         deadline: b.options.deadline,
         record: record.clone(),
-        record_path: record_path(b.out, b.group, b.case),
+        record_paths,
         remaining,
         stages: vec![("starting".into(), Instant::now())],
     });

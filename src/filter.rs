@@ -1,7 +1,8 @@
 //! What criterion will do, read from the same command line: the benchmark
 //! filter, so the harness can skip preparing (building a model, timing a
 //! first step) for benchmarks criterion would not run, and whether it keeps
-//! any estimate (its test and profile modes, `--discard-baseline`, do not).
+//! any estimate (its test and profile modes, `--discard-baseline`, do not),
+//! and which of its options the harness cannot honour.
 
 use anyhow::{Context, Result};
 use regex::Regex;
@@ -111,6 +112,75 @@ pub fn has_flag(args: &[String], flag: &str) -> bool {
         .any(|a| a == flag || a.strip_prefix(flag).is_some_and(|v| v.starts_with('=')))
 }
 
+/// The value of criterion's option `flag` (or its short form `short`):
+/// `flag VALUE` or `flag=VALUE`.
+fn value_of<'a>(args: &'a [String], flag: &str, short: Option<&str>) -> Option<&'a str> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == flag || Some(a.as_str()) == short {
+            return it.next().map(String::as_str);
+        }
+        if let Some(v) = a.strip_prefix(flag).and_then(|v| v.strip_prefix('=')) {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// The name given to `--save-baseline` (`-s`), if any.
+pub fn named_baseline(args: &[String]) -> Option<&str> {
+    value_of(args, "--save-baseline", Some("-s"))
+}
+
+/// The baseline criterion 0.7 copies this run's estimates to, besides
+/// `new`: the name given to `--save-baseline`, else its default `base`;
+/// none where it compares with a saved one instead (`--baseline`,
+/// `--baseline-lenient`) or keeps nothing (`--discard-baseline`).
+pub fn saved_baseline(args: &[String]) -> Option<&str> {
+    let compares = value_of(args, "--baseline", Some("-b")).is_some()
+        || value_of(args, "--baseline-lenient", None).is_some();
+    if compares || has_flag(args, "--discard-baseline") {
+        None
+    } else {
+        Some(named_baseline(args).unwrap_or("base"))
+    }
+}
+
+/// criterion's options that cnn-bench cannot honour, each with why and
+/// what to use instead (a usage error, exit 2, before anything runs).
+/// Passed through, each would be silently overridden or recorded as what it
+/// is not: the harness plans every benchmark's warm-up and samples from a
+/// first timed step (criterion's group settings override its command line),
+/// records what criterion analysed as this run's measurement, and reads
+/// every interval as 95%.
+pub const REFUSED: &[(&str, &str)] = &[
+    (
+        "--load-baseline",
+        "criterion would analyse an earlier run's saved samples, which cnn-bench would record as this run's; compare two runs with `cargo run --release -- compare OLD NEW`, or measure against a saved baseline with criterion's `--baseline NAME`",
+    ),
+    ("--sample-size", PLANNED),
+    ("--warm-up-time", PLANNED),
+    ("--measurement-time", PLANNED),
+    (
+        "--quick",
+        "criterion's quick mode times two samples without a warm-up (a slow step once, its copy the second), and cnn-bench would record the interval over them as a measurement; for a quick run set CNN_BENCH_PROFILE=quick (CPU inference, 1 s per benchmark) or a smaller CNN_BENCH_TARGET_SECONDS",
+    ),
+    (
+        "--confidence-level",
+        "cnn-bench's records, reports and `compare` read every interval as criterion's default 95% one",
+    ),
+];
+const PLANNED: &str = "cnn-bench plans each benchmark's warm-up, samples and measurement time from a first timed step (so a 10 s step does not take criterion's 100 samples), and that plan would override it; set the time per benchmark with CNN_BENCH_TARGET_SECONDS (`target_seconds` in cnn-bench.toml)";
+
+/// The first of criterion's options in `args` that cnn-bench refuses
+/// ([`REFUSED`]), with why.
+pub fn refused(args: &[String]) -> Option<(&'static str, &'static str)> {
+    REFUSED
+        .iter()
+        .copied()
+        .find(|(flag, _)| has_flag(args, flag))
+}
+
 /// A run in which criterion keeps no estimate.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum NoEstimates {
@@ -193,6 +263,25 @@ mod tests {
         let child = Filter::child_args(&args, id);
         assert_eq!(child, ["--bench", "-s", "main", "--noplot", "--exact", id]);
         assert!(Filter::from_args(child).unwrap().matches(id));
+    }
+
+    #[test]
+    fn knows_which_baseline_criterion_saves() {
+        let b = |args: &[&str]| {
+            saved_baseline(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .map(str::to_string)
+        };
+        assert_eq!(b(&["--bench", "resnet18"]).as_deref(), Some("base"));
+        assert_eq!(
+            b(&["--bench", "--save-baseline", "main"]).as_deref(),
+            Some("main")
+        );
+        assert_eq!(b(&["--bench", "-s", "pr", "tch"]).as_deref(), Some("pr"));
+        assert_eq!(b(&["--bench", "--save-baseline=pr"]).as_deref(), Some("pr"));
+        assert_eq!(b(&["--bench", "--baseline", "main"]), None);
+        assert_eq!(b(&["--bench", "-b", "main"]), None);
+        assert_eq!(b(&["--bench", "--baseline-lenient=main"]), None);
+        assert_eq!(b(&["--bench", "--discard-baseline"]), None);
     }
 
     #[test]

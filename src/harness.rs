@@ -210,12 +210,8 @@ fn write_report(
         );
         return;
     }
-    // The baseline criterion wrote this run's estimates to.
-    let baseline = args
-        .iter()
-        .position(|a| a == "--save-baseline" || a == "-s")
-        .and_then(|i| args.get(i + 1))
-        .map_or("new", String::as_str);
+    // The baseline named for this run's estimates, else the latest run's.
+    let baseline = crate::filter::named_baseline(args).unwrap_or("new");
     match crate::publish::write(&[out.to_path_buf()], baseline, Some((grid, expected)), &dir) {
         Ok((_, summary)) => eprintln!(
             "cnn-bench: report: {summary}; open {}",
@@ -251,17 +247,16 @@ fn help() -> String {
     for (var, what) in crate::config::ENV_VARS {
         out += &format!("  {var:<w$} {what}\n", w = width.unwrap_or(0));
     }
-    out + "\ncriterion's options:\n"
+    let refused: Vec<&str> = crate::filter::REFUSED.iter().map(|r| r.0).collect();
+    out + &format!(
+        "\ncriterion's options ({} are refused, each saying why and what to use instead):\n",
+        refused.join(", ")
+    )
 }
 
 fn setup(args: &[String]) -> Result<(Grid, Filter, Metric, Options)> {
-    // criterion's `--load-baseline` analyses the samples an earlier run
-    // saved instead of measuring: the harness would record them as this
-    // run's.
-    if crate::filter::has_flag(args, "--load-baseline") {
-        anyhow::bail!(
-            "`--load-baseline` is not supported: criterion would analyse an earlier run's saved samples, which cnn-bench would record as this run's; compare two runs with `cargo run --release -- compare OLD NEW`, or measure against a saved baseline with criterion's `--baseline NAME`"
-        );
+    if let Some((flag, why)) = crate::filter::refused(args) {
+        anyhow::bail!("`{flag}` is not supported: {why}");
     }
     let vars = crate::config::cnn_bench_vars();
     let options = Options::from_vars(&vars)?;

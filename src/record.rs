@@ -273,6 +273,22 @@ pub fn record_path(out: &Path, group: &Group, case: &Case) -> PathBuf {
     benchmark_dir(out, &group.id(), case.framework.name(), &case.parameter()).join("cnn-bench.json")
 }
 
+/// Where the parent writes a benchmark's record: beside criterion's files,
+/// and again in the baseline criterion copies this run's estimates to
+/// (`baseline`, see [`crate::filter::saved_baseline`]), so that a saved
+/// baseline is read back with its own run's record (its status, a slow
+/// step's estimate, memory, machine), not with a later run's.
+pub fn record_paths(
+    out: &Path,
+    group: &Group,
+    case: &Case,
+    baseline: Option<&str>,
+) -> Vec<PathBuf> {
+    let path = record_path(out, group, case);
+    let saved = baseline.map(|b| path.with_file_name(b).join("cnn-bench.json"));
+    std::iter::once(path).chain(saved).collect()
+}
+
 /// The folder criterion writes one benchmark's files to.
 pub fn benchmark_dir(out: &Path, group: &str, function: &str, parameter: &str) -> PathBuf {
     // criterion's `make_filename_safe`

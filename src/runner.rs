@@ -10,13 +10,14 @@
 //! benchmark.
 
 use crate::benchmark::{in_child, in_process, run_as_child, Outcome, SharedWeights};
+use crate::filter::saved_baseline;
 use crate::frameworks::{adapter, Zygote};
 use crate::grid::{Case, Grid, Group};
 use crate::identities::Framework;
 use crate::measure::flops_per_step;
 use crate::measurement::StepMetric;
 use crate::options::{scratch, Resume, Shard};
-use crate::record::{read_record, write_record, MeasuredWith, Record};
+use crate::record::{read_record, record_paths, write_path, MeasuredWith, Record};
 use crate::run::{measured_with, new_record, Run, Summary};
 use crate::schedule::{graphs, guess, human, Predictor};
 use crate::watchdog::Watchdog;
@@ -130,12 +131,14 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
                 let fw = adapter(case.framework);
                 let b = r.bench(&group, &case, graph, w, fw.as_ref());
                 let remaining = todo.len() - k - 1;
+                let paths = record_paths(r.out, &group, &case, saved_baseline(r.args));
                 in_process(
                     &mut bench_group,
                     &dog,
                     &b,
                     &progress,
                     &mut record,
+                    paths,
                     remaining,
                 )
             };
@@ -146,7 +149,9 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
             if let Some(reason) = &record.reason {
                 eprintln!("{progress}: FAILED: {reason}");
             }
-            write_record(r.out, &group, &case, &record)?;
+            for path in record_paths(r.out, &group, &case, saved_baseline(r.args)) {
+                write_path(&path, &record)?;
+            }
             if stopped_with(&record, r) {
                 timed_out.push(record.clone());
             }

@@ -17,9 +17,9 @@ pub struct Watch {
     pub started: Instant,
     pub limit: Duration,
     pub deadline: Option<Instant>,
-    /// Written, as failed, when the limit passes.
+    /// Written, as failed, to each of `record_paths` when the limit passes.
     pub record: Record,
-    pub record_path: PathBuf,
+    pub record_paths: Vec<PathBuf>,
     /// Benchmarks after this one, for the deadline's message.
     pub remaining: usize,
     /// Each stage it announced, with when it began; the last is the one a
@@ -100,10 +100,11 @@ fn give_up(w: &mut Watch) -> ! {
     w.record.timed_out_after = Some(w.limit.as_secs_f64());
     w.record.wall_seconds = Some(w.started.elapsed().as_secs_f64());
     w.record.stages = Some(Stages::from_times(&w.stages, Instant::now()));
-    let written = crate::record::write_path(&w.record_path, &w.record);
-    if let Err(e) = &written {
-        eprintln!("cnn-bench: error: {e:#}");
-        std::process::exit(1);
+    for path in &w.record_paths {
+        if let Err(e) = crate::record::write_path(path, &w.record) {
+            eprintln!("cnn-bench: error: {e:#}");
+            std::process::exit(1);
+        }
     }
     eprintln!("cnn-bench: restarting the harness to go on with the rest of the run");
     use std::os::unix::process::CommandExt;

@@ -307,31 +307,58 @@ fn a_missing_tensorflow_library_is_said_not_a_crash() {
     );
 }
 
-/// criterion's `--load-baseline` (an earlier run's saved samples analysed
-/// again, nothing measured) is refused before anything runs, naming what
-/// to use instead.
+/// criterion's options the harness cannot honour are refused before
+/// anything runs (no folder written), each naming what to use instead:
+/// `--load-baseline` (an earlier run's saved samples analysed again,
+/// nothing measured), `--sample-size`, `--warm-up-time` and
+/// `--measurement-time` (each benchmark's plan overrides them: before the
+/// refusal, `--measurement-time 4` measured the same 1.3 s as without it),
+/// `--quick` (two samples, recorded as the plan's 39) and
+/// `--confidence-level` (reports read every interval as 95%).
 #[test]
-fn load_baseline_is_refused_naming_what_to_use_instead() {
-    let out = concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-load-baseline");
+fn criterions_options_we_cannot_honour_are_refused_naming_what_to_use_instead() {
+    let out = concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-refused");
     let _ = std::fs::remove_dir_all(out);
     let vars = [
         ("CRITERION_HOME", out),
         ("CNN_BENCH_REPORT", "none"),
         ("CNN_BENCH_PROFILE", "quick"),
     ];
+    let refused: [(&[&str], &str); 6] = [
+        (&["--load-baseline", "new"], "compare OLD NEW"),
+        (&["--sample-size", "10"], "CNN_BENCH_TARGET_SECONDS"),
+        (&["--warm-up-time=1"], "CNN_BENCH_TARGET_SECONDS"),
+        (&["--measurement-time", "4"], "CNN_BENCH_TARGET_SECONDS"),
+        (&["--quick"], "CNN_BENCH_PROFILE=quick"),
+        (&["--confidence-level", "0.99"], "95%"),
+    ];
+    for (option, instead) in refused {
+        let mut args = vec!["--bench"];
+        args.extend(option);
+        args.push("resnet18/cpu/inference/tract");
+        let (code, _, err) = run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, &vars);
+        assert_eq!(code, 2, "{option:?}: {err}");
+        let flag = option[0].split('=').next().unwrap();
+        assert!(
+            err.contains(&format!("`{flag}` is not supported")) && err.contains(instead),
+            "{err}"
+        );
+        assert!(!std::path::Path::new(out).exists(), "{option:?}: {err}");
+    }
+    // What criterion keeps as it is still runs (listed here: nothing measured).
     let args = [
         "--bench",
-        "--load-baseline",
-        "new",
+        "--nresamples",
+        "1000",
+        "--list",
         "resnet18/cpu/inference/tract",
     ];
-    let (code, _, err) = run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, &vars);
-    assert_eq!(code, 2, "{err}");
+    let (code, listed, err) = run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, &vars);
+    assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("`--load-baseline` is not supported") && err.contains("compare OLD NEW"),
-        "{err}"
+        listed.contains("resnet18/cpu/inference/tract/size128-batch1: benchmark"),
+        "{listed}"
     );
-    assert!(!std::path::Path::new(out).exists(), "{err}");
 }
 
 /// `cargo bench -- --help` names the harness's own flags and variables
@@ -360,6 +387,7 @@ fn help_names_our_flags_and_variables_and_starts_no_python() {
         "--max-time <SECONDS>",
         "CNN_BENCH_MODELS",
         "--save-baseline",
+        "--quick, --confidence-level are refused",
     ] {
         assert!(out.contains(said), "{said} missing from:\n{out}");
     }

@@ -3,8 +3,9 @@
 //! this process), a step too slow for criterion's 10 samples in the budget
 //! becomes an estimate that the report flags, and a run stopped by its
 //! deadline finishes on the next run without measuring anything twice,
-//! measuring what was never recorded before what is stale; criterion's
-//! test mode runs the steps and records nothing.
+//! measuring what was never recorded before what is stale; a saved
+//! baseline keeps its own run's record; criterion's test mode runs the
+//! steps and records nothing.
 //! Each test runs the real harness (`cnn-bench-run`, what `cargo bench`
 //! runs) on resnet18 at 64x64 on the CPU, with tch and tract.
 
@@ -304,6 +305,49 @@ fn a_step_too_slow_for_the_budget_is_an_estimate_the_report_flags() {
         .map(|s| &s[..s.find('>').unwrap()])
         .any(|c| c.contains("fill=\"none\"") && !c.contains("#000000"));
     assert!(hollow, "the figure marks it\n{svg}");
+}
+
+/// A saved baseline is read with its own run's record: before, each run
+/// replaced the one record of a benchmark, so after a step slowed from 300
+/// to 700 ms (an estimate: the record holds its figures),
+/// `compare target/criterion:main target/criterion` read the latest record
+/// on both sides and said "+0.0%, within noise"; a baseline's failures,
+/// memory and machine were the latest run's too.
+#[test]
+fn a_saved_baseline_keeps_its_own_runs_record_and_compare_sees_the_change() {
+    let out = scratch("limits-baseline");
+    let run = |delay_ms: &str, args: &[&str]| {
+        let vars = [
+            ("CNN_BENCH_FRAMEWORKS", "tch"),
+            ("CNN_BENCH_STEP_DELAY_MS", delay_ms),
+            ("CNN_BENCH_BUDGET", "1"),
+        ];
+        let (code, said) = harness(&out, "1", &vars, args);
+        assert_eq!(code, 0, "{said}");
+    };
+    run("300", &["--save-baseline", "main"]);
+    run("700", &[]);
+    let mean = |baseline: &str| {
+        let rows = cnn_bench::report::collect(&out, baseline).unwrap();
+        assert_eq!(rows.len(), 1, "{baseline}");
+        rows[0].record.estimate.expect("an estimate").mean / 1e6
+    };
+    let (main, new) = (mean("main"), mean("new"));
+    assert!(
+        (300.0..700.0).contains(&main) && new >= 700.0,
+        "{main} ms, {new} ms"
+    );
+    // criterion's default baseline, `base`, was saved by the second run.
+    assert_eq!(mean("base"), new);
+    let o = Command::new(env!("CARGO_BIN_EXE_cnn-bench"))
+        .arg("compare")
+        .arg(format!("{}:main", out.display()))
+        .arg(&out)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{said}");
+    assert!(said.contains("1 regression(s)"), "{said}");
 }
 
 #[test]

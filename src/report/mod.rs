@@ -157,12 +157,33 @@ pub fn read_estimates(path: &Path) -> Result<Estimates> {
 }
 
 /// Every benchmark under `root` (criterion's folder) with its estimates
-/// from `baseline` (`new`: the latest run; or a name given to
-/// `--save-baseline`), sorted by id.
+/// from `baseline` (`new`: the latest run; or one criterion saved: the name
+/// given to `--save-baseline`, or its default `base`), sorted by id. A saved
+/// baseline's rows are the benchmarks it holds, each with the record its
+/// own run wrote there (`record::record_paths`); one saved before cnn-bench
+/// kept that record (criterion's estimates alone) is read with the latest
+/// run's record, as it was then, and a warning says how many.
 pub fn collect(root: &Path, baseline: &str) -> Result<Vec<Row>> {
-    let mut rows = Vec::new();
-    for bench in benchmark_dirs(root)? {
-        let record_path = bench.join("cnn-bench.json");
+    let dirs = benchmark_dirs(root)?;
+    if dirs.is_empty() {
+        bail!(
+            "no cnn-bench results under {} (run `cargo bench` first)",
+            root.display()
+        );
+    }
+    let (mut rows, mut without_record) = (Vec::new(), 0);
+    for bench in &dirs {
+        let saved = bench.join(baseline);
+        let record_path = if baseline == "new" {
+            bench.join("cnn-bench.json")
+        } else if saved.join("cnn-bench.json").exists() {
+            saved.join("cnn-bench.json")
+        } else if saved.join("estimates.json").exists() {
+            without_record += 1;
+            bench.join("cnn-bench.json")
+        } else {
+            continue;
+        };
         let text = std::fs::read_to_string(&record_path)?;
         let record: Record = serde_json::from_str(&text)
             .with_context(|| format!("parsing {}", record_path.display()))?;
@@ -176,7 +197,7 @@ pub fn collect(root: &Path, baseline: &str) -> Result<Vec<Row>> {
         } else {
             None
         };
-        let dir = bench.strip_prefix(root).unwrap_or(&bench).to_path_buf();
+        let dir = bench.strip_prefix(root).unwrap_or(bench).to_path_buf();
         rows.push(Row {
             record,
             estimates,
@@ -184,26 +205,13 @@ pub fn collect(root: &Path, baseline: &str) -> Result<Vec<Row>> {
             dir,
         });
     }
-    if rows.is_empty() {
-        bail!(
-            "no cnn-bench results under {} (run `cargo bench` first)",
-            root.display()
-        );
-    }
     // A saved baseline's name that is not there (a typo, or one never
-    // saved) would otherwise read as a run of benchmarks without a number.
-    let by_criterion: Vec<&Row> = rows
-        .iter()
-        .filter(|r| r.record.status == crate::identities::Status::Ok && r.record.estimate.is_none())
-        .collect();
-    if baseline != "new"
-        && !by_criterion.is_empty()
-        && by_criterion.iter().all(|r| r.estimates.is_none())
-    {
-        let mut saved: Vec<String> = by_criterion
+    // saved) would otherwise read as an empty run.
+    if rows.is_empty() {
+        let mut saved: Vec<String> = dirs
             .iter()
-            .flat_map(|r| read_dir(&root.join(&r.dir)).unwrap_or_default())
-            .filter(|d| d.join("estimates.json").exists())
+            .flat_map(|d| read_dir(d).unwrap_or_default())
+            .filter(|d| d.join("estimates.json").exists() || d.join("cnn-bench.json").exists())
             .filter_map(|d| Some(d.file_name()?.to_string_lossy().into_owned()))
             // criterion's comparison with the last run, not a run.
             .filter(|name| name != "change")
@@ -211,9 +219,15 @@ pub fn collect(root: &Path, baseline: &str) -> Result<Vec<Row>> {
         saved.sort();
         saved.dedup();
         bail!(
-            "no benchmark under {} has criterion's estimates for the baseline `{baseline}`; it has: {} (`new` is the latest run; `cargo bench -- --save-baseline NAME` saves one)",
+            "no benchmark under {} is in the baseline `{baseline}`; it has: {} (`new` is the latest run; `cargo bench -- --save-baseline NAME` saves one)",
             root.display(),
             if saved.is_empty() { "none".to_string() } else { saved.join(", ") }
+        );
+    }
+    if without_record > 0 {
+        eprintln!(
+            "cnn-bench: warning: {without_record} benchmark(s) of the baseline `{baseline}` under {} were saved without their record (by cnn-bench before 2026-12-06): their status, memory and machine are the latest run's",
+            root.display()
         );
     }
     rows.sort_by_key(|r| key(&r.record));
