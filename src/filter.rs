@@ -132,13 +132,20 @@ pub fn named_baseline(args: &[String]) -> Option<&str> {
     value_of(args, "--save-baseline", Some("-s"))
 }
 
+/// The baseline named by `--baseline` (`-b`): criterion compares with it
+/// and stops the run, panicking, at the first benchmark that lacks it
+/// (`--baseline-lenient` skips those instead).
+pub fn compared_baseline(args: &[String]) -> Option<&str> {
+    value_of(args, "--baseline", Some("-b"))
+}
+
 /// The baseline criterion 0.7 copies this run's estimates to, besides
 /// `new`: the name given to `--save-baseline`, else its default `base`;
 /// none where it compares with a saved one instead (`--baseline`,
 /// `--baseline-lenient`) or keeps nothing (`--discard-baseline`).
 pub fn saved_baseline(args: &[String]) -> Option<&str> {
-    let compares = value_of(args, "--baseline", Some("-b")).is_some()
-        || value_of(args, "--baseline-lenient", None).is_some();
+    let compares =
+        compared_baseline(args).is_some() || value_of(args, "--baseline-lenient", None).is_some();
     if compares || has_flag(args, "--discard-baseline") {
         None
     } else {
@@ -282,6 +289,8 @@ mod tests {
         assert_eq!(b(&["--bench", "-b", "main"]), None);
         assert_eq!(b(&["--bench", "--baseline-lenient=main"]), None);
         assert_eq!(b(&["--bench", "--discard-baseline"]), None);
+        let args: Vec<String> = ["--bench", "-b", "main", "tch"].map(String::from).into();
+        assert_eq!(compared_baseline(&args), Some("main"));
     }
 
     #[test]

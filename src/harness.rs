@@ -140,6 +140,22 @@ pub fn main() {
         }
         return;
     }
+    // criterion's `--baseline NAME` stops at the first benchmark without
+    // it (a panic): said before anything runs, and no record is touched.
+    if let (Some(name), None, false) = (
+        crate::filter::compared_baseline(&args),
+        unrecorded,
+        options.child,
+    ) {
+        let (missing, selected) = runner::without_baseline(&run, name);
+        if let Some(first) = missing.first() {
+            usage_error(anyhow::anyhow!(
+                "`--baseline {name}`: {} of the {selected} selected benchmark(s) have no saved baseline `{name}` in {} (the first: {first}), and criterion would stop the run there; save one with `--save-baseline {name}`, or compare those that have it with `--baseline-lenient {name}`",
+                missing.len(),
+                out.display()
+            ));
+        }
+    }
     runner::set_threads(&grid).expect("the grid's frameworks are valid");
     let mut c = Criterion::default()
         .with_measurement(StepMetric(metric))

@@ -40,6 +40,24 @@ pub fn criterion_dir() -> PathBuf {
     }
 }
 
+/// The benchmarks of run `r` (its shard's, how many) without a saved
+/// baseline `name` in its folder, by id. criterion's `--baseline NAME`
+/// panics at the first of them: in-process, the run stopped there; in a
+/// child process, each was recorded as failed over its good record.
+pub fn without_baseline(r: &Run, name: &str) -> (Vec<String>, usize) {
+    let mine = Shard::of(r.options.shard, r.selection.cases.clone());
+    let missing = mine
+        .iter()
+        .filter(|(g, k)| {
+            !benchmark_dir(r.out, &g.id(), k.framework.name(), &k.parameter())
+                .join(name)
+                .is_dir()
+        })
+        .map(|(g, k)| g.bench_id(k))
+        .collect();
+    (missing, mine.len())
+}
+
 /// Sets every framework's CPU thread count; call before any framework runs.
 pub fn set_threads(grid: &Grid) -> Result<()> {
     for name in &grid.frameworks {

@@ -350,6 +350,42 @@ fn a_saved_baseline_keeps_its_own_runs_record_and_compare_sees_the_change() {
     assert!(said.contains("1 regression(s)"), "{said}");
 }
 
+/// criterion's `--baseline NAME` panics at the first benchmark without
+/// that saved baseline: in child processes each benchmark was recorded as
+/// failed ("child process exited with status 101") over its good record.
+/// Now a usage error says so before anything runs, and the records stay.
+#[test]
+fn comparing_with_a_baseline_not_saved_is_refused_and_keeps_the_records() {
+    let out = scratch("limits-compared-baseline");
+    let (code, said) = harness(&out, "1", &[], &[]);
+    assert_eq!(code, 0, "{said}");
+    let texts = || {
+        ["tch", "tract"].map(|fw| {
+            let path = format!("resnet18_cpu_inference/{fw}/size64-batch1/cnn-bench.json");
+            std::fs::read_to_string(out.join(path)).unwrap()
+        })
+    };
+    let before = texts();
+    let isolated = [("CNN_BENCH_ISOLATE", "all")];
+    let (code, said) = harness(&out, "1", &isolated, &["--baseline", "nosuch"]);
+    assert_eq!(code, 2, "{said}");
+    assert!(
+        said.contains(
+            "`--baseline nosuch`: 2 of the 2 selected benchmark(s) have no saved baseline `nosuch`"
+        ) && said.contains("--baseline-lenient nosuch"),
+        "{said}"
+    );
+    assert!(!said.contains("panicked"), "{said}");
+    assert_eq!(texts(), before, "{said}");
+    // criterion's default baseline, saved by the first run, compares.
+    let (code, said) = harness(&out, "1", &isolated, &["--baseline", "base"]);
+    assert_eq!(code, 0, "{said}");
+    assert!(
+        said.contains("2 benchmark(s) measured") && said.contains(" 0 failed"),
+        "{said}"
+    );
+}
+
 #[test]
 fn a_run_stopped_by_its_deadline_finishes_on_the_next_run_without_measuring_twice() {
     let out = scratch("limits-deadline");
