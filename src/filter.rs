@@ -153,6 +153,29 @@ pub fn saved_baseline(args: &[String]) -> Option<&str> {
     }
 }
 
+/// The folders criterion keeps for itself in each benchmark's folder, which
+/// a baseline must not be named: `new` (the latest run; saving it as a
+/// baseline copies each file onto itself, which empties it: criterion 0.7
+/// wrote a zero-byte `estimates.json`, and comparing with it compares the
+/// run with itself), `change` (its comparison with the last run) and
+/// `report` (its HTML).
+pub const CRITERIONS_FOLDERS: &[&str] = &["new", "change", "report"];
+
+/// A baseline named (saved or compared with) after one of
+/// [`CRITERIONS_FOLDERS`]: the option and the name.
+pub fn reserved_baseline(args: &[String]) -> Option<(&'static str, &str)> {
+    [
+        ("--save-baseline", named_baseline(args)),
+        ("--baseline", compared_baseline(args)),
+        (
+            "--baseline-lenient",
+            value_of(args, "--baseline-lenient", None),
+        ),
+    ]
+    .into_iter()
+    .find_map(|(flag, name)| Some((flag, name.filter(|n| CRITERIONS_FOLDERS.contains(n))?)))
+}
+
 /// criterion's options that cnn-bench cannot honour, each with why and
 /// what to use instead (a usage error, exit 2, before anything runs).
 /// Passed through, each would be silently overridden or recorded as what it
@@ -291,6 +314,16 @@ mod tests {
         assert_eq!(b(&["--bench", "--discard-baseline"]), None);
         let args: Vec<String> = ["--bench", "-b", "main", "tch"].map(String::from).into();
         assert_eq!(compared_baseline(&args), Some("main"));
+        assert_eq!(reserved_baseline(&args), None);
+        let args: Vec<String> = ["--bench", "-s", "new"].map(String::from).into();
+        assert_eq!(reserved_baseline(&args), Some(("--save-baseline", "new")));
+        let args: Vec<String> = ["--bench", "--baseline-lenient=change"]
+            .map(String::from)
+            .into();
+        assert_eq!(
+            reserved_baseline(&args),
+            Some(("--baseline-lenient", "change"))
+        );
     }
 
     #[test]

@@ -274,6 +274,12 @@ fn setup(args: &[String]) -> Result<(Grid, Filter, Metric, Options)> {
     if let Some((flag, why)) = crate::filter::refused(args) {
         anyhow::bail!("`{flag}` is not supported: {why}");
     }
+    if let Some((flag, name)) = crate::filter::reserved_baseline(args) {
+        anyhow::bail!(
+            "`{flag} {name}`: `{name}` is one of criterion's own folders ({}), not a baseline (`--save-baseline new` empties the latest run's estimates: criterion copies each file onto itself); name the baseline otherwise, e.g. `main`",
+            crate::filter::CRITERIONS_FOLDERS.join(", ")
+        );
+    }
     let vars = crate::config::cnn_bench_vars();
     let options = Options::from_vars(&vars)?;
     Ok((

@@ -345,6 +345,17 @@ fn criterions_options_we_cannot_honour_are_refused_naming_what_to_use_instead() 
         );
         assert!(!std::path::Path::new(out).exists(), "{option:?}: {err}");
     }
+    // A baseline named after one of criterion's own folders: `new` (the
+    // latest run) was emptied, each file copied onto itself.
+    for option in [&["--save-baseline", "new"][..], &["-b", "change"]] {
+        let mut args = vec!["--bench"];
+        args.extend(option);
+        args.push("resnet18/cpu/inference/tract");
+        let (code, _, err) = run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, &vars);
+        assert_eq!(code, 2, "{option:?}: {err}");
+        assert!(err.contains("is one of criterion's own folders"), "{err}");
+        assert!(!std::path::Path::new(out).exists(), "{option:?}: {err}");
+    }
     // What criterion keeps as it is still runs (listed here: nothing measured).
     let args = [
         "--bench",
