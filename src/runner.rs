@@ -45,7 +45,7 @@ pub fn criterion_dir() -> PathBuf {
 /// panics at the first of them: in-process, the run stopped there; in a
 /// child process, each was recorded as failed over its good record.
 pub fn without_baseline(r: &Run, name: &str) -> (Vec<String>, usize) {
-    let mine = Shard::of(r.options.shard, r.selection.cases.clone());
+    let mine = mine(r);
     let missing = mine
         .iter()
         .filter(|(g, k)| {
@@ -56,6 +56,11 @@ pub fn without_baseline(r: &Run, name: &str) -> (Vec<String>, usize) {
         .map(|(g, k)| g.bench_id(k))
         .collect();
     (missing, mine.len())
+}
+
+/// The benchmarks run `r` selects: its shard's, where it has one.
+fn mine(r: &Run) -> Vec<(Group, Case)> {
+    Shard::of(r.options.shard, r.selection.cases.clone())
 }
 
 /// Sets every framework's CPU thread count; call before any framework runs.
@@ -73,6 +78,8 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
         return run_as_child(c, r, selection.cases.clone());
     }
     let total = selection.cases.len();
+    // Where each record is written (and, saving a baseline, copied).
+    let baseline = saved_baseline(r.args);
     let Order {
         mine,
         todo,
@@ -129,6 +136,7 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
                 );
             }
             let mut record = new_record(r, &group, &case, graph)?;
+            let paths = record_paths(r.out, &group, &case, baseline);
             let started = Instant::now();
             let isolate = r.grid.isolate.applies(group.device);
             let ended = if let Some(smaller) = outgrown(&timed_out, &group, &case) {
@@ -149,14 +157,13 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
                 let fw = adapter(case.framework);
                 let b = r.bench(&group, &case, graph, w, fw.as_ref());
                 let remaining = todo.len() - k - 1;
-                let paths = record_paths(r.out, &group, &case, saved_baseline(r.args));
                 in_process(
                     &mut bench_group,
                     &dog,
                     &b,
                     &progress,
                     &mut record,
-                    paths,
+                    paths.clone(),
                     remaining,
                 )
             };
@@ -167,8 +174,8 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
             if let Some(reason) = &record.reason {
                 eprintln!("{progress}: FAILED: {reason}");
             }
-            for path in record_paths(r.out, &group, &case, saved_baseline(r.args)) {
-                write_path(&path, &record)?;
+            for path in &paths {
+                write_path(path, &record)?;
             }
             if stopped_with(&record, r) {
                 timed_out.push(record.clone());
@@ -319,7 +326,7 @@ pub struct Order {
 /// The [`Order`] of run `r`, from the records in its folder; what it
 /// skips is said on stderr.
 pub fn order(r: &Run) -> Order {
-    let mine: Vec<(Group, Case)> = Shard::of(r.options.shard, r.selection.cases.clone());
+    let mine = mine(r);
     let (mut before, mut todo, mut timed_out) = (BTreeSet::new(), Vec::new(), Vec::new());
     let (mut again, mut kept) = (Vec::new(), 0);
     for (g, k) in &mine {
