@@ -139,13 +139,18 @@ pub fn compared_baseline(args: &[String]) -> Option<&str> {
     value_of(args, "--baseline", Some("-b"))
 }
 
+/// The baseline named by `--baseline-lenient`: compared with where a
+/// benchmark has it.
+pub fn lenient_baseline(args: &[String]) -> Option<&str> {
+    value_of(args, "--baseline-lenient", None)
+}
+
 /// The baseline criterion 0.7 copies this run's estimates to, besides
 /// `new`: the name given to `--save-baseline`, else its default `base`;
 /// none where it compares with a saved one instead (`--baseline`,
 /// `--baseline-lenient`) or keeps nothing (`--discard-baseline`).
 pub fn saved_baseline(args: &[String]) -> Option<&str> {
-    let compares =
-        compared_baseline(args).is_some() || value_of(args, "--baseline-lenient", None).is_some();
+    let compares = compared_baseline(args).is_some() || lenient_baseline(args).is_some();
     if compares || has_flag(args, "--discard-baseline") {
         None
     } else {
@@ -167,10 +172,7 @@ pub fn reserved_baseline(args: &[String]) -> Option<(&'static str, &str)> {
     [
         ("--save-baseline", named_baseline(args)),
         ("--baseline", compared_baseline(args)),
-        (
-            "--baseline-lenient",
-            value_of(args, "--baseline-lenient", None),
-        ),
+        ("--baseline-lenient", lenient_baseline(args)),
     ]
     .into_iter()
     .find_map(|(flag, name)| Some((flag, name.filter(|n| CRITERIONS_FOLDERS.contains(n))?)))
@@ -209,6 +211,63 @@ pub fn refused(args: &[String]) -> Option<(&'static str, &'static str)> {
         .iter()
         .copied()
         .find(|(flag, _)| has_flag(args, flag))
+}
+
+/// Whether a value is one an option takes.
+type Takes = fn(f64) -> bool;
+
+/// criterion's options whose values it checks with an assertion (a panic,
+/// exit 101, after the harness has started): each with the values it
+/// takes. A value that does not parse is left to criterion's own parser,
+/// which says so with exit 2.
+const RANGES: &[(&str, Takes, &str)] = &[
+    (
+        "--nresamples",
+        |v| v >= 1.0,
+        "a whole number of at least 1 (its default: 100000)",
+    ),
+    (
+        "--noise-threshold",
+        |v| v > 0.0,
+        "a number above 0 (its default: 0.01)",
+    ),
+    (
+        "--significance-level",
+        |v| v > 0.0 && v < 1.0,
+        "a number between 0 and 1, both excluded (its default: 0.05)",
+    ),
+    ("--profile-time", |v| v >= 1.0, "at least 1 (seconds)"),
+];
+
+/// The first of criterion's option values in `args` that criterion would
+/// stop on (an assertion, or a plotting backend missing here), said as a
+/// usage error.
+pub fn out_of_range(args: &[String]) -> Option<String> {
+    for (flag, takes, what) in RANGES {
+        let Some(v) = value_of(args, flag, None) else {
+            continue;
+        };
+        if v.parse::<f64>().is_ok_and(|x| !takes(x)) {
+            return Some(format!("`{flag} {v}`: criterion takes {what}"));
+        }
+    }
+    let gnuplot = value_of(args, "--plotting-backend", None) == Some("gnuplot");
+    if gnuplot && !runs("gnuplot") {
+        return Some(
+            "`--plotting-backend gnuplot`: gnuplot is not installed here (`gnuplot --version` does not run); leave the option out (criterion then plots with plotters), or add `--noplot` instead (cnn-bench's report does not use criterion's plots)".into(),
+        );
+    }
+    None
+}
+
+/// Whether `program --version` runs here (criterion's test for gnuplot).
+fn runs(program: &str) -> bool {
+    std::process::Command::new(program)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// A run in which criterion keeps no estimate.

@@ -142,15 +142,16 @@ pub fn main() {
     }
     // criterion's `--baseline NAME` stops at the first benchmark without
     // it (a panic): said before anything runs, and no record is touched.
+    // What a resumed run skips is not compared, and needs none.
     if let (Some(name), None, false) = (
         crate::filter::compared_baseline(&args),
         unrecorded,
         options.child,
     ) {
-        let (missing, selected) = runner::without_baseline(&run, name);
+        let (missing, measured) = runner::without_baseline(&run, name);
         if let Some(first) = missing.first() {
             usage_error(anyhow::anyhow!(
-                "`--baseline {name}`: {} of the {selected} selected benchmark(s) have no saved baseline `{name}` in {} (the first: {first}), and criterion would stop the run there; save one with `--save-baseline {name}`, or compare those that have it with `--baseline-lenient {name}`",
+                "`--baseline {name}`: {} of the {measured} benchmark(s) this run would measure have no saved baseline `{name}` in {} (the first: {first}), and criterion would stop the run there; save one with `--save-baseline {name}`, or compare those that have it with `--baseline-lenient {name}`",
                 missing.len(),
                 out.display()
             ));
@@ -273,6 +274,9 @@ fn help() -> String {
 fn setup(args: &[String]) -> Result<(Grid, Filter, Metric, Options)> {
     if let Some((flag, why)) = crate::filter::refused(args) {
         anyhow::bail!("`{flag}` is not supported: {why}");
+    }
+    if let Some(why) = crate::filter::out_of_range(args) {
+        anyhow::bail!("{why}");
     }
     if let Some((flag, name)) = crate::filter::reserved_baseline(args) {
         anyhow::bail!(

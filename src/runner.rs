@@ -40,13 +40,14 @@ pub fn criterion_dir() -> PathBuf {
     }
 }
 
-/// The benchmarks of run `r` (its shard's, how many) without a saved
-/// baseline `name` in its folder, by id. criterion's `--baseline NAME`
-/// panics at the first of them: in-process, the run stopped there; in a
-/// child process, each was recorded as failed over its good record.
+/// The benchmarks run `r` would measure (its shard's, less what a resumed
+/// run skips; how many) without a saved baseline `name` in its folder, by
+/// id. criterion's `--baseline NAME` panics at the first of them:
+/// in-process, the run stopped there; in a child process, each was
+/// recorded as failed over its good record.
 pub fn without_baseline(r: &Run, name: &str) -> (Vec<String>, usize) {
-    let mine = mine(r);
-    let missing = mine
+    let todo = order(r).todo;
+    let missing = todo
         .iter()
         .filter(|(g, k)| {
             !benchmark_dir(r.out, &g.id(), k.framework.name(), &k.parameter())
@@ -55,7 +56,7 @@ pub fn without_baseline(r: &Run, name: &str) -> (Vec<String>, usize) {
         })
         .map(|(g, k)| g.bench_id(k))
         .collect();
-    (missing, mine.len())
+    (missing, todo.len())
 }
 
 /// The benchmarks run `r` selects: its shard's, where it has one.
@@ -85,7 +86,8 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
         todo,
         before,
         mut timed_out,
-    } = order(r);
+        ..
+    } = order(r).said();
     let Costs {
         graphs,
         flops,
@@ -271,7 +273,7 @@ fn start_line(r: &Run, known: &[Option<f64>]) -> String {
 pub fn list(r: &Run) -> Result<()> {
     let Order {
         todo, timed_out, ..
-    } = order(r);
+    } = order(r).said();
     for (g, k) in &todo {
         println!("{}: benchmark", g.bench_id(k));
     }
@@ -321,10 +323,31 @@ pub struct Order {
     pub before: BTreeSet<String>,
     /// Records of benchmarks stopped by this run's time limit.
     pub timed_out: Vec<Record>,
+    /// How many of `before` `--new-only` keeps though recorded otherwise.
+    kept: usize,
 }
 
-/// The [`Order`] of run `r`, from the records in its folder; what it
-/// skips is said on stderr.
+impl Order {
+    /// The order, once what it skips is said on stderr.
+    fn said(self) -> Order {
+        let (skipped, mine) = (self.before.len() - self.kept, self.mine.len());
+        if skipped > 0 {
+            eprintln!(
+                "cnn-bench: resume: {skipped} of {mine} benchmark(s) already recorded with these settings are skipped"
+            );
+        }
+        if self.kept > 0 {
+            eprintln!(
+                "cnn-bench: new only: {} of {mine} benchmark(s) recorded otherwise (older step code, other settings, a failure by a shorter time limit) are kept as they are; a run without --new-only measures them again",
+                self.kept
+            );
+        }
+        self
+    }
+}
+
+/// The [`Order`] of run `r`, from the records in its folder
+/// ([`Order::said`] says what it skips).
 pub fn order(r: &Run) -> Order {
     let mine = mine(r);
     let (mut before, mut todo, mut timed_out) = (BTreeSet::new(), Vec::new(), Vec::new());
@@ -355,24 +378,12 @@ pub fn order(r: &Run) -> Order {
         }
     }
     todo.extend(again);
-    if before.len() > kept {
-        eprintln!(
-            "cnn-bench: resume: {} of {} benchmark(s) already recorded with these settings are skipped",
-            before.len() - kept,
-            mine.len()
-        );
-    }
-    if kept > 0 {
-        eprintln!(
-            "cnn-bench: new only: {kept} of {} benchmark(s) recorded otherwise (older step code, other settings, a failure by a shorter time limit) are kept as they are; a run without --new-only measures them again",
-            mine.len()
-        );
-    }
     Order {
         mine,
         todo,
         before,
         timed_out,
+        kept,
     }
 }
 

@@ -314,7 +314,8 @@ fn a_missing_tensorflow_library_is_said_not_a_crash() {
 /// `--measurement-time` (each benchmark's plan overrides them: before the
 /// refusal, `--measurement-time 4` measured the same 1.3 s as without it),
 /// `--quick` (two samples, recorded as the plan's 39) and
-/// `--confidence-level` (reports read every interval as 95%).
+/// `--confidence-level` (reports read every interval as 95%). Values
+/// criterion would stop on with a panic (exit 101) are usage errors too.
 #[test]
 fn criterions_options_we_cannot_honour_are_refused_naming_what_to_use_instead() {
     let out = concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-refused");
@@ -356,11 +357,42 @@ fn criterions_options_we_cannot_honour_are_refused_naming_what_to_use_instead() 
         assert!(err.contains("is one of criterion's own folders"), "{err}");
         assert!(!std::path::Path::new(out).exists(), "{option:?}: {err}");
     }
+    // Values criterion asserts on (a panic, exit 101, once the harness had
+    // started), and a plotting backend it cannot find (PATH holds no
+    // gnuplot here: criterion looks it up there).
+    let empty = concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-refused-path");
+    std::fs::create_dir_all(empty).unwrap();
+    let no_gnuplot = [vars.as_slice(), &[("PATH", empty)]].concat();
+    let out_of_range: [(&[&str], &str); 6] = [
+        (&["--nresamples", "0"], "at least 1"),
+        (&["--noise-threshold=0"], "above 0"),
+        (&["--significance-level", "1"], "between 0 and 1"),
+        (&["--significance-level", "0"], "between 0 and 1"),
+        (&["--profile-time", "0.5"], "at least 1"),
+        (
+            &["--plotting-backend", "gnuplot"],
+            "gnuplot is not installed",
+        ),
+    ];
+    for (option, said) in out_of_range {
+        let mut args = vec!["--bench"];
+        args.extend(option);
+        args.push("resnet18/cpu/inference/tract");
+        let (code, _, err) = run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, &no_gnuplot);
+        assert_eq!(code, 2, "{option:?}: {err}");
+        let flag = option[0].split('=').next().unwrap();
+        assert!(
+            err.contains(&format!("`{flag} ")) && err.contains(said),
+            "{err}"
+        );
+        assert!(!std::path::Path::new(out).exists(), "{option:?}: {err}");
+    }
     // What criterion keeps as it is still runs (listed here: nothing measured).
     let args = [
         "--bench",
         "--nresamples",
         "1000",
+        "--significance-level=0.1",
         "--list",
         "resnet18/cpu/inference/tract",
     ];

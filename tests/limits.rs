@@ -353,7 +353,8 @@ fn a_saved_baseline_keeps_its_own_runs_record_and_compare_sees_the_change() {
 /// criterion's `--baseline NAME` panics at the first benchmark without
 /// that saved baseline: in child processes each benchmark was recorded as
 /// failed ("child process exited with status 101") over its good record.
-/// Now a usage error says so before anything runs, and the records stay.
+/// Now a usage error says so before anything runs, and the records stay;
+/// a resumed run needs it only for what it measures.
 #[test]
 fn comparing_with_a_baseline_not_saved_is_refused_and_keeps_the_records() {
     let out = scratch("limits-compared-baseline");
@@ -371,11 +372,18 @@ fn comparing_with_a_baseline_not_saved_is_refused_and_keeps_the_records() {
     assert_eq!(code, 2, "{said}");
     assert!(
         said.contains(
-            "`--baseline nosuch`: 2 of the 2 selected benchmark(s) have no saved baseline `nosuch`"
+            "`--baseline nosuch`: 2 of the 2 benchmark(s) this run would measure have no saved baseline `nosuch`"
         ) && said.contains("--baseline-lenient nosuch"),
         "{said}"
     );
     assert!(!said.contains("panicked"), "{said}");
+    assert_eq!(texts(), before, "{said}");
+    // Resumed, the run measures neither (both recorded with these
+    // settings), so neither needs the baseline.
+    let resumed = ["--baseline", "nosuch", "--resume"];
+    let (code, said) = harness(&out, "1", &isolated, &resumed);
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("2 skipped (already recorded)"), "{said}");
     assert_eq!(texts(), before, "{said}");
     // criterion's default baseline, saved by the first run, compares.
     let (code, said) = harness(&out, "1", &isolated, &["--baseline", "base"]);
