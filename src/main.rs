@@ -54,7 +54,7 @@ enum Command {
     /// Compare two runs; exits with 1 when a benchmark regressed beyond the threshold.
     ///
     /// A run is a criterion folder with a baseline (`target/criterion:main`; without
-    /// `:name` the latest run, `new`) or a report folder holding report.csv.
+    /// `:name` the latest run, `new`), a report folder holding report.csv, or that file.
     Compare {
         /// The earlier run (the reference), e.g. `target-reports/<folder>`.
         old: String,
@@ -186,12 +186,21 @@ fn write_report(
     Ok(())
 }
 
-/// A run named on the command line: `DIR[:BASELINE]` of criterion, or a report folder.
+/// A run named on the command line: `DIR[:BASELINE]` of criterion, a report
+/// folder, or its report.csv.
 fn load(spec: &str) -> Result<Vec<Measured>> {
     let (path, baseline) = match spec.rsplit_once(':') {
         Some((p, b)) if !b.contains('/') => (Path::new(p), b),
         _ => (Path::new(spec), "new"),
     };
+    anyhow::ensure!(
+        path.exists(),
+        "{}: no such file or folder (a run is a criterion folder, DIR or DIR:BASELINE; a report folder holding report.csv; or that file)",
+        path.display()
+    );
+    if path.is_file() {
+        return report::measured_from_csv(path);
+    }
     let csv = path.join("report.csv");
     if csv.exists() {
         return report::measured_from_csv(&csv);

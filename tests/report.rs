@@ -463,6 +463,66 @@ fn a_comparison_of_published_memory_runs_is_in_mib() {
     );
 }
 
+/// A published report.csv may be named itself (`compare A/report.csv B`);
+/// a CSV that is not a report's, or one with a header alone, is an error
+/// (exit 2: it read as a report of 0 benchmarks), and so is a run that does
+/// not exist.
+#[test]
+fn a_csv_that_is_no_report_is_refused_and_a_reports_csv_compares_by_name() {
+    use cnn_bench::record::StepEstimate;
+    let dir = scratch("report-csv-named");
+    let mut r = record("tch", None);
+    r.estimate = Some(StepEstimate::of(&[2e6, 2e6]));
+    write_record(&dir, &group(), &case("tch"), &r).unwrap();
+    let csv = dir.join("report.csv");
+    report::write_csv(&report::collect(&dir, "new").unwrap(), &csv).unwrap();
+    let cnn_bench = |args: &[&Path]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-bench"))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (o.status.code(), text(&o.stdout) + &text(&o.stderr))
+    };
+    let compare = Path::new("compare");
+    let (code, said) = cnn_bench(&[compare, &csv, &dir]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("1 benchmark(s) compared"), "{said}");
+
+    let other = dir.join("other.csv");
+    std::fs::write(&other, "a,b\n").unwrap();
+    let header = dir.join("header.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    std::fs::write(&header, text.lines().next().unwrap()).unwrap();
+    let missing = dir.join("nosuch");
+    let out = dir.join("made");
+    for (bad, says) in [
+        (
+            &other,
+            "is not a cnn-bench report.csv: its header lacks model, device",
+        ),
+        (&header, "holds no benchmark (a header alone)"),
+    ] {
+        let (code, said) = cnn_bench(&[compare, bad, &csv]);
+        assert_eq!(code, Some(2), "{said}");
+        assert!(said.contains(says), "{said}");
+        let args = [
+            Path::new("report"),
+            Path::new("--csv"),
+            bad,
+            Path::new("--out"),
+            &out,
+        ];
+        let (code, said) = cnn_bench(&args);
+        assert_eq!(code, Some(2), "{said}");
+        assert!(said.contains(says), "{said}");
+        assert!(!out.exists(), "{said}");
+    }
+    let (code, said) = cnn_bench(&[compare, &missing, &csv]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("nosuch: no such file or folder"), "{said}");
+}
+
 /// Marks of one framework: circles filled (the legend's) or outlined (an
 /// estimate's) in its colour.
 fn marks_of(svg: &str, colour: &str) -> usize {

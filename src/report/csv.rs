@@ -212,6 +212,18 @@ pub fn write_csv(rows: &[Row], path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The columns that name a benchmark in a report.csv: a CSV without them is
+/// some other file.
+const IDENTITY: &[&str] = &[
+    "model",
+    "device",
+    "phase",
+    "framework",
+    "size",
+    "batch",
+    "metric",
+];
+
 /// The rows of a published report.csv, as if read from criterion's folder:
 /// a report (tables, figures, index.html) can be made again from it.
 pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
@@ -220,6 +232,20 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
     use crate::report::{Estimates, Interval};
     let mut reader =
         csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let header = reader
+        .headers()
+        .with_context(|| format!("reading {}", path.display()))?;
+    let lacks: Vec<&str> = IDENTITY
+        .iter()
+        .copied()
+        .filter(|c| !header.iter().any(|h| h == *c))
+        .collect();
+    anyhow::ensure!(
+        lacks.is_empty(),
+        "{} is not a cnn-bench report.csv: its header lacks {} (a report's CSV, as `cnn-bench report` writes it, is wanted)",
+        path.display(),
+        lacks.join(", ")
+    );
     let mut rows = Vec::new();
     for line in reader.deserialize() {
         let c: CsvRow = line.with_context(|| format!("parsing {}", path.display()))?;
@@ -330,5 +356,10 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
             dir: PathBuf::new(),
         });
     }
+    anyhow::ensure!(
+        !rows.is_empty(),
+        "{} holds no benchmark (a header alone)",
+        path.display()
+    );
     Ok(rows)
 }
