@@ -85,12 +85,14 @@ fn main() {
         }
         Command::Grid => Grid::from_env().and_then(|g| {
             g.check_sizes()?;
+            // Read before anything is printed: a bad variable prints no grid.
+            let options = Options::from_env()?;
             let cases = planned(&g, &Filter::All).cases;
             print!("{}", g.describe());
             println!("{} groups, {} benchmarks", g.groups().len(), cases.len());
             // A cluster job's shard (CNN_BENCH_SHARD): its part of the grid
             // (a run shards what can run where it runs).
-            if let Some(s) = Options::from_env()?.shard {
+            if let Some(s) = options.shard {
                 println!(
                     "shard {}/{} (CNN_BENCH_SHARD): {} of them where all can run (benchmarks {}, {}, {}, ...; `cargo bench -- --list` lists this machine's)",
                     s.index,

@@ -45,12 +45,14 @@ fn the_default_grid_is_printed() {
         out.contains("shard 5/5 (CNN_BENCH_SHARD): 345 of them"),
         "{out}"
     );
-    let (code, _, err) = grid(&[("CNN_BENCH_SHARD", "5/4")]);
+    // A bad run option is said before any of the grid is printed.
+    let (code, out, err) = grid(&[("CNN_BENCH_SHARD", "5/4")]);
     assert_eq!(code, 2);
     assert!(
         err.contains("shard `5/4`: K must be between 1 and N"),
         "{err}"
     );
+    assert_eq!(out, "");
 }
 
 #[test]
