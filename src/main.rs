@@ -61,7 +61,7 @@ enum Command {
         /// The later run, e.g. `target/criterion` or `target/cnn-bench-report`.
         new: String,
         /// Relative change that counts as a regression (0.05 = 5%).
-        #[arg(long, default_value_t = 0.05)]
+        #[arg(long, default_value_t = 0.05, value_parser = fraction)]
         threshold: f64,
         /// Compare each benchmark's time over this framework's in the same
         /// configuration of its own run (e.g. tch): a shift of a whole run
@@ -186,6 +186,15 @@ fn write_report(
     }
     println!("{summary}");
     Ok(())
+}
+
+/// A `--threshold`: a relative change, 0 or more.
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v >= 0.0 => Ok(v),
+        Ok(_) => Err("a relative change, 0 or more (0.05 = 5%), is wanted".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// A run named on the command line: `DIR[:BASELINE]` of criterion, a report

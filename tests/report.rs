@@ -465,8 +465,8 @@ fn a_comparison_of_published_memory_runs_is_in_mib() {
 
 /// A published report.csv may be named itself (`compare A/report.csv B`);
 /// a CSV that is not a report's, or one with a header alone, is an error
-/// (exit 2: it read as a report of 0 benchmarks), and so is a run that does
-/// not exist.
+/// (exit 2: it read as a report of 0 benchmarks), and so are a run that
+/// does not exist and a negative threshold.
 #[test]
 fn a_csv_that_is_no_report_is_refused_and_a_reports_csv_compares_by_name() {
     use cnn_bench::record::StepEstimate;
@@ -521,6 +521,10 @@ fn a_csv_that_is_no_report_is_refused_and_a_reports_csv_compares_by_name() {
     let (code, said) = cnn_bench(&[compare, &missing, &csv]);
     assert_eq!(code, Some(2), "{said}");
     assert!(said.contains("nosuch: no such file or folder"), "{said}");
+    // A negative threshold counted "regression(s) beyond -100%".
+    let (code, said) = cnn_bench(&[compare, &csv, &csv, Path::new("--threshold=-1")]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("a relative change, 0 or more"), "{said}");
 }
 
 /// Marks of one framework: circles filled (the legend's) or outlined (an
