@@ -170,7 +170,13 @@ impl Options {
                     s > 0.0 && s.is_finite(),
                     "{what}: must be positive, got {v}"
                 );
-                Ok(s)
+                // Past what an Instant holds (1e20 s panicked): none.
+                let deadline = Duration::try_from_secs_f64(s)
+                    .ok()
+                    .and_then(|d| Instant::now().checked_add(d));
+                deadline.with_context(|| {
+                    format!("{what}: {v} s is further than this machine's clock reaches; leave it out for no deadline")
+                })
             })
             .transpose()?;
         // A deadline-bounded run is meant to be run again to go on.
@@ -189,11 +195,15 @@ impl Options {
                 given_as("CNN_BENCH_RETRY_FAILED")
             ),
         };
-        let delay_ms: f64 = match get(DELAY_VAR) {
-            None => 0.0,
+        let step_delay = match get(DELAY_VAR) {
+            None => Duration::ZERO,
             Some(v) => v
-                .parse()
-                .with_context(|| format!("{DELAY_VAR}: `{v}` is not a number of milliseconds"))?,
+                .parse::<f64>()
+                .ok()
+                .and_then(|ms| Duration::try_from_secs_f64(ms / 1e3).ok())
+                .with_context(|| {
+                    format!("{DELAY_VAR}: `{v}` is not a number of milliseconds, 0 or more")
+                })?,
         };
         let hang = get("CNN_BENCH_HANG").map(Hang::parse).transpose()?;
         let metric = match get("CNN_BENCH_MEASURE") {
@@ -212,13 +222,13 @@ impl Options {
         let child = get(crate::child::CHILD_VAR).is_some();
         Ok(Options {
             resume,
-            deadline: max_time.map(|s| Instant::now() + Duration::from_secs_f64(s)),
+            deadline: max_time,
             shard: get("CNN_BENCH_SHARD").map(Shard::parse).transpose()?,
             continuing: run_id.is_some() && !child,
             run_id: run_id.unwrap_or_else(new_run_id),
             child,
             weights: get(WEIGHTS_VAR).map(PathBuf::from),
-            step_delay: Duration::from_secs_f64(delay_ms.max(0.0) / 1e3),
+            step_delay,
             hang,
             metric,
             report,
@@ -328,6 +338,9 @@ pub fn flags_as_vars(args: &[String]) -> Result<Option<(Vec<String>, Vars)>> {
             continue;
         };
         let value = match flag.value {
+            None if inline.is_some() => {
+                bail!("{name} takes no value (`{a}`): give `{name}` alone, or leave it out")
+            }
             None => "1".to_string(),
             Some(what) => match inline.or_else(|| it.next().cloned()) {
                 Some(v) => v,
@@ -463,6 +476,21 @@ mod tests {
             e.contains("--max-time (CNN_BENCH_MAX_TIME): `soon` is not a number of seconds"),
             "{e}"
         );
+        // Past what a clock holds: an error, not a panic.
+        let e = format!("{:#}", opts(&[(MAX_TIME_VAR, "1e20")]).unwrap_err());
+        assert!(
+            e.contains("further than this machine's clock reaches"),
+            "{e}"
+        );
+        for bad in ["-5", "1e30", "inf", "soon"] {
+            let e = format!("{:#}", opts(&[(DELAY_VAR, bad)]).unwrap_err());
+            assert!(
+                e.contains("is not a number of milliseconds, 0 or more"),
+                "{e}"
+            );
+        }
+        let o = opts(&[(DELAY_VAR, "250")]).unwrap();
+        assert_eq!(o.step_delay, Duration::from_millis(250));
         assert_eq!(opts(&[]).unwrap().metric, Metric::Time);
         let o = opts(&[
             ("CNN_BENCH_MEASURE", "memory"),
@@ -525,5 +553,12 @@ mod tests {
         );
         assert!(flags_as_vars(&rest).unwrap().is_none());
         assert!(flags_as_vars(&["--max-time".to_string()]).is_err());
+        // `--resume=no` resumed: a flag's inline value was dropped.
+        let e = flags_as_vars(&["--resume=no".to_string()]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("--resume takes no value (`--resume=no`)"),
+            "{e}"
+        );
     }
 }
