@@ -211,8 +211,8 @@ impl Grid {
             ("time_limit_seconds", time_limit_seconds),
         ] {
             ensure!(
-                v > 0.0 && v.is_finite(),
-                "`{key}` must be a positive number of seconds, got {v}"
+                seconds(v),
+                "`{key}` must be a positive number of seconds, at most {MAX_SECONDS:e}, got {v}"
             );
         }
         let mut time_limit_by_framework = BTreeMap::new();
@@ -220,8 +220,8 @@ impl Grid {
             let f = Framework::parse(name)
                 .map_err(|e| anyhow::anyhow!("`time_limit_by_framework`: {e}"))?;
             ensure!(
-                v > 0.0 && v.is_finite(),
-                "`time_limit_by_framework`: {name}'s must be a positive number of seconds, got {v}"
+                seconds(v),
+                "`time_limit_by_framework`: {name}'s must be a positive number of seconds, at most {MAX_SECONDS:e}, got {v}"
             );
             time_limit_by_framework.insert(f, v);
         }
@@ -248,6 +248,15 @@ impl Grid {
             malloc: s.malloc.unwrap_or(Malloc::Retain),
         })
     }
+}
+
+/// The longest time a grid's setting may hold: over 31 years, and far
+/// inside what a clock's instant holds (1e20 s panicked adding it to one).
+const MAX_SECONDS: f64 = 1e9;
+
+/// Whether `v` is a time a grid's setting may hold.
+fn seconds(v: f64) -> bool {
+    v > 0.0 && v <= MAX_SECONDS
 }
 
 fn parse_run(run: &str, gpu: usize) -> Result<(Device, Phase)> {

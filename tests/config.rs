@@ -117,7 +117,7 @@ fn profile_then_environment_override_the_file() {
 
 /// A framework can have a limit of its own (burn's kernels compile in its
 /// first step on a GPU), from the file or a variable; a misspelt framework
-/// or a bad number is refused.
+/// or a bad number is refused (as is one too large for a clock).
 #[test]
 fn a_framework_can_have_its_own_time_limit() {
     let g = grid(&[("CNN_BENCH_TIME_LIMIT", "120")]).unwrap();
@@ -154,6 +154,18 @@ fn a_framework_can_have_its_own_time_limit() {
         e.contains("burn's must be a positive number of seconds"),
         "{e}"
     );
+    // A time past a clock's reach (1e20 s panicked as the run started).
+    for var in [
+        "CNN_BENCH_TIME_LIMIT",
+        "CNN_BENCH_TARGET_SECONDS",
+        "CNN_BENCH_BUDGET",
+    ] {
+        let e = err(&[(var, "1e20")]);
+        assert!(e.contains("at most 1e9"), "{var}: {e}");
+    }
+    let e = err(&[("CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK", "burn=1e20")]);
+    assert!(e.contains("at most 1e9"), "{e}");
+    assert!(grid(&[("CNN_BENCH_TIME_LIMIT", "1e9")]).is_ok());
 }
 
 #[test]
