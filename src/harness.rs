@@ -162,6 +162,16 @@ pub fn main() {
         .with_measurement(StepMetric(metric))
         .output_directory(&out)
         .configure_from_args();
+    // A report folder that cannot be made is said before the run, not
+    // after hours of it.
+    if let (Some(dir), None, false) = (report_dir(&options, &out), unrecorded, options.child) {
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            usage_error(anyhow::anyhow!(
+                "the report's folder {} (CNN_BENCH_REPORT; `none`: no report) cannot be made: {e}",
+                dir.display()
+            ));
+        }
+    }
     if let (Some(m), false) = (unrecorded, options.child) {
         eprintln!(
             "cnn-bench: {}; nothing is recorded in {} and no report is written (`cargo bench` measures)",
@@ -215,10 +225,8 @@ fn write_report(
     grid: &Grid,
     expected: &[(crate::grid::Group, crate::grid::Case)],
 ) {
-    let dir = match &options.report {
-        None => return,
-        Some(d) if d.as_os_str().is_empty() => out.with_file_name("cnn-bench-report"),
-        Some(d) => d.clone(),
+    let Some(dir) = report_dir(options, out) else {
+        return;
     };
     if !out.exists() {
         eprintln!(
@@ -235,6 +243,16 @@ fn write_report(
             dir.join("index.html").display()
         ),
         Err(e) => eprintln!("cnn-bench: no report written: {e:#}"),
+    }
+}
+
+/// Where the report of criterion's folder `out` goes: beside it in
+/// `cnn-bench-report/`, or in `$CNN_BENCH_REPORT`; `None` for no report.
+fn report_dir(options: &Options, out: &std::path::Path) -> Option<std::path::PathBuf> {
+    match &options.report {
+        None => None,
+        Some(d) if d.as_os_str().is_empty() => Some(out.with_file_name("cnn-bench-report")),
+        Some(d) => Some(d.clone()),
     }
 }
 

@@ -507,3 +507,29 @@ fn compare_relative_to_a_framework_cancels_the_runs_shift() {
         "{err}"
     );
 }
+
+/// A report folder that cannot be made (`CNN_BENCH_REPORT` under a file)
+/// is a usage error before anything runs: it was said only after the run,
+/// "no report written", with exit 0.
+#[test]
+fn a_report_folder_that_cannot_be_made_is_said_before_the_run() {
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-report-dir"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let (out, report) = (dir.join("criterion"), file.join("report"));
+    let vars = [
+        ("CRITERION_HOME", out.to_str().unwrap()),
+        ("CNN_BENCH_REPORT", report.to_str().unwrap()),
+        ("CNN_BENCH_PROFILE", "quick"),
+    ];
+    let args = ["--bench", "--noplot", "resnet18/cpu/inference/tract"];
+    let (code, _, err) = run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, &vars);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("the report's folder") && err.contains("cannot be made"),
+        "{err}"
+    );
+    assert!(!out.exists(), "{err}");
+}
