@@ -162,14 +162,25 @@ pub fn main() {
         .with_measurement(StepMetric(metric))
         .output_directory(&out)
         .configure_from_args();
-    // A report folder that cannot be made is said before the run, not
-    // after hours of it.
-    if let (Some(dir), None, false) = (report_dir(&options, &out), unrecorded, options.child) {
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            usage_error(anyhow::anyhow!(
-                "the report's folder {} (CNN_BENCH_REPORT; `none`: no report) cannot be made: {e}",
-                dir.display()
-            ));
+    // A results or report folder that cannot be made is said before the
+    // run, not after hours of it (criterion's, at its first benchmark).
+    if let (None, false) = (unrecorded, options.child) {
+        let folders = [
+            (
+                report_dir(&options, &out),
+                "the report's folder",
+                "CNN_BENCH_REPORT; `none`: no report",
+            ),
+            (Some(out.clone()), "criterion's folder", "CRITERION_HOME"),
+        ];
+        for (dir, what, set_by) in folders {
+            let Some(dir) = dir else { continue };
+            if let Err(e) = std::fs::create_dir_all(&dir) {
+                usage_error(anyhow::anyhow!(
+                    "{what} {} ({set_by}) cannot be made: {e}",
+                    dir.display()
+                ));
+            }
         }
     }
     if let (Some(m), false) = (unrecorded, options.child) {

@@ -510,9 +510,9 @@ fn compare_relative_to_a_framework_cancels_the_runs_shift() {
 
 /// A report folder that cannot be made (`CNN_BENCH_REPORT` under a file)
 /// is a usage error before anything runs: it was said only after the run,
-/// "no report written", with exit 0.
+/// "no report written", with exit 0. So is criterion's folder.
 #[test]
-fn a_report_folder_that_cannot_be_made_is_said_before_the_run() {
+fn folders_that_cannot_be_made_are_said_before_the_run() {
     let dir = std::path::PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/cli-report-dir"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -532,4 +532,19 @@ fn a_report_folder_that_cannot_be_made_is_said_before_the_run() {
         "{err}"
     );
     assert!(!out.exists(), "{err}");
+    // criterion's own folder: each benchmark was measured, then not kept
+    // ("Criterion.rs ERROR"), and the run stopped with exit 1.
+    let (out, report) = (file.join("criterion"), dir.join("report"));
+    let vars = [
+        ("CRITERION_HOME", out.to_str().unwrap()),
+        ("CNN_BENCH_REPORT", report.to_str().unwrap()),
+        ("CNN_BENCH_PROFILE", "quick"),
+    ];
+    let (code, _, err) = run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, &vars);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("criterion's folder") && err.contains("(CRITERION_HOME) cannot be made"),
+        "{err}"
+    );
+    assert!(!err.contains("Criterion.rs ERROR"), "{err}");
 }
