@@ -8,6 +8,10 @@
 #    so the next slice, on any machine, goes on from there. Uses the
 #    release CLI, built first (CLI names another).
 set -euo pipefail
+if [ $# -ne 1 ] || [ ! -f "$1" ]; then
+  echo "usage: scripts/gpu-grid-publish.sh CRITERION.tar.gz (a grid slice's archive)${1:+; $1 is not a file}" >&2
+  exit 2
+fi
 archive=$1
 dest=${DEST:-target-reports/gpu-grid}
 cli=${CLI:-target/release/cnn-bench}

@@ -12,6 +12,10 @@
 #   candle-transformers) over the runs.
 # Needs the release CLI (cargo build --release), as gpu-grid-publish.sh.
 set -euo pipefail
+if [ $# -ne 1 ] || [ ! -f "$1" ]; then
+  echo "usage: scripts/gpu-session-publish.sh SESSION.tgz (the session.tgz a device call brought back)${1:+; $1 is not a file}" >&2
+  exit 2
+fi
 archive=$1
 here=$(dirname "$0")
 grid=${DEST:-target-reports/gpu-grid}
