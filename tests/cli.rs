@@ -335,29 +335,30 @@ fn criterions_options_we_cannot_honour_are_refused_naming_what_to_use_instead() 
         (&["--quick"], "CNN_BENCH_PROFILE=quick"),
         (&["--confidence-level", "0.99"], "95%"),
     ];
-    for (option, instead) in refused {
+    // What the harness says of `option` (with `vars`), refused before
+    // anything runs: exit 2, no folder written.
+    let refusal = |option: &[&str], vars: &[(&str, &str)]| {
         let mut args = vec!["--bench"];
         args.extend(option);
         args.push("resnet18/cpu/inference/tract");
-        let (code, _, err) = run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, &vars);
+        let (code, _, err) = run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, vars);
         assert_eq!(code, 2, "{option:?}: {err}");
+        assert!(!std::path::Path::new(out).exists(), "{option:?}: {err}");
+        err
+    };
+    for (option, instead) in refused {
+        let err = refusal(option, &vars);
         let flag = option[0].split('=').next().unwrap();
         assert!(
             err.contains(&format!("`{flag}` is not supported")) && err.contains(instead),
             "{err}"
         );
-        assert!(!std::path::Path::new(out).exists(), "{option:?}: {err}");
     }
     // A baseline named after one of criterion's own folders: `new` (the
     // latest run) was emptied, each file copied onto itself.
     for option in [&["--save-baseline", "new"][..], &["-b", "change"]] {
-        let mut args = vec!["--bench"];
-        args.extend(option);
-        args.push("resnet18/cpu/inference/tract");
-        let (code, _, err) = run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, &vars);
-        assert_eq!(code, 2, "{option:?}: {err}");
+        let err = refusal(option, &vars);
         assert!(err.contains("is one of criterion's own folders"), "{err}");
-        assert!(!std::path::Path::new(out).exists(), "{option:?}: {err}");
     }
     // Values criterion asserts on (a panic, exit 101, once the harness had
     // started), and a plotting backend it cannot find (PATH holds no
@@ -377,17 +378,12 @@ fn criterions_options_we_cannot_honour_are_refused_naming_what_to_use_instead() 
         ),
     ];
     for (option, said) in out_of_range {
-        let mut args = vec!["--bench"];
-        args.extend(option);
-        args.push("resnet18/cpu/inference/tract");
-        let (code, _, err) = run(env!("CARGO_BIN_EXE_cnn-bench-run"), &args, &no_gnuplot);
-        assert_eq!(code, 2, "{option:?}: {err}");
+        let err = refusal(option, &no_gnuplot);
         let flag = option[0].split('=').next().unwrap();
         assert!(
             err.contains(&format!("`{flag} ")) && err.contains(said),
             "{err}"
         );
-        assert!(!std::path::Path::new(out).exists(), "{option:?}: {err}");
     }
     // What criterion keeps as it is still runs (listed here: nothing measured).
     let args = [
