@@ -160,7 +160,7 @@ impl Options {
                 Some(v) => bail!("{k}: `{v}` is not 0 or 1"),
             }
         };
-        let max_time = get(MAX_TIME_VAR)
+        let deadline = get(MAX_TIME_VAR)
             .map(|v| {
                 let what = given_as(MAX_TIME_VAR);
                 let s: f64 = v
@@ -171,17 +171,17 @@ impl Options {
                     "{what}: must be positive, got {v}"
                 );
                 // Past what an Instant holds (1e20 s panicked): none.
-                let deadline = Duration::try_from_secs_f64(s)
+                let at = Duration::try_from_secs_f64(s)
                     .ok()
                     .and_then(|d| Instant::now().checked_add(d));
-                deadline.with_context(|| {
+                at.with_context(|| {
                     format!("{what}: {v} s is further than this machine's clock reaches; leave it out for no deadline")
                 })
             })
             .transpose()?;
         // A deadline-bounded run is meant to be run again to go on.
         let resume = match (
-            flag("CNN_BENCH_RESUME")? || max_time.is_some(),
+            flag("CNN_BENCH_RESUME")? || deadline.is_some(),
             flag("CNN_BENCH_RETRY_FAILED")?,
             flag(NEW_ONLY_VAR)?,
         ) {
@@ -222,7 +222,7 @@ impl Options {
         let child = get(crate::child::CHILD_VAR).is_some();
         Ok(Options {
             resume,
-            deadline: max_time,
+            deadline,
             shard: get("CNN_BENCH_SHARD").map(Shard::parse).transpose()?,
             continuing: run_id.is_some() && !child,
             run_id: run_id.unwrap_or_else(new_run_id),
