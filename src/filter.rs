@@ -166,16 +166,33 @@ pub fn saved_baseline(args: &[String]) -> Option<&str> {
 /// `report` (its HTML).
 pub const CRITERIONS_FOLDERS: &[&str] = &["new", "change", "report"];
 
-/// A baseline named (saved or compared with) after one of
-/// [`CRITERIONS_FOLDERS`]: the option and the name.
-pub fn reserved_baseline(args: &[String]) -> Option<(&'static str, &str)> {
-    [
+/// A baseline named (saved or compared with) that cannot be one: one of
+/// [`CRITERIONS_FOLDERS`], or not a folder's name (criterion keeps a
+/// baseline as a folder in each benchmark's folder: `--save-baseline ""`
+/// wrote its files into the benchmark's folder itself, `a/b` a folder in a
+/// folder, which `compare DIR:a/b` cannot name, `..` the folder above).
+/// Says why, naming the option.
+pub fn unusable_baseline(args: &[String]) -> Option<String> {
+    let named = [
         ("--save-baseline", named_baseline(args)),
         ("--baseline", compared_baseline(args)),
         ("--baseline-lenient", lenient_baseline(args)),
-    ]
-    .into_iter()
-    .find_map(|(flag, name)| Some((flag, name.filter(|n| CRITERIONS_FOLDERS.contains(n))?)))
+    ];
+    named.into_iter().find_map(|(flag, name)| {
+        let name = name?;
+        if CRITERIONS_FOLDERS.contains(&name) {
+            Some(format!(
+                "`{flag} {name}`: `{name}` is one of criterion's own folders ({}), not a baseline (`--save-baseline new` empties the latest run's estimates: criterion copies each file onto itself); name the baseline otherwise, e.g. `main`",
+                CRITERIONS_FOLDERS.join(", ")
+            ))
+        } else if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+            Some(format!(
+                "`{flag} {name}`: a baseline is a folder criterion makes in each benchmark's folder, so its name is one folder's name: not empty, without `/`, not `.` or `..`; e.g. `main`"
+            ))
+        } else {
+            None
+        }
+    })
 }
 
 /// criterion's options that cnn-bench cannot honour, each with why and
@@ -373,16 +390,23 @@ mod tests {
         assert_eq!(b(&["--bench", "--discard-baseline"]), None);
         let args: Vec<String> = ["--bench", "-b", "main", "tch"].map(String::from).into();
         assert_eq!(compared_baseline(&args), Some("main"));
-        assert_eq!(reserved_baseline(&args), None);
-        let args: Vec<String> = ["--bench", "-s", "new"].map(String::from).into();
-        assert_eq!(reserved_baseline(&args), Some(("--save-baseline", "new")));
-        let args: Vec<String> = ["--bench", "--baseline-lenient=change"]
-            .map(String::from)
-            .into();
-        assert_eq!(
-            reserved_baseline(&args),
-            Some(("--baseline-lenient", "change"))
-        );
+        assert_eq!(unusable_baseline(&args), None);
+        let why = |args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            unusable_baseline(&args).unwrap_or_default()
+        };
+        assert!(why(&["--bench", "-s", "new"])
+            .starts_with("`--save-baseline new`: `new` is one of criterion's own folders"));
+        assert!(why(&["--bench", "--baseline-lenient=change"])
+            .starts_with("`--baseline-lenient change`: `change` is one of"));
+        for bad in ["", "a/b", ".", "..", "../x"] {
+            let said = why(&["--bench", "--save-baseline", bad]);
+            assert!(
+                said.contains("its name is one folder's name"),
+                "{bad}: {said}"
+            );
+        }
+        assert_eq!(why(&["--bench", "-s", "main.2026-12"]), "");
     }
 
     #[test]

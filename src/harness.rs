@@ -307,11 +307,8 @@ fn setup(args: &[String]) -> Result<(Grid, Filter, Metric, Options)> {
     if let Some(why) = crate::filter::out_of_range(args) {
         anyhow::bail!("{why}");
     }
-    if let Some((flag, name)) = crate::filter::reserved_baseline(args) {
-        anyhow::bail!(
-            "`{flag} {name}`: `{name}` is one of criterion's own folders ({}), not a baseline (`--save-baseline new` empties the latest run's estimates: criterion copies each file onto itself); name the baseline otherwise, e.g. `main`",
-            crate::filter::CRITERIONS_FOLDERS.join(", ")
-        );
+    if let Some(why) = crate::filter::unusable_baseline(args) {
+        anyhow::bail!("{why}");
     }
     let vars = crate::config::cnn_bench_vars();
     let options = Options::from_vars(&vars)?;

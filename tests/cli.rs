@@ -360,6 +360,13 @@ fn criterions_options_we_cannot_honour_are_refused_naming_what_to_use_instead() 
         let err = refusal(option, &vars);
         assert!(err.contains("is one of criterion's own folders"), "{err}");
     }
+    // Or not a folder's name: `""` wrote criterion's files into the
+    // benchmark's own folder, `a/b` a folder that `compare DIR:a/b` cannot
+    // name.
+    for option in [&["--save-baseline", ""][..], &["-s", "a/b"], &["-b", ".."]] {
+        let err = refusal(option, &vars);
+        assert!(err.contains("its name is one folder's name"), "{err}");
+    }
     // Values criterion asserts on (a panic, exit 101, once the harness had
     // started), and a plotting backend it cannot find (PATH holds no
     // gnuplot here: criterion looks it up there).
