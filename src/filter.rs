@@ -185,7 +185,7 @@ pub fn unusable_baseline(args: &[String]) -> Option<String> {
                 "`{flag} {name}`: `{name}` is one of criterion's own folders ({}), not a baseline (`--save-baseline new` empties the latest run's estimates: criterion copies each file onto itself); name the baseline otherwise, e.g. `main`",
                 CRITERIONS_FOLDERS.join(", ")
             ))
-        } else if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        } else if !is_folder_name(name) {
             Some(format!(
                 "`{flag} {name}`: a baseline is a folder criterion makes in each benchmark's folder, so its name is one folder's name: not empty, without `/`, not `.` or `..`; e.g. `main`"
             ))
@@ -193,6 +193,12 @@ pub fn unusable_baseline(args: &[String]) -> Option<String> {
             None
         }
     })
+}
+
+/// Whether `name` can name a baseline's folder: one folder's name, not
+/// empty, without `/`, not `.` or `..`.
+pub fn is_folder_name(name: &str) -> bool {
+    !(name.is_empty() || name.contains('/') || name == "." || name == "..")
 }
 
 /// criterion's options that cnn-bench cannot honour, each with why and

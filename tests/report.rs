@@ -527,6 +527,30 @@ fn a_csv_that_is_no_report_is_refused_and_a_reports_csv_compares_by_name() {
     assert!(said.contains("a relative change, 0 or more"), "{said}");
 }
 
+/// A baseline's name is one folder's name: `""` read each benchmark's own
+/// folder as its baseline (`compare DIR: DIR` "compared" 2 of 331, the
+/// rest "without a number").
+#[test]
+fn a_baseline_that_is_no_folders_name_is_refused() {
+    use cnn_bench::record::StepEstimate;
+    let dir = scratch("report-baseline-name");
+    let mut r = record("tch", None);
+    r.estimate = Some(StepEstimate::of(&[2e6, 2e6]));
+    write_record(&dir, &group(), &case("tch"), &r).unwrap();
+    assert_eq!(report::collect(&dir, "new").unwrap().len(), 1);
+    for bad in ["", "..", "a/b"] {
+        let e = format!("{:#}", report::collect(&dir, bad).unwrap_err());
+        assert!(e.contains("a baseline's name is one folder's name"), "{e}");
+    }
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-bench"))
+        .arg("compare")
+        .arg(format!("{}:", dir.display()))
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
 /// Marks of one framework: circles filled (the legend's) or outlined (an
 /// estimate's) in its colour.
 fn marks_of(svg: &str, colour: &str) -> usize {

@@ -164,6 +164,11 @@ pub fn read_estimates(path: &Path) -> Result<Estimates> {
 /// kept that record (criterion's estimates alone) is read with the latest
 /// run's record, as it was then, and a warning says how many.
 pub fn collect(root: &Path, baseline: &str) -> Result<Vec<Row>> {
+    // "" read each benchmark's own folder as its baseline's.
+    anyhow::ensure!(
+        crate::filter::is_folder_name(baseline),
+        "baseline `{baseline}`: a baseline's name is one folder's name (not empty, without `/`, not `.` or `..`), e.g. `new` (the latest run) or `main`"
+    );
     let dirs = benchmark_dirs(root)?;
     if dirs.is_empty() {
         bail!(
