@@ -175,7 +175,7 @@ pub fn main() {
         ];
         for (dir, what, set_by) in folders {
             let Some(dir) = dir else { continue };
-            if let Err(e) = std::fs::create_dir_all(&dir) {
+            if let Err(e) = can_make(&dir) {
                 usage_error(anyhow::anyhow!(
                     "{what} {} ({set_by}) cannot be made: {e}",
                     dir.display()
@@ -255,6 +255,19 @@ fn write_report(
         ),
         Err(e) => eprintln!("cnn-bench: no report written: {e:#}"),
     }
+}
+
+/// Whether folder `dir` can be made: it is made, and what did not exist
+/// before is removed again (a run stopped before its report, by Ctrl-C,
+/// leaves no empty report folder).
+fn can_make(dir: &std::path::Path) -> std::io::Result<()> {
+    let missing: Vec<&std::path::Path> = dir.ancestors().take_while(|p| !p.exists()).collect();
+    std::fs::create_dir_all(dir)?;
+    // The deepest first; a folder something else wrote into meanwhile stays.
+    for p in missing {
+        let _ = std::fs::remove_dir(p);
+    }
+    Ok(())
 }
 
 /// Where the report of criterion's folder `out` goes: beside it in
