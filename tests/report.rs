@@ -72,6 +72,16 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A fresh folder under target/ holding one record: tch's estimate of a
+/// 2 ms step.
+fn one_estimate(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    let mut r = record("tch", None);
+    r.estimate = Some(cnn_bench::record::StepEstimate::of(&[2e6, 2e6]));
+    write_record(&dir, &group(), &case("tch"), &r).unwrap();
+    dir
+}
+
 /// Criterion measures `framework`'s "step" (a sleep of `step`) into
 /// `baseline`, and the harness's record goes beside it.
 fn measure(dir: &Path, baseline: &str, framework: &str, step: Duration) {
@@ -441,10 +451,7 @@ fn a_comparison_of_published_memory_runs_is_in_mib() {
 
     // Time against memory (a run with CNN_BENCH_MEASURE=memory) is not a
     // ratio: unmatched, each side in its unit, and nothing compared.
-    let timed = scratch("report-memory-timed");
-    let mut r = record("tch", None);
-    r.estimate = Some(StepEstimate::of(&[2e6, 2e6]));
-    write_record(&timed, &group(), &case("tch"), &r).unwrap();
+    let timed = one_estimate("report-memory-timed");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_cnn-bench"))
         .arg("compare")
         .args([&timed, &dirs[0]])
@@ -469,11 +476,7 @@ fn a_comparison_of_published_memory_runs_is_in_mib() {
 /// does not exist and a negative threshold.
 #[test]
 fn a_csv_that_is_no_report_is_refused_and_a_reports_csv_compares_by_name() {
-    use cnn_bench::record::StepEstimate;
-    let dir = scratch("report-csv-named");
-    let mut r = record("tch", None);
-    r.estimate = Some(StepEstimate::of(&[2e6, 2e6]));
-    write_record(&dir, &group(), &case("tch"), &r).unwrap();
+    let dir = one_estimate("report-csv-named");
     let csv = dir.join("report.csv");
     report::write_csv(&report::collect(&dir, "new").unwrap(), &csv).unwrap();
     let cnn_bench = |args: &[&Path]| {
@@ -532,11 +535,7 @@ fn a_csv_that_is_no_report_is_refused_and_a_reports_csv_compares_by_name() {
 /// rest "without a number").
 #[test]
 fn a_baseline_that_is_no_folders_name_is_refused() {
-    use cnn_bench::record::StepEstimate;
-    let dir = scratch("report-baseline-name");
-    let mut r = record("tch", None);
-    r.estimate = Some(StepEstimate::of(&[2e6, 2e6]));
-    write_record(&dir, &group(), &case("tch"), &r).unwrap();
+    let dir = one_estimate("report-baseline-name");
     assert_eq!(report::collect(&dir, "new").unwrap().len(), 1);
     for bad in ["", "..", "a/b"] {
         let e = format!("{:#}", report::collect(&dir, bad).unwrap_err());
