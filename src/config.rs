@@ -177,16 +177,14 @@ impl Grid {
         for m in &models {
             cnn_models::model(m)?;
         }
-        let frameworks = s
-            .frameworks
-            .with_context(|| need("frameworks"))?
+        let framework_names = s.frameworks.with_context(|| need("frameworks"))?;
+        let frameworks = framework_names
             .iter()
             .map(|f| Framework::parse(f).map_err(anyhow::Error::msg))
             .collect::<Result<Vec<_>>>()?;
         let gpu = s.gpu.unwrap_or(0);
-        let runs = s
-            .runs
-            .with_context(|| need("runs"))?
+        let run_names = s.runs.with_context(|| need("runs"))?;
+        let runs = run_names
             .iter()
             .map(|r| parse_run(r, gpu))
             .collect::<Result<Vec<_>>>()?;
@@ -197,6 +195,27 @@ impl Grid {
                 !list.is_empty() && list.iter().all(|&v| v > 0),
                 "`{what}` must be a non-empty list of positive numbers, got {list:?}"
             );
+        }
+        // A value given twice made each of its benchmarks twice: criterion
+        // stopped at the second in one process (a panic), and in child
+        // processes each ran twice, the second over the first's record.
+        let twice = [
+            ("models", first_again(&models).map(|i| models[i].clone())),
+            (
+                "frameworks",
+                first_again(&frameworks).map(|i| framework_names[i].clone()),
+            ),
+            ("runs", first_again(&runs).map(|i| run_names[i].clone())),
+            ("sizes", first_again(&sizes).map(|i| sizes[i].to_string())),
+            (
+                "batches",
+                first_again(&batches).map(|i| batches[i].to_string()),
+            ),
+        ];
+        for (what, again) in twice {
+            if let Some(v) = again {
+                bail!("`{what}` lists `{v}` twice (each of its benchmarks would be run twice: criterion stops at the second, or, isolated, it is measured again over the first's record); list it once");
+            }
         }
         ensure!(
             !models.is_empty() && !frameworks.is_empty() && !runs.is_empty(),
@@ -248,6 +267,11 @@ impl Grid {
             malloc: s.malloc.unwrap_or(Malloc::Retain),
         })
     }
+}
+
+/// The index of the first item `list` holds again after an equal one.
+fn first_again<T: PartialEq>(list: &[T]) -> Option<usize> {
+    (0..list.len()).find(|&i| list[..i].contains(&list[i]))
 }
 
 /// The longest time a grid's setting may hold: over 31 years, and far

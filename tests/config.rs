@@ -291,3 +291,26 @@ fn every_listed_variable_is_known() {
         "{e}"
     );
 }
+
+/// A value listed twice made each of its benchmarks twice (`sizes =
+/// [224, 224]`: 1152 benchmarks for 576; in one process criterion panicked
+/// at the second, in child processes each was measured twice, the second
+/// over the first's record): refused, naming it.
+#[test]
+fn a_value_listed_twice_is_refused() {
+    for (var, list, again) in [
+        ("CNN_BENCH_MODELS", "resnet18,vgg16,resnet18", "resnet18"),
+        ("CNN_BENCH_FRAMEWORKS", "tch,candle,tch", "tch"),
+        (
+            "CNN_BENCH_RUNS",
+            "gpu/train,cpu/inference,gpu/train",
+            "gpu/train",
+        ),
+        ("CNN_BENCH_SIZES", "224,224", "224"),
+        ("CNN_BENCH_BATCHES", "1,8,1", "1"),
+    ] {
+        let e = err(&[(var, list)]);
+        assert!(e.contains(&format!("lists `{again}` twice")), "{var}: {e}");
+    }
+    assert!(grid(&[("CNN_BENCH_SIZES", "128,224")]).is_ok());
+}
