@@ -59,11 +59,6 @@ pub fn without_baseline(r: &Run, name: &str) -> (Vec<String>, usize) {
     (missing, todo.len())
 }
 
-/// The benchmarks run `r` selects: its shard's, where it has one.
-fn mine(r: &Run) -> Vec<(Group, Case)> {
-    Shard::of(r.options.shard, r.selection.cases.clone())
-}
-
 /// Sets every framework's CPU thread count; call before any framework runs.
 pub fn set_threads(grid: &Grid) -> Result<()> {
     for name in &grid.frameworks {
@@ -349,7 +344,8 @@ impl Order {
 /// The [`Order`] of run `r`, from the records in its folder
 /// ([`Order::said`] says what it skips).
 pub fn order(r: &Run) -> Order {
-    let mine = mine(r);
+    // What the run selects: its shard's, where it has one.
+    let mine = Shard::of(r.options.shard, r.selection.cases.clone());
     let (mut before, mut todo, mut timed_out) = (BTreeSet::new(), Vec::new(), Vec::new());
     let (mut again, mut kept) = (Vec::new(), 0);
     for (g, k) in &mine {
