@@ -107,6 +107,7 @@ const NOT_STEP_CODE: &[&str] = &[
     "src/bin",
     "src/child.rs",
     "src/config.rs",
+    "src/contention.rs",
     "src/filter.rs",
     "src/grid.rs",
     "src/harness.rs",

@@ -4,6 +4,7 @@
 //! write the record.
 
 use crate::child::{self, Ended, CHILD_VAR};
+use crate::contention::Window;
 use crate::filter::Filter;
 use crate::frameworks::adapter;
 use crate::grid::{Case, Group};
@@ -159,11 +160,30 @@ pub(crate) fn in_process(
         remaining,
         stages: vec![("starting".into(), Instant::now())],
     });
-    let outcome = measure(bench_group, b, progress, record, &mut |s| dog.stage(s));
+    let mut window = Window::new(b.group.device);
+    let outcome = measure(bench_group, b, progress, record, &mut |s| {
+        window.stage(s);
+        dog.stage(s)
+    });
     record.stages = dog.clear();
+    beside(record, window);
     match outcome {
         Ok(()) => Outcome::Recorded,
         Err(e) => fail(record, short_reason(&format!("{e:#}"))),
+    }
+}
+
+/// Records what ran beside the measurement, and says so where it was
+/// enough to slow it.
+fn beside(record: &mut Record, window: Window) {
+    record.other_work = window.finish();
+    if let Some(w) = record.other_work.as_ref().filter(|w| w.busy()) {
+        eprintln!(
+            "cnn-bench {}: measured beside other work: {}; its figure may be slower than this machine's (`{}` in the report)",
+            record.id,
+            w.said(),
+            crate::contention::MARK
+        );
     }
 }
 
@@ -187,14 +207,13 @@ pub(crate) fn run_as_child(
         let progress = format!("cnn-bench {}", group.bench_id(&case));
         let fw = adapter(case.framework);
         let b = r.bench(&group, &case, &graph, &weights, fw.as_ref());
-        let outcome = measure(
-            &mut bench_group,
-            &b,
-            &progress,
-            &mut record,
-            &mut child::announce,
-        );
+        let mut window = Window::new(group.device);
+        let outcome = measure(&mut bench_group, &b, &progress, &mut record, &mut |s| {
+            window.stage(s);
+            child::announce(s)
+        });
         bench_group.finish();
+        beside(&mut record, window);
         if let Err(e) = outcome {
             fail(&mut record, short_reason(&format!("{e:#}")));
         }

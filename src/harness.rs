@@ -364,6 +364,13 @@ pub fn describe(s: &Summary, secs: f64, recorded: bool) -> String {
     if s.elsewhere > 0 {
         out += &format!("; {} left to other shards", s.elsewhere);
     }
+    if let (true, [first, ..]) = (recorded, &s.beside_other_work[..]) {
+        out += &format!(
+            "\ncnn-bench: {} benchmark(s) measured beside other work (`{}` in the report; the first: {first}): measure them again on a quiet machine",
+            s.beside_other_work.len(),
+            crate::contention::MARK
+        );
+    }
     if s.remaining > 0 {
         out += &format!(
             "\ncnn-bench: {} benchmark(s) remain (deadline): run the same command again to go on",

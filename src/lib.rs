@@ -4,6 +4,7 @@
 pub mod benchmark;
 pub mod child;
 pub mod config;
+pub mod contention;
 pub mod figures;
 pub mod filter;
 pub mod frameworks;

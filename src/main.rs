@@ -232,7 +232,13 @@ fn compare(
         .transpose()
         .map_err(anyhow::Error::msg)?;
     let (mut old, mut new) = (load(old)?, load(new)?);
-    if let Some(w) = report::machine_warning(&old, &new) {
+    for w in [
+        report::machine_warning(&old, &new),
+        report::beside_warning(&old, &new),
+    ]
+    .into_iter()
+    .flatten()
+    {
         eprintln!("cnn-bench: {w}");
     }
     if let Some(f) = reference {

@@ -231,6 +231,14 @@ pub fn nvml_process_bytes(index: usize) -> Result<u64, String> {
 }
 
 /// GPU memory NVML attributes to process `pid` on GPU `index`.
+/// The processes NVML lists on GPU `index` (see `contention`).
+pub fn gpu_processes(index: usize) -> Result<Vec<u32>, String> {
+    Ok(processes(&init_nvml()?, index)?
+        .into_iter()
+        .map(|(pid, _)| pid)
+        .collect())
+}
+
 pub fn nvml_process_bytes_of(index: usize, pid: u32) -> Result<u64, String> {
     process_bytes(&init_nvml()?, index, pid)
 }

@@ -1,6 +1,7 @@
 //! `cnn-bench.json`: what the harness records per benchmark, next to
 //! criterion's own files for it, and how it is read and written.
 
+use crate::contention::OtherWork;
 use crate::grid::{Case, Group};
 use crate::identities::{Device, Framework, Metric, Phase, Status};
 use crate::malloc::Malloc;
@@ -71,6 +72,10 @@ pub struct Record {
     /// Where `wall_seconds` went, stage by stage.
     #[serde(default)]
     pub stages: Option<Stages>,
+    /// What else ran on the machine while it was measured (`None`: not
+    /// measured, or recorded before it was read).
+    #[serde(default)]
+    pub other_work: Option<OtherWork>,
     /// What the measurement depends on besides the benchmark's id; a resumed
     /// run skips a benchmark only when these are equal.
     pub settings: Option<MeasuredWith>,

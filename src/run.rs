@@ -63,6 +63,8 @@ pub struct Summary {
     /// Measured with fewer steps than criterion's minimum (the budget).
     pub estimated: usize,
     pub failed: Vec<(String, String)>,
+    /// Measured while other processes kept the machine busy (their ids).
+    pub beside_other_work: Vec<String>,
     /// Already recorded with the same settings (resume).
     pub skipped: usize,
     /// Not started before the deadline.

@@ -490,11 +490,16 @@ fn summarise(r: &Run, mine: &[(Group, Case)], before: &BTreeSet<String>) -> Summ
             continue;
         }
         match read_record(r.out, g, k).ok().flatten() {
-            Some(rec) if rec.run_id == r.options.run_id => match rec.reason {
-                Some(reason) => s.failed.push((id, reason)),
-                None if rec.estimate.is_some() => s.estimated += 1,
-                None => s.measured += 1,
-            },
+            Some(rec) if rec.run_id == r.options.run_id => {
+                if rec.reason.is_none() && rec.other_work.as_ref().is_some_and(|w| w.busy()) {
+                    s.beside_other_work.push(id.clone());
+                }
+                match rec.reason {
+                    Some(reason) => s.failed.push((id, reason)),
+                    None if rec.estimate.is_some() => s.estimated += 1,
+                    None => s.measured += 1,
+                }
+            }
             _ => s.remaining += 1,
         }
     }

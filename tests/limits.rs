@@ -5,7 +5,8 @@
 //! deadline finishes on the next run without measuring anything twice,
 //! measuring what was never recorded before what is stale; a saved
 //! baseline keeps its own run's record; criterion's test mode runs the
-//! steps and records nothing.
+//! steps and records nothing; a benchmark measured beside other work is
+//! said and marked.
 //! Each test runs the real harness (`cnn-bench-run`, what `cargo bench`
 //! runs) on resnet18 at 64x64 on the CPU, with tch and tract.
 
@@ -281,10 +282,13 @@ fn a_step_too_slow_for_the_budget_is_an_estimate_the_report_flags() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    // Without the mark of a figure measured beside other work (the other
+    // tests' processes, say): that is not what this test checks.
     let line = md
         .lines()
         .find(|l| l.starts_with("| resnet18 | 64 | 1 |"))
-        .unwrap();
+        .unwrap()
+        .replace(cnn_bench::contention::MARK, "");
     assert!(line.contains(&format!("{shown} (1.00)")), "{shown}\n{md}");
     assert!(
         md.contains("## Estimates") && md.contains(&format!("from {fit} steps")),
@@ -305,6 +309,84 @@ fn a_step_too_slow_for_the_budget_is_an_estimate_the_report_flags() {
         .map(|s| &s[..s.find('>').unwrap()])
         .any(|c| c.contains("fill=\"none\"") && !c.contains("#000000"));
     assert!(hollow, "the figure marks it\n{svg}");
+}
+
+/// Busy loops that end with the test, passing or not.
+struct BusyLoops(Vec<std::process::Child>);
+
+impl BusyLoops {
+    /// One per CPU the test may use (at least two).
+    fn start() -> Self {
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        BusyLoops(
+            (0..n)
+                .map(|_| {
+                    Command::new("sh")
+                        .args(["-c", "while :; do :; done"])
+                        .spawn()
+                        .unwrap()
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for BusyLoops {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A benchmark measured while processes outside the run keep the CPUs
+/// busy keeps its figure, and is said at the run's end, recorded with what
+/// ran beside it, and marked `‡` in report.md (a note says what was seen)
+/// and in report.csv's columns; a figure that slow is no longer taken for
+/// the framework's on that machine.
+#[test]
+fn a_benchmark_measured_beside_other_work_is_said_recorded_and_marked() {
+    let out = scratch("limits-beside");
+    // The busy loops run only while this test holds the harness: they
+    // would slow the other tests' runs.
+    let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let busy = BusyLoops::start();
+    let o = command(&out, "1", &[])
+        .env("CNN_BENCH_FRAMEWORKS", "tract")
+        .output()
+        .unwrap();
+    drop((busy, one));
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{said}");
+    let r = record(&out, "tract", 1).unwrap();
+    assert_eq!(r.status, Status::Ok, "{said}");
+    let w = r.other_work.expect("read while it was measured");
+    assert!(w.busy() && w.other_cores > 0.25 && w.cpus >= 1, "{w:?}");
+    assert!(
+        said.contains("resnet18/cpu/inference/tract/size64-batch1: measured beside other work: other processes kept")
+            && said.contains("1 benchmark(s) measured beside other work"),
+        "{said}"
+    );
+    let report = PathBuf::from(format!("{}-report", out.display()));
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("| resnet18 | 64 | 1 |"))
+        .unwrap();
+    assert!(line.contains("‡ (1.00)"), "{md}");
+    assert!(
+        md.contains("## Measured beside other work")
+            && md.contains("- `resnet18/cpu/inference/tract/size64-batch1`: other processes kept"),
+        "{md}"
+    );
+    let mut csv = csv::Reader::from_path(report.join("report.csv")).unwrap();
+    let headers = csv.headers().unwrap().clone();
+    let row = csv.records().next().unwrap().unwrap();
+    let col = |name: &str| &row[headers.iter().position(|h| h == name).unwrap()];
+    let other: f64 = col("other_cores").parse().unwrap();
+    assert!((other - w.other_cores).abs() < 1e-9, "{other} {w:?}");
+    assert_eq!(col("cpus"), w.cpus.to_string());
 }
 
 /// A saved baseline is read with its own run's record: before, each run

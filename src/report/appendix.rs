@@ -3,6 +3,7 @@
 
 use super::document::{Cell, Section, Table};
 use super::{format_ns, Row};
+use crate::contention::MARK;
 use crate::record::Stages;
 use std::collections::BTreeMap;
 
@@ -32,6 +33,27 @@ pub(super) fn estimates(rows: &[Row]) -> Option<Section> {
     (!items.is_empty()).then(|| Section {
         title: "Estimates".into(),
         text: vec!["`~` marks an estimate: criterion's 10 samples did not fit the benchmark's time budget, so the mean is of the steps that did (at least 2 after the warm-up), without a confidence interval.".into()],
+        items,
+        ..Section::default()
+    })
+}
+
+/// The benchmarks measured while other processes kept the machine busy,
+/// with what was seen.
+pub(super) fn beside_other_work(rows: &[Row]) -> Option<Section> {
+    let items: Vec<String> = rows
+        .iter()
+        .filter(|r| r.beside_other_work())
+        .filter_map(|r| {
+            let w = r.record.other_work.as_ref()?;
+            Some(format!("`{}`: {}", r.record.id, w.said()))
+        })
+        .collect();
+    (!items.is_empty()).then(|| Section {
+        title: "Measured beside other work".into(),
+        text: vec![format!(
+            "`{MARK}` marks a figure measured while processes outside the run kept more than a quarter of a CPU busy (a twentieth of the machine's CPUs, where that is more; a hypervisor's steal counts), or ran on its GPU: the benchmark shared the machine, so its time may be slower than the machine's. The harness reads /proc and NVML when the measurement begins and ends; measure these again on a quiet machine (`--exact <id>`)."
+        )],
         items,
         ..Section::default()
     })

@@ -1,6 +1,7 @@
 //! The comparison of two runs, benchmark by benchmark.
 
 use super::{format_ns, geometric_mean, rows_from_csv, unique, Interval, Row};
+use crate::contention::MARK;
 use crate::grid::{Case, Group};
 use crate::identities::Framework;
 use anyhow::Result;
@@ -38,6 +39,9 @@ pub struct Measured {
     pub machine: String,
     /// Whether the value is time (nanoseconds) rather than memory (MiB).
     pub time: bool,
+    /// Measured while other processes kept the machine busy (a ratio: it
+    /// or its reference).
+    pub beside: bool,
 }
 
 impl From<&Row> for Measured {
@@ -56,6 +60,7 @@ impl From<&Row> for Measured {
             reason: r.record.reason.clone(),
             machine: r.machine(),
             time: r.record.metric == crate::identities::Metric::Time,
+            beside: r.beside_other_work(),
         }
     }
 }
@@ -72,6 +77,16 @@ pub fn machine_warning(old: &[Measured], new: &[Measured]) -> Option<String> {
         "warning: these runs mix machines (old: {}; new: {}): a difference may be the machine's, not the code's",
         a.join(" + "),
         b.join(" + ")
+    ))
+}
+
+/// A warning when either run measured benchmarks while other processes
+/// kept its machine busy: their verdicts are then partly the load's.
+pub fn beside_warning(old: &[Measured], new: &[Measured]) -> Option<String> {
+    let count = |rows: &[Measured]| rows.iter().filter(|m| m.beside).count();
+    let (a, b) = (count(old), count(new));
+    (a + b > 0).then(|| format!(
+        "warning: {a} of the old run's and {b} of the new run's benchmarks were measured beside other work ({MARK} in their notes): a difference there may be the machine's load, not the code's"
     ))
 }
 
@@ -114,6 +129,7 @@ pub fn relative_to(rows: &[Measured], reference: Framework) -> (Vec<Measured>, u
                     high: mean.high / base.low,
                 }),
                 estimate: m.estimate || r.estimate,
+                beside: m.beside || r.beside,
                 ..m.clone()
             }),
             None => left_out += 1,
@@ -191,12 +207,24 @@ pub fn compare(old: &[Measured], new: &[Measured], threshold: f64) -> Vec<Change
                     } else {
                         Verdict::BelowThreshold
                     };
-                    let note = format!("{:+.1}%", (ratio - 1.0) * 100.0);
+                    let mut note = format!("{:+.1}%", (ratio - 1.0) * 100.0);
                     if rough(&old, id) || rough(&new, id) {
-                        (v, format!("{note} (an estimate: the range of its steps stands for the interval)"))
-                    } else {
-                        (v, note)
+                        note += " (an estimate: the range of its steps stands for the interval)";
                     }
+                    let beside =
+                        |rows: &BTreeMap<String, Measured>| rows.get(id).is_some_and(|m| m.beside);
+                    match (beside(&old), beside(&new)) {
+                        (false, false) => {}
+                        (a, b) => {
+                            let runs = match (a, b) {
+                                (true, true) => "both runs",
+                                (true, false) => "the old run",
+                                _ => "the new run",
+                            };
+                            note += &format!(" ({MARK} {runs} measured it beside other work)");
+                        }
+                    }
+                    (v, note)
                 }
                 (Some(_), None) => match new.get(id).and_then(|r| r.reason.clone()) {
                     Some(why) => (Verdict::Regression, format!("fails now: {why}")),
@@ -207,7 +235,12 @@ pub fn compare(old: &[Measured], new: &[Measured], threshold: f64) -> Vec<Change
             };
             Change {
                 id: id.clone(),
-                framework: old.get(id).or(new.get(id)).expect("in a run").case.framework,
+                framework: old
+                    .get(id)
+                    .or(new.get(id))
+                    .expect("in a run")
+                    .case
+                    .framework,
                 old: o,
                 new: n,
                 verdict,
@@ -402,7 +435,36 @@ mod tests {
             reason: None,
             machine: "m".into(),
             time: true,
+            beside: false,
         }
+    }
+
+    #[test]
+    fn a_figure_measured_beside_other_work_is_said_in_its_note_and_warned_of() {
+        let old = vec![
+            measured("a", Framework::Tch, 1, Some(10.0)),
+            measured("b", Framework::Candle, 1, Some(20.0)),
+        ];
+        let mut new = vec![
+            measured("a", Framework::Tch, 1, Some(10.0)),
+            measured("b", Framework::Candle, 1, Some(30.0)),
+        ];
+        assert_eq!(beside_warning(&old, &new), None);
+        new[0].beside = true;
+        let changes = compare(&old, &new, 0.05);
+        let note = |id: &str| changes.iter().find(|c| c.id == id).unwrap().note.clone();
+        assert_eq!(
+            note("a"),
+            "+0.0% (‡ the new run measured it beside other work)"
+        );
+        assert_eq!(note("b"), "+50.0%");
+        assert!(beside_warning(&old, &new)
+            .unwrap()
+            .starts_with("warning: 0 of the old run's and 1 of the new run's benchmarks"));
+        // Over tch's figure, candle's ratio carries tch's load.
+        let (relative, _) = relative_to(&new, Framework::Tch);
+        assert_eq!(relative.len(), 1);
+        assert!(relative[0].beside, "{relative:?}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! metadata.
 
 use super::Row;
+use crate::contention::OtherWork;
 use crate::grid::{Case, Group};
 use crate::identities::{Device, Framework, Metric, Phase, Status};
 use crate::malloc::Malloc;
@@ -74,6 +75,18 @@ pub struct CsvRow {
     pub preparing_seconds: Option<f64>,
     #[serde(default)]
     pub finishing_seconds: Option<f64>,
+    /// What else ran while it was measured (`contention::OtherWork`): the
+    /// machine's CPUs, those other processes kept busy on average and the
+    /// hypervisor's steal among them, and the ids of other processes on its
+    /// GPU, space-separated. Empty where not read (a CSV from before them).
+    #[serde(default)]
+    pub cpus: Option<usize>,
+    #[serde(default)]
+    pub other_cores: Option<f64>,
+    #[serde(default)]
+    pub steal_cores: Option<f64>,
+    #[serde(default)]
+    pub other_gpu_processes: Option<String>,
     pub git_commit: String,
     pub date: String,
     pub cpu_model: String,
@@ -133,6 +146,7 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
             let mean_s = mean(r).filter(|_| time);
             let mem = rec.memory.as_ref();
             let settings = rec.settings.as_ref();
+            let other = rec.other_work.as_ref();
             CsvRow {
                 model: rec.group.model.clone(),
                 device: rec.group.device,
@@ -175,6 +189,15 @@ pub fn csv_rows(rows: &[Row]) -> Vec<CsvRow> {
                 starting_seconds: rec.stages.and_then(|s| s.starting),
                 preparing_seconds: rec.stages.and_then(|s| s.preparing),
                 finishing_seconds: rec.stages.and_then(|s| s.finishing),
+                cpus: other.map(|w| w.cpus),
+                other_cores: other.map(|w| w.other_cores),
+                steal_cores: other.map(|w| w.steal_cores),
+                other_gpu_processes: other.and_then(|w| w.gpu_processes.as_ref()).map(|p| {
+                    p.iter()
+                        .map(|p| p.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                }),
                 git_commit: rec.run.git_commit.clone(),
                 date: rec.run.date.clone(),
                 cpu_model: rec.run.cpu_model.clone(),
@@ -311,6 +334,20 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
             }
             _ => None,
         };
+        let other_work = match (c.cpus, c.other_cores) {
+            (Some(cpus), Some(other_cores)) => Some(OtherWork {
+                seconds: c.measure_seconds.unwrap_or(0.0),
+                cpus,
+                other_cores,
+                steal_cores: c.steal_cores.unwrap_or(0.0),
+                gpu_processes: c.other_gpu_processes.as_deref().map(|p| {
+                    p.split_whitespace()
+                        .filter_map(|p| p.parse().ok())
+                        .collect()
+                }),
+            }),
+            _ => None,
+        };
         rows.push(Row {
             record: Record {
                 id: group.bench_id(&case),
@@ -340,6 +377,7 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
                     measuring: None,
                     finishing: c.finishing_seconds,
                 }),
+                other_work,
                 run: crate::run_info::RunInfo {
                     git_commit: c.git_commit,
                     date: c.date,

@@ -6,6 +6,7 @@ use super::{
     appendix, by_configuration, configuration, format_ns, frameworks_of, machines, timed, unique,
     Configuration, Row, SECTIONS,
 };
+use crate::contention::MARK;
 use crate::grid::{Case, Group};
 use crate::identities::Framework;
 use crate::malloc::Malloc;
@@ -128,6 +129,7 @@ pub fn document_awaiting(rows: &[Row], missing: &[(Group, Case)]) -> Vec<Section
     }
     out.extend(super::study::study(rows));
     out.extend(appendix::estimates(rows));
+    out.extend(appendix::beside_other_work(rows));
     out.extend(appendix::run_time(rows));
     if !notes.is_empty() {
         out.push(Section {
@@ -194,6 +196,7 @@ fn time_table(
                     None => Cell::number(failed(r, notes)),
                 };
                 mark_older(&mut cell, r);
+                mark_beside(&mut cell, r);
                 if let Some(i) = machines.iter().position(|m| *m == r.machine()) {
                     if mixed {
                         cell.machine = Some(format!("@M{}", i + 1));
@@ -210,6 +213,7 @@ fn time_table(
             say_machines(&machines),
             say_malloc(mine),
             say_older(mine),
+            say_beside(mine),
             say_waiting(waiting.len()),
         ]
         .concat(),
@@ -349,6 +353,24 @@ fn say_older(rows: &[&Row]) -> Vec<String> {
     }
     vec![format!(
         "{OLDER} ({n} cells): measured with older step code than this report's build (report.csv has each row's commit); a resumed run measures it again."
+    )]
+}
+
+/// Marks `cell` when `r` was measured beside other work.
+fn mark_beside(cell: &mut Cell, r: &Row) {
+    if r.beside_other_work() {
+        cell.text += MARK;
+    }
+}
+
+/// What the mark means, when a table has one.
+fn say_beside(rows: &[&Row]) -> Vec<String> {
+    let n = rows.iter().filter(|r| r.beside_other_work()).count();
+    if n == 0 {
+        return vec![];
+    }
+    vec![format!(
+        "{MARK} ({n} cells): measured while other processes kept the machine busy (\"Measured beside other work\", below): its time may be slower than the machine's; measure it again on a quiet machine."
     )]
 }
 

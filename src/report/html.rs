@@ -61,7 +61,7 @@ pub fn index_page(
     let _ = writeln!(out, "<p>{}</p>", links.join(" · "));
     let _ = writeln!(
         out,
-        "<p class=\"legend\">Each time is the mean step time; below it, in brackets, the time relative to the fastest framework of its row (1.00, highlighted), then images per second. <code>~</code> marks an estimate, <code>- [n]</code> a failure explained in note n, <code>†</code> a figure of older step code than this report's build, <code>…</code> a selected benchmark not recorded yet.</p>"
+        "<p class=\"legend\">Each time is the mean step time; below it, in brackets, the time relative to the fastest framework of its row (1.00, highlighted), then images per second. <code>~</code> marks an estimate, <code>- [n]</code> a failure explained in note n, <code>†</code> a figure of older step code than this report's build, <code>‡</code> one measured while other processes kept the machine busy, <code>…</code> a selected benchmark not recorded yet.</p>"
     );
     for s in sections {
         out += &section(s);

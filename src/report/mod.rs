@@ -107,6 +107,12 @@ impl Row {
     pub fn older_step_code(&self) -> bool {
         self.record.older_step_code()
     }
+
+    /// Whether its figure was measured while other processes kept the
+    /// machine busy (see `contention`); a failure has no figure to mark.
+    pub fn beside_other_work(&self) -> bool {
+        self.mean().is_some() && self.record.other_work.as_ref().is_some_and(|w| w.busy())
+    }
 }
 
 /// The machine of a result on `device`: its GPU, or its CPU model.
