@@ -195,8 +195,8 @@ fn time_table(
                     },
                     None => Cell::number(failed(r, notes)),
                 };
-                mark_older(&mut cell, r);
-                mark_beside(&mut cell, r);
+                OLDER_CODE.on(&mut cell, r);
+                BESIDE.on(&mut cell, r);
                 if let Some(i) = machines.iter().position(|m| *m == r.machine()) {
                     if mixed {
                         cell.machine = Some(format!("@M{}", i + 1));
@@ -212,8 +212,8 @@ fn time_table(
         text: [
             say_machines(&machines),
             say_malloc(mine),
-            say_older(mine),
-            say_beside(mine),
+            OLDER_CODE.said(mine),
+            BESIDE.said(mine),
             say_waiting(waiting.len()),
         ]
         .concat(),
@@ -263,7 +263,7 @@ fn memory_table(
                     }
                     None => Cell::number(failed(r, notes)),
                 };
-                mark_older(&mut cell, r);
+                OLDER_CODE.on(&mut cell, r);
                 cell
             }
         }));
@@ -273,7 +273,7 @@ fn memory_table(
         title: "GPU memory (MiB, NVML, process; peak during preparation in brackets)".into(),
         text: [
             say_machines(&machines(gpu.iter().copied())),
-            say_older(gpu),
+            OLDER_CODE.said(gpu),
             say_waiting(waiting.len()),
         ]
         .concat(),
@@ -338,40 +338,42 @@ fn say_machines(machines: &[String]) -> Vec<String> {
 /// The mark of a figure measured with older step code than this build's.
 pub(super) const OLDER: &str = "†";
 
-/// Marks `cell` when `r` was measured with older step code.
-fn mark_older(cell: &mut Cell, r: &Row) {
-    if r.older_step_code() {
-        cell.text += OLDER;
-    }
+/// A sign on the figures a rule picks, and what it means, said under a
+/// table that has one.
+struct Mark {
+    sign: &'static str,
+    marks: fn(&Row) -> bool,
+    means: &'static str,
 }
 
-/// What the mark means, when a table has one.
-fn say_older(rows: &[&Row]) -> Vec<String> {
-    let n = rows.iter().filter(|r| r.older_step_code()).count();
-    if n == 0 {
-        return vec![];
-    }
-    vec![format!(
-        "{OLDER} ({n} cells): measured with older step code than this report's build (report.csv has each row's commit); a resumed run measures it again."
-    )]
-}
+/// Figures a resumed run measures again.
+const OLDER_CODE: Mark = Mark {
+    sign: OLDER,
+    marks: Row::older_step_code,
+    means: "measured with older step code than this report's build (report.csv has each row's commit); a resumed run measures it again.",
+};
 
-/// Marks `cell` when `r` was measured beside other work.
-fn mark_beside(cell: &mut Cell, r: &Row) {
-    if r.beside_other_work() {
-        cell.text += MARK;
-    }
-}
+/// Figures perhaps slower than the machine.
+const BESIDE: Mark = Mark {
+    sign: MARK,
+    marks: Row::beside_other_work,
+    means: "measured while other processes kept the machine busy (\"Measured beside other work\", below): its time may be slower than the machine's; measure it again on a quiet machine.",
+};
 
-/// What the mark means, when a table has one.
-fn say_beside(rows: &[&Row]) -> Vec<String> {
-    let n = rows.iter().filter(|r| r.beside_other_work()).count();
-    if n == 0 {
-        return vec![];
+impl Mark {
+    fn on(&self, cell: &mut Cell, r: &Row) {
+        if (self.marks)(r) {
+            cell.text += self.sign;
+        }
     }
-    vec![format!(
-        "{MARK} ({n} cells): measured while other processes kept the machine busy (\"Measured beside other work\", below): its time may be slower than the machine's; measure it again on a quiet machine."
-    )]
+
+    /// `† (3 cells): ...`, when a table has one.
+    fn said(&self, rows: &[&Row]) -> Vec<String> {
+        match rows.iter().filter(|r| (self.marks)(r)).count() {
+            0 => vec![],
+            n => vec![format!("{} ({n} cells): {}", self.sign, self.means)],
+        }
+    }
 }
 
 /// Which malloc setting a table's runs used, when not glibc's defaults,
