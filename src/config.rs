@@ -98,6 +98,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     ("CNN_BENCH_RESUME", "1: as --resume"),
     ("CNN_BENCH_RETRY_FAILED", "1: as --retry-failed"),
+    ("CNN_BENCH_RETRY_BUSY", "1: as --retry-busy"),
     ("CNN_BENCH_NEW_ONLY", "1: as --new-only"),
     ("CNN_BENCH_MAX_TIME", "as --max-time"),
     ("CNN_BENCH_SHARD", "as --shard"),
@@ -356,6 +357,7 @@ fn parse_var(key: &str, value: &str) -> Result<Settings> {
         | "CNN_BENCH_WEIGHTS"
         | "CNN_BENCH_RESUME"
         | "CNN_BENCH_RETRY_FAILED"
+        | "CNN_BENCH_RETRY_BUSY"
         | "CNN_BENCH_NEW_ONLY"
         | "CNN_BENCH_MAX_TIME"
         | "CNN_BENCH_SHARD"

@@ -366,7 +366,7 @@ pub fn describe(s: &Summary, secs: f64, recorded: bool) -> String {
     }
     if let (true, [first, ..]) = (recorded, &s.beside_other_work[..]) {
         out += &format!(
-            "\ncnn-bench: {} benchmark(s) measured beside other work (`{}` in the report; the first: {first}): measure them again on a quiet machine",
+            "\ncnn-bench: {} benchmark(s) measured beside other work (`{}` in the report; the first: {first}): measure them again on a quiet machine (`--retry-busy`)",
             s.beside_other_work.len(),
             crate::contention::MARK
         );

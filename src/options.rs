@@ -77,6 +77,9 @@ impl Shard {
 #[derive(Clone, Debug)]
 pub struct Options {
     pub resume: Resume,
+    /// With a resume: measure again what was measured while other work
+    /// kept the machine busy (`--retry-busy`).
+    pub retry_busy: bool,
     /// When to stop starting benchmarks (`--max-time` after the start).
     pub deadline: Option<Instant>,
     pub shard: Option<Shard>,
@@ -141,6 +144,7 @@ pub const RUN_ID_VAR: &str = "CNN_BENCH_RUN_ID";
 pub const WEIGHTS_VAR: &str = "CNN_BENCH_WEIGHTS";
 pub const MAX_TIME_VAR: &str = "CNN_BENCH_MAX_TIME";
 pub const NEW_ONLY_VAR: &str = "CNN_BENCH_NEW_ONLY";
+pub const RETRY_BUSY_VAR: &str = "CNN_BENCH_RETRY_BUSY";
 pub const DELAY_VAR: &str = "CNN_BENCH_STEP_DELAY_MS";
 /// The stages a benchmark goes through, as `CNN_BENCH_HANG` names them.
 pub const STAGES: &[&str] = &["preparing", "measuring"];
@@ -179,9 +183,16 @@ impl Options {
                 })
             })
             .transpose()?;
+        let retry_busy = flag(RETRY_BUSY_VAR)?;
+        ensure!(
+            !(retry_busy && flag(NEW_ONLY_VAR)?),
+            "{} and {}: one measures recorded benchmarks again, the other nothing recorded; give one",
+            given_as(NEW_ONLY_VAR),
+            given_as(RETRY_BUSY_VAR)
+        );
         // A deadline-bounded run is meant to be run again to go on.
         let resume = match (
-            flag("CNN_BENCH_RESUME")? || deadline.is_some(),
+            flag("CNN_BENCH_RESUME")? || deadline.is_some() || retry_busy,
             flag("CNN_BENCH_RETRY_FAILED")?,
             flag(NEW_ONLY_VAR)?,
         ) {
@@ -222,6 +233,7 @@ impl Options {
         let child = get(crate::child::CHILD_VAR).is_some();
         Ok(Options {
             resume,
+            retry_busy,
             deadline,
             shard: get("CNN_BENCH_SHARD").map(Shard::parse).transpose()?,
             continuing: run_id.is_some() && !child,
@@ -281,6 +293,12 @@ pub const FLAGS: &[Flag] = &[
         var: "CNN_BENCH_RETRY_FAILED",
         value: None,
         help: "with --resume: measure recorded failures again",
+    },
+    Flag {
+        name: "--retry-busy",
+        var: RETRY_BUSY_VAR,
+        value: None,
+        help: "measure again what was measured while other work kept the machine busy (‡ in the report); implies --resume",
     },
     Flag {
         name: "--new-only",
@@ -469,6 +487,16 @@ mod tests {
             e.contains(
                 "--new-only (CNN_BENCH_NEW_ONLY) and --retry-failed (CNN_BENCH_RETRY_FAILED)"
             ),
+            "{e}"
+        );
+        let o = opts(&[(RETRY_BUSY_VAR, "1")]).unwrap();
+        assert_eq!((o.resume, o.retry_busy), (Resume::Finished, true));
+        let e = format!(
+            "{:#}",
+            opts(&[(NEW_ONLY_VAR, "1"), (RETRY_BUSY_VAR, "1")]).unwrap_err()
+        );
+        assert!(
+            e.contains("--new-only (CNN_BENCH_NEW_ONLY) and --retry-busy (CNN_BENCH_RETRY_BUSY)"),
             "{e}"
         );
         let e = format!("{:#}", opts(&[(MAX_TIME_VAR, "soon")]).unwrap_err());

@@ -320,6 +320,9 @@ pub struct Order {
     pub timed_out: Vec<Record>,
     /// How many of `before` `--new-only` keeps though recorded otherwise.
     kept: usize,
+    /// How many of `todo` `--retry-busy` measures again though recorded
+    /// with these settings.
+    busy: usize,
 }
 
 impl Order {
@@ -329,6 +332,12 @@ impl Order {
         if skipped > 0 {
             eprintln!(
                 "cnn-bench: resume: {skipped} of {mine} benchmark(s) already recorded with these settings are skipped"
+            );
+        }
+        if self.busy > 0 {
+            eprintln!(
+                "cnn-bench: retry busy: {} of {mine} benchmark(s) measured while other work kept the machine busy are measured again",
+                self.busy
             );
         }
         if self.kept > 0 {
@@ -347,7 +356,7 @@ pub fn order(r: &Run) -> Order {
     // What the run selects: its shard's, where it has one.
     let mine = Shard::of(r.options.shard, r.selection.cases.clone());
     let (mut before, mut todo, mut timed_out) = (BTreeSet::new(), Vec::new(), Vec::new());
-    let (mut again, mut kept) = (Vec::new(), 0);
+    let (mut again, mut kept, mut busy_again) = (Vec::new(), 0, 0);
     for (g, k) in &mine {
         let rec = read_record(r.out, g, k).ok().flatten();
         if let Some(t) = rec.as_ref().filter(|t| stopped_with(t, r)) {
@@ -363,7 +372,12 @@ pub fn order(r: &Run) -> Order {
                     r.grid.time_limit(k.framework),
                 ) =>
             {
-                before.insert(g.bench_id(k));
+                if r.options.retry_busy && busy(&rec) {
+                    again.push((g.clone(), k.clone()));
+                    busy_again += 1;
+                } else {
+                    before.insert(g.bench_id(k));
+                }
             }
             Some(_) if r.options.resume == Resume::NewOnly => {
                 before.insert(g.bench_id(k));
@@ -380,6 +394,7 @@ pub fn order(r: &Run) -> Order {
         before,
         timed_out,
         kept,
+        busy: busy_again,
     }
 }
 
@@ -416,6 +431,12 @@ fn finished(rec: &Record, resume: Resume, settings: &MeasuredWith, limit: f64) -
         Resume::OkOnly => same && rec.status == crate::identities::Status::Ok,
         Resume::Finished | Resume::NewOnly => same && !rec.failed_under_a_shorter_limit(limit),
     }
+}
+
+/// Whether `rec` was measured while other work kept the machine busy
+/// (`--retry-busy` measures it again).
+fn busy(rec: &Record) -> bool {
+    rec.status == crate::identities::Status::Ok && rec.other_work.as_ref().is_some_and(|w| w.busy())
 }
 
 /// A zygote for the run's `pytorch` benchmarks in child processes (see
@@ -491,7 +512,7 @@ fn summarise(r: &Run, mine: &[(Group, Case)], before: &BTreeSet<String>) -> Summ
         }
         match read_record(r.out, g, k).ok().flatten() {
             Some(rec) if rec.run_id == r.options.run_id => {
-                if rec.reason.is_none() && rec.other_work.as_ref().is_some_and(|w| w.busy()) {
+                if busy(&rec) {
                     s.beside_other_work.push(id.clone());
                 }
                 match rec.reason {

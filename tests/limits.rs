@@ -344,7 +344,7 @@ impl Drop for BusyLoops {
 /// busy keeps its figure, and is said at the run's end, recorded with what
 /// ran beside it, and marked `‡` in report.md (a note says what was seen)
 /// and in report.csv's columns; a figure that slow is no longer taken for
-/// the framework's on that machine.
+/// the framework's on that machine. `--retry-busy` measures it again.
 #[test]
 fn a_benchmark_measured_beside_other_work_is_said_recorded_and_marked() {
     let out = scratch("limits-beside");
@@ -387,6 +387,19 @@ fn a_benchmark_measured_beside_other_work_is_said_recorded_and_marked() {
     let other: f64 = col("other_cores").parse().unwrap();
     assert!((other - w.other_cores).abs() < 1e-9, "{other} {w:?}");
     assert_eq!(col("cpus"), w.cpus.to_string());
+    // A resumed run keeps its figure; `--retry-busy` measures it again.
+    let tract = [("CNN_BENCH_FRAMEWORKS", "tract")];
+    let (code, said) = harness(&out, "1", &tract, &["--resume"]);
+    assert!(
+        code == 0 && said.contains("1 skipped (already recorded)"),
+        "{said}"
+    );
+    let (code, said) = harness(&out, "1", &tract, &["--retry-busy"]);
+    assert!(
+        code == 0 && said.contains("retry busy: 1 of 1 benchmark(s) measured while other work kept the machine busy are measured again"),
+        "{said}"
+    );
+    assert_ne!(record(&out, "tract", 1).unwrap().run_id, r.run_id);
 }
 
 /// A saved baseline is read with its own run's record: before, each run

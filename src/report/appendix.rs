@@ -52,7 +52,7 @@ pub(super) fn beside_other_work(rows: &[Row]) -> Option<Section> {
     (!items.is_empty()).then(|| Section {
         title: "Measured beside other work".into(),
         text: vec![format!(
-            "`{MARK}` marks a figure measured while processes outside the run kept more than a quarter of a CPU busy (a twentieth of the machine's CPUs, where that is more; a hypervisor's steal counts), or ran on its GPU: the benchmark shared the machine, so its time may be slower than the machine's. The harness reads /proc and NVML when the measurement begins and ends; measure these again on a quiet machine (`--exact <id>`)."
+            "`{MARK}` marks a figure measured while processes outside the run kept more than a quarter of a CPU busy (a twentieth of the machine's CPUs, where that is more; a hypervisor's steal counts), or ran on its GPU: the benchmark shared the machine, so its time may be slower than the machine's. The harness reads /proc and NVML when the measurement begins and ends; measure these again on a quiet machine (`cargo bench -- --retry-busy` measures every one so marked again)."
         )],
         items,
         ..Section::default()
