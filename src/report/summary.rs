@@ -4,8 +4,9 @@
 //! the study's "which framework is fastest", and its memory table, at a
 //! glance, computed from the same rows as the tables.
 
-use super::document::{Cell, Section, Table};
+use super::document::{Cell, Section, Table, OLDER};
 use super::{by_configuration, frameworks_of, geometric_mean, timed, Configuration, Row, SECTIONS};
+use crate::contention::MARK;
 use crate::identities::{Framework, Phase};
 use std::collections::BTreeMap;
 
@@ -30,10 +31,13 @@ pub(super) fn summary(rows: &[Row]) -> Option<Section> {
         columns: columns.iter().map(|s| s.to_string()).collect(),
         rows: vec![],
     };
-    for (title, mine, value) in compared(rows) {
-        compare(&mut table, &title, &mine, value, any_older);
+    // The time tables come first (one per section, empty or not), then
+    // GPU memory, which other work does not slow.
+    for (i, (title, mine, value)) in compared(rows).into_iter().enumerate() {
+        let time = i < SECTIONS.len();
+        compare(&mut table, &title, &mine, value, any_older, time);
     }
-    let mut text = vec!["Per table, each framework's step time (for GPU memory: NVML's figure for the process after the measurement) over the reference's (the table's first framework), as the geometric mean and range of the ratio over the configurations both measured (one alone: no range); and in how many of the configurations it shares with another framework it was the best (the fastest, or the least memory). Estimates (`~`) count as measured, and figures of older step code too (how many in brackets: `†`); a failure counts in neither.".to_string()];
+    let mut text = vec!["Per table, each framework's step time (for GPU memory: NVML's figure for the process after the measurement) over the reference's (the table's first framework), as the geometric mean and range of the ratio over the configurations both measured (one alone: no range); and in how many of the configurations it shares with another framework it was the best (the fastest, or the least memory). Estimates (`~`) count as measured, and so do figures of older step code and times measured beside other work (how many in brackets: `†`, `‡`); a failure counts in neither.".to_string()];
     if any_older {
         text.push(format!("**{THIS_BUILD}**: the same ratio over the configurations where both figures were measured with this report's step code (in brackets the range and how many configurations; `-`: none), what the frameworks run now."));
     }
@@ -157,18 +161,26 @@ pub(super) fn ratio_cell(ratios: &[f64], f: Framework, reference: Framework) -> 
 
 /// One table's rows of the summary: each framework's `value` over the
 /// reference's (the first framework's), per configuration; with
-/// `this_build_too`, also over figures of this build's step code alone.
-fn compare(table: &mut Table, title: &str, mine: &[&Row], value: Value, this_build_too: bool) {
+/// `this_build_too`, also over figures of this build's step code alone;
+/// for a `time` table, how many figures other work may have slowed too.
+fn compare(
+    table: &mut Table,
+    title: &str,
+    mine: &[&Row],
+    value: Value,
+    this_build_too: bool,
+    time: bool,
+) {
     let frameworks = frameworks_of(mine);
     let Some(&reference) = frameworks.first().filter(|_| frameworks.len() > 1) else {
         return;
     };
     let configs: Vec<BTreeMap<Framework, f64>> = values(mine, value).into_values().collect();
     let current = values(&this_build(mine), value);
-    let older = |f: Framework| {
+    let count = |f: Framework, marked: fn(&Row) -> bool| {
         mine.iter()
             .filter(|r| r.record.case.framework == f && value(r).is_some())
-            .filter(|r| r.older_step_code())
+            .filter(|r| marked(r))
             .count()
     };
     for &f in &frameworks {
@@ -187,12 +199,21 @@ fn compare(table: &mut Table, title: &str, mine: &[&Row], value: Value, this_bui
         } else {
             mean_and_range(&all)
         };
-        let older = older(f);
+        let busy = if time {
+            count(f, Row::beside_other_work)
+        } else {
+            0
+        };
+        let marks: Vec<String> = [(count(f, Row::older_step_code), OLDER), (busy, MARK)]
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, sign)| format!("{n} {sign}"))
+            .collect();
         let mut row = vec![
             Cell::label(title),
             Cell::label(f),
             Cell {
-                bracket: (older > 0).then(|| format!("{older} †")),
+                bracket: (!marks.is_empty()).then(|| marks.join(", ")),
                 ..Cell::number(measured.len())
             },
             Cell::number(ratio),
@@ -302,6 +323,53 @@ mod tests {
             [
                 [t, "tch", "2", "1.00 (tch)", "", "1 of 2"],
                 [t, "candle", "3", "1.00", "0.50-2.00", "1 of 2"],
+            ]
+        );
+    }
+
+    #[test]
+    fn times_measured_beside_other_work_are_counted_but_not_memory() {
+        use crate::contention::OtherWork;
+        use crate::memory::{MemoryRecord, Reading};
+        let at = |f: Framework, batch: usize, other_cores: f64| {
+            let mut r = test_row(f, batch, 1e6, crate::record::code(f));
+            let none = || Reading::Unavailable("test".into());
+            r.record.memory = Some(MemoryRecord {
+                nvml_process_mib: Reading::Mib(1000.0),
+                nvml_peak_mib: none(),
+                device_used_mib: none(),
+                allocator_peak_mib: none(),
+                peak_rss_mib: none(),
+                sampled: Default::default(),
+            });
+            r.record.other_work = Some(OtherWork {
+                seconds: 1.0,
+                cpus: 2,
+                other_cores,
+                steal_cores: 0.0,
+                gpu_processes: Some(vec![]),
+            });
+            r
+        };
+        let rows = [
+            at(Framework::Tch, 1, 0.01),
+            at(Framework::Candle, 1, 0.9),
+            at(Framework::Tch, 8, 0.2),
+            at(Framework::Candle, 8, 0.3),
+        ];
+        let cells = summary(&rows).unwrap().table.unwrap().markdown_rows();
+        let (time, memory) = ("Train step time, GPU", "GPU memory (NVML, process), train");
+        let counted: Vec<[&str; 3]> = cells
+            .iter()
+            .map(|c| [c[0].as_str(), c[1].as_str(), c[2].as_str()])
+            .collect();
+        assert_eq!(
+            counted,
+            [
+                [time, "tch", "2"],
+                [time, "candle", "2 (2 ‡)"],
+                [memory, "tch", "2"],
+                [memory, "candle", "2"],
             ]
         );
     }
