@@ -138,6 +138,13 @@ impl Record {
         }
     }
 
+    /// Whether it was measured while other work kept the machine busy (see
+    /// `contention`): the report marks its figure, `--retry-busy` measures
+    /// it again.
+    pub fn beside_other_work(&self) -> bool {
+        self.status == Status::Ok && self.other_work.as_ref().is_some_and(|w| w.busy())
+    }
+
     /// Its framework, device and phase: a column of the report's tables.
     pub fn column(&self) -> (Framework, Device, Phase) {
         (self.case.framework, self.group.device, self.group.phase)

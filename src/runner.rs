@@ -372,7 +372,7 @@ pub fn order(r: &Run) -> Order {
                     r.grid.time_limit(k.framework),
                 ) =>
             {
-                if r.options.retry_busy && busy(&rec) {
+                if r.options.retry_busy && rec.beside_other_work() {
                     again.push((g.clone(), k.clone()));
                     busy_again += 1;
                 } else {
@@ -431,12 +431,6 @@ fn finished(rec: &Record, resume: Resume, settings: &MeasuredWith, limit: f64) -
         Resume::OkOnly => same && rec.status == crate::identities::Status::Ok,
         Resume::Finished | Resume::NewOnly => same && !rec.failed_under_a_shorter_limit(limit),
     }
-}
-
-/// Whether `rec` was measured while other work kept the machine busy
-/// (`--retry-busy` measures it again).
-fn busy(rec: &Record) -> bool {
-    rec.status == crate::identities::Status::Ok && rec.other_work.as_ref().is_some_and(|w| w.busy())
 }
 
 /// A zygote for the run's `pytorch` benchmarks in child processes (see
@@ -512,7 +506,7 @@ fn summarise(r: &Run, mine: &[(Group, Case)], before: &BTreeSet<String>) -> Summ
         }
         match read_record(r.out, g, k).ok().flatten() {
             Some(rec) if rec.run_id == r.options.run_id => {
-                if busy(&rec) {
+                if rec.beside_other_work() {
                     s.beside_other_work.push(id.clone());
                 }
                 match rec.reason {

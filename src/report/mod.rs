@@ -108,10 +108,10 @@ impl Row {
         self.record.older_step_code()
     }
 
-    /// Whether its figure was measured while other processes kept the
-    /// machine busy (see `contention`); a failure has no figure to mark.
+    /// See [`Record::beside_other_work`]; a row without a figure has
+    /// nothing to mark.
     pub fn beside_other_work(&self) -> bool {
-        self.mean().is_some() && self.record.other_work.as_ref().is_some_and(|w| w.busy())
+        self.mean().is_some() && self.record.beside_other_work()
     }
 }
 
