@@ -48,8 +48,8 @@ impl OtherWork {
             || self.gpu_processes.as_ref().is_some_and(|p| !p.is_empty())
     }
 
-    /// `other processes kept 1.30 of 2 CPUs busy (0.20 of it steal); 1 other
-    /// process on its GPU (4242)`.
+    /// `other processes kept 1.30 of 2 CPUs busy (0.20 of it the
+    /// hypervisor's steal); 1 other process(es) on its GPU (4242)`.
     pub fn said(&self) -> String {
         let mut out = format!(
             "other processes kept {:.2} of {} CPUs busy",
