@@ -18,8 +18,6 @@ pub const MARK: &str = "‡";
 /// What ran beside one benchmark's measurement.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OtherWork {
-    /// How long the measurement lasted, in seconds.
-    pub seconds: f64,
     /// The machine's logical CPUs.
     pub cpus: usize,
     /// CPUs that processes outside the run kept busy, on average (the
@@ -163,7 +161,6 @@ fn gpu_others(index: usize, ours: &BTreeSet<u32>) -> Option<BTreeSet<u32>> {
 
 /// A reading at one end of the measurement.
 struct Reading {
-    at: std::time::Instant,
     machine: Machine,
     ours: u64,
     gpu: Option<BTreeSet<u32>>,
@@ -173,7 +170,6 @@ fn read(device: Device) -> Option<Reading> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let (pids, ours) = run_processes(run_root());
     Some(Reading {
-        at: std::time::Instant::now(),
         machine: parse_stat(&stat)?,
         ours,
         gpu: match device {
@@ -194,7 +190,6 @@ fn between(a: &Reading, b: &Reading) -> Option<OtherWork> {
     let ours = b.ours.saturating_sub(a.ours);
     let steal = b.machine.steal.saturating_sub(a.machine.steal);
     Some(OtherWork {
-        seconds: b.at.duration_since(a.at).as_secs_f64(),
         cpus: b.machine.cpus,
         other_cores: cores(busy.saturating_sub(ours)),
         steal_cores: cores(steal),
@@ -272,9 +267,7 @@ mod tests {
 
     #[test]
     fn others_are_the_machines_busy_time_less_the_runs() {
-        let at = std::time::Instant::now();
         let reading = |busy, steal, total, ours, gpu: Option<&[u32]>| Reading {
-            at,
             machine: Machine {
                 busy,
                 steal,

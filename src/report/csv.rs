@@ -336,7 +336,6 @@ pub fn rows_from_csv(path: &Path) -> Result<Vec<Row>> {
         };
         let other_work = match (c.cpus, c.other_cores) {
             (Some(cpus), Some(other_cores)) => Some(OtherWork {
-                seconds: c.measure_seconds.unwrap_or(0.0),
                 cpus,
                 other_cores,
                 steal_cores: c.steal_cores.unwrap_or(0.0),

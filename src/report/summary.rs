@@ -343,7 +343,6 @@ mod tests {
                 sampled: Default::default(),
             });
             r.record.other_work = Some(OtherWork {
-                seconds: 1.0,
                 cpus: 2,
                 other_cores,
                 steal_cores: 0.0,
