@@ -20,7 +20,7 @@ STAMP := $(VENV)/.installed-torch-2.11.0-torchvision-0.26.0-onnx-1.23.2-onnxrunt
 TENSORFLOW := tensorflow-cpu==2.21.0
 TF_DIR := $(CACHE)/tensorflow-cpu-2.21.0
 
-.PHONY: setup bench test ci setup-cuda setup-llvm build-cuda gpu-bundle
+.PHONY: setup bench test ci setup-cuda setup-llvm build-cuda build-cuda-tch-candle build-cuda-burn gpu-bundle gpu-bundle-tch-candle gpu-bundle-burn
 .DEFAULT_GOAL := bench
 
 ## Install libtorch (the torch wheel), torchvision, onnx, ONNX Runtime and TensorFlow's library once; link them here.
@@ -79,27 +79,42 @@ setup-llvm: setup
 ## Build the CUDA benchmarks: tch and candle (`cuda`), and burn in a build
 ## of its own (`burn-cuda`: one build cannot link cudarc both ways, see
 ## Cargo.toml); about 10 + 12 minutes on 2 cores.
-build-cuda: setup-cuda setup-llvm
+build-cuda: build-cuda-tch-candle build-cuda-burn
+
+build-cuda-tch-candle: setup-cuda
 	$(CUDA_ENV) cargo bench --features cuda --no-run
+
+build-cuda-burn: setup-cuda setup-llvm
 	$(CUDA_ENV) $(LLVM_ENV) cargo bench --features burn-cuda --no-run
 
 # The bench executable of a build with the features $(1).
 bench_exe = "$$($(CUDA_ENV) $(LLVM_ENV) cargo bench --features $(1) --no-run --message-format=json 2>/dev/null | sed -n 's/.*"executable":"\([^"]*\/deps\/cnn-[0-9a-f]*\)".*/\1/p' | tail -n 1)"
 
-## Copy the CUDA bench binaries, stripped and compressed, into two bundles
-## (the device tool carries at most 64 MiB a call, and together they are
-## more): device-bundle/ (cuda, gzip) and device-bundle-burn/ (burn-cuda:
-## 206 MB stripped, LLVM 60 of it; xz, as gzip leaves 64), and start them
-## here (the driver stubbed) to find a broken bundle before GPU time is spent.
-gpu-bundle: build-cuda
-	rm -rf device-bundle device-bundle-burn && mkdir -p device-bundle device-bundle-burn
-	cp $(call bench_exe,cuda) device-bundle/cnn-bench-gpu
-	cp $(call bench_exe,burn-cuda) device-bundle-burn/cnn-bench-gpu-burn
-	strip device-bundle/cnn-bench-gpu device-bundle-burn/cnn-bench-gpu-burn
-	gzip -9 device-bundle/cnn-bench-gpu
-	xz -9e -T2 device-bundle-burn/cnn-bench-gpu-burn
-	for b in device-bundle device-bundle-burn; do \
-	  cp cnn-bench.toml scripts/gpu-check.sh scripts/gpu-grid.sh scripts/gpu-grid-settings.sh scripts/gpu-session.sh $$b/ && \
-	  git describe --always --dirty --abbrev=12 > $$b/COMMIT; done
-	ls -la device-bundle device-bundle-burn
-	scripts/gpu-bundle-check.sh $(CACHE) $(VENV)
+# Fills bundle $(1) with the build of features $(2), stripped and packed by
+# $(3) (the device tool carries at most 64 MiB a call), as $(4), with the
+# scripts, the grid and the commit, and starts it here (the driver stubbed)
+# to find a broken bundle before GPU time is spent.
+define make_bundle
+	rm -rf $(1) && mkdir -p $(1)
+	cp $(call bench_exe,$(2)) $(1)/$(4)
+	strip $(1)/$(4)
+	$(3) $(1)/$(4)
+	cp cnn-bench.toml scripts/gpu-check.sh scripts/gpu-grid.sh scripts/gpu-grid-settings.sh scripts/gpu-session.sh $(1)/
+	git describe --always --dirty --abbrev=12 > $(1)/COMMIT
+	ls -la $(1)
+	scripts/gpu-bundle-check.sh $(CACHE) $(VENV) $(2)
+endef
+
+## Both CUDA bundles (the two together are more than one device call carries).
+gpu-bundle: gpu-bundle-tch-candle gpu-bundle-burn
+
+## device-bundle/: tch, tch-jit, candle (and pytorch, tch-vision,
+## candle-transformers) on the GPU, gzip; the GPU grid issue's cells need
+## only this one (about half of gpu-bundle's build).
+gpu-bundle-tch-candle: build-cuda-tch-candle
+	$(call make_bundle,device-bundle,cuda,gzip -9,cnn-bench-gpu)
+
+## device-bundle-burn/: burn on CUDA (206 MB stripped, LLVM 60 of it; xz,
+## as gzip leaves 64).
+gpu-bundle-burn: build-cuda-burn
+	$(call make_bundle,device-bundle-burn,burn-cuda,xz -9e -T2,cnn-bench-gpu-burn)

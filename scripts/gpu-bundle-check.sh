@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Starts the two CUDA bundles' binaries here, on the build machine without
-# a GPU, before any GPU time is spent on them (`make gpu-bundle` runs it last):
-#     scripts/gpu-bundle-check.sh [CACHE] [TORCH_VENV]
-# (BUNDLE, BURN_BUNDLE: the bundles, device-bundle and device-bundle-burn).
+# Starts the CUDA bundles' binaries here, on the build machine without a
+# GPU, before any GPU time is spent on them (`make gpu-bundle*` runs it last):
+#     scripts/gpu-bundle-check.sh [CACHE] [TORCH_VENV] [cuda|burn-cuda|both]
+# (the build's features: which bundle; both by default. BUNDLE, BURN_BUNDLE:
+# the bundles, device-bundle and device-bundle-burn).
 # They need libcuda.so.1, which only a GPU machine's driver provides:
 # setup-cuda.sh's stub (every driver call answers "no device") stands in
 # for it, and the torch wheel's CUDA and cuDNN libraries for the device's.
@@ -12,6 +13,11 @@
 set -euo pipefail
 cache=${1:-$HOME/.cache/cnn-bench}
 venv=${2:-$cache/venv}
+which=${3:-both}
+case $which in
+  cuda | burn-cuda | both) ;;
+  *) echo "gpu-bundle-check: which bundle: cuda, burn-cuda or both, not '$which'" >&2; exit 2 ;;
+esac
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/driver"
@@ -48,5 +54,5 @@ check() {
     exit 1
   fi
 }
-check "${BUNDLE:-device-bundle}/cnn-bench-gpu.gz" tch,candle
-check "${BURN_BUNDLE:-device-bundle-burn}/cnn-bench-gpu-burn.xz" burn
+[ "$which" = burn-cuda ] || check "${BUNDLE:-device-bundle}/cnn-bench-gpu.gz" tch,candle
+[ "$which" = cuda ] || check "${BURN_BUNDLE:-device-bundle-burn}/cnn-bench-gpu-burn.xz" burn
