@@ -116,6 +116,7 @@ const NOT_STEP_CODE: &[&str] = &[
     "src/options.rs",
     "src/run.rs",
     "src/runner.rs",
+    "src/running.rs",
     "src/schedule.rs",
     "src/select.rs",
     "src/watchdog.rs",

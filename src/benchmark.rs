@@ -14,6 +14,7 @@ use crate::measurement::StepMetric;
 use crate::options::{scratch, WEIGHTS_VAR};
 use crate::record::{read_record, remove_record, write_record, Record};
 use crate::run::{new_record, short_reason, Run, Summary};
+use crate::running;
 use crate::watchdog::{timed_out, Watch, Watchdog};
 use anyhow::{Context, Result};
 use cnn_models::{Graph, Weights};
@@ -76,6 +77,9 @@ pub(crate) fn in_child(
 ) -> Outcome {
     let id = group.bench_id(case);
     remove_record(r.out, group, case);
+    // Whatever the grid's `isolate` (a benchmark that crashed a run in its
+    // process is isolated by the next), and said so where the child fails.
+    record.isolated = true;
     let limit = Duration::from_secs_f64(r.grid.time_limit(case.framework));
     let by_limit = Instant::now() + limit;
     let kill_at = r.options.deadline.map_or(by_limit, |d| d.min(by_limit));
@@ -141,7 +145,9 @@ fn fail(record: &mut Record, reason: String) -> Outcome {
 }
 
 /// Measures one benchmark in this process under the watchdog, which
-/// writes its record to `record_paths` if the time limit stops it.
+/// writes its record to `record_paths` if the time limit stops it; marked
+/// as running here ([`crate::running`]) until the caller has written its
+/// record.
 pub(crate) fn in_process(
     bench_group: &mut BenchmarkGroup<'_, StepMetric>,
     dog: &Watchdog,
@@ -157,19 +163,31 @@ pub(crate) fn in_process(
         deadline: b.options.deadline,
         record: record.clone(),
         record_paths,
+        marker: running::mark(b.out, b.group, b.case, &b.options.run_id),
         remaining,
         stages: vec![("starting".into(), Instant::now())],
     });
     let mut window = Window::new(b.group.device);
     let outcome = measure(bench_group, b, progress, record, &mut |s| {
         window.stage(s);
-        dog.stage(s)
+        dog.stage(s);
+        abort_if_asked(b, s);
     });
     record.stages = dog.clear();
     beside(record, window);
     match outcome {
         Ok(()) => Outcome::Recorded,
         Err(e) => fail(record, short_reason(&format!("{e:#}"))),
+    }
+}
+
+/// Test only (`CNN_BENCH_ABORT`): ends the process as a crash would, when
+/// `stage` of a benchmark it names begins.
+fn abort_if_asked(b: &Bench, stage: &str) {
+    let id = b.group.bench_id(b.case);
+    if b.options.abort.as_ref().is_some_and(|a| a.hits(&id, stage)) {
+        eprintln!("cnn-bench {id}: CNN_BENCH_ABORT: aborting while {stage}");
+        std::process::abort();
     }
 }
 
@@ -210,7 +228,8 @@ pub(crate) fn run_as_child(
         let mut window = Window::new(group.device);
         let outcome = measure(&mut bench_group, &b, &progress, &mut record, &mut |s| {
             window.stage(s);
-            child::announce(s)
+            child::announce(s);
+            abort_if_asked(&b, s);
         });
         bench_group.finish();
         beside(&mut record, window);

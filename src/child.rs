@@ -66,6 +66,10 @@ pub fn run(mut cmd: Command, kill_at: Option<Instant>) -> Result<Ended> {
                     s.1.push((stage.trim().to_string(), Instant::now()));
                     continue;
                 }
+                // criterion's, once per process: the parent has said it.
+                if line.starts_with("Gnuplot not found") {
+                    continue;
+                }
                 let _ = writeln!(std::io::stderr(), "{line}");
                 if !line.trim().is_empty() {
                     s.0.push_back(line);
@@ -112,7 +116,10 @@ pub fn run(mut cmd: Command, kill_at: Option<Instant>) -> Result<Ended> {
         (None, Some(9)) => {
             "child process killed (SIGKILL: out of host memory, or killed by hand)".to_string()
         }
-        (None, Some(sig)) => format!("child process killed by signal {sig}"),
+        (None, Some(sig)) => match signal_said(sig) {
+            Some(what) => format!("child process killed by signal {sig} ({what})"),
+            None => format!("child process killed by signal {sig}"),
+        },
         (None, None) => "child process ended abnormally".to_string(),
     };
     let last: Vec<String> = seen
@@ -122,6 +129,19 @@ pub fn run(mut cmd: Command, kill_at: Option<Instant>) -> Result<Ended> {
     Ok(Ended::Failed {
         reason: format!("{how}; its last output: {}", last.join(" | ")),
         stages,
+    })
+}
+
+/// What the signals a crash ends a process with mean, for its reason.
+fn signal_said(sig: i32) -> Option<&'static str> {
+    Some(match sig {
+        libc::SIGABRT => "SIGABRT: an abort, such as a failed allocation or a library's assertion",
+        libc::SIGSEGV => "SIGSEGV: a crash, an invalid memory access",
+        libc::SIGBUS => "SIGBUS: a crash, an invalid memory access",
+        libc::SIGILL => "SIGILL: an instruction this CPU does not have",
+        libc::SIGFPE => "SIGFPE: an arithmetic fault",
+        libc::SIGINT | libc::SIGTERM => "stopped by hand",
+        _ => return None,
     })
 }
 
@@ -187,8 +207,20 @@ mod tests {
         let (e, _) = failure("echo 'allocating' >&2; kill -9 $$");
         assert!(e.starts_with("child process killed (SIGKILL"), "{e}");
         assert!(e.contains("allocating"), "{e}");
-        let (e, _) = failure("kill -SEGV $$");
-        assert!(e.starts_with("child process killed by signal 11"), "{e}");
+        let (e, _) = failure("echo 'Gnuplot not found, using plotters backend' >&2; kill -SEGV $$");
+        assert!(
+            e.starts_with("child process killed by signal 11 (SIGSEGV"),
+            "{e}"
+        );
+        assert!(
+            !e.contains("Gnuplot"),
+            "criterion's plotting line is no reason: {e}"
+        );
+        let (e, _) = failure("kill -ABRT $$");
+        assert!(
+            e.starts_with("child process killed by signal 6 (SIGABRT"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -118,6 +118,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "CNN_BENCH_HANG",
         "test only: hang when a stage begins (stage[@id regex])",
     ),
+    (
+        "CNN_BENCH_ABORT",
+        "test only: abort the process when a stage begins (stage[@id regex]), as a crash would",
+    ),
 ];
 
 /// The harness's one reading of the environment: every `CNN_BENCH_*`
@@ -362,6 +366,7 @@ fn parse_var(key: &str, value: &str) -> Result<Settings> {
         | "CNN_BENCH_MAX_TIME"
         | "CNN_BENCH_SHARD"
         | "CNN_BENCH_HANG"
+        | "CNN_BENCH_ABORT"
         | "CNN_BENCH_REPORT"
         | "CNN_BENCH_STEP_DELAY_MS" => {}
         "CNN_BENCH_ISOLATE" => {

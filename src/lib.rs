@@ -23,6 +23,7 @@ pub mod report;
 pub mod run;
 pub mod run_info;
 pub mod runner;
+pub mod running;
 pub mod schedule;
 pub mod select;
 pub mod watchdog;

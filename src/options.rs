@@ -95,7 +95,10 @@ pub struct Options {
     /// Test only: added to every step (`CNN_BENCH_STEP_DELAY_MS`).
     pub step_delay: Duration,
     /// Test only: where a benchmark hangs (`CNN_BENCH_HANG`).
-    pub hang: Option<Hang>,
+    pub hang: Option<AtStage>,
+    /// Test only: where a benchmark's process aborts, as a crash would end
+    /// it (`CNN_BENCH_ABORT`).
+    pub abort: Option<AtStage>,
     /// What criterion measures (`CNN_BENCH_MEASURE`: `time` or `memory`).
     pub metric: Metric,
     /// Where a finished run writes its report (`CNN_BENCH_REPORT`): `None`
@@ -105,36 +108,38 @@ pub struct Options {
 }
 
 /// Test only: `CNN_BENCH_HANG=<stage>[@<id regex>]` makes the benchmarks
-/// whose id matches (all without a regex) hang when `stage` begins.
+/// whose id matches (all without a regex) hang when `stage` begins, and
+/// `CNN_BENCH_ABORT` (the same form) makes their process abort there.
 #[derive(Clone, Debug)]
-pub struct Hang {
+pub struct AtStage {
     pub stage: String,
     pub ids: Option<regex::Regex>,
 }
 
-impl Hang {
-    fn parse(v: &str) -> Result<Self> {
+impl AtStage {
+    fn parse(var: &str, v: &str) -> Result<Self> {
         let (stage, ids) = match v.split_once('@') {
             Some((s, r)) => (
                 s,
-                Some(regex::Regex::new(r).with_context(|| {
-                    format!("CNN_BENCH_HANG: `{r}` is not a regular expression")
-                })?),
+                Some(
+                    regex::Regex::new(r)
+                        .with_context(|| format!("{var}: `{r}` is not a regular expression"))?,
+                ),
             ),
             None => (v, None),
         };
         ensure!(
             STAGES.contains(&stage),
-            "CNN_BENCH_HANG: unknown stage `{stage}`; valid stages: {}",
+            "{var}: unknown stage `{stage}`; valid stages: {}",
             STAGES.join(", ")
         );
-        Ok(Hang {
+        Ok(AtStage {
             stage: stage.to_string(),
             ids,
         })
     }
 
-    /// Whether benchmark `id` hangs when `stage` begins.
+    /// Whether benchmark `id` is hit when `stage` begins.
     pub fn hits(&self, id: &str, stage: &str) -> bool {
         self.stage == stage && self.ids.as_ref().is_none_or(|r| r.is_match(id))
     }
@@ -216,7 +221,8 @@ impl Options {
                     format!("{DELAY_VAR}: `{v}` is not a number of milliseconds, 0 or more")
                 })?,
         };
-        let hang = get("CNN_BENCH_HANG").map(Hang::parse).transpose()?;
+        let at_stage = |var: &str| get(var).map(|v| AtStage::parse(var, v)).transpose();
+        let (hang, abort) = (at_stage("CNN_BENCH_HANG")?, at_stage("CNN_BENCH_ABORT")?);
         let metric = match get("CNN_BENCH_MEASURE") {
             None | Some("time") => Metric::Time,
             Some("memory") => Metric::Memory,
@@ -242,6 +248,7 @@ impl Options {
             weights: get(WEIGHTS_VAR).map(PathBuf::from),
             step_delay,
             hang,
+            abort,
             metric,
             report,
         })
@@ -545,6 +552,13 @@ mod tests {
         assert!(h.hits("a/cpu/inference/tch/size64-batch1", "measuring"));
         assert!(!h.hits("a/cpu/inference/tch/size64-batch1", "preparing"));
         assert!(!h.hits("a/cpu/inference/tract/size64-batch1", "measuring"));
+        let e = format!(
+            "{:#}",
+            opts(&[("CNN_BENCH_ABORT", "measuring@(")]).unwrap_err()
+        );
+        assert!(e.starts_with("CNN_BENCH_ABORT: `(` is not"), "{e}");
+        let a = opts(&[("CNN_BENCH_ABORT", "preparing")]).unwrap().abort;
+        assert!(a.is_some_and(|a| a.hits("any/cpu/inference/tch/size64-batch1", "preparing")));
     }
 
     #[test]

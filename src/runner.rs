@@ -1,7 +1,9 @@
 //! Runs the grid's benchmarks that the filter lets through: in this
 //! process, or each in a child process of its own (GPU ones by default), so
 //! that one configuration's cached memory never shows in another's and a
-//! crash, a kill or an out-of-memory abort loses only that configuration.
+//! crash, a kill or an out-of-memory abort loses only that configuration
+//! (in this process, it ends the run: the next run measures that one in a
+//! child process, [`crate::running`]).
 //!
 //! Every benchmark ends with a record: measured, an estimate, or failed with
 //! its reason. A benchmark past its time limit is stopped and recorded as
@@ -19,6 +21,7 @@ use crate::measurement::StepMetric;
 use crate::options::{scratch, Resume, Shard};
 use crate::record::{read_record, record_paths, write_path, MeasuredWith, Record};
 use crate::run::{measured_with, new_record, Run, Summary};
+use crate::running;
 use crate::schedule::{graphs, guess, human, Predictor};
 use crate::watchdog::Watchdog;
 use anyhow::Result;
@@ -135,7 +138,21 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
             let mut record = new_record(r, &group, &case, graph)?;
             let paths = record_paths(r.out, &group, &case, baseline);
             let started = Instant::now();
-            let isolate = r.grid.isolate.applies(group.device);
+            // One an earlier run's process ended on while measuring it in
+            // itself (a crash, an out-of-memory kill) runs in a child
+            // process of its own: such an end is then its recorded
+            // failure, not this run's end too.
+            let mut isolate = r.grid.isolate.applies(group.device);
+            if let Some(m) = (!isolate)
+                .then(|| running::left(r.out, &group, &case))
+                .flatten()
+            {
+                eprintln!(
+                    "{progress}: {}; measured in a child process of its own this time, which records such an end as its failure",
+                    m.said()
+                );
+                isolate = true;
+            }
             let ended = if let Some(smaller) = outgrown(&timed_out, &group, &case) {
                 let limit = r.grid.time_limit(case.framework);
                 record.status = crate::identities::Status::Failed;
@@ -174,6 +191,7 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
             for path in &paths {
                 write_path(path, &record)?;
             }
+            running::clear(&running::marker_path(r.out, &group, &case));
             if stopped_with(&record, r) {
                 timed_out.push(record.clone());
             }

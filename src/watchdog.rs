@@ -20,6 +20,9 @@ pub struct Watch {
     /// Written, as failed, to each of `record_paths` when the limit passes.
     pub record: Record,
     pub record_paths: Vec<PathBuf>,
+    /// The benchmark's running marker ([`crate::running`]), removed when
+    /// the limit or the deadline stops it: either is said, not a crash.
+    pub marker: PathBuf,
     /// Benchmarks after this one, for the deadline's message.
     pub remaining: usize,
     /// Each stage it announced, with when it began; the last is the one a
@@ -55,6 +58,7 @@ impl Watchdog {
                         w.stage(),
                         w.remaining + 1
                     );
+                    crate::running::clear(&w.marker);
                     std::process::exit(0);
                 }
                 if now >= w.started + w.limit {
@@ -106,6 +110,7 @@ fn give_up(w: &mut Watch) -> ! {
             std::process::exit(1);
         }
     }
+    crate::running::clear(&w.marker);
     eprintln!("cnn-bench: restarting the harness to go on with the rest of the run");
     use std::os::unix::process::CommandExt;
     let mut cmd = std::process::Command::new(

@@ -6,7 +6,8 @@
 //! measuring what was never recorded before what is stale; a saved
 //! baseline keeps its own run's record; criterion's test mode runs the
 //! steps and records nothing; a benchmark measured beside other work is
-//! said and marked.
+//! said and marked; one that crashes the harness's own process is
+//! isolated and recorded by the next run.
 //! Each test runs the real harness (`cnn-bench-run`, what `cargo bench`
 //! runs) on resnet18 at 64x64 on the CPU, with tch and tract.
 
@@ -78,6 +79,14 @@ fn record(out: &Path, framework: &str, batch: usize) -> Option<Record> {
     Some(serde_json::from_str(&text).unwrap())
 }
 
+/// The marker a benchmark measured in the harness's own process leaves
+/// until its record is written (`cnn_bench::running`).
+fn marker(out: &Path, framework: &str, batch: usize) -> PathBuf {
+    out.join(format!(
+        "resnet18_cpu_inference/{framework}/size64-batch{batch}/cnn-bench-running.json"
+    ))
+}
+
 fn hang_past_the_limit(isolate: &str) {
     let out = scratch(&format!("limits-hang-{isolate}"));
     let (code, said) = harness(
@@ -104,6 +113,8 @@ fn hang_past_the_limit(isolate: &str) {
         .expect("the hung benchmark's stages are recorded");
     assert!(hung.preparing.is_some_and(|s| s > 5.0), "{hung:?}");
     assert_eq!((hung.measuring, hung.finishing), (None, None));
+    // Stopped by its limit, not by a crash: the next run need not isolate it.
+    assert!(!marker(&out, "tch", 1).exists());
     // The run went on: tract, after tch, was measured, every stage timed.
     let tract = record(&out, "tract", 1).expect("the run went on");
     assert_eq!((tract.status, tract.reason), (Status::Ok, None), "{said}");
@@ -408,6 +419,58 @@ fn a_benchmark_measured_beside_other_work_is_said_recorded_and_marked() {
 /// `compare target/criterion:main target/criterion` read the latest record
 /// on both sides and said "+0.0%, within noise"; a baseline's failures,
 /// memory and machine were the latest run's too.
+#[test]
+fn a_benchmark_that_crashes_an_in_process_run_is_isolated_and_recorded_by_the_next() {
+    let out = scratch("limits-crash");
+    let in_process = ("CNN_BENCH_ISOLATE", "none");
+    let abort = [
+        in_process,
+        ("CNN_BENCH_ABORT", "measuring@/tch/size64-batch1$"),
+    ];
+    // The crash ends the run itself: nothing recorded, tract never started.
+    let (code, said) = harness(&out, "1", &abort, &[]);
+    assert_ne!(code, 0, "{said}");
+    assert!(
+        said.contains("CNN_BENCH_ABORT: aborting while measuring"),
+        "{said}"
+    );
+    assert!(record(&out, "tch", 1).is_none() && record(&out, "tract", 1).is_none());
+    assert!(marker(&out, "tch", 1).exists(), "{said}");
+    // Resumed, still crashing: tch runs in a child process, whose end is
+    // its recorded failure, and the run goes on.
+    let (code, said) = harness(&out, "1", &abort, &["--resume"]);
+    assert_eq!(code, 0, "{said}");
+    assert!(
+        said.contains("ended before recording it")
+            && said.contains("measured in a child process of its own this time"),
+        "{said}"
+    );
+    let tch = record(&out, "tch", 1).expect("the crash is recorded");
+    assert_eq!((tch.status, tch.isolated), (Status::Failed, true), "{said}");
+    let reason = tch.reason.unwrap_or_default();
+    assert!(
+        reason.starts_with("child process killed by signal 6 (SIGABRT"),
+        "{reason}"
+    );
+    let tract = record(&out, "tract", 1).expect("the run went on");
+    assert_eq!(tract.status, Status::Ok, "{said}");
+    assert!(
+        !marker(&out, "tch", 1).exists(),
+        "recorded: the marker goes"
+    );
+    assert!(
+        said.contains("1 benchmark(s) measured") && said.contains("1 failed"),
+        "{said}"
+    );
+    // Once recorded, the failure is done; retried without the crash, it
+    // is measured in this process again.
+    let (code, said) = harness(&out, "1", &[in_process], &["--resume", "--retry-failed"]);
+    assert_eq!(code, 0, "{said}");
+    let tch = record(&out, "tch", 1).expect("measured");
+    assert_eq!((tch.status, tch.isolated), (Status::Ok, false), "{said}");
+    assert!(!said.contains("ended before recording it"), "{said}");
+}
+
 #[test]
 fn a_saved_baseline_keeps_its_own_runs_record_and_compare_sees_the_change() {
     let out = scratch("limits-baseline");
