@@ -307,9 +307,29 @@ pub fn peak_rss_bytes() -> Result<u64, String> {
     Ok(kib * 1024)
 }
 
+/// This machine's physical memory (`MemTotal` of /proc/meminfo), if it
+/// can be read.
+pub fn host_memory_bytes() -> Option<u64> {
+    mem_total(&std::fs::read_to_string("/proc/meminfo").ok()?)
+}
+
+fn mem_total(meminfo: &str) -> Option<u64> {
+    let kib = meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:"))?;
+    let kib: u64 = kib.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kib * 1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_memory_is_meminfos_total() {
+        let text = "MemTotal:       24567000 kB\nMemFree:         1000 kB\n";
+        assert_eq!(mem_total(text), Some(24567000 * 1024));
+        assert_eq!(mem_total("MemFree: 1 kB\n"), None);
+        assert!(host_memory_bytes().is_some_and(|b| b > 1 << 26));
+    }
 
     #[test]
     fn peak_rss_is_positive_and_grows_with_use() {

@@ -221,6 +221,24 @@ fn select_where(
     out
 }
 
+/// The selected benchmarks whose input batches alone take more than
+/// `memory` bytes (every framework's process makes them on the host before
+/// its first step; a run would end there, aborted or killed), as
+/// `id (N GiB)`.
+pub fn beyond_memory(selection: &Selection, memory: u64) -> Vec<String> {
+    let gib = |b: u128| b as f64 / (1u64 << 30) as f64;
+    selection
+        .cases
+        .iter()
+        .filter_map(|(g, k)| {
+            let (size, batch) = (k.size as u128, k.batch as u128);
+            let one = batch * (3 * size * size * 4 + 4);
+            let bytes = one.saturating_mul(crate::inputs::DISTINCT_BATCHES as u128);
+            (bytes > memory as u128).then(|| format!("{} ({:.1} GiB)", g.bench_id(k), gib(bytes)))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,6 +256,30 @@ mod tests {
 
     fn f(filter: &str) -> Filter {
         Filter::from_args([filter.to_string()]).unwrap()
+    }
+
+    #[test]
+    fn inputs_beyond_the_machines_memory_are_named_with_their_size() {
+        let s = planned(&default_grid(), &f("resnet18/cpu/inference/tch/"));
+        // The default grid's largest input: 3 batches of 32 at 320x320, 118 MiB.
+        assert!(beyond_memory(&s, 1 << 30).is_empty());
+        let beyond = beyond_memory(&s, 100 << 20);
+        assert_eq!(
+            beyond,
+            ["resnet18/cpu/inference/tch/size320-batch32 (0.1 GiB)"],
+            "{beyond:?}"
+        );
+        let huge = Selection {
+            cases: vec![(
+                s.cases[0].0.clone(),
+                Case {
+                    size: 1 << 40,
+                    ..s.cases[0].1.clone()
+                },
+            )],
+            ..Default::default()
+        };
+        assert_eq!(beyond_memory(&huge, u64::MAX).len(), 1, "no overflow");
     }
 
     #[test]

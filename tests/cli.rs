@@ -112,6 +112,28 @@ fn sizes_are_checked_for_what_the_filter_selects() {
     );
 }
 
+/// An input size or batch whose input batches alone cannot fit in this
+/// machine's memory is refused before a run, which would end on it.
+#[test]
+fn inputs_larger_than_the_machines_memory_are_refused() {
+    let vars = [
+        ("CNN_BENCH_MODELS", "resnet18"),
+        ("CNN_BENCH_FRAMEWORKS", "tch"),
+        ("CNN_BENCH_RUNS", "cpu/inference"),
+        ("CNN_BENCH_SIZES", "64,1000000"),
+        ("CNN_BENCH_BATCHES", "1"),
+    ];
+    let (code, out, err) = list(&vars, &[]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.contains("larger than this machine's memory")
+            && err.contains("resnet18/cpu/inference/tch/size1000000-batch1 (33527.6 GiB)"),
+        "{err}"
+    );
+    let (code, _, err) = list(&vars, &["size64"]);
+    assert_eq!(code, 0, "what the filter selects fits: {err}");
+}
+
 /// A filter that names no benchmark (a typo) is refused before anything
 /// runs, with what an id is made of; a catalogue model named runs.
 #[test]
