@@ -76,19 +76,8 @@ pub fn main() {
             selection.too_small.join("; ")
         ));
     }
-    if let (false, Some(memory)) = (options.child, crate::memory::host_memory_bytes()) {
-        let beyond = crate::select::beyond_memory(&selection, memory);
-        if let Some(first) = beyond.first() {
-            usage_error(anyhow::anyhow!(
-                "the selected benchmarks include inputs larger than this machine's memory ({:.1} GiB), which a run would end on: {first}{}; each framework's process makes {} input batches before its first step: choose smaller sizes or batches",
-                memory as f64 / (1u64 << 30) as f64,
-                match beyond.len() {
-                    1 => String::new(),
-                    n => format!(" and {} more", n - 1),
-                },
-                crate::inputs::DISTINCT_BATCHES
-            ));
-        }
+    if let (false, Err(e)) = (options.child, crate::select::fits_memory(&selection)) {
+        usage_error(e);
     }
     if !options.child {
         // A selection of which nothing can run here (GPU benchmarks in a

@@ -87,7 +87,9 @@ fn main() {
             g.check_sizes()?;
             // Read before anything is printed: a bad variable prints no grid.
             let options = Options::from_env()?;
-            let cases = planned(&g, &Filter::All).cases;
+            let selection = planned(&g, &Filter::All);
+            cnn_bench::select::fits_memory(&selection)?;
+            let cases = selection.cases;
             print!("{}", g.describe());
             println!("{} groups, {} benchmarks", g.groups().len(), cases.len());
             // A cluster job's shard (CNN_BENCH_SHARD): its part of the grid

@@ -221,6 +221,27 @@ fn select_where(
     out
 }
 
+/// Refuses a selection with inputs larger than this machine's memory
+/// ([`beyond_memory`]), naming the first and counting the rest.
+pub fn fits_memory(selection: &Selection) -> anyhow::Result<()> {
+    let Some(memory) = crate::memory::host_memory_bytes() else {
+        return Ok(());
+    };
+    let beyond = beyond_memory(selection, memory);
+    let Some(first) = beyond.first() else {
+        return Ok(());
+    };
+    anyhow::bail!(
+        "the selected benchmarks include inputs larger than this machine's memory ({:.1} GiB), which a run would end on: {first}{}; each framework's process makes {} input batches before its first step: choose smaller sizes or batches",
+        memory as f64 / (1u64 << 30) as f64,
+        match beyond.len() {
+            1 => String::new(),
+            n => format!(" and {} more", n - 1),
+        },
+        crate::inputs::DISTINCT_BATCHES
+    )
+}
+
 /// The selected benchmarks whose input batches alone take more than
 /// `memory` bytes (every framework's process makes them on the host before
 /// its first step; a run would end there, aborted or killed), as

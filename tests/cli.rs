@@ -132,6 +132,10 @@ fn inputs_larger_than_the_machines_memory_are_refused() {
     );
     let (code, _, err) = list(&vars, &["size64"]);
     assert_eq!(code, 0, "what the filter selects fits: {err}");
+    // `cnn-bench grid` checks the whole grid so.
+    let (code, out, err) = grid(&vars);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("larger than this machine's memory"), "{err}");
 }
 
 /// A filter that names no benchmark (a typo) is refused before anything
