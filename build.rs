@@ -126,6 +126,7 @@ const NOT_STEP_CODE: &[&str] = &[
     "src/catalogue.rs",
     "src/figures",
     "src/left.rs",
+    "src/lock.rs",
     "src/main.rs",
     "src/publish.rs",
     "src/report",

@@ -187,7 +187,7 @@ echo "gpu-grid: bench binary exit status $status"
 # state (criterion's HTML reports are not needed to resume or to report),
 # the log, and the report of everything recorded so far, written by the run;
 # a fourth where cubecl's environment is there (above).
-tar czf "$out/criterion.tar.gz" -C "$work" --exclude=report criterion
+tar czf "$out/criterion.tar.gz" -C "$work" --exclude=report --exclude='cnn-bench-run*.lock' criterion
 mv "$out/slice.log" "$out/slice-$(date -u +%Y%m%dT%H%M%SZ).log"
 [ -d "$work/cnn-bench-report" ] && tar czf "$out/report.tar.gz" -C "$work" cnn-bench-report
 if [ -d "$cubecl_dir" ] && [ -n "$(ls -A "$cubecl_dir")" ]; then

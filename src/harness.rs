@@ -186,6 +186,15 @@ pub fn main() {
             }
         }
     }
+    // One measuring run at a time into a folder (crate::lock), held until
+    // this process ends.
+    let _lock = match (unrecorded, options.child) {
+        (None, false) => match crate::lock::RunLock::take(&out, options.shard) {
+            Ok(lock) => Some(lock),
+            Err(e) => usage_error(e),
+        },
+        _ => None,
+    };
     if let (Some(m), false) = (unrecorded, options.child) {
         eprintln!(
             "cnn-bench: {}; nothing is recorded in {} and no report is written (`cargo bench` measures)",

@@ -13,6 +13,7 @@ pub mod harness;
 pub mod identities;
 pub mod inputs;
 pub mod left;
+pub mod lock;
 pub mod malloc;
 pub mod measure;
 pub mod options;

@@ -472,6 +472,56 @@ fn a_benchmark_that_crashes_an_in_process_run_is_isolated_and_recorded_by_the_ne
 }
 
 #[test]
+fn a_second_run_into_a_folder_being_measured_is_refused_and_the_first_ones_end_frees_it() {
+    use std::io::{BufRead, BufReader};
+    let out = scratch("limits-lock");
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // The first run hangs while preparing tch, in its own process.
+    let mut first = command(&out, "1", &[])
+        .env("CNN_BENCH_HANG", "preparing@/tch/")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(first.stderr.take().unwrap()).lines();
+    let said: Vec<String> = lines
+        .map_while(Result::ok)
+        .take_while(|l| !l.ends_with("tch/size64-batch1: preparing"))
+        .collect();
+    assert!(
+        said.iter().any(|l| l.contains("benchmark(s) to run")),
+        "{said:?}"
+    );
+    let second = command(&out, "1", &[]).output().unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("another run is measuring into")
+            && err.contains(&format!("pid {} on ", first.id())),
+        "{err}"
+    );
+    // `--list` only reads: it is not refused.
+    let listed = command(&out, "1", &["--list"]).output().unwrap();
+    assert!(listed.status.success());
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // Killed, the first frees the folder; the benchmark it was preparing
+    // in itself is measured in a child by the next run, said.
+    let (code, said) = {
+        let o = command(&out, "1", &[]).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("ended before recording it"), "{said}");
+    assert_eq!(
+        record(&out, "tch", 1).map(|r| (r.status, r.isolated)),
+        Some((Status::Ok, true))
+    );
+}
+
+#[test]
 fn a_saved_baseline_keeps_its_own_runs_record_and_compare_sees_the_change() {
     let out = scratch("limits-baseline");
     let run = |delay_ms: &str, args: &[&str]| {
