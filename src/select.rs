@@ -252,8 +252,10 @@ pub fn beyond_memory(selection: &Selection, memory: u64) -> Vec<String> {
         .cases
         .iter()
         .filter_map(|(g, k)| {
+            // [batch, 3, size, size] f32 images and [batch] u32 labels.
             let (size, batch) = (k.size as u128, k.batch as u128);
-            let one = batch * (3 * size * size * 4 + 4);
+            let image = size.saturating_mul(size).saturating_mul(3 * 4);
+            let one = batch.saturating_mul(image.saturating_add(4));
             let bytes = one.saturating_mul(crate::inputs::DISTINCT_BATCHES as u128);
             (bytes > memory as u128).then(|| format!("{} ({:.1} GiB)", g.bench_id(k), gib(bytes)))
         })
@@ -301,6 +303,18 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(beyond_memory(&huge, u64::MAX).len(), 1, "no overflow");
+        let huger = Selection {
+            cases: vec![(
+                s.cases[0].0.clone(),
+                Case {
+                    size: usize::MAX,
+                    batch: usize::MAX,
+                    ..s.cases[0].1.clone()
+                },
+            )],
+            ..Default::default()
+        };
+        assert_eq!(beyond_memory(&huger, u64::MAX).len(), 1, "no overflow");
     }
 
     #[test]
