@@ -142,8 +142,9 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
             // itself (a crash, an out-of-memory kill) runs in a child
             // process of its own: such an end is then its recorded
             // failure, not this run's end too.
+            let smaller = outgrown(&timed_out, &group, &case);
             let mut isolate = r.grid.isolate.applies(group.device);
-            if let Some(m) = (!isolate)
+            if let Some(m) = (!isolate && smaller.is_none())
                 .then(|| running::left(r.out, &group, &case))
                 .flatten()
             {
@@ -153,8 +154,10 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
                 );
                 isolate = true;
             }
-            let ended = if let Some(smaller) = outgrown(&timed_out, &group, &case) {
+            let ended = if let Some(smaller) = smaller {
                 let limit = r.grid.time_limit(case.framework);
+                // Not run at all: in no process of its own either.
+                record.isolated = false;
                 record.status = crate::identities::Status::Failed;
                 record.reason = Some(format!(
                     "not run: {} ran past the {limit} s limit, and this configuration is no smaller",

@@ -163,6 +163,8 @@ fn tch_batch_1_past_the_limit(out: &Path, frameworks: &str, args: &[&str]) -> St
         (large.timed_out_after, large.not_run_under),
         (None, Some(8.0))
     );
+    // Every benchmark runs in a child here, but this one ran in none.
+    assert!(!large.isolated, "{said}");
     assert!(!said.contains("tch/size64-batch2: preparing"), "{said}");
     said
 }
