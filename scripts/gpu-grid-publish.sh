@@ -135,6 +135,9 @@ for log in logs:
     started = ended = 0
     for line in open(log, errors="replace"):
         started += line.startswith("cnn-bench: ") and " CPU threads per framework;" in line
+        # A harness the run restarted (a CPU benchmark past its limit) says
+        # its first line again, in the same pass.
+        started -= line.startswith("cnn-bench: restarting the harness")
         m = re.match(r"cnn-bench: \d+ benchmark\(s\) measured, .* in ([^;]+?)(?:;|$)", line.rstrip("\n"))
         if m:
             took += seconds(m.group(1))

@@ -230,8 +230,17 @@ pub fn main() {
     };
     c.final_summary();
     if !options.child {
-        let secs = start.elapsed().as_secs_f64();
-        eprintln!("{}", describe(&summary, secs, unrecorded.is_none()));
+        // A run the watchdog restarted counts from its first process's
+        // start, as its summary counts that process's benchmarks.
+        let since_run = options
+            .run_started()
+            .filter(|_| options.continuing)
+            .and_then(|t| t.elapsed().ok());
+        let secs = since_run.map_or(start.elapsed(), |d| d.max(start.elapsed()));
+        eprintln!(
+            "{}",
+            describe(&summary, secs.as_secs_f64(), unrecorded.is_none())
+        );
         if unrecorded.is_none() {
             write_report(&out, &args, &options, &grid, &selection.cases);
         }

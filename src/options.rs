@@ -254,6 +254,13 @@ impl Options {
         })
     }
 
+    /// When the run began, from its id (a fresh id's first part is its
+    /// start time): a harness the run restarted began after it.
+    pub fn run_started(&self) -> Option<SystemTime> {
+        let secs = self.run_id.split('-').next()?.parse().ok()?;
+        Some(UNIX_EPOCH + Duration::from_secs(secs))
+    }
+
     /// Seconds left before the deadline, if there is one.
     pub fn time_left(&self) -> Option<Duration> {
         self.deadline
@@ -565,6 +572,7 @@ mod tests {
     fn a_restarted_run_keeps_its_id_and_a_child_is_not_a_restart() {
         let o = opts(&[(RUN_ID_VAR, "7-1")]).unwrap();
         assert!(o.continuing && o.run_id == "7-1");
+        assert_eq!(o.run_started(), Some(UNIX_EPOCH + Duration::from_secs(7)));
         let o = opts(&[(RUN_ID_VAR, "7-1"), ("CNN_BENCH_CHILD", "1")]).unwrap();
         assert!(!o.continuing && o.child);
         assert!(!opts(&[]).unwrap().continuing);

@@ -124,6 +124,22 @@ fn hang_past_the_limit(isolate: &str) {
         said.contains("1 benchmark(s) measured") && said.contains("1 failed"),
         "{said}"
     );
+    // The run's duration spans the limit, also where the harness restarted
+    // after it (the restarted process alone took a few seconds).
+    let took = run_seconds(&said).expect("the run's last line says how long it took");
+    assert!(took >= 10, "{took} s\n{said}");
+}
+
+/// The seconds the run's last line says it took (`... failed, in 1 min 02 s`).
+fn run_seconds(said: &str) -> Option<u64> {
+    let line = said.lines().rev().find(|l| l.contains(" failed, in "))?;
+    let took = line.split(" failed, in ").nth(1)?.split(';').next()?;
+    let words: Vec<&str> = took.split_whitespace().collect();
+    match words[..] {
+        [s, "s"] => s.parse().ok(),
+        [m, "min", s, "s"] => Some(60 * m.parse::<u64>().ok()? + s.parse::<u64>().ok()?),
+        _ => None,
+    }
 }
 
 #[test]
