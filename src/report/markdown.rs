@@ -34,7 +34,7 @@ pub fn render(sections: &[Section]) -> String {
                 let _ = writeln!(out, "- {item}");
             }
         }
-        if !s.items.is_empty() && !s.numbered {
+        if !s.items.is_empty() {
             out.push('\n');
         }
     }
@@ -57,4 +57,21 @@ pub fn figure_images(figures: &[Drawn]) -> String {
         let _ = writeln!(out, "![{alt}]({name})\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_ends_before_the_next_heading() {
+        let failed = Section {
+            title: "Failed benchmarks".into(),
+            items: vec!["a: timed out".into()],
+            numbered: true,
+            ..Section::default()
+        };
+        let md = render(&[failed]) + &figure_images(&[]) + "## Remaining benchmarks\n";
+        assert!(md.contains("1. a: timed out\n\n## Remaining"), "{md}");
+    }
 }
