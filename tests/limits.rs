@@ -517,6 +517,14 @@ fn a_second_run_into_a_folder_being_measured_is_refused_and_the_first_ones_end_f
             && err.contains(&format!("pid {} on ", first.id())),
         "{err}"
     );
+    // A shard of the same folder measures the same benchmarks: refused.
+    let shard = command(&out, "1", &["--shard", "1/2"]).output().unwrap();
+    let err = String::from_utf8_lossy(&shard.stderr);
+    assert_eq!(shard.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("pid {} on ", first.id())) && err.contains("not sharded"),
+        "{err}"
+    );
     // `--list` only reads: it is not refused.
     let listed = command(&out, "1", &["--list"]).output().unwrap();
     assert!(listed.status.success());
