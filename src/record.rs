@@ -334,9 +334,18 @@ pub fn read_record(out: &Path, group: &Group, case: &Case) -> Result<Option<Reco
     }
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text)
-        .map(Some)
-        .with_context(|| format!("parsing {}", path.display()))
+    parse_record(&text, &path).map(Some)
+}
+
+/// The record in `text`, read from `path`: an error names the file and
+/// what to do about it.
+pub fn parse_record(text: &str, path: &Path) -> Result<Record> {
+    serde_json::from_str(text).with_context(|| {
+        format!(
+            "parsing {} (a record not written whole, or edited; a run measures that benchmark again and replaces it, or remove it)",
+            path.display()
+        )
+    })
 }
 
 /// Removes a benchmark's record (before a child process writes a new one).

@@ -344,11 +344,16 @@ pub struct Order {
     /// How many of `todo` `--retry-busy` measures again though recorded
     /// with these settings.
     busy: usize,
+    /// Why each record that could not be read could not: measured again.
+    unreadable: Vec<String>,
 }
 
 impl Order {
     /// The order, once what it skips is said on stderr.
     fn said(self) -> Order {
+        for e in &self.unreadable {
+            eprintln!("cnn-bench: warning: {e}");
+        }
         let (skipped, mine) = (self.before.len() - self.kept, self.mine.len());
         if skipped > 0 {
             eprintln!(
@@ -378,8 +383,12 @@ pub fn order(r: &Run) -> Order {
     let mine = Shard::of(r.options.shard, r.selection.cases.clone());
     let (mut before, mut todo, mut timed_out) = (BTreeSet::new(), Vec::new(), Vec::new());
     let (mut again, mut kept, mut busy_again) = (Vec::new(), 0, 0);
+    let mut unreadable = Vec::new();
     for (g, k) in &mine {
-        let rec = read_record(r.out, g, k).ok().flatten();
+        let rec = read_record(r.out, g, k).unwrap_or_else(|e| {
+            unreadable.push(format!("{e:#}"));
+            None
+        });
         if let Some(t) = rec.as_ref().filter(|t| stopped_with(t, r)) {
             timed_out.push(t.clone());
         }
@@ -416,6 +425,7 @@ pub fn order(r: &Run) -> Order {
         timed_out,
         kept,
         busy: busy_again,
+        unreadable,
     }
 }
 

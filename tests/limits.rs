@@ -7,7 +7,8 @@
 //! baseline keeps its own run's record; criterion's test mode runs the
 //! steps and records nothing; a benchmark measured beside other work is
 //! said and marked; one that crashes the harness's own process is
-//! isolated and recorded by the next run.
+//! isolated and recorded by the next run; a record that cannot be read is
+//! named and measured again.
 //! Each test runs the real harness (`cnn-bench-run`, what `cargo bench`
 //! runs) on resnet18 at 64x64 on the CPU, with tch and tract.
 
@@ -887,4 +888,38 @@ fn criterion_test_mode_runs_the_steps_and_leaves_the_results_as_they_were() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "{said}");
     let (ids, _) = list(&out, "1", &["--resume"]);
     assert!(ids.is_empty(), "{ids:?}");
+}
+
+/// A record that cannot be read (a file not written whole, or edited) is
+/// named with what to do: `report` refuses the folder (exit 2), a resumed
+/// run says so and measures that benchmark again, replacing it.
+#[test]
+fn a_record_that_cannot_be_read_is_said_and_measured_again() {
+    let out = scratch("limits-unreadable");
+    let tract = [("CNN_BENCH_FRAMEWORKS", "tract")];
+    let (code, said) = harness(&out, "1", &tract, &["--resume"]);
+    assert_eq!(code, 0, "{said}");
+    let path = out.join("resnet18_cpu_inference/tract/size64-batch1/cnn-bench.json");
+    std::fs::write(&path, "{\"id\": \"resnet18/cpu/infer").unwrap();
+    let report = Command::new(env!("CARGO_BIN_EXE_cnn-bench"))
+        .args(["report", "--criterion"])
+        .arg(&out)
+        .arg("--out")
+        .arg(out.with_extension("unreadable-report"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&report.stderr);
+    assert_eq!(report.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("parsing {}", path.display())) && err.contains("remove it"),
+        "{err}"
+    );
+    let (code, said) = harness(&out, "1", &tract, &["--resume"]);
+    assert_eq!(code, 0, "{said}");
+    assert!(
+        said.contains(&format!("cnn-bench: warning: parsing {}", path.display()))
+            && said.contains("1 benchmark(s) measured"),
+        "{said}"
+    );
+    assert_eq!(record(&out, "tract", 1).map(|r| r.status), Some(Status::Ok));
 }

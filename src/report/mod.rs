@@ -195,9 +195,9 @@ pub fn collect(root: &Path, baseline: &str) -> Result<Vec<Row>> {
         } else {
             continue;
         };
-        let text = std::fs::read_to_string(&record_path)?;
-        let record: Record = serde_json::from_str(&text)
-            .with_context(|| format!("parsing {}", record_path.display()))?;
+        let text = std::fs::read_to_string(&record_path)
+            .with_context(|| format!("reading {}", record_path.display()))?;
+        let record = crate::record::parse_record(&text, &record_path)?;
         let est = bench.join(baseline).join("estimates.json");
         // An estimate's folder may hold an earlier criterion run's files.
         let estimates = if record.status == crate::identities::Status::Ok
