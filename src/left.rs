@@ -105,7 +105,7 @@ impl Left {
         for (g, k, missing) in todo {
             let flops = flops_per_step(&graphs[&g.model], k, g.phase)?;
             let known = p.known(grid, g, k, flops);
-            let secs = known.map_or_else(|| guess(grid), |(secs, _)| secs);
+            let secs = known.map_or_else(|| guess(grid, g), |(secs, _)| secs);
             left.seconds += secs;
             left.guessed += usize::from(known.is_none());
             let basis = known.map(|(_, b)| b);

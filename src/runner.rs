@@ -90,9 +90,9 @@ pub fn run(c: &mut Criterion<StepMetric>, r: &Run) -> Result<Summary> {
         graphs,
         flops,
         mut predictor,
-        known,
+        predicted,
     } = costs(r, &todo, &timed_out)?;
-    eprintln!("{}", start_line(r, &known));
+    eprintln!("{}", start_line(r, &predicted));
     let dog = Watchdog::start();
     let mut weights = SharedWeights::default();
     let zygote = pytorch_zygote(r, &todo);
@@ -221,9 +221,16 @@ struct Costs {
     /// Each benchmark's FLOPs per step, in `todo`'s order.
     flops: Vec<u64>,
     predictor: Predictor,
-    /// Each benchmark's predicted seconds; `None`: a flat guess (no record
-    /// of its framework, device and phase yet).
-    known: Vec<Option<f64>>,
+    /// Each benchmark's predicted seconds, in `todo`'s order.
+    predicted: Vec<Cost>,
+}
+
+/// A benchmark's predicted seconds, and whether they are a flat guess (no
+/// record of its framework, device and phase yet: [`guess`]).
+#[derive(Clone, Copy)]
+struct Cost {
+    secs: f64,
+    guessed: bool,
 }
 
 fn costs(r: &Run, todo: &[(Group, Case)], timed_out: &[Record]) -> Result<Costs> {
@@ -233,22 +240,31 @@ fn costs(r: &Run, todo: &[(Group, Case)], timed_out: &[Record]) -> Result<Costs>
         .map(|(g, k)| flops_per_step(&graphs[&g.model], k, g.phase))
         .collect::<Result<_>>()?;
     let predictor = Predictor::from_folder(r.out);
-    let known = todo
+    let predicted = todo
         .iter()
         .zip(&flops)
-        .map(|(x, f)| known_cost(r, &predictor, timed_out, x, *f))
+        .map(|(x, f)| match known_cost(r, &predictor, timed_out, x, *f) {
+            Some(secs) => Cost {
+                secs,
+                guessed: false,
+            },
+            None => Cost {
+                secs: guess(r.grid, &x.0),
+                guessed: true,
+            },
+        })
         .collect();
     Ok(Costs {
         graphs,
         flops,
         predictor,
-        known,
+        predicted,
     })
 }
 
 /// The run's first line: how many benchmarks it measures and about how
-/// long they take (`known`: [`Costs::known`]).
-fn start_line(r: &Run, known: &[Option<f64>]) -> String {
+/// long they take ([`Costs::predicted`]).
+fn start_line(r: &Run, predicted: &[Cost]) -> String {
     let deadline = r
         .options
         .time_left()
@@ -257,24 +273,32 @@ fn start_line(r: &Run, known: &[Option<f64>]) -> String {
     if r.untimed {
         return format!(
             "cnn-bench: {} benchmark(s) to run, each step untimed{deadline}",
-            known.len()
+            predicted.len()
         );
     }
-    let expected: f64 = known
+    let expected: f64 = predicted.iter().map(|c| c.secs).sum();
+    let guesses: Vec<f64> = predicted
         .iter()
-        .map(|c| c.unwrap_or_else(|| guess(r.grid)))
-        .sum();
-    let guessed = known.iter().filter(|c| c.is_none()).count();
+        .filter(|c| c.guessed)
+        .map(|c| c.secs)
+        .collect();
+    let (low, high) = guesses
+        .iter()
+        .fold((f64::MAX, 0.0_f64), |(l, h), &g| (l.min(g), h.max(g)));
     format!(
         "cnn-bench: {} benchmark(s) to run, about {} (an estimate from the records in {}{}){}",
-        known.len(),
+        predicted.len(),
         human(expected),
         r.out.display(),
-        match guessed {
+        match guesses.len() {
             0 => String::new(),
             n => format!(
                 "; {n} of them guessed at {} each, as nothing like them is recorded there yet",
-                human(guess(r.grid))
+                if human(low) == human(high) {
+                    human(high)
+                } else {
+                    format!("{} to {}", human(low), human(high))
+                }
             ),
         },
         deadline
@@ -293,13 +317,10 @@ pub fn list(r: &Run) -> Result<()> {
     for (g, k) in &todo {
         println!("{}: benchmark", g.bench_id(k));
     }
-    let known = costs(r, &todo, &timed_out)?.known;
-    eprintln!("{}", start_line(r, &known));
+    let predicted = costs(r, &todo, &timed_out)?.predicted;
+    eprintln!("{}", start_line(r, &predicted));
     if let Some(left) = r.options.time_left() {
-        let (fit, secs) = fitting(
-            known.iter().map(|c| c.unwrap_or_else(|| guess(r.grid))),
-            left.as_secs_f64(),
-        );
+        let (fit, secs) = fitting(predicted.iter().map(|c| c.secs), left.as_secs_f64());
         eprintln!(
             "cnn-bench: deadline: {fit} of these {} are predicted to fit before it, about {} (the run decides as it goes, from what it measures)",
             todo.len(),
@@ -433,7 +454,7 @@ pub fn order(r: &Run) -> Order {
 /// for one the time limit already decided (recorded at once, so no
 /// deadline holds it back).
 fn cost(r: &Run, p: &Predictor, stopped: &[Record], x: &(Group, Case), flops: u64) -> f64 {
-    known_cost(r, p, stopped, x, flops).unwrap_or_else(|| guess(r.grid))
+    known_cost(r, p, stopped, x, flops).unwrap_or_else(|| guess(r.grid, &x.0))
 }
 
 /// [`cost`] where the records say anything of `x`; `None` where it would

@@ -23,9 +23,17 @@ pub struct Predictor {
     seen: Vec<Record>,
 }
 
-/// Guess for a framework nothing is known of yet: its preparation (model,
-/// process, first steps) in seconds, added to the target.
+/// Guess for a framework nothing is known of yet, in a process of its own
+/// (GPU benchmarks by default): the process's start and its preparation
+/// (model, CUDA's context, first steps), in seconds, added to the target.
+/// On an H200 tch's took 4.6 s, PyTorch's 17, burn's 22 (status.txt).
 pub(crate) const UNKNOWN_OVERHEAD_S: f64 = 10.0;
+
+/// The same for one measured in the harness's process (CPU benchmarks by
+/// default): preparation, criterion's warm-up and analysis. At a 1 s
+/// target the quick profile's took 1.6-3.2 s on 2 Zen 5 cores, 2.7-4.0 s
+/// on 2 Xeon cores (medians per framework).
+pub(crate) const UNKNOWN_OVERHEAD_IN_PROCESS_S: f64 = 2.0;
 
 /// What a benchmark stopped by its time limit takes beyond the limit: the
 /// child's start before its clock, the kill and the record.
@@ -80,7 +88,7 @@ impl Predictor {
     /// workers before the zygote: 17 s a cell, then 6).
     pub fn predict(&self, grid: &Grid, group: &Group, case: &Case, flops: u64) -> f64 {
         self.known(grid, group, case, flops)
-            .map_or_else(|| guess(grid), |(secs, _)| secs)
+            .map_or_else(|| guess(grid, group), |(secs, _)| secs)
     }
 
     /// [`Predictor::predict`] where the records say anything of `case`, and
@@ -402,9 +410,15 @@ pub fn graphs<'a>(groups: impl IntoIterator<Item = &'a Group>) -> Result<BTreeMa
     Ok(out)
 }
 
-/// The prediction for a framework, device and phase nothing is known of.
-pub(crate) fn guess(grid: &Grid) -> f64 {
-    grid.target_seconds + UNKNOWN_OVERHEAD_S
+/// The prediction for a framework, device and phase nothing is known of,
+/// in `group`.
+pub(crate) fn guess(grid: &Grid, group: &Group) -> f64 {
+    grid.target_seconds
+        + if grid.isolate.applies(group.device) {
+            UNKNOWN_OVERHEAD_S
+        } else {
+            UNKNOWN_OVERHEAD_IN_PROCESS_S
+        }
 }
 
 /// Seconds of measurement for a step of `step` seconds: criterion's plan,
@@ -498,6 +512,20 @@ pub(crate) mod tests {
             step_delay_ms: 0.0,
             malloc: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_guess_allows_a_process_of_its_own_more_than_the_harnesss() {
+        let mut g = grid();
+        let gpu = g.groups()[0].clone();
+        assert_eq!(guess(&g, &gpu), 1.0 + UNKNOWN_OVERHEAD_S);
+        let cpu = Group {
+            device: Device::Cpu,
+            ..gpu
+        };
+        assert_eq!(guess(&g, &cpu), 1.0 + UNKNOWN_OVERHEAD_IN_PROCESS_S);
+        g.isolate = crate::grid::Isolate::All;
+        assert_eq!(guess(&g, &cpu), 1.0 + UNKNOWN_OVERHEAD_S);
     }
 
     #[test]

@@ -54,7 +54,18 @@ fn harness(out: &Path, batches: &str, vars: &[(&str, &str)], args: &[&str]) -> (
 /// What `--list` with `args` prints for [`command`]: the ids, in order,
 /// and what it says on stderr.
 fn list(out: &Path, batches: &str, args: &[&str]) -> (Vec<String>, String) {
+    list_with(out, batches, &[], args)
+}
+
+/// [`list`] with `vars` set.
+fn list_with(
+    out: &Path,
+    batches: &str,
+    vars: &[(&str, &str)],
+    args: &[&str],
+) -> (Vec<String>, String) {
     let o = command(out, batches, &[&["--list"], args].concat())
+        .envs(vars.iter().copied())
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&o.stderr).into_owned();
@@ -638,25 +649,26 @@ fn a_run_stopped_by_its_deadline_finishes_on_the_next_run_without_measuring_twic
             .map(|(f, b)| record(out, f, *b).map(|r| r.run_id))
             .collect()
     };
-    // The first benchmark (tch at batch 1), new to this folder, is predicted
-    // at 10.3 s and starts; the next, predicted as long, would not finish in
-    // what is left of 12 s. 200 ms more a step make the first take over
-    // 2.4 s (two preparation steps, criterion's 10 samples) on any machine.
+    // The first benchmark (tch at batch 1), new to this folder, is guessed
+    // at 2.3 s (0.3 s of criterion, 2 s more in the harness's process) and
+    // starts; the next, guessed as long, would not finish in what is left
+    // of 4.5 s. 200 ms more a step make the first take over 2.4 s (two
+    // preparation steps, criterion's 10 samples) on any machine.
     let slow = [("CNN_BENCH_STEP_DELAY_MS", "200")];
     // `--list` says as much beforehand.
-    let (ids, said) = list(&out, "1,2", &["--max-time", "12"]);
+    let (ids, said) = list(&out, "1,2", &["--max-time", "4.5"]);
     assert_eq!(ids.len(), 4, "{ids:?}");
     assert!(
-        said.contains("4 benchmark(s) to run, about 41 s")
-            && said.contains("deadline: 1 of these 4 are predicted to fit before it, about 10 s"),
+        said.contains("4 benchmark(s) to run, about 9 s")
+            && said.contains("deadline: 1 of these 4 are predicted to fit before it, about 2 s"),
         "{said}"
     );
-    let (code, said) = harness(&out, "1,2", &slow, &["--max-time", "12"]);
+    let (code, said) = harness(&out, "1,2", &slow, &["--max-time", "4.5"]);
     assert_eq!(code, 0, "{said}");
     // Nothing recorded yet: the start line says its estimate is a guess.
     assert!(
-        said.contains("4 benchmark(s) to run, about 41 s")
-            && said.contains("4 of them guessed at 10 s each"),
+        said.contains("4 benchmark(s) to run, about 9 s")
+            && said.contains("4 of them guessed at 2 s each"),
         "{said}"
     );
     let first = first_ids(&out);
@@ -691,19 +703,21 @@ fn a_run_stopped_by_its_deadline_finishes_on_the_next_run_without_measuring_twic
 #[test]
 fn a_deadline_starts_the_benchmarks_that_fit_after_one_that_does_not() {
     let out = scratch("limits-deadline-fit");
-    // tract at batch 1 first, alone: with its record, tract at batch 2 is
-    // predicted at its few seconds, while tch, never recorded, is guessed
-    // at over 10 s.
-    let (code, said) = harness(&out, "1", &[("CNN_BENCH_FRAMEWORKS", "tract")], &[]);
+    // Each benchmark in a process of its own, as on a GPU. tract at batch
+    // 1 first, alone: with its record, tract at batch 2 is predicted at its
+    // few seconds, while tch, never recorded, is guessed at over 10 s.
+    let isolated = [("CNN_BENCH_ISOLATE", "all")];
+    let tract = [isolated[0], ("CNN_BENCH_FRAMEWORKS", "tract")];
+    let (code, said) = harness(&out, "1", &tract, &[]);
     assert_eq!(code, 0, "{said}");
     // `--list` predicts the same choice (tract at batch 1 is recorded,
     // and these runs resume).
-    let (_, said) = list(&out, "1,2", &["--max-time", "9.5"]);
+    let (_, said) = list_with(&out, "1,2", &isolated, &["--max-time", "9.5"]);
     assert!(
         said.contains("deadline: 1 of these 3 are predicted to fit"),
         "{said}"
     );
-    let (code, said) = harness(&out, "1,2", &[], &["--max-time", "9.5"]);
+    let (code, said) = harness(&out, "1,2", &isolated, &["--max-time", "9.5"]);
     assert_eq!(code, 0, "{said}");
     assert!(
         record(&out, "tch", 1).is_none() && record(&out, "tch", 2).is_none(),
