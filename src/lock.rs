@@ -4,7 +4,7 @@
 //! other's: it is refused, naming the first. The shards of one grid lock
 //! apart (`--shard K/N`: a cluster's array job may share a folder on a
 //! shared file system), each holding the folder's lock shared and its
-//! shard's alone; a run of the whole grid holds the folder's alone, so it
+//! shard's alone; a run without a shard holds the folder's alone, so it
 //! and a shard refuse each other. The locks are the kernel's (`flock`), so
 //! they go with their process however that ends, and a harness restarted
 //! by its watchdog (`exec`) takes them again.
