@@ -236,7 +236,7 @@ pub fn main() {
             .run_started()
             .filter(|_| options.continuing)
             .and_then(|t| t.elapsed().ok());
-        let secs = since_run.map_or(start.elapsed(), |d| d.max(start.elapsed()));
+        let secs = since_run.unwrap_or_default().max(start.elapsed());
         eprintln!(
             "{}",
             describe(&summary, secs.as_secs_f64(), unrecorded.is_none())
