@@ -4,8 +4,9 @@
 //! other's: it is refused, naming the first. The shards of one grid lock
 //! apart (`--shard K/N`: a cluster's array job may share a folder on a
 //! shared file system), each holding the folder's lock shared and its
-//! shard's alone; a run without a shard holds the folder's alone, so it
-//! and a shard refuse each other. The locks are the kernel's (`flock`), so
+//! shard's alone; a shard of another count (`--shard 1/3` beside 2/4)
+//! would measure some of theirs and is refused. A run without a shard
+//! holds the folder's alone, so it and a shard refuse each other. The locks are the kernel's (`flock`), so
 //! they go with their process however that ends, and a harness restarted
 //! by its watchdog (`exec`) takes them again.
 
@@ -94,8 +95,22 @@ fn sign(mut file: &File) {
         .and_then(|()| file.write_all(said.as_bytes()));
 }
 
-/// The shards measuring into `out` now, as their lock files name them.
-fn shards_measuring(out: &Path) -> Vec<String> {
+/// A shard measuring into a folder, as its lock file names it.
+struct Measuring {
+    shard: Shard,
+    holder: String,
+}
+
+impl std::fmt::Display for Measuring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.shard;
+        write!(f, "shard {}/{} ({})", s.index, s.count, self.holder)
+    }
+}
+
+/// The shards measuring into `out` now, as their lock files name them
+/// (the names `lock_path` gives).
+fn shards_measuring(out: &Path) -> Vec<Measuring> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(out) else {
         return found;
@@ -105,16 +120,22 @@ fn shards_measuring(out: &Path) -> Vec<String> {
         let Some(shard) = name
             .strip_prefix("cnn-bench-run-shard")
             .and_then(|n| n.strip_suffix(".lock"))
+            .and_then(|n| Shard::parse(&n.replace("of", "/")).ok())
         else {
             continue;
         };
         if let Ok(Tried::Refused(holder)) = try_lock(&e.path(), Mode::Shared) {
-            let shard = shard.replace("of", "/");
-            found.push(format!("shard {shard} ({})", or_unknown(holder)));
+            let holder = or_unknown(holder);
+            found.push(Measuring { shard, holder });
         }
     }
-    found.sort();
+    found.sort_by_key(|m| (m.shard.count, m.shard.index));
     found
+}
+
+fn listed(shards: &[Measuring]) -> String {
+    let said: Vec<String> = shards.iter().map(|m| m.to_string()).collect();
+    said.join("; ")
 }
 
 /// A lock file's words, or that it says nothing.
@@ -158,7 +179,7 @@ impl RunLock {
             Tried::Refused(holder) => {
                 let shards = shards_measuring(out);
                 let who = match shard {
-                    None if !shards.is_empty() => format!("its shards: {}", shards.join("; ")),
+                    None if !shards.is_empty() => format!("its shards: {}", listed(&shards)),
                     None => or_unknown(holder),
                     Some(_) => format!("{}; not sharded", or_unknown(holder)),
                 };
@@ -176,6 +197,20 @@ impl RunLock {
                     let who = format!("{}, shard {}/{}", or_unknown(holder), s.index, s.count);
                     bail!(refuse(out, &who));
                 }
+            }
+            // Shards of another count select other benchmarks, some of them
+            // this shard's. Looked for after taking this shard's lock, so of
+            // two started at once at least one sees the other.
+            let mut others = shards_measuring(out);
+            others.retain(|m| m.shard.count != s.count);
+            if !others.is_empty() {
+                let who = format!(
+                    "shards of another count than this {}/{}: {}",
+                    s.index,
+                    s.count,
+                    listed(&others)
+                );
+                bail!(refuse(out, &who));
             }
         }
         Ok(RunLock { _files: files })
@@ -231,7 +266,16 @@ mod tests {
             e.contains(&format!("its shards: shard 2/4 ({me}")) && e.contains("; shard 3/4 ("),
             "{e}"
         );
+        // A shard of another count would measure some of theirs.
+        let e = refused(&out, Some(Shard { index: 1, count: 2 }));
+        assert!(
+            e.contains("shards of another count than this 1/2: shard 2/4 (")
+                && e.contains("; shard 3/4 ("),
+            "{e}"
+        );
         drop((_two, _three));
+        // Refused, it let its own lock go.
+        taken_once_free(&out, Some(Shard { index: 1, count: 2 }));
         taken_once_free(&out, None);
         let _ = std::fs::remove_dir_all(&out);
     }
