@@ -228,6 +228,15 @@ impl Predictor {
                     || (basis != Basis::ThisModel && o.group.model == r.group.model)
                     || (current(r) && !current(o))
             };
+            // Predicted as measured: under the record's own target and
+            // budget, where it says them (a grid of other settings would
+            // check the settings' difference, not the prediction).
+            let own = r.settings.as_ref().map(|s| Grid {
+                target_seconds: s.target_seconds,
+                budget_seconds: s.budget_seconds,
+                ..grid.clone()
+            });
+            let grid = own.as_ref().unwrap_or(grid);
             let known = self.known_without(grid, &r.group, &r.case, r.flops_per_step, &skip);
             if let Some((secs, b)) = known {
                 if (b == Basis::ThisModel) == (basis == Basis::ThisModel) {
@@ -729,6 +738,33 @@ pub(crate) mod tests {
         let other = p.accuracy(&g, Basis::OtherModel).unwrap();
         assert_eq!((other.count, other.under), (4, 1));
         assert!(other.median > 1.5, "{other:?}");
+    }
+
+    /// A check under other settings than the records' (a `report --grid`
+    /// without the grid's own target) still predicts each record as it was
+    /// measured, and so finds the predictions exact.
+    #[test]
+    fn the_check_predicts_each_record_under_its_own_settings() {
+        let mut p = Predictor::default();
+        for f in [100, 200, 400] {
+            let mut r = at("resnet18", "tch", f, 0.0001 * f as f64);
+            r.settings = Some(with("0123456789abcdef"));
+            p.learn(r);
+        }
+        let other = Grid {
+            target_seconds: 5.0,
+            budget_seconds: 60.0,
+            ..grid()
+        };
+        let own = p.accuracy(&other, Basis::ThisModel).unwrap();
+        assert_eq!(own.count, 3);
+        assert!((own.p90 - 1.0).abs() < 1e-9, "{own:?}");
+        // A record that does not say its settings: the grid's.
+        for r in &mut p.seen {
+            r.settings = None;
+        }
+        let own = p.accuracy(&other, Basis::ThisModel).unwrap();
+        assert!(own.median > 1.2, "{own:?}");
     }
 
     /// Older step code's times are not what the next run takes: where the
