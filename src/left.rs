@@ -23,6 +23,9 @@ pub struct Left {
     /// Benchmarks that failed by a time limit shorter than their
     /// framework's now: measured again too (see `Record::measured_again`).
     pub retried: usize,
+    /// Benchmarks recorded under other settings than the grid's (seed,
+    /// target, budget, malloc): measured again too.
+    pub other_settings: usize,
     /// Predicted seconds for all of them, from the folder's records.
     pub seconds: f64,
     /// How many of them are of a framework, device and phase with no timed
@@ -75,6 +78,7 @@ impl Left {
             missing: 0,
             stale: 0,
             retried: 0,
+            other_settings: 0,
             seconds: 0.0,
             guessed: 0,
             other_model: 0,
@@ -90,13 +94,11 @@ impl Left {
         let mut todo = Vec::new();
         for (g, k) in cases {
             let record = read_record(out, g, k)?;
-            match record
-                .as_ref()
-                .map(|r| r.measured_again(grid.time_limit(k.framework)))
-            {
+            match record.as_ref().map(|r| r.measured_again(grid)) {
                 None => left.missing += 1,
                 Some(Some(Again::OlderStepCode)) => left.stale += 1,
                 Some(Some(Again::ShorterLimit)) => left.retried += 1,
+                Some(Some(Again::OtherSettings)) => left.other_settings += 1,
                 Some(None) => continue,
             }
             todo.push((g, k, record.is_none()));
@@ -188,19 +190,25 @@ impl Left {
                 checked.join("; ")
             )
         };
-        let retried = match self.retried {
+        let mut retried = match self.retried {
             0 => String::new(),
             n => format!(", {n} failed by a shorter time limit than theirs now"),
         };
+        if self.other_settings > 0 {
+            retried += &format!(
+                ", {} measured under another seed, target, budget or malloc than the grid's",
+                self.other_settings
+            );
+        }
         let new = match self.missing {
             0 => String::new(),
-            _ if self.stale + self.retried == 0 => String::new(),
+            _ if self.stale + self.retried + self.other_settings == 0 => String::new(),
             _ => format!(
                 ", {} of it for the never recorded",
                 human(self.missing_seconds())
             ),
         };
-        let total = self.missing + self.stale + self.retried;
+        let total = self.missing + self.stale + self.retried + self.other_settings;
         let basis = match self.guessed {
             n if n > 0 && n == total => "a guess: no record to predict from".to_string(),
             _ => format!("an estimate from the records{guessed}{other}"),
@@ -316,6 +324,19 @@ mod tests {
                 )),
             "{lines}"
         );
+        // Under another target (a profile's), batch 1's record is of other
+        // settings: a resumed run of that grid measures it again too.
+        let other = Grid {
+            target_seconds: 5.0,
+            ..g.clone()
+        };
+        let left = Left::of(&other, &cases, &out).unwrap();
+        assert_eq!((left.missing, left.stale, left.other_settings), (4, 1, 1));
+        assert!(
+            left.lines().starts_with("left to measure: 6 benchmark(s) (4 never recorded, 1 with older step code, 1 measured under another seed, target, budget or malloc than the grid's), about "),
+            "{}",
+            left.lines()
+        );
         std::fs::remove_dir_all(&out).unwrap();
     }
 
@@ -408,6 +429,7 @@ mod tests {
             missing: 3,
             stale: 0,
             retried: 0,
+            other_settings: 0,
             seconds: 30.0,
             guessed: 0,
             other_model: 3,

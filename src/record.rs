@@ -2,7 +2,7 @@
 //! criterion's own files for it, and how it is read and written.
 
 use crate::contention::OtherWork;
-use crate::grid::{Case, Group};
+use crate::grid::{Case, Grid, Group};
 use crate::identities::{Device, Framework, Metric, Phase, Status};
 use crate::malloc::Malloc;
 use crate::memory::MemoryRecord;
@@ -94,6 +94,9 @@ pub enum Again {
     OlderStepCode,
     /// Failed by a time limit shorter than its framework's now.
     ShorterLimit,
+    /// Measured under another seed, target, budget or malloc than the
+    /// grid's (a profile's, or another config's).
+    OtherSettings,
 }
 
 impl Record {
@@ -124,15 +127,20 @@ impl Record {
                 .is_some_and(|l| l < limit)
     }
 
-    /// Why a resumed run measures its benchmark again, where the record
-    /// itself says so: older step code first, else a failure by a time
-    /// limit shorter than `limit` (its framework's now). `None`: final, as
-    /// far as the record goes (the runner also compares the run's settings).
-    pub fn measured_again(&self, limit: f64) -> Option<Again> {
+    /// Why a resumed run of `grid` measures its benchmark again: older
+    /// step code first, else a failure by a time limit shorter than its
+    /// framework's in `grid`, else settings other than `grid`'s. `None`:
+    /// final, as far as the record and the grid go. The threads are not
+    /// compared: one per core by default, the measuring machine's, which
+    /// need not be this one (a GPU grid's state is published here); nor
+    /// are the run's options (`CNN_BENCH_MEASURE`, the test-only delay).
+    pub fn measured_again(&self, grid: &Grid) -> Option<Again> {
         if self.older_step_code() {
             Some(Again::OlderStepCode)
-        } else if self.failed_under_a_shorter_limit(limit) {
+        } else if self.failed_under_a_shorter_limit(grid.time_limit(self.case.framework)) {
             Some(Again::ShorterLimit)
+        } else if self.settings.as_ref().is_some_and(|s| !s.as_in(grid)) {
+            Some(Again::OtherSettings)
         } else {
             None
         }
@@ -260,6 +268,16 @@ pub struct MeasuredWith {
     /// Absent from records made before the setting: glibc's defaults.
     #[serde(default)]
     pub malloc: Malloc,
+}
+
+impl MeasuredWith {
+    /// Whether it is `grid`'s seed, target, budget and malloc.
+    fn as_in(&self, grid: &Grid) -> bool {
+        self.seed == grid.seed
+            && self.target_seconds == grid.target_seconds
+            && self.budget_seconds == grid.budget_seconds
+            && self.malloc == grid.malloc
+    }
 }
 
 /// The hash of `framework`'s step code this binary was built from (see

@@ -618,7 +618,10 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
         .iter()
         .map(|f| (group(), case(f)))
         .collect();
+    // The grid the records were measured under (`with`'s settings).
     let mut grid = cnn_bench::grid::Grid::from_vars(&Default::default()).unwrap();
+    (grid.seed, grid.target_seconds, grid.budget_seconds) = (1, 1.0, 60.0);
+    grid.malloc = Default::default();
     let expected = Some((&grid, cases.as_slice()));
     let out = dir.join("report");
     let (_, summary) =
@@ -723,7 +726,7 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(
         md.trim_end().ends_with(
-            "## Remaining benchmarks\n\nNot recorded yet: 0. Per group and framework, what a resumed run measures: the benchmarks not recorded yet and, in brackets, the recorded ones it measures again (older step code, or failed by a shorter time limit than their framework's now).\n\n\
+            "## Remaining benchmarks\n\nNot recorded yet: 0. Per group and framework, what a resumed run measures: the benchmarks not recorded yet and, in brackets, the recorded ones it measures again (older step code, failed by a shorter time limit than their framework's now, or measured under other settings than the grid's).\n\n\
              | group | candle | ort | all |\n|---|---|---|---|\n\
              | resnet18/cpu/inference | 0 (1) | 0 (1) | 0 (2) |\n\
              | all | 0 (1) | 0 (1) | 0 (2) |"
@@ -733,6 +736,14 @@ fn a_report_says_which_benchmarks_of_its_selection_remain() {
     grid.time_limit_seconds = 60.0;
     assert!(
         at(&grid).starts_with("3 of 3 selected benchmarks recorded (1 of them with older step code, which a resumed run measures again); 0 remain"),
+        "{}",
+        at(&grid)
+    );
+    // Under another target (a profile's), tch's and ort's records are of
+    // other settings: a resumed run of that grid measures them again.
+    grid.target_seconds = 5.0;
+    assert!(
+        at(&grid).starts_with("3 of 3 selected benchmarks recorded (1 of them with older step code and 2 measured under another seed, target, budget or malloc than the grid's, which a resumed run measures again); 0 remain"),
         "{}",
         at(&grid)
     );
@@ -890,7 +901,8 @@ fn a_report_made_again_from_its_csv_marks_older_step_code_as_the_original() {
     let old = report::rows_from_csv(&old_csv).unwrap();
     assert_eq!(old.len(), 3);
     assert!(old.iter().all(|r| r.record.settings.is_none()));
-    assert!(old.iter().all(|r| r.record.measured_again(10.0).is_none()));
+    let grid = cnn_bench::grid::Grid::from_vars(&Default::default()).unwrap();
+    assert!(old.iter().all(|r| r.record.measured_again(&grid).is_none()));
     let md = report::markdown(&old);
     assert!(
         !md.contains("ms† (") && !md.contains("this build's step code only"),

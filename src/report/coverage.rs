@@ -21,6 +21,10 @@ pub struct Coverage {
     /// framework's in the grid now (a resumed run measures them again; see
     /// `Record::measured_again`).
     pub retried: usize,
+    /// How many of the recorded were measured under another seed, target,
+    /// budget or malloc than the grid's (a resumed run of the grid measures
+    /// them again).
+    pub other_settings: usize,
     /// Recorded benchmarks outside the selection (a folder that earlier
     /// runs with other settings also wrote to): in the tables too.
     pub outside: usize,
@@ -35,8 +39,8 @@ pub struct Coverage {
 pub struct ToMeasure {
     /// Never recorded.
     pub missing: usize,
-    /// Recorded, measured again (older step code, or failed by a shorter
-    /// limit than the framework's now).
+    /// Recorded, measured again (older step code, failed by a shorter
+    /// limit than the framework's now, or other settings than the grid's).
     pub again: usize,
 }
 
@@ -52,8 +56,8 @@ const LISTED: usize = 30;
 
 impl Coverage {
     /// Which of `cases` (of `grid`) none of `rows` records (failed ones are
-    /// recorded), and how many of the recorded a resumed run measures again:
-    /// of older step code, or failed by a shorter limit than `grid`'s now.
+    /// recorded), and how many of the recorded a resumed run measures again
+    /// (`Record::measured_again`).
     pub fn of(grid: &Grid, cases: &[(Group, Case)], rows: &[Row]) -> Self {
         let recorded: HashMap<&str, &Row> =
             rows.iter().map(|r| (r.record.id.as_str(), r)).collect();
@@ -64,6 +68,7 @@ impl Coverage {
             missing: Vec::new(),
             stale: 0,
             retried: 0,
+            other_settings: 0,
             outside: recorded.keys().filter(|id| !selected.contains(*id)).count(),
             by_group: Vec::new(),
         };
@@ -76,12 +81,13 @@ impl Coverage {
                         again: 0,
                     }
                 }
-                Some(r) => match r.record.measured_again(grid.time_limit(k.framework)) {
+                Some(r) => match r.record.measured_again(grid) {
                     None => continue,
                     Some(why) => {
                         match why {
                             Again::OlderStepCode => c.stale += 1,
                             Again::ShorterLimit => c.retried += 1,
+                            Again::OtherSettings => c.other_settings += 1,
                         }
                         ToMeasure {
                             missing: 0,
@@ -111,6 +117,10 @@ impl Coverage {
                 self.retried,
                 "failed by a shorter time limit than their framework's now",
             ),
+            (
+                self.other_settings,
+                "measured under another seed, target, budget or malloc than the grid's",
+            ),
         ]
         .into_iter()
         .filter(|(n, _)| *n > 0)
@@ -122,10 +132,15 @@ impl Coverage {
         .collect();
         let stale = match again.is_empty() {
             true => String::new(),
-            false => format!(
-                " ({}, which a resumed run measures again)",
-                again.join(" and ")
-            ),
+            false => {
+                // "a and b", "a, b and c".
+                let (last, rest) = again.split_last().expect("not empty");
+                let rest = match rest.is_empty() {
+                    true => String::new(),
+                    false => format!("{} and ", rest.join(", ")),
+                };
+                format!(" ({rest}{last}, which a resumed run measures again)")
+            }
         };
         let outside = match self.outside {
             0 => String::new(),
@@ -171,7 +186,7 @@ impl Coverage {
             items.push(format!("and {} more", self.missing.len() - LISTED));
         }
         let mut text = vec![format!(
-            "Not recorded yet: {}. Per group and framework, what a resumed run measures: the benchmarks not recorded yet and, in brackets, the recorded ones it measures again (older step code, or failed by a shorter time limit than their framework's now).",
+            "Not recorded yet: {}. Per group and framework, what a resumed run measures: the benchmarks not recorded yet and, in brackets, the recorded ones it measures again (older step code, failed by a shorter time limit than their framework's now, or measured under other settings than the grid's).",
             self.missing.len()
         )];
         if !self.missing.is_empty() {
