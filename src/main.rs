@@ -236,6 +236,7 @@ fn compare(
     let (mut old, mut new) = (load(old)?, load(new)?);
     for w in [
         report::machine_warning(&old, &new),
+        report::settings_warning(&old, &new),
         report::beside_warning(&old, &new),
     ]
     .into_iter()

@@ -42,6 +42,9 @@ pub struct Measured {
     /// Measured while other processes kept the machine busy (a ratio: it
     /// or its reference).
     pub beside: bool,
+    /// The settings its time depends on beyond the code and the machine:
+    /// glibc's malloc and, on the CPU, the threads ([`settings_warning`]).
+    pub settings: String,
 }
 
 impl From<&Row> for Measured {
@@ -61,6 +64,14 @@ impl From<&Row> for Measured {
             machine: r.machine(),
             time: r.record.metric == crate::identities::Metric::Time,
             beside: r.beside_other_work(),
+            settings: match r.record.group.device.is_gpu() {
+                true => format!("malloc `{}`", r.record.run.malloc.name()),
+                false => format!(
+                    "malloc `{}`, {} CPU thread(s)",
+                    r.record.run.malloc.name(),
+                    r.record.threads
+                ),
+            },
         }
     }
 }
@@ -75,6 +86,24 @@ pub fn machine_warning(old: &[Measured], new: &[Measured]) -> Option<String> {
     }
     Some(format!(
         "warning: these runs mix machines (old: {}; new: {}): a difference may be the machine's, not the code's",
+        a.join(" + "),
+        b.join(" + ")
+    ))
+}
+
+/// A warning when two runs, or the parts of one, were measured under other
+/// malloc or thread settings: their differences are then partly the
+/// settings' (glibc's `retain` took half the time off TensorFlow's
+/// largest CPU steps, docs/findings.md).
+pub fn settings_warning(old: &[Measured], new: &[Measured]) -> Option<String> {
+    let set =
+        |rows: &[Measured]| -> Vec<String> { unique(rows.iter().map(|m| m.settings.clone())) };
+    let (a, b) = (set(old), set(new));
+    if a.len() <= 1 && a == b {
+        return None;
+    }
+    Some(format!(
+        "warning: these runs mix settings (old: {}; new: {}): a difference may be the settings', not the code's",
         a.join(" + "),
         b.join(" + ")
     ))
@@ -436,7 +465,20 @@ mod tests {
             machine: "m".into(),
             time: true,
             beside: false,
+            settings: "malloc `retain`, 2 CPU thread(s)".into(),
         }
+    }
+
+    #[test]
+    fn runs_of_other_settings_are_warned_of() {
+        let old = vec![measured("a", Framework::Tch, 1, Some(10.0))];
+        let mut new = old.clone();
+        assert_eq!(settings_warning(&old, &new), None);
+        new[0].settings = "malloc `default`, 2 CPU thread(s)".into();
+        assert_eq!(
+            settings_warning(&old, &new).as_deref(),
+            Some("warning: these runs mix settings (old: malloc `retain`, 2 CPU thread(s); new: malloc `default`, 2 CPU thread(s)): a difference may be the settings', not the code's")
+        );
     }
 
     #[test]
