@@ -348,6 +348,28 @@ fn reports_merge_folders_and_say_which_machine_measured_each_cell() {
         md.contains("| ~2.00 ms (1.00) @M1 | ~4.00 ms (2.00) @M2 |"),
         "{md}"
     );
+    assert!(md.contains("\n\nCPU threads per framework: 1.\n\n"), "{md}");
+    // Shards on machines of one CPU model and other core counts: their
+    // thread counts differ (one per core by default), and the table says so.
+    candle.run.cpu_model = "cpu A".into();
+    candle.threads = 16;
+    write_record(&b, &group(), &case("candle"), &candle).unwrap();
+    let (rows, _) = report::collect_many(&[a.clone(), b.clone()], "new").unwrap();
+    let md = report::markdown(&rows);
+    assert!(
+        md.contains("Measured on: cpu A.\n\n**Warning: this table mixes thread counts** (1, 16): "),
+        "{md}"
+    );
+    candle.threads = 1;
+    write_record(&b, &group(), &case("candle"), &candle).unwrap();
+    let (rows, _) = report::collect_many(&[a.clone(), b.clone()], "new").unwrap();
+    let md = report::markdown(&rows);
+    assert!(
+        md.contains("Measured on: cpu A, 1 CPU thread per framework."),
+        "{md}"
+    );
+    candle.run.cpu_model = "cpu B".into();
+    write_record(&b, &group(), &case("candle"), &candle).unwrap();
 
     // The same benchmark in both folders: the later run's is kept, and said.
     let mut again = tch.clone();

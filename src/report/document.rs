@@ -210,7 +210,7 @@ fn time_table(
     Section {
         title: title.into(),
         text: [
-            say_machines(&machines),
+            say_machines_and_threads(&machines, mine),
             say_malloc(mine),
             OLDER_CODE.said(mine),
             BESIDE.said(mine),
@@ -373,6 +373,36 @@ impl Mark {
             0 => vec![],
             n => vec![format!("{} ({n} cells): {}", self.sign, self.means)],
         }
+    }
+}
+
+/// [`say_machines`], with how many CPU threads each framework had in a
+/// CPU table, and a warning when it mixes thread counts (shards on
+/// machines of one CPU model and other sizes: one thread per core by
+/// default).
+fn say_machines_and_threads(machines: &[String], rows: &[&Row]) -> Vec<String> {
+    let mut threads: Vec<usize> = rows
+        .iter()
+        .filter(|r| !r.record.group.device.is_gpu())
+        .map(|r| r.record.threads)
+        .collect();
+    threads.sort_unstable();
+    threads.dedup();
+    match (machines, &threads[..]) {
+        (_, []) => say_machines(machines),
+        ([one], [n]) => vec![format!(
+            "Measured on: {one}, {n} CPU thread{} per framework.",
+            if *n == 1 { "" } else { "s" }
+        )],
+        (_, [n]) => [say_machines(machines), vec![format!("CPU threads per framework: {n}.")]].concat(),
+        _ => [
+            say_machines(machines),
+            vec![format!(
+                "**Warning: this table mixes thread counts** ({}): times measured with one do not compare with the other's.",
+                threads.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+            )],
+        ]
+        .concat(),
     }
 }
 
