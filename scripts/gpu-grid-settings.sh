@@ -16,3 +16,14 @@ export CNN_BENCH_TIME_LIMIT=${CNN_BENCH_TIME_LIMIT:-120}
 # cell (docs/gpu.md, "burn on the GPU"); its earlier failures by the 120 s
 # limit are then measured again (a longer limit makes them not final).
 export CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK=${CNN_BENCH_TIME_LIMIT_BY_FRAMEWORK:-burn=${BURN_TIME_LIMIT:-300}}
+# The CPU threads of every framework: one per core by default, and every
+# record of the grid so far was made on a 16-core machine (the H100s and
+# H200s here have 16 each). Pinned, so that a slice on a machine of another
+# core count goes on with the grid: a resumed run compares the threads and
+# would measure every recorded cell again. (They serve CPU kernels; a GPU
+# step's kernels run on the GPU.) Not where the cycle is tried on CPU
+# benchmarks (CNN_BENCH_RUNS=cpu/...): one per core there.
+case $CNN_BENCH_RUNS in
+  *cpu*) ;;
+  *) export CNN_BENCH_THREADS=${CNN_BENCH_THREADS:-16} ;;
+esac
