@@ -24,7 +24,7 @@ pub fn write(
     write_rows(rows, warnings, expected, out)
 }
 
-/// Writes the report of `rows` into `out` (see [`write`]).
+/// Writes the report of `rows` into `out` (see [`write()`]).
 pub fn write_rows(
     mut rows: Vec<Row>,
     mut warnings: Vec<String>,

@@ -16,7 +16,7 @@ pub struct RunInfo {
     /// The versions of the frameworks the run selected, `; `-separated.
     pub versions: String,
     /// The CPU's model name, with its family and model numbers where the
-    /// name has no number of its own (see [`cpu_model`]).
+    /// name has no number of its own (see `cpu_model`).
     pub cpu_model: String,
     /// GPU name and driver version from NVML, or why there is none.
     pub gpu: String,

@@ -398,7 +398,7 @@ impl Order {
 }
 
 /// The [`Order`] of run `r`, from the records in its folder
-/// ([`Order::said`] says what it skips).
+/// (`Order::said` says what it skips).
 pub fn order(r: &Run) -> Order {
     // What the run selects: its shard's, where it has one.
     let mine = Shard::of(r.options.shard, r.selection.cases.clone());

@@ -35,7 +35,7 @@ pub struct Measured {
     pub mean: Option<Interval>,
     pub estimate: bool,
     pub reason: Option<String>,
-    /// See [`machine`].
+    /// See [`crate::report::machine`].
     pub machine: String,
     /// Whether the value is time (nanoseconds) rather than memory (MiB).
     pub time: bool,
