@@ -55,6 +55,7 @@ test: setup
 ci: setup
 	cargo fmt --all --check
 	cargo clippy --release --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --release -p cnn-bench --no-deps
 	$(MAKE) test
 
 ## --- GPU (the `cuda` feature); see docs/gpu.md ---------------------------
