@@ -271,6 +271,39 @@ pub struct MeasuredWith {
 }
 
 impl MeasuredWith {
+    /// Where it differs from `run`'s (a run's own), but for the step code:
+    /// each as `name recorded (this run: value)`.
+    pub fn differences(&self, run: &MeasuredWith) -> Vec<String> {
+        let mut said = Vec::new();
+        let mut differ = |name: &str, recorded: String, now: String| {
+            if recorded != now {
+                said.push(format!("{name} {recorded} (this run: {now})"));
+            }
+        };
+        differ("threads", self.threads.to_string(), run.threads.to_string());
+        differ("seed", self.seed.to_string(), run.seed.to_string());
+        let secs = |s: f64| format!("{s} s");
+        differ(
+            "target",
+            secs(self.target_seconds),
+            secs(run.target_seconds),
+        );
+        differ(
+            "budget",
+            secs(self.budget_seconds),
+            secs(run.budget_seconds),
+        );
+        differ(
+            "malloc",
+            self.malloc.name().into(),
+            run.malloc.name().into(),
+        );
+        differ("metric", self.metric.to_string(), run.metric.to_string());
+        let ms = |m: f64| format!("{m} ms");
+        differ("step delay", ms(self.step_delay_ms), ms(run.step_delay_ms));
+        said
+    }
+
     /// Whether it is `grid`'s seed, target, budget and malloc.
     fn as_in(&self, grid: &Grid) -> bool {
         self.seed == grid.seed

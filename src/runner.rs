@@ -26,7 +26,7 @@ use crate::schedule::{graphs, guess, human, Predictor};
 use crate::watchdog::Watchdog;
 use anyhow::Result;
 use criterion::Criterion;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -367,6 +367,9 @@ pub struct Order {
     busy: usize,
     /// Why each record that could not be read could not: measured again.
     unreadable: Vec<String>,
+    /// Why the recorded benchmarks in `todo` are measured again, with how
+    /// many of each reason.
+    again: BTreeMap<String, usize>,
 }
 
 impl Order {
@@ -379,6 +382,14 @@ impl Order {
         if skipped > 0 {
             eprintln!(
                 "cnn-bench: resume: {skipped} of {mine} benchmark(s) already recorded with these settings are skipped"
+            );
+        }
+        if !self.again.is_empty() {
+            let n: usize = self.again.values().sum();
+            let why: Vec<String> = self.again.iter().map(|(w, n)| format!("{n} {w}")).collect();
+            eprintln!(
+                "cnn-bench: resume: {n} of {mine} benchmark(s) recorded otherwise are measured again, after those never recorded: {}",
+                why.join("; ")
             );
         }
         if self.busy > 0 {
@@ -404,6 +415,7 @@ pub fn order(r: &Run) -> Order {
     let mine = Shard::of(r.options.shard, r.selection.cases.clone());
     let (mut before, mut todo, mut timed_out) = (BTreeSet::new(), Vec::new(), Vec::new());
     let (mut again, mut kept, mut busy_again) = (Vec::new(), 0, 0);
+    let mut again_why: BTreeMap<String, usize> = BTreeMap::new();
     let mut unreadable = Vec::new();
     for (g, k) in &mine {
         let rec = read_record(r.out, g, k).unwrap_or_else(|e| {
@@ -434,7 +446,15 @@ pub fn order(r: &Run) -> Order {
                 before.insert(g.bench_id(k));
                 kept += 1;
             }
-            Some(_) if r.options.resume != Resume::No => again.push((g.clone(), k.clone())),
+            Some(rec) if r.options.resume != Resume::No => {
+                let why = why_again(
+                    &rec,
+                    &measured_with(r, k.framework),
+                    r.grid.time_limit(k.framework),
+                );
+                *again_why.entry(why).or_default() += 1;
+                again.push((g.clone(), k.clone()));
+            }
             _ => todo.push((g.clone(), k.clone())),
         }
     }
@@ -447,6 +467,25 @@ pub fn order(r: &Run) -> Order {
         kept,
         busy: busy_again,
         unreadable,
+        again: again_why,
+    }
+}
+
+/// Why a resumed run measures a recorded benchmark again (one that
+/// [`finished`] does not end): for the run's first lines, so that a run
+/// under settings other than its folder's (another profile, another
+/// machine's thread count) says so before it measures everything again.
+fn why_again(rec: &Record, settings: &MeasuredWith, limit: f64) -> String {
+    match &rec.settings {
+        None => "recorded before records kept their settings".into(),
+        Some(s) if s.code != settings.code => "of older step code".into(),
+        Some(s) => match s.differences(settings)[..] {
+            [] if rec.failed_under_a_shorter_limit(limit) => {
+                "failed by a shorter time limit than this run's".into()
+            }
+            [] => "failed (--retry-failed)".into(),
+            ref other => format!("under other settings: {}", other.join(", ")),
+        },
     }
 }
 
@@ -625,6 +664,59 @@ mod tests {
             ..ok
         };
         assert!(!finished(&old, Resume::Finished, &settings, 120.0));
+    }
+
+    #[test]
+    fn a_record_measured_again_says_why() {
+        let settings = settings();
+        let ok = Record {
+            status: Status::Ok,
+            settings: Some(settings.clone()),
+            ..Record::default()
+        };
+        let profile = MeasuredWith {
+            threads: 16,
+            target_seconds: 5.0,
+            ..settings.clone()
+        };
+        assert_eq!(
+            why_again(&ok, &profile, 120.0),
+            "under other settings: threads 2 (this run: 16), target 1 s (this run: 5 s)"
+        );
+        let stopped = Record {
+            status: Status::Failed,
+            timed_out_after: Some(60.0),
+            ..ok.clone()
+        };
+        assert_eq!(
+            why_again(&stopped, &settings, 120.0),
+            "failed by a shorter time limit than this run's"
+        );
+        let failed = Record {
+            timed_out_after: None,
+            ..stopped
+        };
+        assert_eq!(
+            why_again(&failed, &settings, 120.0),
+            "failed (--retry-failed)"
+        );
+        let old = Record {
+            settings: None,
+            ..ok.clone()
+        };
+        assert_eq!(
+            why_again(&old, &settings, 120.0),
+            "recorded before records kept their settings"
+        );
+        // A record of older step code than this build's own hash.
+        let older = Record {
+            settings: Some(MeasuredWith {
+                code: "0123456789abcdef".into(),
+                ..settings.clone()
+            }),
+            ..ok
+        };
+        assert_eq!(why_again(&older, &settings, 120.0), "of older step code");
     }
 
     #[test]

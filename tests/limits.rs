@@ -775,6 +775,23 @@ fn a_resumed_run_measures_what_is_missing_before_what_is_stale() {
         said.contains("1 of 4 benchmark(s) already recorded"),
         "{said}"
     );
+    assert!(
+        said.contains("resume: 1 of 4 benchmark(s) recorded otherwise are measured again, after those never recorded: 1 of older step code"),
+        "{said}"
+    );
+    // Resumed under another target (a profile's): every record is of other
+    // settings, and the run says which before it measures them again.
+    let (code, said) = harness(
+        &out,
+        "1",
+        &[("CNN_BENCH_TARGET_SECONDS", "0.2")],
+        &["--resume"],
+    );
+    assert_eq!(code, 0, "{said}");
+    assert!(
+        said.contains("resume: 2 of 2 benchmark(s) recorded otherwise are measured again, after those never recorded: 2 under other settings: target 0.3 s (this run: 0.2 s)"),
+        "{said}"
+    );
 }
 
 /// `--new-only` measures only what was never recorded and leaves a record
