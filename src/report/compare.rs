@@ -79,16 +79,7 @@ impl From<&Row> for Measured {
 /// A warning when two runs, or the parts of one, come from different
 /// machines: their differences are then partly the machines'.
 pub fn machine_warning(old: &[Measured], new: &[Measured]) -> Option<String> {
-    let set = |rows: &[Measured]| -> Vec<String> { unique(rows.iter().map(|m| m.machine.clone())) };
-    let (a, b) = (set(old), set(new));
-    if a.len() <= 1 && a == b {
-        return None;
-    }
-    Some(format!(
-        "warning: these runs mix machines (old: {}; new: {}): a difference may be the machine's, not the code's",
-        a.join(" + "),
-        b.join(" + ")
-    ))
+    mix_warning(old, new, |m| &m.machine, "machines", "machine's")
 }
 
 /// A warning when two runs, or the parts of one, were measured under other
@@ -96,14 +87,24 @@ pub fn machine_warning(old: &[Measured], new: &[Measured]) -> Option<String> {
 /// settings' (glibc's `retain` took half the time off TensorFlow's
 /// largest CPU steps, docs/findings.md).
 pub fn settings_warning(old: &[Measured], new: &[Measured]) -> Option<String> {
-    let set =
-        |rows: &[Measured]| -> Vec<String> { unique(rows.iter().map(|m| m.settings.clone())) };
+    mix_warning(old, new, |m| &m.settings, "settings", "settings'")
+}
+
+/// A warning when `of` takes more than one value over the two runs.
+fn mix_warning(
+    old: &[Measured],
+    new: &[Measured],
+    of: fn(&Measured) -> &String,
+    what: &str,
+    whose: &str,
+) -> Option<String> {
+    let set = |rows: &[Measured]| -> Vec<String> { unique(rows.iter().map(|m| of(m).clone())) };
     let (a, b) = (set(old), set(new));
     if a.len() <= 1 && a == b {
         return None;
     }
     Some(format!(
-        "warning: these runs mix settings (old: {}; new: {}): a difference may be the settings', not the code's",
+        "warning: these runs mix {what} (old: {}; new: {}): a difference may be the {whose}, not the code's",
         a.join(" + "),
         b.join(" + ")
     ))
