@@ -471,7 +471,7 @@ mod tests {
     }
 
     #[test]
-    fn runs_of_other_settings_are_warned_of() {
+    fn runs_of_other_settings_or_machines_are_warned_of() {
         let old = vec![measured("a", Framework::Tch, 1, Some(10.0))];
         let mut new = old.clone();
         assert_eq!(settings_warning(&old, &new), None);
@@ -479,6 +479,15 @@ mod tests {
         assert_eq!(
             settings_warning(&old, &new).as_deref(),
             Some("warning: these runs mix settings (old: malloc `retain`, 2 CPU thread(s); new: malloc `default`, 2 CPU thread(s)): a difference may be the settings', not the code's")
+        );
+        assert_eq!(machine_warning(&old, &new), None);
+        new.push(Measured {
+            machine: "n".into(),
+            ..new[0].clone()
+        });
+        assert_eq!(
+            machine_warning(&old, &new).as_deref(),
+            Some("warning: these runs mix machines (old: m; new: m + n): a difference may be the machine's, not the code's")
         );
     }
 
