@@ -121,6 +121,17 @@ print(f"GPU time in the recorded benchmarks (sum of their wall times): {wall:.0f
 no_memory = [r["id"] for r in ok if "mib" not in ((r.get("memory") or {}).get("nvml_process_mib") or {})]
 print(f"measured benchmarks without NVML's GPU memory: {len(no_memory)}" + (f" ({', '.join(sorted(no_memory)[:5])}{', ...' if len(no_memory) > 5 else ''})" if no_memory else ""))
 print("machines: " + ("; ".join(machines) if machines else "none yet"))
+# What the records were measured under (a resumed slice measures one of
+# other settings again): each combination, with how many.
+def measured_under(r):
+    s = r.get("settings")
+    if not s:
+        return "settings not recorded"
+    return f"{s['threads']} CPU threads, target {s['target_seconds']:g} s, budget {s['budget_seconds']:g} s, malloc {s.get('malloc', 'default')}, seed {s['seed']}"
+under = {}
+for r in recs:
+    under[measured_under(r)] = under.get(measured_under(r), 0) + 1
+print("recorded under: " + "; ".join(f"{k} ({n})" for k, n in sorted(under.items(), key=lambda kv: -kv[1])))
 # The machine time the grid has taken so far: each pass's duration, from
 # its last line in the slice logs ("cnn-bench: 94 benchmark(s) measured,
 # ... in 8 min 58 s"), benchmarks measured again and those a deadline
