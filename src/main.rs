@@ -243,6 +243,11 @@ fn compare(
     .flatten()
     {
         eprintln!("cnn-bench: {w}");
+        // A pull request's comment keeps them too, above its table.
+        if markdown {
+            let w = w.strip_prefix("warning: ").unwrap_or(&w);
+            println!("> **Warning:** {w}\n");
+        }
     }
     if let Some(f) = reference {
         for (rows, which) in [(&old, "old"), (&new, "new")] {

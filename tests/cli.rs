@@ -522,6 +522,24 @@ fn compare_relative_to_a_framework_cancels_the_runs_shift() {
     assert_eq!(md.lines().filter(|l| l.starts_with("| ")).count(), 37);
     let last = out.lines().last().unwrap();
     assert!(md.trim_end().ends_with(last), "the same closing line\n{md}");
+    // A comment of runs that mix settings keeps the warning, above its table.
+    let legs = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target-reports/rust-2core-xeon-malloc-8597204/"
+    );
+    let (default, retain) = (format!("{legs}1-default"), format!("{legs}2-retain"));
+    let args = ["compare", &default, &retain, "--markdown"];
+    let (code, md, err) = run(env!("CARGO_BIN_EXE_cnn-bench"), &args, &[]);
+    assert_eq!(code, 1, "{err}");
+    let warning = "these runs mix settings (old: malloc `default`, 2 CPU thread(s); new: malloc `retain`, 2 CPU thread(s)): a difference may be the settings', not the code's";
+    assert!(
+        md.starts_with(&format!("> **Warning:** {warning}\n\n| verdict |")),
+        "{md}"
+    );
+    assert!(
+        err.contains(&format!("cnn-bench: warning: {warning}")),
+        "{err}"
+    );
     // A framework that is none, or one neither run measured: exit 2.
     let (code, _, err) = compare(&["--relative-to", "torch"]);
     assert_eq!(code, 2);
