@@ -68,6 +68,12 @@ impl Left {
         self.by_framework.values().map(|s| s.missing_seconds).sum()
     }
 
+    /// How many benchmarks a resumed run measures: never recorded, or
+    /// recorded and measured again.
+    pub fn total(&self) -> usize {
+        self.missing + self.stale + self.retried + self.other_settings
+    }
+
     /// What a resumed run of `cases` has left in criterion's folder `out`.
     pub fn of(grid: &Grid, cases: &[(Group, Case)], out: &Path) -> Result<Self> {
         // The selection's frameworks, devices and phases: a prediction uses
@@ -190,31 +196,36 @@ impl Left {
                 checked.join("; ")
             )
         };
-        let mut retried = match self.retried {
-            0 => String::new(),
-            n => format!(", {n} failed by a shorter time limit than theirs now"),
-        };
-        if self.other_settings > 0 {
-            retried += &format!(
-                ", {} measured under another seed, target, budget or malloc than the grid's",
-                self.other_settings
-            );
-        }
+        // Besides older step code, what is measured again, where any is.
+        let again: String = [
+            (
+                self.retried,
+                "failed by a shorter time limit than theirs now",
+            ),
+            (
+                self.other_settings,
+                "measured under another seed, target, budget or malloc than the grid's",
+            ),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!(", {n} {what}"))
+        .collect();
         let new = match self.missing {
             0 => String::new(),
-            _ if self.stale + self.retried + self.other_settings == 0 => String::new(),
+            _ if self.missing == self.total() => String::new(),
             _ => format!(
                 ", {} of it for the never recorded",
                 human(self.missing_seconds())
             ),
         };
-        let total = self.missing + self.stale + self.retried + self.other_settings;
+        let total = self.total();
         let basis = match self.guessed {
             n if n > 0 && n == total => "a guess: no record to predict from".to_string(),
             _ => format!("an estimate from the records{guessed}{other}"),
         };
         format!(
-            "left to measure: {total} benchmark(s) ({} never recorded, {} with older step code{retried}), about {} of machine time{new} ({basis})\nleft per framework: {}{checked}",
+            "left to measure: {total} benchmark(s) ({} never recorded, {} with older step code{again}), about {} of machine time{new} ({basis})\nleft per framework: {}{checked}",
             self.missing,
             self.stale,
             human(self.seconds),
