@@ -6,9 +6,10 @@
 //! shared file system), each holding the folder's lock shared and its
 //! shard's alone; a shard of another count (`--shard 1/3` beside 2/4)
 //! would measure some of theirs and is refused. A run without a shard
-//! holds the folder's alone, so it and a shard refuse each other. The locks are the kernel's (`flock`), so
-//! they go with their process however that ends, and a harness restarted
-//! by its watchdog (`exec`) takes them again.
+//! holds the folder's alone, so it and a shard refuse each other. The
+//! locks are the kernel's (`flock`), so they go with their process however
+//! that ends, and a harness restarted by its watchdog (`exec`) takes them
+//! again.
 
 use crate::options::Shard;
 use anyhow::{bail, Context, Result};
