@@ -425,16 +425,15 @@ pub fn order(r: &Run) -> Order {
         if let Some(t) = rec.as_ref().filter(|t| stopped_with(t, r)) {
             timed_out.push(t.clone());
         }
+        // This run's settings and limit for the benchmark, which the record
+        // is held against.
+        let (settings, limit) = (
+            measured_with(r, k.framework),
+            r.grid.time_limit(k.framework),
+        );
         match rec {
             Some(rec) if r.options.continuing && rec.run_id == r.options.run_id => {}
-            Some(rec)
-                if finished(
-                    &rec,
-                    r.options.resume,
-                    &measured_with(r, k.framework),
-                    r.grid.time_limit(k.framework),
-                ) =>
-            {
+            Some(rec) if finished(&rec, r.options.resume, &settings, limit) => {
                 if r.options.retry_busy && rec.beside_other_work() {
                     again.push((g.clone(), k.clone()));
                     busy_again += 1;
@@ -447,12 +446,9 @@ pub fn order(r: &Run) -> Order {
                 kept += 1;
             }
             Some(rec) if r.options.resume != Resume::No => {
-                let why = why_again(
-                    &rec,
-                    &measured_with(r, k.framework),
-                    r.grid.time_limit(k.framework),
-                );
-                *again_why.entry(why).or_default() += 1;
+                *again_why
+                    .entry(why_again(&rec, &settings, limit))
+                    .or_default() += 1;
                 again.push((g.clone(), k.clone()));
             }
             _ => todo.push((g.clone(), k.clone())),
