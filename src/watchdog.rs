@@ -59,7 +59,7 @@ impl Watchdog {
                         w.remaining + 1
                     );
                     crate::running::clear(&w.marker);
-                    std::process::exit(0);
+                    exit_now(0);
                 }
                 if now >= w.started + w.limit {
                     give_up(w);
@@ -107,7 +107,7 @@ fn give_up(w: &mut Watch) -> ! {
     for path in &w.record_paths {
         if let Err(e) = crate::record::write_path(path, &w.record) {
             eprintln!("cnn-bench: error: {e:#}");
-            std::process::exit(1);
+            exit_now(1);
         }
     }
     crate::running::clear(&w.marker);
@@ -124,7 +124,21 @@ fn give_up(w: &mut Watch) -> ! {
     }
     let e = cmd.exec();
     eprintln!("cnn-bench: error: could not restart the harness: {e}");
-    std::process::exit(1);
+    exit_now(1);
+}
+
+/// Ends the process from the watching thread, at once. `std::process::exit`
+/// would run the frameworks' static destructors while the main thread is
+/// still in one of their calls: libtorch, torn down under a convolution,
+/// fails it, and the panic's trace follows the deadline's message (or its
+/// exit status replaces this one).
+fn exit_now(code: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` ends the process without touching its memory; what
+    // this run recorded is already written.
+    unsafe { libc::_exit(code) }
 }
 
 /// The reason a benchmark stopped by its time limit is recorded with.
