@@ -200,7 +200,7 @@ impl Left {
         let again: String = [
             (
                 self.retried,
-                "failed by a shorter time limit than theirs now",
+                "failed by a shorter time limit than their framework's now",
             ),
             (
                 self.other_settings,
@@ -424,7 +424,7 @@ mod tests {
             [&Framework::Burn]
         );
         assert!(
-            left.lines().starts_with("left to measure: 1 benchmark(s) (0 never recorded, 0 with older step code, 1 failed by a shorter time limit than theirs now), about "),
+            left.lines().starts_with("left to measure: 1 benchmark(s) (0 never recorded, 0 with older step code, 1 failed by a shorter time limit than their framework's now), about "),
             "{}",
             left.lines()
         );

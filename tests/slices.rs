@@ -365,7 +365,7 @@ fn publishing_judges_the_state_by_the_slices_time_limits() {
     assert!(
         status.starts_with("GPU grid: 1 of 1 selected benchmarks recorded (")
             && status.contains(again)
-            && status.contains("0 never recorded, 0 with older step code, 1 failed by a shorter time limit than theirs now"),
+            && status.contains("0 never recorded, 0 with older step code, 1 failed by a shorter time limit than their framework's now"),
         "{status}"
     );
     let status = publish("2");
