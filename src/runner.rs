@@ -633,14 +633,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn resume_keeps_only_results_measured_with_the_same_settings() {
-        let settings = settings();
-        let ok = Record {
+    /// A record that ended `ok` under `settings`.
+    fn ok_with(settings: &MeasuredWith) -> Record {
+        Record {
             status: Status::Ok,
             settings: Some(settings.clone()),
             ..Record::default()
-        };
+        }
+    }
+
+    #[test]
+    fn resume_keeps_only_results_measured_with_the_same_settings() {
+        let settings = settings();
+        let ok = ok_with(&settings);
         let failed = Record {
             status: Status::Failed,
             ..ok.clone()
@@ -665,11 +670,7 @@ mod tests {
     #[test]
     fn a_record_measured_again_says_why() {
         let settings = settings();
-        let ok = Record {
-            status: Status::Ok,
-            settings: Some(settings.clone()),
-            ..Record::default()
-        };
+        let ok = ok_with(&settings);
         let profile = MeasuredWith {
             threads: 16,
             target_seconds: 5.0,

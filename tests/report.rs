@@ -351,19 +351,20 @@ fn reports_merge_folders_and_say_which_machine_measured_each_cell() {
     assert!(md.contains("\n\nCPU threads per framework: 1.\n\n"), "{md}");
     // Shards on machines of one CPU model and other core counts: their
     // thread counts differ (one per core by default), and the table says so.
+    let with_candle = |candle: &Record| {
+        write_record(&b, &group(), &case("candle"), candle).unwrap();
+        let (rows, _) = report::collect_many(&[a.clone(), b.clone()], "new").unwrap();
+        report::markdown(&rows)
+    };
     candle.run.cpu_model = "cpu A".into();
     candle.threads = 16;
-    write_record(&b, &group(), &case("candle"), &candle).unwrap();
-    let (rows, _) = report::collect_many(&[a.clone(), b.clone()], "new").unwrap();
-    let md = report::markdown(&rows);
+    let md = with_candle(&candle);
     assert!(
         md.contains("Measured on: cpu A.\n\n**Warning: this table mixes thread counts** (1, 16): "),
         "{md}"
     );
     candle.threads = 1;
-    write_record(&b, &group(), &case("candle"), &candle).unwrap();
-    let (rows, _) = report::collect_many(&[a.clone(), b.clone()], "new").unwrap();
-    let md = report::markdown(&rows);
+    let md = with_candle(&candle);
     assert!(
         md.contains("Measured on: cpu A, 1 CPU thread per framework."),
         "{md}"
